@@ -1,0 +1,60 @@
+# The two commands: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PY := $(BIN)/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The suite must not inherit a developer's database; PostgreSQL is chosen below.
+TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
+
+.PHONY: run test lint bench install install-dev browser clean
+
+$(PY):
+	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_demo
+	@echo
+	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C stops)"
+	@$(PY) manage.py demo_logins
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+# Debian's Chromium for the browser tests (never `playwright install`).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
+	  { echo "Could not install chromium: run 'apt-get install -y chromium' as root."; exit 1; }; \
+	fi
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+
+test: install-dev browser lint
+	@echo "=== tests on SQLite ==="
+	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider
+	@if pg=$$($(PY) scripts/postgres_url.py); then \
+	  echo "=== tests on PostgreSQL ($$pg) ==="; \
+	  $(TEST_ENV) DATABASE_URL=$$pg $(BIN)/pytest -q -p no:cacheprovider; \
+	else \
+	  echo "=== PostgreSQL not reachable: suite ran on SQLite only ==="; \
+	fi
+
+clean:
+	rm -rf $(VENV) var/test-tracker*.sqlite3*

@@ -1,0 +1,51 @@
+"""Shared test fixtures: named personas and a private data directory per test."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+
+@pytest.fixture(autouse=True)
+def _private_data_dir(tmp_path, settings):
+    """Evidence files of each test go to its own directory, never to ./var."""
+    settings.DATA_DIR = tmp_path / "data"
+    settings.DATA_DIR.mkdir()
+
+
+def _member(username: str, group: str | None, **extra) -> User:
+    user = User.objects.create_user(
+        username, password="correct-horse-battery", is_staff=True, **extra
+    )
+    if group:
+        user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def researcher(db) -> User:
+    return _member("researcher", "Researcher")
+
+
+@pytest.fixture
+def other_researcher(db) -> User:
+    return _member("other_researcher", "Researcher")
+
+
+@pytest.fixture
+def reviewer(db) -> User:
+    return _member("reviewer", "Reviewer")
+
+
+@pytest.fixture
+def editor(db) -> User:
+    return _member("editor", "Editor")
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """A logged-in account with no role on the case."""
+    return User.objects.create_user("outsider", password="correct-horse-battery")
+
+
+@pytest.fixture
+def superuser(db) -> User:
+    return User.objects.create_superuser("admin", password="correct-horse-battery")

@@ -1,0 +1,167 @@
+"""The one way a file becomes evidence: stream, hash, sniff, store, record.
+
+Used by the admin, the commands, the demo loader and any later API. Order:
+1. stage the bytes while hashing (constant memory), before any processing;
+2. refuse empty files and types not allowed for the kind (decided from content);
+3. a file already held (same SHA-256) is linked, not stored twice;
+4. in one transaction: the item row, its details, custody events, and the
+   promotion of the file to its content address; if the transaction fails, a
+   file this call created is removed again, so no row points at a missing file
+   and no new file is left without a row.
+"""
+
+from __future__ import annotations
+
+import logging
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from evidence import custody, imaging, sniffing, storage
+from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
+from tracker.models import Incident
+
+log = logging.getLogger(__name__)
+
+EMPTY_FILE = "The file is empty (0 bytes)."
+
+
+class IntakeError(Exception):
+    """A file was refused; the message is meant for the person who sent it."""
+
+
+@dataclass
+class IngestResult:
+    item: EvidenceItem
+    duplicate: bool
+
+
+def clean_filename(name: str) -> str:
+    """The client's file name as metadata: control characters replaced, length capped.
+
+    It is never used to build a path."""
+    cleaned = "".join("\ufffd" if unicodedata.category(ch).startswith("C") else ch for ch in name)
+    return cleaned[:255]
+
+
+def ingest(
+    stream: BinaryIO,
+    *,
+    filename: str,
+    kind: str,
+    by,
+    title: str = "",
+    incident: Incident | None = None,
+    relevance: str = "",
+    received_from: str = "",
+    **fields: Any,
+) -> IngestResult:
+    """Store ``stream`` as an evidence item of ``kind`` (see module docstring)."""
+    if kind not in sniffing.ALLOWED:
+        raise IntakeError(f"Unknown evidence kind {kind!r}.")
+    try:
+        staged = storage.stage(stream)
+    except storage.TooLarge as exc:
+        raise IntakeError(str(exc)) from None
+    try:
+        return _store(
+            staged,
+            filename=filename,
+            kind=kind,
+            by=by,
+            title=title,
+            incident=incident,
+            relevance=relevance,
+            received_from=received_from,
+            fields=fields,
+        )
+    finally:
+        staged.discard()
+
+
+def _link(item: EvidenceItem, incident: Incident | None, relevance: str) -> None:
+    if incident is not None:
+        EvidenceLink.objects.get_or_create(
+            item=item, incident=incident, defaults={"relevance": relevance}
+        )
+
+
+def _store(staged, *, filename, kind, by, title, incident, relevance, received_from, fields):
+    if staged.size == 0:
+        raise IntakeError(EMPTY_FILE)
+    media_type = sniffing.sniff(staged.head, kind=kind)
+    if media_type is None or media_type not in sniffing.ALLOWED[kind]:
+        found = media_type or "an unrecognised or disallowed format"
+        raise IntakeError(
+            f"A {kind.replace('_', ' ')} must be one of "
+            f"{', '.join(sorted(sniffing.ALLOWED[kind]))}; this file is {found}."
+        )
+
+    existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
+    if existing is not None:
+        _link(existing, incident, relevance)
+        return IngestResult(existing, duplicate=True)
+
+    facts = imaging.read_photo_facts(staged.path) if media_type.startswith("image/") else None
+    now = timezone.now()
+    key = storage.original_key(staged.sha256)
+    created_file = False
+    try:
+        with transaction.atomic():
+            item = EvidenceItem(
+                kind=kind,
+                title=title or clean_filename(filename)[:200] or staged.sha256[:12],
+                original_filename=clean_filename(filename),
+                original_path=key,
+                size=staged.size,
+                media_type=media_type,
+                sha256=staged.sha256,
+                acquired_at=fields.pop("acquired_at", now),
+                acquired_by=by,
+                created_by=by,
+                updated_by=by,
+                **fields,
+            )
+            if facts and facts.taken_at and not item.captured_at:
+                item.captured_at = facts.taken_at
+            if facts and facts.gps_latitude is not None and item.captured_latitude is None:
+                item.captured_latitude = facts.gps_latitude
+                item.captured_longitude = facts.gps_longitude
+            item.full_clean(exclude=["code"])
+            item.save()
+            _link(item, incident, relevance)
+            if facts and kind == EvidenceItem.Kind.PHOTO:
+                PhotoMetadata.objects.create(item=item, **facts.__dict__)
+            custody.record(
+                item,
+                CustodyEvent.Action.ACQUIRED,
+                actor=by,
+                at=item.acquired_at,
+                details={"from": received_from, "filename": item.original_filename},
+            )
+            custody.record(
+                item,
+                CustodyEvent.Action.RECEIVED,
+                actor=by,
+                observed_sha256=staged.sha256,
+                details={"size": staged.size, "media_type": media_type},
+            )
+            key, created_file = storage.promote(staged)
+    except IntegrityError:
+        if created_file:
+            storage.remove_new_original(key)
+        # Another request stored the same file a moment ago: link to it.
+        existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
+        if existing is None:
+            raise
+        _link(existing, incident, relevance)
+        return IngestResult(existing, duplicate=True)
+    except BaseException:
+        if created_file:
+            storage.remove_new_original(key)
+        raise
+    log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
+    return IngestResult(item, duplicate=False)

@@ -1,0 +1,77 @@
+"""Decide what a file is from its first bytes, never from its name.
+
+Each evidence kind accepts an allow-list of media types; anything else,
+including formats that can carry active content (HTML, SVG, EPS, PSD), is
+refused by the intake.
+"""
+
+from __future__ import annotations
+
+_IMAGES = {"image/jpeg", "image/png", "image/tiff", "image/webp"}
+_VIDEO = {"video/mp4", "video/quicktime", "video/webm"}
+_AUDIO = {"audio/mpeg", "audio/wav", "audio/mp4", "audio/ogg"}
+
+ALLOWED: dict[str, set[str]] = {
+    "photo": _IMAGES,
+    "satellite": _IMAGES,
+    "video": _VIDEO,
+    "audio": _AUDIO,
+    "document": {"application/pdf", "text/plain"},
+    "web_capture": {"application/pdf", *_IMAGES},
+    "testimony": {"text/plain", "application/pdf", *_AUDIO, *_VIDEO},
+    "flight_log": {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
+}
+
+_ACTIVE_TEXT_MARKERS = (b"<!doctype", b"<html", b"<svg", b"<script", b"<?xml", b"%!ps")
+
+
+def _ftyp_brand(head: bytes) -> bytes:
+    return head[8:12] if head[4:8] == b"ftyp" else b""
+
+
+def sniff(head: bytes, *, kind: str = "") -> str | None:
+    """Return the media type of a file whose first bytes are ``head``, or None."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image/tiff"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WAVE":
+        return "audio/wav"
+    if head.startswith(b"%PDF-"):
+        return "application/pdf"
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video/webm"
+    brand = _ftyp_brand(head)
+    if brand:
+        if brand == b"qt  ":
+            return "video/quicktime"
+        if brand in (b"M4A ", b"M4B "):
+            return "audio/mp4"
+        return "video/mp4"
+    if head.startswith(b"OggS"):
+        return "audio/ogg"
+    if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
+        return "audio/mpeg"
+    if head.startswith(b"PK\x03\x04") and b"xl/" in head:
+        return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return _sniff_text(head, kind=kind)
+
+
+def _sniff_text(head: bytes, *, kind: str) -> str | None:
+    if not head or b"\x00" in head:
+        return None
+    try:
+        # The head may end inside a multi-byte character; ignore only that tail.
+        text = head.decode("utf-8", errors="strict")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 3:
+            return None
+        text = head[: exc.start].decode("utf-8")
+    lowered = text.lstrip("\ufeff \t\r\n").lower().encode()
+    if any(lowered.startswith(marker) for marker in _ACTIVE_TEXT_MARKERS):
+        return None
+    return "text/csv" if kind == "flight_log" else "text/plain"

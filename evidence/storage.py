@@ -1,0 +1,107 @@
+"""Content-addressed, write-once storage of originals under TRACKER_DATA_DIR.
+
+An original lives at ``originals/ab/cd/<sha256>`` and is never overwritten:
+it is linked into place with ``os.link``, which fails if the name exists, and
+made read-only (0440). Incoming bytes are first *staged* in a private
+directory while they are hashed; only a fully received, hashed file is
+promoted. Nothing here is reachable through a URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from django.conf import settings
+
+CHUNK = 1024 * 1024
+HEAD_BYTES = 8192
+_KEY = re.compile(r"^originals/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
+
+
+class TooLarge(Exception):
+    pass
+
+
+@dataclass
+class StagedFile:
+    path: Path
+    sha256: str
+    size: int
+    head: bytes  # the first bytes, for type sniffing without re-reading
+
+    def discard(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def root() -> Path:
+    return Path(settings.DATA_DIR)
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o750, parents=True, exist_ok=True)
+    return path
+
+
+def original_key(sha256: str) -> str:
+    return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def path_of(key: str) -> Path:
+    """The filesystem path of a storage key; refuses anything but a well-formed key."""
+    if not _KEY.match(key):
+        raise ValueError(f"not an original's storage key: {key!r}")
+    return root() / key
+
+
+def stage(stream: BinaryIO, *, max_bytes: int | None = None) -> StagedFile:
+    """Copy ``stream`` into the staging area, hashing as it goes, in constant memory."""
+    limit = settings.TRACKER_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    target = _private_dir(root() / "staging") / uuid.uuid4().hex
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while chunk := stream.read(CHUNK):
+                size += len(chunk)
+                if size > limit:
+                    raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.")
+                if len(head) < HEAD_BYTES:
+                    head += chunk[: HEAD_BYTES - len(head)]
+                digest.update(chunk)
+                out.write(chunk)
+            out.flush()
+            os.fsync(out.fileno())
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
+    return StagedFile(path=target, sha256=digest.hexdigest(), size=size, head=head)
+
+
+def promote(staged: StagedFile) -> tuple[str, bool]:
+    """Put a staged file in its content address. Returns (key, created).
+
+    ``created`` is False when the same content was already stored, in which
+    case the existing file is left untouched.
+    """
+    key = original_key(staged.sha256)
+    target = root() / key
+    _private_dir(target.parent)
+    try:
+        os.link(staged.path, target)
+    except FileExistsError:
+        return key, False
+    os.chmod(target, 0o440)
+    return key, True
+
+
+def remove_new_original(key: str) -> None:
+    """Undo a promotion whose database transaction failed (never used on held evidence)."""
+    path_of(key).unlink(missing_ok=True)

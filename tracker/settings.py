@@ -1,0 +1,158 @@
+"""Settings for the tracker, read from the environment (see .env.example).
+
+Development works with nothing set. With DJANGO_DEBUG=0 the process refuses to
+start unless DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are given.
+"""
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from tracker.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# Where the SQLite file and the evidence files live. Never inside a static or
+# media URL: originals are served only through permission-checked views.
+DATA_DIR = Path(env_str("TRACKER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# Private upload temp dir; created here so that the first upload cannot fail on it.
+(DATA_DIR / "tmp").mkdir(mode=0o750, parents=True, exist_ok=True)
+
+if DEBUG:
+    SECRET_KEY = env_str(
+        "DJANGO_SECRET_KEY", "django-insecure-development-only-never-in-production"
+    )
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to at least 50 random characters when DJANGO_DEBUG=0."
+        )
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS must name the tracker's host(s) when DJANGO_DEBUG=0."
+        )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_filters",
+    "simple_history",
+    "tracker",
+    "evidence",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+]
+
+ROOT_URLCONF = "tracker.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "tracker.wsgi.application"
+
+# SQLite by default (one file under TRACKER_DATA_DIR); PostgreSQL through DATABASE_URL.
+_SQLITE_OPTIONS = {
+    # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at
+    # BEGIN so two read-then-write transactions queue (busy timeout) instead of
+    # failing with "database is locked" when the reader tries to upgrade.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": (
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA busy_timeout=20000;"
+    ),
+}
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tracker.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {**_SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
+    # A file, not Django's shared in-memory default, so that tests of concurrent
+    # writers exercise the same locking as production.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test-tracker.sqlite3")}
+DATABASES = {"default": _db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+USE_I18N = True
+USE_TZ = True  # stored in UTC
+TIME_ZONE = env_str("TRACKER_TIME_ZONE", "Asia/Damascus")  # shown in the case's local time
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TRACKER_TIME_ZONE must be an IANA zone such as Asia/Damascus; got {TIME_ZONE!r}."
+    ) from None
+
+STATIC_URL = "static/"
+STATIC_ROOT = DATA_DIR / "static"
+
+LOGIN_URL = "admin:login"
+
+# Upload limits; files above the memory limit are streamed to a private temp dir.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRACKER_MAX_REQUEST_MEMORY", 10 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+TRACKER_MAX_UPLOAD_BYTES = env_int("TRACKER_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1)
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("TRACKER_LOG_LEVEL", "INFO")},
+}
