@@ -1,0 +1,412 @@
+"""Evidence in the admin: uploads through the intake path, integrity fields
+read-only, kind-specific details, witnesses with protected identity."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db import models
+from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from simple_history.admin import SimpleHistoryAdmin
+
+from evidence import intake
+from evidence.forms import UploadForm
+from evidence.models import (
+    CustodyEvent,
+    Derivative,
+    EvidenceItem,
+    EvidenceLink,
+    FlightLog,
+    FlightObservation,
+    PhotoMetadata,
+    SatelliteImage,
+    Testimony,
+    Witness,
+)
+from tracker.adminkit import AuditedAdmin, count_of, status_badge
+
+INTEGRITY_FIELDS = (
+    "code",
+    "sha256",
+    "size",
+    "media_type",
+    "original_filename",
+    "original_path",
+    "perceptual_hash",
+    "derivative_problem",
+    "acquired_at",
+    "acquired_by",
+)
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class IncidentLinkInline(admin.TabularInline):
+    model = EvidenceLink
+    fk_name = "item"
+    extra = 0
+    autocomplete_fields = ("incident",)
+    fields = ("incident", "relevance", "relied_on")
+    verbose_name_plural = "incidents this item concerns"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("incident")
+
+
+class PhotoMetadataInline(admin.StackedInline):
+    model = PhotoMetadata
+    can_delete = False
+    readonly_fields = [f.name for f in PhotoMetadata._meta.fields if f.name not in ("id", "item")]
+    verbose_name_plural = "what the file's EXIF claims"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class SatelliteImageInline(admin.StackedInline):
+    model = SatelliteImage
+    fk_name = "item"
+    can_delete = False
+    autocomplete_fields = ("before",)
+    fields = (
+        ("provider", "sensor", "scene_id"),
+        ("captured_at", "resolution_m", "cloud_cover"),
+        ("west", "south", "east", "north"),
+        "before",
+    )
+
+
+class TestimonyInline(admin.StackedInline):
+    model = Testimony
+    can_delete = False
+    autocomplete_fields = ("witness",)
+    fields = (
+        "witness",
+        ("interview_date", "method", "language", "interviewer"),
+        "summary",
+        ("consent_given", "consent_quote", "consent_name", "consent_share_courts"),
+    )
+
+
+class CustodyInline(ReadOnlyInline):
+    model = CustodyEvent
+    fields = ("sequence", "action", "actor", "at", "observed_sha256", "details", "event_hash")
+    readonly_fields = fields
+    ordering = ("sequence",)
+    verbose_name_plural = "chain of custody"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+
+class DerivativeInline(ReadOnlyInline):
+    model = Derivative
+    fields = ("kind", "width", "height", "sha256", "created_at")
+    readonly_fields = fields
+
+
+KIND_INLINES = {
+    EvidenceItem.Kind.PHOTO: (PhotoMetadataInline, DerivativeInline),
+    EvidenceItem.Kind.SATELLITE: (SatelliteImageInline, DerivativeInline),
+    EvidenceItem.Kind.TESTIMONY: (TestimonyInline,),
+    EvidenceItem.Kind.WEB_CAPTURE: (DerivativeInline,),
+}
+
+
+@admin.register(EvidenceItem)
+class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
+    list_display = (
+        "code",
+        "title",
+        "kind",
+        "media_type",
+        "size",
+        "captured_at",
+        "flags",
+        "status_badge",
+        "incident_count",
+    )
+    list_display_links = ("code", "title")
+    list_select_related = ("source_type",)
+    list_filter = (
+        "kind",
+        "status",
+        "is_graphic",
+        "identifies_people",
+        "is_protected",
+        "source_type",
+        "media_type",
+    )
+    search_fields = ("code", "title", "=sha256", "original_filename")
+    ordering = ("-id",)
+    autocomplete_fields = ("captured_place", "source_type")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    readonly_fields = (
+        *INTEGRITY_FIELDS,
+        "status_badge",
+        "created_by",
+        "created_at",
+        "updated_by",
+        "updated_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("code", "status_badge", "kind", "title", "description")}),
+        (
+            "The original file (fixed at intake)",
+            {
+                "fields": (
+                    ("sha256", "size", "media_type"),
+                    ("original_filename", "original_path"),
+                    "perceptual_hash",
+                    "derivative_problem",
+                )
+            },
+        ),
+        (
+            "Claimed capture",
+            {
+                "fields": (
+                    ("captured_at", "captured_precision"),
+                    "captured_place",
+                    ("captured_latitude", "captured_longitude"),
+                )
+            },
+        ),
+        (
+            "Source and acquisition",
+            {
+                "fields": (
+                    "source_type",
+                    "source_name",
+                    "source_url",
+                    ("acquired_at", "acquired_by"),
+                )
+            },
+        ),
+        (
+            "Verification and sensitivity",
+            {
+                "fields": (
+                    "verification_method",
+                    ("is_graphic", "identifies_people", "is_protected"),
+                )
+            },
+        ),
+        (
+            "Record",
+            {
+                "classes": ("collapse",),
+                "fields": ("created_by", "created_at", "updated_by", "updated_at"),
+            },
+        ),
+    )
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            qs = qs.annotate(n_incidents=count_of(EvidenceLink.objects, "item"))
+        return qs
+
+    def get_inlines(self, request, obj):
+        if obj is None:
+            return ()
+        return (IncidentLinkInline, *KIND_INLINES.get(obj.kind, ()), CustodyInline)
+
+    def get_readonly_fields(self, request, obj=None):
+        # The kind decides how the file was checked at intake; it cannot change afterwards.
+        return (*self.readonly_fields, "kind") if obj else self.readonly_fields
+
+    def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
+        """Adding evidence means uploading files: every file goes through intake.ingest."""
+        if not self.has_add_permission(request):
+            return super().add_view(request, form_url, extra_context)
+        form = UploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            stored = self._ingest_all(request, form)
+            if len(stored) == 1:
+                return HttpResponseRedirect(
+                    reverse("admin:evidence_evidenceitem_change", args=[stored[0].pk])
+                )
+            return HttpResponseRedirect(reverse("admin:evidence_evidenceitem_changelist"))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Upload evidence",
+            "form": form,
+            "opts": self.model._meta,
+            "has_view_permission": self.has_view_permission(request),
+            **(extra_context or {}),
+        }
+        return TemplateResponse(request, "admin/evidence/upload.html", context)
+
+    def _ingest_all(self, request: HttpRequest, form: UploadForm) -> list[EvidenceItem]:
+        data = form.cleaned_data
+        stored: list[EvidenceItem] = []
+        extra = {
+            "description": data["description"],
+            "source_type": data["source_type"],
+            "source_name": data["source_name"],
+            "is_graphic": data["is_graphic"],
+            "identifies_people": data["identifies_people"],
+            "is_protected": data["is_protected"],
+        }
+        for upload in data["files"]:
+            try:
+                result = intake.ingest(
+                    upload,
+                    filename=upload.name,
+                    kind=data["kind"],
+                    by=request.user,
+                    title=data["title"],
+                    incident=data["incident"],
+                    relevance=data["relevance"],
+                    received_from=data["received_from"],
+                    **extra,
+                )
+            except intake.IntakeError as exc:
+                self.message_user(request, f"Refused {upload.name}: {exc}", messages.ERROR)
+                continue
+            stored.append(result.item)
+            if result.duplicate:
+                self.message_user(
+                    request,
+                    f"{upload.name} is already held as {result.item.code}: "
+                    "linked, not stored again.",
+                    messages.WARNING,
+                )
+            else:
+                self.message_user(request, f"Stored {upload.name} as {result.item.code}.")
+        return stored
+
+    @admin.display(description="flags")
+    def flags(self, obj: EvidenceItem) -> str:
+        names = [
+            ("graphic", obj.is_graphic),
+            ("identifies people", obj.identifies_people),
+            ("protected", obj.is_protected),
+        ]
+        return ", ".join(n for n, on in names if on)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: EvidenceItem) -> str:
+        return status_badge(obj.status)
+
+    @admin.display(description="incidents", ordering="n_incidents")
+    def incident_count(self, obj: EvidenceItem) -> int:
+        return obj.n_incidents
+
+
+@admin.register(Witness)
+class WitnessAdmin(AuditedAdmin):
+    """Real identity is shown and editable only with evidence.view_protected_identity."""
+
+    list_display = ("pseudonym", "role", "testimony_count")
+    list_filter = ("role",)
+    search_fields = ("pseudonym",)
+    PROTECTED = ("real_name", "contact")
+
+    def can_see_identity(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("evidence.view_protected_identity")
+
+    def get_fields(self, request, obj=None):
+        fields = ["pseudonym", "role", "notes"]
+        if self.can_see_identity(request):
+            fields[2:2] = list(self.PROTECTED)
+        return fields
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_testimonies=count_of(Testimony.objects, "witness"))
+        )
+
+    @admin.display(description="testimonies", ordering="n_testimonies")
+    def testimony_count(self, obj: Witness) -> int:
+        return obj.n_testimonies
+
+
+@admin.register(FlightObservation)
+class FlightObservationAdmin(admin.ModelAdmin):
+    list_display = (
+        "observed_at",
+        "station",
+        "aircraft_type",
+        "aircraft_class",
+        "aircraft_count",
+        "nationality",
+        "origin",
+        "heading",
+        "activity",
+        "log_item",
+    )
+    list_select_related = ("log__item",)
+    list_filter = ("aircraft_class", "nationality", "station")
+    search_fields = ("station", "aircraft_type", "origin", "callsign")
+    readonly_fields = ("log", "line_number", "raw")
+    show_full_result_count = False
+
+    @admin.display(description="log")
+    def log_item(self, obj: FlightObservation) -> str:
+        return obj.log.item.code
+
+
+@admin.register(FlightLog)
+class FlightLogAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    list_display = ("item", "assumed_time_zone", "imported_at", "row_count")
+    list_select_related = ("item",)
+    readonly_fields = ("item", "imported_at", "row_count")
+
+
+@admin.register(CustodyEvent)
+class CustodyEventAdmin(admin.ModelAdmin):
+    """Read-only: the custody log is written by evidence.custody only."""
+
+    list_display = ("at", "item", "sequence", "action", "actor", "short_hash")
+    list_select_related = ("item", "actor")
+    list_filter = ("action",)
+    search_fields = ("item__code", "=observed_sha256")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="event hash")
+    def short_hash(self, obj: CustodyEvent) -> str:
+        return obj.event_hash[:16] + "…"
+
+
+@admin.register(SatelliteImage)
+class SatelliteImageAdmin(admin.ModelAdmin):
+    list_display = ("item", "provider", "sensor", "captured_at", "resolution_m", "before")
+    list_select_related = ("item", "before__item")
+    list_filter = ("provider",)
+    search_fields = ("item__code", "scene_id", "provider")
+    autocomplete_fields = ("item", "before")
+    show_full_result_count = False
+
+
+@admin.register(Testimony)
+class TestimonyAdmin(admin.ModelAdmin):
+    list_display = ("item", "witness", "interview_date", "method", "language", "consent_given")
+    list_select_related = ("item", "witness")
+    list_filter = ("method", "consent_given", "consent_share_courts")
+    search_fields = ("item__code", "witness__pseudonym", "summary")
+    autocomplete_fields = ("item", "witness")
+    show_full_result_count = False

@@ -1,0 +1,376 @@
+"""Data entry for the case: incidents, places, vocabularies, forces, units,
+officials, postings, attributions and the review log."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.db.models import Exists, OuterRef, Q
+from django.http import HttpRequest
+from django.utils import timezone
+from simple_history.admin import SimpleHistoryAdmin
+
+from evidence.models import EvidenceLink
+from tracker.adminkit import AuditedAdmin, count_of, status_badge
+from tracker.models import (
+    AttackType,
+    Attribution,
+    Force,
+    Incident,
+    IncidentRelation,
+    Official,
+    OfficialAlias,
+    Place,
+    Position,
+    ReviewEvent,
+    SourceType,
+    TargetType,
+    Unit,
+    Weapon,
+)
+from tracker.names import search_key
+
+AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
+
+
+class IncidentForm(forms.ModelForm):
+    """Puts range errors next to the field a researcher must correct."""
+
+    RANGES = (
+        ("killed_min", "killed_max", "Killed (min) cannot exceed killed (max)."),
+        ("injured_min", "injured_max", "Injured (min) cannot exceed injured (max)."),
+        ("children_killed", "killed_max", "Children killed cannot exceed killed (max)."),
+        ("women_killed", "killed_max", "Women killed cannot exceed killed (max)."),
+        ("occurred_start", "occurred_end", "The end cannot be before the start."),
+    )
+
+    class Meta:
+        model = Incident
+        fields = "__all__"  # noqa: DJ007 - the admin's fieldsets choose the fields shown
+
+    def clean(self):
+        data = super().clean()
+        for low, high, message in self.RANGES:
+            a, b = data.get(low), data.get(high)
+            if a is not None and b is not None and a > b:
+                self.add_error(high, message)
+        if (data.get("latitude") is None) != (data.get("longitude") is None):
+            self.add_error("longitude", "Give both latitude and longitude, or neither.")
+        return data
+
+
+# --- Vocabularies and places ------------------------------------------------------------
+
+
+@admin.register(AttackType, SourceType)
+class VocabularyAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    list_display = ("name", "description", "active")
+    list_filter = ("active",)
+    search_fields = ("name",)
+
+
+@admin.register(Weapon)
+class WeaponAdmin(VocabularyAdmin):
+    list_display = ("name", "platform", "description", "active")
+    list_filter = ("platform", "active")
+
+
+@admin.register(TargetType)
+class TargetTypeAdmin(VocabularyAdmin):
+    list_display = ("name", "colour", "description", "active")
+
+
+@admin.register(Place)
+class PlaceAdmin(admin.ModelAdmin):
+    list_display = ("name", "district", "governorate", "latitude", "longitude", "incident_count")
+    list_filter = ("governorate",)
+    search_fields = ("name", "alternative_names", "district", "governorate")
+    show_full_result_count = False
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).annotate(n_incidents=count_of(Incident.objects, "place"))
+        )
+
+    @admin.display(description="incidents", ordering="n_incidents")
+    def incident_count(self, obj: Place) -> int:
+        return obj.n_incidents
+
+
+# --- Incidents --------------------------------------------------------------------------
+
+
+class EvidenceLinkInline(admin.TabularInline):
+    model = EvidenceLink
+    fk_name = "incident"
+    extra = 0
+    autocomplete_fields = ("item",)
+    fields = ("item", "relevance", "relied_on")
+    verbose_name = "evidence item"
+    verbose_name_plural = "evidence behind this incident"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
+
+class AttributionInline(admin.StackedInline):
+    model = Attribution
+    extra = 0
+    autocomplete_fields = ("force", "unit", "official", "supporting_evidence")
+    fields = (("force", "unit", "official"), ("role", "confidence"), "basis", "supporting_evidence")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("force", "unit", "official")
+
+
+class IncidentRelationInline(admin.TabularInline):
+    model = IncidentRelation
+    fk_name = "from_incident"
+    extra = 0
+    autocomplete_fields = ("to_incident",)
+    verbose_name = "related incident"
+    verbose_name_plural = "related incidents"
+
+
+@admin.register(Incident)
+class IncidentAdmin(AuditedAdmin, SimpleHistoryAdmin):
+    form = IncidentForm
+    list_display = (
+        "code",
+        "title",
+        "occurred",
+        "place",
+        "targets",
+        "killed",
+        "civilian_harm",
+        "status_badge",
+        "evidence_count",
+    )
+    list_display_links = ("code", "title")
+    list_select_related = ("place",)
+    list_filter = (
+        "status",
+        "civilian_harm",
+        "target_types",
+        "attack_type",
+        "weapon",
+        "place__governorate",
+        "sensitivity",
+        "start_precision",
+    )
+    search_fields = ("code", "title", "narrative")
+    ordering = ("-occurred_start", "-id")
+    autocomplete_fields = ("place", "attack_type", "weapon", "target_types")
+    readonly_fields = ("code", "status_badge", *AUDIT_FIELDS)
+    inlines = (EvidenceLinkInline, AttributionInline, IncidentRelationInline)
+    fieldsets = (
+        (None, {"fields": ("code", "status_badge", "title", "narrative", "sensitivity")}),
+        ("When", {"fields": (("occurred_start", "start_precision"), "occurred_end")}),
+        (
+            "Where",
+            {"fields": ("place", ("latitude", "longitude"), "location_precision")},
+        ),
+        ("What", {"fields": ("attack_type", "weapon", "target_types")}),
+        (
+            "Harm to civilians",
+            {
+                "fields": (
+                    ("killed_min", "killed_max"),
+                    ("injured_min", "injured_max"),
+                    ("children_killed", "women_killed"),
+                    "civilian_harm",
+                )
+            },
+        ),
+        ("Record", {"classes": ("collapse",), "fields": AUDIT_FIELDS}),
+    )
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            qs = qs.annotate(
+                n_evidence=count_of(EvidenceLink.objects, "incident")
+            ).prefetch_related("target_types")
+        return qs
+
+    @admin.display(description="when", ordering="occurred_start")
+    def occurred(self, obj: Incident) -> str:
+        fmt = {
+            "minute": "%Y-%m-%d %H:%M",
+            "hour": "%Y-%m-%d %H h",
+            "day": "%Y-%m-%d",
+            "month": "%Y-%m",
+            "year": "%Y",
+        }[obj.start_precision]
+        return timezone.localtime(obj.occurred_start).strftime(fmt)
+
+    @admin.display(description="targets")
+    def targets(self, obj: Incident) -> str:
+        return ", ".join(t.name for t in obj.target_types.all())
+
+    @admin.display(description="killed", ordering="killed_max")
+    def killed(self, obj: Incident) -> str:
+        if obj.killed_min is None and obj.killed_max is None:
+            return "–"
+        if obj.killed_min == obj.killed_max or obj.killed_max is None:
+            return str(obj.killed_min)
+        return f"{obj.killed_min if obj.killed_min is not None else '?'}–{obj.killed_max}"
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Incident) -> str:
+        return status_badge(obj.status)
+
+    @admin.display(description="evidence", ordering="n_evidence")
+    def evidence_count(self, obj: Incident) -> int:
+        return obj.n_evidence
+
+
+# --- Forces, units, officials ------------------------------------------------------------
+
+
+@admin.register(Force)
+class ForceAdmin(admin.ModelAdmin):
+    show_full_result_count = False
+    list_display = ("name", "short_name", "country", "unit_count")
+    search_fields = ("name", "short_name")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(n_units=count_of(Unit.objects, "force"))
+
+    @admin.display(description="units", ordering="n_units")
+    def unit_count(self, obj: Force) -> int:
+        return obj.n_units
+
+
+class NameSearchMixin:
+    """Search by any name in any script: the term is reduced to its search key
+    (tracker.names) and matched against stored keys."""
+
+    def name_search_q(self, key: str) -> Q:
+        raise NotImplementedError
+
+    def get_search_results(self, request, queryset, search_term):
+        key = search_key(search_term)
+        if not key:
+            return queryset, False
+        return queryset.filter(self.name_search_q(key)), False
+
+
+@admin.register(Unit)
+class UnitAdmin(NameSearchMixin, admin.ModelAdmin):
+    list_display = ("name", "force", "parent")
+    list_select_related = ("force", "parent")
+    list_filter = ("force",)
+    search_fields = ("name",)  # enables autocomplete; matching is done by name_search_q
+    autocomplete_fields = ("force", "parent")
+    show_full_result_count = False
+
+    def name_search_q(self, key: str) -> Q:
+        return Q(search_keys__contains=key)
+
+
+class OfficialAliasInline(admin.TabularInline):
+    model = OfficialAlias
+    extra = 1
+    fields = ("name", "script", "language")
+
+
+class PositionInline(admin.TabularInline):
+    model = Position
+    extra = 0
+    autocomplete_fields = ("unit",)
+    fields = (
+        "unit",
+        "title",
+        "rank",
+        "is_command",
+        "is_acting",
+        "start",
+        "start_precision",
+        "end",
+        "end_precision",
+        "source",
+    )
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("unit")
+
+
+@admin.register(Official)
+class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
+    list_display = ("name", "other_names", "nationality", "posting_count")
+    search_fields = ("name",)
+    readonly_fields = AUDIT_FIELDS
+    inlines = (OfficialAliasInline, PositionInline)
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
+            qs = qs.annotate(n_positions=count_of(Position.objects, "official")).prefetch_related(
+                "aliases"
+            )
+        return qs
+
+    def name_search_q(self, key: str) -> Q:
+        alias = OfficialAlias.objects.filter(official=OuterRef("pk"), key__contains=key)
+        return Q(name_key__contains=key) | Q(Exists(alias))
+
+    @admin.display(description="aliases")
+    def other_names(self, obj: Official) -> str:
+        return " · ".join(a.name for a in obj.aliases.all())
+
+    @admin.display(description="postings", ordering="n_positions")
+    def posting_count(self, obj: Official) -> int:
+        return obj.n_positions
+
+
+@admin.register(Position)
+class PositionAdmin(admin.ModelAdmin):
+    list_display = ("official", "title", "unit", "is_command", "is_acting", "start", "end")
+    list_select_related = ("official", "unit")
+    list_filter = ("is_command", "is_acting", "unit__force")
+    search_fields = ("official__name", "title", "unit__name")
+    autocomplete_fields = ("official", "unit")
+    show_full_result_count = False
+
+
+@admin.register(Attribution)
+class AttributionAdmin(AuditedAdmin, SimpleHistoryAdmin):
+    list_display = ("incident", "force", "unit", "official", "role", "confidence", "status_badge")
+    list_select_related = ("incident", "force", "unit", "official")
+    list_filter = ("role", "confidence", "status")
+    search_fields = ("incident__code", "incident__title", "official__name", "unit__name")
+    autocomplete_fields = ("incident", "force", "unit", "official", "supporting_evidence")
+    readonly_fields = ("status_badge", *AUDIT_FIELDS)
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Attribution) -> str:
+        return status_badge(obj.status)
+
+
+@admin.register(ReviewEvent)
+class ReviewEventAdmin(admin.ModelAdmin):
+    """The review log is written by tracker.workflow only."""
+
+    list_display = (
+        "at",
+        "content_type",
+        "object_id",
+        "action",
+        "from_status",
+        "to_status",
+        "actor",
+    )
+    list_select_related = ("content_type", "actor")
+    list_filter = ("action", "to_status")
+    show_full_result_count = False
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False

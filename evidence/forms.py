@@ -1,0 +1,49 @@
+"""The upload form: one or many files, sent through evidence.intake."""
+
+from __future__ import annotations
+
+from django import forms
+
+from evidence.models import EvidenceItem
+from tracker.models import Incident, SourceType
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data, initial=None):
+        files = data if isinstance(data, list | tuple) else [data]
+        files = [f for f in files if f]
+        if not files:
+            raise forms.ValidationError("Choose at least one file.", code="required")
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class UploadForm(forms.Form):
+    files = MultipleFileField(
+        help_text="One or many files (a folder's worth is fine). Each is hashed on arrival; a "
+        "file already held is linked, not stored twice."
+    )
+    kind = forms.ChoiceField(choices=EvidenceItem.Kind.choices)
+    incident = forms.ModelChoiceField(
+        Incident.objects.order_by("code"), required=False, help_text="Link every file to it."
+    )
+    relevance = forms.CharField(max_length=300, required=False)
+    title = forms.CharField(
+        max_length=200, required=False, help_text="Leave empty to use each file's name."
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    source_type = forms.ModelChoiceField(SourceType.objects.filter(active=True), required=False)
+    source_name = forms.CharField(
+        max_length=200, required=False, help_text="A pseudonym for protected sources."
+    )
+    received_from = forms.CharField(
+        max_length=200, required=False, help_text="How it reached the team (custody log)."
+    )
+    is_graphic = forms.BooleanField(label="graphic", required=False)
+    identifies_people = forms.BooleanField(required=False)
+    is_protected = forms.BooleanField(label="protected", required=False)
