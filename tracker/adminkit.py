@@ -9,23 +9,10 @@ from django.utils.html import format_html
 
 from tracker.models import ReviewStatus
 
-STATUS_COLOURS = {
-    ReviewStatus.DRAFT: "#6c757d",
-    ReviewStatus.SUBMITTED: "#1f6fb2",
-    ReviewStatus.CHANGES_REQUESTED: "#b36b00",
-    ReviewStatus.VERIFIED: "#1e7e34",
-    ReviewStatus.PUBLISHED: "#155724",
-    ReviewStatus.REJECTED: "#a71d2a",
-}
-
 
 def status_badge(status: str) -> str:
     label = ReviewStatus(status).label if status in ReviewStatus.values else status
-    return format_html(
-        '<span class="status-badge" style="background:{}">{}</span>',
-        STATUS_COLOURS.get(status, "#6c757d"),
-        label,
-    )
+    return format_html('<span class="status-badge status-{}">{}</span>', status, label)
 
 
 def count_of(queryset, field: str):
