@@ -44,17 +44,21 @@ browser:
 
 lint: install-dev
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
+# Each run gets its own data directory, so its own SQLite test database.
 test: install-dev browser lint
-	@echo "=== tests on SQLite ==="
-	$(TEST_ENV) $(BIN)/pytest -q -p no:cacheprovider
-	@if pg=$$($(PY) scripts/postgres_url.py); then \
+	@data=$$(mktemp -d /tmp/tracker-test.XXXXXX); status=0; \
+	echo "=== tests on SQLite ==="; \
+	$(TEST_ENV) TRACKER_DATA_DIR=$$data $(BIN)/pytest -q -p no:cacheprovider || status=1; \
+	if pg=$$($(PY) scripts/postgres_url.py); then \
 	  echo "=== tests on PostgreSQL ($$pg) ==="; \
-	  $(TEST_ENV) DATABASE_URL=$$pg $(BIN)/pytest -q -p no:cacheprovider; \
+	  $(TEST_ENV) TRACKER_DATA_DIR=$$data DATABASE_URL=$$pg $(BIN)/pytest -q -p no:cacheprovider || status=1; \
 	else \
 	  echo "=== PostgreSQL not reachable: suite ran on SQLite only ==="; \
-	fi
+	fi; \
+	rm -rf "$$data"; exit $$status
 
 clean:
-	rm -rf $(VENV) var/test-tracker*.sqlite3*
+	rm -rf $(VENV)

@@ -1,7 +1,27 @@
 """Shared test fixtures: named personas and a private data directory per test."""
 
+import importlib
+from types import SimpleNamespace
+
 import pytest
+from django.apps import apps
 from django.contrib.auth.models import Group, User
+from django.db import connection
+
+SEED = importlib.import_module("tracker.migrations.0002_seed_vocabularies_and_roles")
+
+
+def ensure_seed_data() -> None:
+    """Transactional tests end with a flush that also empties what the data
+    migration seeded (roles, vocabularies, code counters); put it back."""
+    if not Group.objects.filter(name="Editor").exists():
+        SEED.seed(apps, SimpleNamespace(connection=connection))
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Test accounts need no brute-force resistance; hashing them slowly only costs time."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture(autouse=True)
@@ -12,6 +32,7 @@ def _private_data_dir(tmp_path, settings):
 
 
 def _member(username: str, group: str | None, **extra) -> User:
+    ensure_seed_data()
     user = User.objects.create_user(
         username, password="correct-horse-battery", is_staff=True, **extra
     )

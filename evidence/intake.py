@@ -108,7 +108,10 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     facts = imaging.read_photo_facts(staged.path) if media_type.startswith("image/") else None
     now = timezone.now()
     key = storage.original_key(staged.sha256)
-    created_file = False
+    # Set just before promotion: if anything fails from there on, a file that was
+    # not there before is ours to remove (the row for this hash is held by this
+    # transaction, so no other request can be promoting the same file).
+    promoting = existed = False
     try:
         with transaction.atomic():
             item = EvidenceItem(
@@ -149,9 +152,11 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 observed_sha256=staged.sha256,
                 details={"size": staged.size, "media_type": media_type},
             )
-            key, created_file = storage.promote(staged)
+            existed = storage.path_of(key).exists()
+            promoting = True
+            storage.promote(staged)
     except IntegrityError:
-        if created_file:
+        if promoting and not existed:
             storage.remove_new_original(key)
         # Another request stored the same file a moment ago: link to it.
         existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
@@ -160,7 +165,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         _link(existing, incident, relevance)
         return IngestResult(existing, duplicate=True)
     except BaseException:
-        if created_file:
+        if promoting and not existed:
             storage.remove_new_original(key)
         raise
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -129,6 +129,8 @@ class EvidenceItem(Audited):
             models.CheckConstraint(
                 condition=Q(captured_latitude__isnull=True, captured_longitude__isnull=True)
                 | Q(
+                    captured_latitude__isnull=False,
+                    captured_longitude__isnull=False,
                     captured_latitude__gte=-90,
                     captured_latitude__lte=90,
                     captured_longitude__gte=-180,
@@ -144,9 +146,16 @@ class EvidenceItem(Audited):
         return f"{self.code} {self.title}"
 
     def save(self, *args, **kwargs) -> None:
-        if not self.code:
+        if self.code:
+            return super().save(*args, **kwargs)
+        # One transaction: a save the database refuses gives its code back.
+        with transaction.atomic(using=kwargs.get("using")):
             self.code = codes.next_code("EV", 6)
-        super().save(*args, **kwargs)
+            try:
+                super().save(*args, **kwargs)
+            except BaseException:
+                self.code = ""
+                raise
 
     def get_absolute_url(self) -> str:
         return reverse("admin:evidence_evidenceitem_change", args=[self.pk])

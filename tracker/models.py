@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -335,7 +335,14 @@ class Incident(Audited):
             ),
             models.CheckConstraint(
                 condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(latitude__gte=-90, latitude__lte=90, longitude__gte=-180, longitude__lte=180),
+                | Q(
+                    latitude__isnull=False,
+                    longitude__isnull=False,
+                    latitude__gte=-90,
+                    latitude__lte=90,
+                    longitude__gte=-180,
+                    longitude__lte=180,
+                ),
                 name="incident_coordinates_valid",
                 violation_error_message="Give both latitude (-90 to 90) and longitude "
                 "(-180 to 180), or neither.",
@@ -346,9 +353,16 @@ class Incident(Audited):
         return f"{self.code} {self.title}"
 
     def save(self, *args, **kwargs) -> None:
-        if not self.code:
+        if self.code:
+            return super().save(*args, **kwargs)
+        # One transaction: a save the database refuses gives its code back.
+        with transaction.atomic(using=kwargs.get("using")):
             self.code = codes.next_code("INC", 4)
-        super().save(*args, **kwargs)
+            try:
+                super().save(*args, **kwargs)
+            except BaseException:
+                self.code = ""
+                raise
 
     def get_absolute_url(self) -> str:
         return reverse("admin:tracker_incident_change", args=[self.pk])

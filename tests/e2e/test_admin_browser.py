@@ -5,7 +5,7 @@ from playwright.sync_api import expect
 
 from tracker.tests import factories as f
 
-pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_researcher_logs_in_and_opens_an_incident(live_server, page, researcher):

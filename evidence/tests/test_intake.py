@@ -1,0 +1,496 @@
+"""evidence.intake: the one way a file becomes evidence.
+
+Files are generated here (Pillow, bytes literals); nothing binary is kept in git.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import stat
+import unicodedata
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils.html import escape
+from PIL import Image
+
+from evidence import custody, intake, storage
+from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
+from tracker.models import Incident
+
+pytestmark = pytest.mark.django_db
+
+_MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
+_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
+_DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 0x9003, 0x9011
+
+
+# --- Generated files -----------------------------------------------------------------
+
+
+def make_jpeg(
+    *,
+    colour: tuple[int, int, int] = (180, 40, 40),
+    size: tuple[int, int] = (64, 48),
+    make: str = "Canon",
+    model: str = "EOS 5D Mark III",
+    taken: str = "2019:05:05 10:30:00",
+    offset: str = "+03:00",
+    gps: bool = True,
+    noise: bool = False,
+) -> bytes:
+    """A JPEG whose EXIF claims a camera, a local time with its offset and a GPS fix."""
+    if noise:
+        img = Image.frombytes(
+            "RGB", size, hashlib.shake_256(repr(colour).encode()).digest(size[0] * size[1] * 3)
+        )
+    else:
+        img = Image.new("RGB", size, colour)
+    exif = Image.Exif()
+    exif[_MAKE] = make
+    exif[_MODEL] = model
+    exif[_ORIENTATION] = 1
+    sub = exif.get_ifd(_EXIF_IFD)
+    sub[_DATETIME_ORIGINAL] = taken
+    sub[_OFFSET_ORIGINAL] = offset
+    if gps:
+        fix = exif.get_ifd(_GPS_IFD)
+        fix[1] = "N"
+        fix[2] = (35.0, 49.0, 28.2)  # 35.824500
+        fix[3] = "E"
+        fix[4] = (36.0, 19.0, 8.4)  # 36.319000
+        fix[5] = b"\x00"
+        fix[6] = 350.5
+    out = io.BytesIO()
+    img.save(out, "JPEG", exif=exif, quality=90)
+    return out.getvalue()
+
+
+def make_png(size: tuple[int, int] = (30, 20)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, (10, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+CSV = (
+    b"date,time,station,aircraft,nationality,heading\n"
+    b"2019-05-05,07:25,K-3,Su-24,RU,210\n"
+    b"2019-05-05,07:27,K-5,L-39,SY,180\n"
+)
+TEXT = b"Interview notes: two aircraft circled before the strike.\n"
+PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
+def files_under(path: Path) -> list[Path]:
+    return sorted(p for p in path.rglob("*") if p.is_file()) if path.exists() else []
+
+
+def originals() -> list[Path]:
+    return files_under(Path(settings.DATA_DIR) / "originals")
+
+
+def staging() -> list[Path]:
+    return files_under(Path(settings.DATA_DIR) / "staging")
+
+
+def ingest(data: bytes, *, by, filename: str = "IMG_0001.jpg", kind: str = "photo", **kw):
+    return intake.ingest(io.BytesIO(data), filename=filename, kind=kind, by=by, **kw)
+
+
+@pytest.fixture
+def incident() -> Incident:
+    return Incident.objects.create(
+        title="Airstrike on the market", occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
+    )
+
+
+@pytest.fixture
+def other_incident() -> Incident:
+    return Incident.objects.create(
+        title="Follow-up strike", occurred_start=datetime(2019, 5, 5, 7, 45, tzinfo=UTC)
+    )
+
+
+# --- A photo goes in -----------------------------------------------------------------
+
+
+def test_jpeg_becomes_an_item_with_its_content_address(researcher, incident):
+    data = make_jpeg()
+    sha = hashlib.sha256(data).hexdigest()
+
+    result = ingest(data, by=researcher, incident=incident, relevance="Shows the crater.")
+
+    item = EvidenceItem.objects.get()
+    assert result.duplicate is False
+    assert result.item.pk == item.pk
+    assert item.code == "EV-000001"
+    assert item.kind == EvidenceItem.Kind.PHOTO
+    assert item.sha256 == sha
+    assert item.size == len(data)
+    assert item.media_type == "image/jpeg"
+    assert item.original_filename == "IMG_0001.jpg"
+    assert item.acquired_by == researcher
+    assert item.created_by == researcher
+    assert item.original_path == f"originals/{sha[:2]}/{sha[2:4]}/{sha}"
+
+    stored = Path(settings.DATA_DIR) / "originals" / sha[:2] / sha[2:4] / sha
+    assert originals() == [stored]
+    assert stored.read_bytes() == data
+    assert stat.S_IMODE(stored.stat().st_mode) == 0o440
+    assert staging() == []
+
+    link = EvidenceLink.objects.get()
+    assert (link.item, link.incident, link.relevance) == (item, incident, "Shows the crater.")
+
+
+def test_jpeg_exif_claims_are_recorded(researcher):
+    item = ingest(make_jpeg(), by=researcher).item
+
+    photo = PhotoMetadata.objects.get(item=item)
+    assert (photo.width, photo.height) == (64, 48)
+    assert photo.camera_make == "Canon"
+    assert photo.camera_model == "EOS 5D Mark III"
+    assert photo.taken_at == datetime(2019, 5, 5, 7, 30, tzinfo=UTC)  # 10:30 at +03:00
+    assert photo.taken_at_offset == "+03:00"
+    assert photo.gps_latitude == Decimal("35.824500")
+    assert photo.gps_longitude == Decimal("36.319000")
+    assert photo.gps_altitude == pytest.approx(350.5)
+    assert photo.orientation == 1
+    # The item carries the claims as its (unverified) capture time and place.
+    item.refresh_from_db()
+    assert item.captured_at == datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
+    assert (item.captured_latitude, item.captured_longitude) == (
+        Decimal("35.824500"),
+        Decimal("36.319000"),
+    )
+
+
+def test_camera_time_without_offset_is_not_placed_on_the_utc_line(researcher):
+    item = ingest(make_jpeg(offset=""), by=researcher).item
+    assert item.photo.taken_at is None
+    assert item.photo.camera_make == "Canon"
+    item.refresh_from_db()
+    assert item.captured_at is None
+
+
+def test_custody_starts_with_acquired_then_received_in_a_valid_chain(researcher):
+    data = make_jpeg()
+    item = ingest(
+        data, by=researcher, filename="market.jpg", received_from="Civil defence, Idlib"
+    ).item
+
+    events = list(CustodyEvent.objects.filter(item=item).order_by("sequence"))
+    assert [(e.sequence, e.action) for e in events] == [(1, "acquired"), (2, "received")]
+    acquired, received = events
+    assert acquired.previous_hash == ""
+    assert received.previous_hash == acquired.event_hash
+    assert acquired.event_hash != received.event_hash
+    assert acquired.actor == researcher
+    assert acquired.details == {"from": "Civil defence, Idlib", "filename": "market.jpg"}
+    assert received.observed_sha256 == hashlib.sha256(data).hexdigest()
+    assert received.details == {"size": len(data), "media_type": "image/jpeg"}
+    # Re-hashing the events as read back from the database gives the stored hashes.
+    for event in events:
+        assert custody.event_digest(event, item.code) == event.event_hash
+
+
+def test_png_is_accepted_as_a_photo(researcher):
+    data = make_png()
+    item = ingest(data, by=researcher, filename="map.png").item
+    assert item.media_type == "image/png"
+    assert (item.photo.width, item.photo.height) == (30, 20)
+    assert item.photo.camera_make == ""
+    assert item.photo.taken_at is None
+    assert originals()[0].read_bytes() == data
+
+
+def test_csv_is_accepted_as_a_flight_log(researcher):
+    item = ingest(CSV, by=researcher, filename="spotters-2019-05.csv", kind="flight_log").item
+    assert item.media_type == "text/csv"
+    assert item.size == len(CSV)
+    assert not PhotoMetadata.objects.filter(item=item).exists()
+    assert originals()[0].read_bytes() == CSV
+
+
+def test_text_is_accepted_as_a_document(researcher):
+    item = ingest(TEXT, by=researcher, filename="notes.txt", kind="document").item
+    assert item.media_type == "text/plain"
+    assert item.sha256 == hashlib.sha256(TEXT).hexdigest()
+
+
+def test_title_and_extra_fields_are_kept(researcher):
+    item = ingest(
+        make_jpeg(),
+        by=researcher,
+        title="Crater, north side",
+        source_name="Reporter R-2",
+        is_graphic=True,
+    ).item
+    item.refresh_from_db()
+    assert item.title == "Crater, north side"
+    assert item.source_name == "Reporter R-2"
+    assert item.is_graphic is True
+
+
+# --- The same file twice -------------------------------------------------------------
+
+
+def test_same_bytes_again_is_the_same_item_stored_once(researcher, incident, other_incident):
+    data = make_jpeg()
+    first = ingest(data, by=researcher, incident=incident)
+
+    again = ingest(data, by=researcher, filename="copy-from-whatsapp.jpg", incident=other_incident)
+
+    assert again.duplicate is True
+    assert again.item.pk == first.item.pk
+    assert EvidenceItem.objects.count() == 1
+    assert len(originals()) == 1
+    assert staging() == []
+    assert set(first.item.incidents.all()) == {incident, other_incident}
+    # The held item is untouched: no new custody events, its first name kept.
+    assert first.item.custody_events.count() == 2
+    assert EvidenceItem.objects.get().original_filename == "IMG_0001.jpg"
+
+
+def test_same_bytes_for_the_same_incident_is_linked_once(researcher, incident):
+    data = make_jpeg()
+    ingest(data, by=researcher, incident=incident)
+    assert ingest(data, by=researcher, incident=incident).duplicate is True
+    assert EvidenceLink.objects.count() == 1
+
+
+# --- Refusals ------------------------------------------------------------------------
+
+
+def assert_nothing_stored() -> None:
+    assert not EvidenceItem.objects.exists()
+    assert not CustodyEvent.objects.exists()
+    assert originals() == []
+    assert staging() == []
+
+
+def test_empty_file_is_refused(researcher):
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(b"", by=researcher)
+    assert str(excinfo.value) == intake.EMPTY_FILE
+    assert_nothing_stored()
+
+
+def test_unknown_kind_is_refused(researcher):
+    with pytest.raises(intake.IntakeError, match="Unknown evidence kind"):
+        ingest(make_jpeg(), by=researcher, kind="hologram")
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"<!DOCTYPE html><html><body><script>alert(1)</script></body></html>",
+        b"<html><img src=x onerror=alert(1)>",
+        b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"><circle r="9"/></svg>',
+        b'<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>',
+        b"\xef\xbb\xbf  <script>fetch('/admin/')</script>",
+        b"#!/bin/sh\nrm -rf / --no-preserve-root\n",
+        b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00",
+    ],
+    ids=["html", "html-no-doctype", "svg", "svg-xml", "script-bom", "shell", "exe"],
+)
+def test_active_or_foreign_content_named_jpg_is_refused_as_photo(researcher, data):
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(data, by=researcher, filename="holiday.jpg")
+    assert "A photo must be one of image/jpeg" in str(excinfo.value)
+    assert_nothing_stored()
+
+
+def test_pdf_is_refused_as_photo(researcher):
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(PDF, by=researcher, filename="scan.jpg")
+    assert "this file is application/pdf" in str(excinfo.value)
+    assert_nothing_stored()
+
+
+def test_jpeg_is_refused_as_flight_log(researcher):
+    with pytest.raises(intake.IntakeError, match="A flight log must be one of"):
+        ingest(make_jpeg(), by=researcher, filename="log.csv", kind="flight_log")
+    assert_nothing_stored()
+
+
+def test_file_above_the_upload_limit_is_refused(researcher, settings):
+    data = make_jpeg(size=(120, 120), noise=True)
+    settings.TRACKER_MAX_UPLOAD_BYTES = 4096
+    assert len(data) > 4096
+
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(data, by=researcher)
+    assert "limit of 4,096 bytes" in str(excinfo.value)
+    assert_nothing_stored()
+
+
+def test_file_exactly_at_the_upload_limit_is_accepted(researcher, settings):
+    data = make_jpeg()
+    settings.TRACKER_MAX_UPLOAD_BYTES = len(data)
+    assert ingest(data, by=researcher).item.size == len(data)
+
+
+def test_lone_coordinate_among_the_fields_is_refused(researcher):
+    """A latitude without a longitude cannot place anything on a map."""
+    with pytest.raises(ValidationError) as excinfo:
+        ingest(make_jpeg(gps=False), by=researcher, captured_latitude=Decimal("35.8"))
+    assert excinfo.value.messages == [
+        "Give both latitude (-90 to 90) and longitude (-180 to 180), or neither."
+    ]
+    assert_nothing_stored()
+
+
+# --- Hostile file names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("filename", "expected"),
+    [
+        ("../../etc/passwd", "../../etc/passwd"),
+        ("C:\\x", "C:\\x"),
+        ("/abs/path/evil.jpg", "/abs/path/evil.jpg"),
+        ("evil\x00name\x1b[31m\r\n.jpg", "evil\ufffdname\ufffd[31m\ufffd\ufffd.jpg"),
+        ("photo\u202egpj.exe", "photo\ufffdgpj.exe"),
+        ("a" * 296 + ".jpg", "a" * 255),
+    ],
+    ids=["traversal", "windows", "absolute", "nul-and-controls", "rtl-override", "300-chars"],
+)
+def test_client_file_name_is_metadata_only(researcher, tmp_path, filename, expected):
+    data = make_jpeg()
+    sha = hashlib.sha256(data).hexdigest()
+
+    item = ingest(data, by=researcher, filename=filename).item
+
+    item.refresh_from_db()
+    assert item.original_filename == expected
+    assert len(item.original_filename) <= 255
+    assert not any(unicodedata.category(ch).startswith("C") for ch in item.original_filename)
+    assert len(item.title) <= 200
+    assert item.original_path == storage.original_key(sha)
+    data_dir = Path(settings.DATA_DIR).resolve()
+    assert originals() == [data_dir / "originals" / sha[:2] / sha[2:4] / sha]
+    # Nothing was written anywhere else in this test's directory tree.
+    outside = [p for p in files_under(tmp_path) if not p.resolve().is_relative_to(data_dir)]
+    assert outside == []
+    assert not any(p.name in {"passwd", "x", "evil.jpg"} for p in files_under(tmp_path))
+    event = item.custody_events.get(action="acquired")
+    assert event.details["filename"] == expected
+
+
+# --- Failures after the file is in place ---------------------------------------------
+
+
+def test_failure_after_promotion_leaves_no_row_and_no_file(researcher, monkeypatch):
+    real_promote = storage.promote
+
+    def promote_then_fail(staged):
+        real_promote(staged)
+        raise OSError("disk went away after the link")
+
+    monkeypatch.setattr(intake.storage, "promote", promote_then_fail)
+
+    with pytest.raises(OSError, match="disk went away"):
+        ingest(make_jpeg(), by=researcher)
+    assert_nothing_stored()
+
+
+def test_failure_setting_read_only_mode_leaves_no_file(researcher, monkeypatch):
+    """os.chmod is the last step of promotion; if it fails the new link must go."""
+
+    def chmod_fails(path, mode, *args, **kwargs):
+        raise PermissionError(f"cannot chmod {path}")
+
+    monkeypatch.setattr(storage.os, "chmod", chmod_fails)
+
+    with pytest.raises(PermissionError):
+        ingest(make_jpeg(), by=researcher)
+    assert_nothing_stored()
+
+
+def test_failure_in_custody_record_leaves_nothing(researcher, monkeypatch):
+    real_record = custody.record
+    calls = []
+
+    def record_then_fail(item, action, **kwargs):
+        calls.append(action)
+        if action == CustodyEvent.Action.RECEIVED:
+            raise IntegrityError("injected: custody table refused the row")
+        return real_record(item, action, **kwargs)
+
+    monkeypatch.setattr(intake.custody, "record", record_then_fail)
+
+    with pytest.raises(IntegrityError, match="injected"):
+        ingest(make_jpeg(), by=researcher)
+    assert calls == ["acquired", "received"]
+    assert_nothing_stored()
+    assert not PhotoMetadata.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_commit_failure_after_promotion_removes_the_new_file(monkeypatch):
+    """The promotion is the last step inside the transaction; if COMMIT then
+    fails (here: a deferred foreign key checked only at commit), the new file
+    must be removed again so no file is left without a row."""
+    real_promote = storage.promote
+
+    def promote_then_poison_commit(staged):
+        promoted = real_promote(staged)
+        assert Path(settings.DATA_DIR, promoted[0]).exists()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO evidence_derivative "
+                "(item_id, kind, path, media_type, width, height, sha256, created_at) "
+                "VALUES (%s, 'preview', 'x', 'image/jpeg', 1, 1, %s, %s)",
+                [987654321, "0" * 64, datetime.now(UTC)],
+            )
+        return promoted
+
+    monkeypatch.setattr(intake.storage, "promote", promote_then_poison_commit)
+    # Personas need the seeded groups, which transactional tests may have flushed.
+    researcher = User.objects.create_user("researcher-tx", password="correct-horse-battery")
+    assert connection.in_atomic_block is False  # ingest's transaction is the real one
+
+    with pytest.raises(IntegrityError):
+        ingest(make_jpeg(), by=researcher)
+    assert_nothing_stored()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known gap: ingest promotes the file inside a caller's transaction; if the "
+    "caller then rolls back, the original stays on disk without a row",
+)
+def test_caller_rolling_back_after_ingest_leaves_no_file_without_a_row(researcher):
+    """The admin's add view runs in a request-wide transaction; a later failure
+    in the same request rolls back the item, and must not leave its file."""
+    with pytest.raises(RuntimeError), transaction.atomic():
+        ingest(make_jpeg(), by=researcher)
+        raise RuntimeError("a later step of the same request failed")
+    assert not EvidenceItem.objects.exists()
+    assert originals() == []
+
+
+# --- Metadata is data, not markup ----------------------------------------------------
+
+
+def test_exif_text_with_markup_is_stored_as_plain_text(researcher):
+    payload = "<script>alert('exif')</script>"
+    item = ingest(
+        make_jpeg(make=payload, model='"><img src=x onerror=alert(1)>'), by=researcher
+    ).item
+
+    photo = PhotoMetadata.objects.get(item=item)
+    assert photo.camera_make == payload
+    assert photo.camera_model == '"><img src=x onerror=alert(1)>'
+    # Stored verbatim, so every template must escape it (Django's autoescape does).
+    assert escape(photo.camera_make) == "&lt;script&gt;alert(&#x27;exif&#x27;)&lt;/script&gt;"
+    assert escape(photo.camera_make) != photo.camera_make
