@@ -54,7 +54,21 @@ class EvidenceItem(Audited):
     size = models.PositiveBigIntegerField(null=True, blank=True, editable=False)
     media_type = models.CharField(max_length=100, blank=True, editable=False)
     sha256 = models.CharField(max_length=64, blank=True, editable=False)
-    perceptual_hash = models.CharField(max_length=16, blank=True, editable=False)
+    perceptual_hash = models.CharField(
+        max_length=16, blank=True, editable=False, help_text="Difference hash (64 bits, hex)."
+    )
+    # The hash in four 16-bit bands: two hashes within 3 bits of each other share at
+    # least one band exactly, so near-duplicates are found by indexed equality.
+    phash_band_0 = models.CharField(max_length=4, blank=True, editable=False)
+    phash_band_1 = models.CharField(max_length=4, blank=True, editable=False)
+    phash_band_2 = models.CharField(max_length=4, blank=True, editable=False)
+    phash_band_3 = models.CharField(max_length=4, blank=True, editable=False)
+    near_duplicates = models.ManyToManyField(
+        "self",
+        blank=True,
+        editable=False,
+        help_text="Images that look like this one (perceptual hashes within 3 bits).",
+    )
     derivative_problem = models.CharField(
         max_length=300,
         blank=True,
@@ -113,7 +127,10 @@ class EvidenceItem(Audited):
         indexes = [
             models.Index(fields=["status", "kind"], name="evidence_status_kind_idx"),
             models.Index(fields=["captured_at"], name="evidence_captured_idx"),
-            models.Index(fields=["perceptual_hash"], name="evidence_phash_idx"),
+            models.Index(fields=["phash_band_0"], name="evidence_phash_band0_idx"),
+            models.Index(fields=["phash_band_1"], name="evidence_phash_band1_idx"),
+            models.Index(fields=["phash_band_2"], name="evidence_phash_band2_idx"),
+            models.Index(fields=["phash_band_3"], name="evidence_phash_band3_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

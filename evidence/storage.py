@@ -21,7 +21,10 @@ from django.conf import settings
 
 CHUNK = 1024 * 1024
 HEAD_BYTES = 8192
-_KEY = re.compile(r"^originals/([0-9a-f]{2})/([0-9a-f]{2})/([0-9a-f]{64})$")
+_KEY = re.compile(
+    r"^(originals/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}"
+    r"|derivatives/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.(thumbnail|preview)\.jpg)$"
+)
 
 
 class TooLarge(Exception):
@@ -52,11 +55,32 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
+def derivative_key(sha256: str, kind: str) -> str:
+    """Where the thumbnail or preview of the original ``sha256`` is kept."""
+    return f"derivatives/{sha256[:2]}/{sha256[2:4]}/{sha256}.{kind}.jpg"
+
+
 def path_of(key: str) -> Path:
     """The filesystem path of a storage key; refuses anything but a well-formed key."""
     if not _KEY.match(key):
-        raise ValueError(f"not an original's storage key: {key!r}")
+        raise ValueError(f"not a storage key: {key!r}")
     return root() / key
+
+
+def write_derivative(key: str, data: bytes) -> None:
+    """Write a derivative atomically (temp file, then rename); derivatives can be
+    remade from the original, so replacing one is allowed, unlike originals."""
+    target = path_of(key)
+    _private_dir(target.parent)
+    temp = target.with_name(f".{uuid.uuid4().hex}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
 
 
 def stage(stream: BinaryIO, *, max_bytes: int | None = None) -> StagedFile:
@@ -98,7 +122,11 @@ def promote(staged: StagedFile) -> tuple[str, bool]:
         os.link(staged.path, target)
     except FileExistsError:
         return key, False
-    os.chmod(target, 0o440)
+    try:
+        os.chmod(target, 0o440)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return key, True
 
 
