@@ -51,7 +51,7 @@ def ingest(
     stream: BinaryIO,
     *,
     filename: str,
-    kind: str,
+    kind: str | None,
     by,
     title: str = "",
     incident: Incident | None = None,
@@ -59,8 +59,10 @@ def ingest(
     received_from: str = "",
     **fields: Any,
 ) -> IngestResult:
-    """Store ``stream`` as an evidence item of ``kind`` (see module docstring)."""
-    if kind not in sniffing.ALLOWED:
+    """Store ``stream`` as an evidence item of ``kind`` (see module docstring).
+
+    With ``kind=None`` the kind follows from the content (an image is a photo)."""
+    if kind is not None and kind not in sniffing.ALLOWED:
         raise IntakeError(f"Unknown evidence kind {kind!r}.")
     try:
         staged = storage.stage(stream)
@@ -92,7 +94,11 @@ def _link(item: EvidenceItem, incident: Incident | None, relevance: str) -> None
 def _store(staged, *, filename, kind, by, title, incident, relevance, received_from, fields):
     if staged.size == 0:
         raise IntakeError(EMPTY_FILE)
-    media_type = sniffing.sniff(staged.head, kind=kind)
+    media_type = sniffing.sniff(staged.head, kind=kind or "")
+    if kind is None:
+        if media_type is None:
+            raise IntakeError("This file's format is not one the tracker accepts.")
+        kind = sniffing.default_kind(media_type)
     if media_type is None or media_type not in sniffing.ALLOWED[kind]:
         found = media_type or "an unrecognised or disallowed format"
         raise IntakeError(

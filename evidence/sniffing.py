@@ -75,3 +75,16 @@ def _sniff_text(head: bytes, *, kind: str) -> str | None:
     if any(lowered.startswith(marker) for marker in _ACTIVE_TEXT_MARKERS):
         return None
     return "text/csv" if kind == "flight_log" else "text/plain"
+
+
+def default_kind(media_type: str) -> str:
+    """The evidence kind a file of ``media_type`` is taken to be when none is given."""
+    if media_type.startswith("image/"):
+        return "photo"
+    if media_type.startswith("video/"):
+        return "video"
+    if media_type.startswith("audio/"):
+        return "audio"
+    if media_type == "text/csv" or "spreadsheetml" in media_type:
+        return "flight_log"
+    return "document"
