@@ -20,8 +20,14 @@ from typing import Any, BinaryIO
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from evidence import custody, imaging, sniffing, storage
-from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
+from evidence import custody, derivation, imaging, sniffing, storage
+from evidence.models import (
+    CustodyEvent,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+)
 from tracker.models import Incident
 
 log = logging.getLogger(__name__)
@@ -111,7 +117,12 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         _link(existing, incident, relevance)
         return IngestResult(existing, duplicate=True)
 
-    facts = imaging.read_photo_facts(staged.path) if media_type.startswith("image/") else None
+    is_image = media_type.startswith("image/")
+    try:
+        facts = imaging.read_photo_facts(staged.path) if is_image else None
+    except imaging.ImageRefused as exc:
+        raise IntakeError(str(exc)) from None
+    scene = imaging.read_scene_facts(staged.path) if kind == EvidenceItem.Kind.SATELLITE else None
     now = timezone.now()
     key = storage.original_key(staged.sha256)
     # Set just before promotion: if anything fails from there on, a file that was
@@ -144,6 +155,8 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             _link(item, incident, relevance)
             if facts and kind == EvidenceItem.Kind.PHOTO:
                 PhotoMetadata.objects.create(item=item, **facts.__dict__)
+            if scene is not None:
+                SatelliteImage.objects.create(item=item, **scene.__dict__)
             custody.record(
                 item,
                 CustodyEvent.Action.ACQUIRED,
@@ -175,4 +188,6 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             storage.remove_new_original(key)
         raise
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
+    if is_image:
+        derivation.derive(item, by=by)
     return IngestResult(item, duplicate=False)

@@ -19,64 +19,13 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.html import escape
-from PIL import Image
 
 from evidence import custody, intake, storage
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
+from evidence.tests.files import make_jpeg, make_png
 from tracker.models import Incident
 
 pytestmark = pytest.mark.django_db
-
-_MAKE, _MODEL, _ORIENTATION = 0x010F, 0x0110, 0x0112
-_EXIF_IFD, _GPS_IFD = 0x8769, 0x8825
-_DATETIME_ORIGINAL, _OFFSET_ORIGINAL = 0x9003, 0x9011
-
-
-# --- Generated files -----------------------------------------------------------------
-
-
-def make_jpeg(
-    *,
-    colour: tuple[int, int, int] = (180, 40, 40),
-    size: tuple[int, int] = (64, 48),
-    make: str = "Canon",
-    model: str = "EOS 5D Mark III",
-    taken: str = "2019:05:05 10:30:00",
-    offset: str = "+03:00",
-    gps: bool = True,
-    noise: bool = False,
-) -> bytes:
-    """A JPEG whose EXIF claims a camera, a local time with its offset and a GPS fix."""
-    if noise:
-        img = Image.frombytes(
-            "RGB", size, hashlib.shake_256(repr(colour).encode()).digest(size[0] * size[1] * 3)
-        )
-    else:
-        img = Image.new("RGB", size, colour)
-    exif = Image.Exif()
-    exif[_MAKE] = make
-    exif[_MODEL] = model
-    exif[_ORIENTATION] = 1
-    sub = exif.get_ifd(_EXIF_IFD)
-    sub[_DATETIME_ORIGINAL] = taken
-    sub[_OFFSET_ORIGINAL] = offset
-    if gps:
-        fix = exif.get_ifd(_GPS_IFD)
-        fix[1] = "N"
-        fix[2] = (35.0, 49.0, 28.2)  # 35.824500
-        fix[3] = "E"
-        fix[4] = (36.0, 19.0, 8.4)  # 36.319000
-        fix[5] = b"\x00"
-        fix[6] = 350.5
-    out = io.BytesIO()
-    img.save(out, "JPEG", exif=exif, quality=90)
-    return out.getvalue()
-
-
-def make_png(size: tuple[int, int] = (30, 20)) -> bytes:
-    out = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(out, "PNG")
-    return out.getvalue()
 
 
 CSV = (
@@ -187,8 +136,13 @@ def test_custody_starts_with_acquired_then_received_in_a_valid_chain(researcher)
     ).item
 
     events = list(CustodyEvent.objects.filter(item=item).order_by("sequence"))
-    assert [(e.sequence, e.action) for e in events] == [(1, "acquired"), (2, "received")]
-    acquired, received = events
+    assert [(e.sequence, e.action) for e in events] == [
+        (1, "acquired"),
+        (2, "received"),
+        (3, "derivative"),
+        (4, "derivative"),
+    ]
+    acquired, received = events[:2]
     assert acquired.previous_hash == ""
     assert received.previous_hash == acquired.event_hash
     assert acquired.event_hash != received.event_hash
@@ -255,7 +209,7 @@ def test_same_bytes_again_is_the_same_item_stored_once(researcher, incident, oth
     assert staging() == []
     assert set(first.item.incidents.all()) == {incident, other_incident}
     # The held item is untouched: no new custody events, its first name kept.
-    assert first.item.custody_events.count() == 2
+    assert first.item.custody_events.count() == 4  # acquired, received, two derivatives
     assert EvidenceItem.objects.get().original_filename == "IMG_0001.jpg"
 
 
