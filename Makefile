@@ -60,5 +60,14 @@ test: install-dev browser lint
 	fi; \
 	rm -rf "$$data"; exit $$status
 
+# Benchmarks print figures with a baseline measured in the same run; never pass/fail.
+SCALE ?= quick
+bench: install-dev
+	$(TEST_ENV) $(PY) bench/run.py --scale $(SCALE)
+	@if pg=$$($(PY) scripts/postgres_url.py); then \
+	  echo "=== benchmarks on PostgreSQL ($$pg): database-bound figures ==="; \
+	  $(TEST_ENV) DATABASE_URL=$$pg $(PY) bench/run.py --scale $(SCALE) --database-only; \
+	fi
+
 clean:
 	rm -rf $(VENV)

@@ -1,7 +1,8 @@
 """Thumbnails, previews and perceptual hashes for image evidence.
 
-Runs after the item's own transaction has committed: a failure here never
-undoes the intake. A damaged image stays evidence, flagged with the reason.
+Intake runs this once the item's transaction has committed (transaction.on_commit),
+so a failure here never undoes the intake and a rollback leaves no derivative.
+A damaged image stays evidence, flagged with the reason.
 """
 
 from __future__ import annotations

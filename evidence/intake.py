@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, BinaryIO
 
 from django.db import IntegrityError, transaction
@@ -151,6 +152,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 item.captured_latitude = facts.gps_latitude
                 item.captured_longitude = facts.gps_longitude
             item.full_clean(exclude=["code"])
+            item._history_user = by  # django-simple-history: who made this version
             item.save()
             _link(item, incident, relevance)
             if facts and kind == EvidenceItem.Kind.PHOTO:
@@ -189,5 +191,8 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         raise
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
     if is_image:
-        derivation.derive(item, by=by)
+        # After the commit (of the caller's transaction, if there is one), so a
+        # rollback leaves no derivative behind; a failure there is logged, never
+        # raised into the code that committed.
+        transaction.on_commit(partial(derivation.derive, item, by=by), robust=True)
     return IngestResult(item, duplicate=False)

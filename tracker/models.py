@@ -452,7 +452,7 @@ class Official(Audited):
     name = models.CharField(
         max_length=200, help_text="The name as the team writes it (Latin script)."
     )
-    name_key = models.CharField(max_length=200, editable=False, db_index=True)
+    name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
     nationality = models.CharField(max_length=80, blank=True)
     born = models.CharField(max_length=10, blank=True, help_text="YYYY, YYYY-MM or YYYY-MM-DD.")
     biography = models.TextField(blank=True)
@@ -481,7 +481,7 @@ class OfficialAlias(models.Model):
     name = models.CharField(max_length=200)
     script = models.CharField(max_length=10, choices=Script.choices, default=Script.LATIN)
     language = models.CharField(max_length=12, blank=True, help_text="e.g. ar, ru, en.")
-    key = models.CharField(max_length=200, editable=False, db_index=True)
+    key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
 
     class Meta:
         verbose_name_plural = "official aliases"

@@ -1,14 +1,19 @@
 """Evidence in the admin: uploads go through intake; protected identity stays hidden."""
 
 import io
+import re
 
 import pytest
 from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
-from evidence.models import CustodyEvent, EvidenceItem
+from evidence import intake, storage
+from evidence.models import CustodyEvent, Derivative, EvidenceItem
+from evidence.tests.test_intake import make_jpeg
 from tracker.tests import factories as f
 
 
@@ -109,3 +114,158 @@ def test_permission_holder_sees_protected_identity(client, researcher, witness):
 def test_no_group_holds_the_protected_identity_permission(db):
     perm = Permission.objects.get(codename="view_protected_identity")
     assert not perm.group_set.exists()
+
+
+# --- Files in the admin: thumbnails, download link, near-duplicates, GPS ---------------
+
+
+def stored_photo(by, colour, *, thumbnail: bool = True, data: bytes | None = None, **fields):
+    """An item ingested through intake, with a thumbnail and preview written here."""
+    item = intake.ingest(
+        io.BytesIO(data or jpeg_bytes(colour)), filename="p.jpg", kind="photo", by=by, **fields
+    ).item
+    # Derivatives and near-duplicate flags are imaging's job: start from none.
+    Derivative.objects.filter(item=item).delete()
+    item.near_duplicates.clear()
+    if thumbnail:
+        for kind in ("thumbnail", "preview"):
+            key = storage.derivative_key(item.sha256, kind)
+            storage.write_derivative(key, jpeg_bytes(colour))
+            Derivative.objects.create(
+                item=item, kind=kind, path=key, width=64, height=48, sha256="0" * 64
+            )
+    return item
+
+
+def row_of(page: str, code: str) -> str:
+    """The changelist's table row that shows ``code``."""
+    rows = re.findall(r"<tr>.*?</tr>", page, flags=re.S)
+    [row] = [r for r in rows if f">{code}</a>" in r]
+    return row
+
+
+def thumbnail_img(code: str) -> str:
+    src = reverse("evidence:thumbnail", args=[code])
+    return f'<img class="evidence-thumb" src="{src}" alt="{code}" loading="lazy">'
+
+
+@pytest.fixture
+def identity_holder(researcher):
+    researcher.user_permissions.add(Permission.objects.get(codename="view_protected_identity"))
+    return researcher
+
+
+def test_changelist_shows_thumbnail_or_says_why_not(client, researcher):
+    shown = stored_photo(researcher, (200, 10, 10))
+    unmade = stored_photo(researcher, (10, 10, 200), thumbnail=False)
+    described = f.EvidenceItemFactory()  # a row without a file yet
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
+    assert thumbnail_img(shown.code) in row_of(page, shown.code)
+    assert '<td class="field-thumbnail">no preview</td>' in row_of(page, unmade.code)
+    assert '<td class="field-thumbnail">no file</td>' in row_of(page, described.code)
+    assert page.count('class="evidence-thumb"') == 1
+
+
+def test_changelist_hides_thumbnails_of_protected_items_from_those_refused(client, researcher):
+    protected = stored_photo(researcher, (1, 150, 1), is_protected=True)
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
+    row = row_of(page, protected.code)
+    assert "evidence-thumb" not in row
+    assert "restricted" in row
+
+
+def test_changelist_shows_protected_thumbnails_to_identity_holders(client, identity_holder):
+    protected = stored_photo(identity_holder, (1, 150, 1), is_protected=True)
+    client.force_login(identity_holder)
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
+    assert thumbnail_img(protected.code) in row_of(page, protected.code)
+
+
+def test_thumbnail_column_costs_no_query_per_row(client, editor, researcher):
+    url = reverse("admin:evidence_evidenceitem_changelist")
+    client.force_login(editor)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            assert client.get(url).status_code == 200
+        return len(captured)
+
+    for i in range(2):
+        stored_photo(researcher, (i, 0, 0), is_protected=bool(i % 2))
+    few = queries()
+    for i in range(2, 8):
+        stored_photo(researcher, (i, 0, 0), is_protected=bool(i % 2))
+    assert queries() == few
+
+
+def test_change_page_shows_preview_and_download_link(client, researcher):
+    item = stored_photo(researcher, (90, 90, 0))
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    body = page.decode()
+    assert (
+        f'<a class="download-original" href="{reverse("evidence:original", args=[item.code])}">'
+        "Download original</a>"
+    ) in body
+    assert (
+        f'<a href="{reverse("evidence:preview", args=[item.code])}" target="_blank" '
+        f'rel="noopener"><img class="evidence-preview" '
+        f'src="{reverse("evidence:thumbnail", args=[item.code])}" alt="{item.code}"></a>'
+    ) in body
+
+
+def test_change_page_of_protected_item_offers_no_download_to_those_refused(client, researcher):
+    item = stored_photo(researcher, (0, 90, 90), is_protected=True)
+    client.force_login(researcher)
+    body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    body = body.decode()
+    assert reverse("evidence:original", args=[item.code]) not in body
+    assert reverse("evidence:thumbnail", args=[item.code]) not in body
+    assert "you may not open this item" in body
+
+
+def test_change_page_of_item_without_file_says_so(client, researcher):
+    item = f.EvidenceItemFactory()
+    client.force_login(researcher)
+    body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    assert '<div class="readonly">no file</div>' in body.decode()
+
+
+def test_change_page_lists_near_duplicates_as_links(client, researcher):
+    item = stored_photo(researcher, (50, 50, 50))
+    twin = stored_photo(researcher, (51, 50, 50))
+    unrelated = stored_photo(researcher, (0, 0, 250))
+    item.near_duplicates.add(twin)
+    client.force_login(researcher)
+    body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    twin_url = reverse("admin:evidence_evidenceitem_change", args=[twin.pk])
+    assert f'looks like <a href="{twin_url}">{twin.code}</a>' in body.decode()
+    assert f">{unrelated.code}</a>" not in body.decode()
+    # The relation goes both ways.
+    back = client.get(twin_url).content.decode()
+    item_url = reverse("admin:evidence_evidenceitem_change", args=[item.pk])
+    assert f'looks like <a href="{item_url}">{item.code}</a>' in back
+
+
+def test_change_page_shows_exif_claims_and_a_map_link(client, researcher):
+    item = stored_photo(researcher, (0, 0, 0), data=make_jpeg())
+    client.force_login(researcher)
+    body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    body = body.decode()
+    assert "EOS 5D Mark III" in body
+    assert (
+        '<a href="https://www.openstreetmap.org/?mlat=35.824500&amp;mlon=36.319000'
+        '#map=17/35.824500/36.319000" rel="noopener noreferrer" target="_blank">'
+        "35.824500, 36.319000 on OpenStreetMap</a>"
+    ) in body
+
+
+def test_protected_item_position_is_not_sent_to_an_outside_map(client, identity_holder):
+    item = stored_photo(identity_holder, (0, 0, 0), data=make_jpeg(), is_protected=True)
+    client.force_login(identity_holder)
+    body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    body = body.decode()
+    assert "openstreetmap.org" not in body
+    assert "not linked to an outside map" in body

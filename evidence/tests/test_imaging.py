@@ -16,8 +16,18 @@ from evidence.tests.files import make_bomb_png, make_geotiff, make_jpeg
 pytestmark = pytest.mark.django_db
 
 
-def ingest(data: bytes, user, *, kind="photo", filename="photo.jpg"):
-    return intake.ingest(io.BytesIO(data), filename=filename, kind=kind, by=user)
+@pytest.fixture
+def ingest(django_capture_on_commit_callbacks):
+    """Ingest, then run what intake defers to the commit (derivatives): each test
+    is one transaction that never commits, so run the callbacks as a commit would."""
+
+    def run(data: bytes, user, *, kind="photo", filename="photo.jpg"):
+        with django_capture_on_commit_callbacks(execute=True):
+            result = intake.ingest(io.BytesIO(data), filename=filename, kind=kind, by=user)
+        result.item.refresh_from_db()
+        return result
+
+    return run
 
 
 def derivative_bytes(item: EvidenceItem, kind: str) -> bytes:
@@ -41,7 +51,7 @@ def jpeg(img: Image.Image, **save) -> bytes:
     return out.getvalue()
 
 
-def test_derivatives_keep_no_exif_gps_xmp_or_icc(researcher):
+def test_derivatives_keep_no_exif_gps_xmp_or_icc(researcher, ingest):
     icc = b"\x00\x00\x02\x0cICC-PROFILE-TEXT-THAT-MUST-NOT-SURVIVE" + b"\x00" * 64
     xmp = b'<x:xmpmeta xmlns:x="adobe:ns:meta/">SECRET-XMP-LOCATION</x:xmpmeta>'
     original = Image.open(io.BytesIO(make_jpeg(size=(2400, 1600))))
@@ -61,7 +71,7 @@ def test_derivatives_keep_no_exif_gps_xmp_or_icc(researcher):
             assert secret not in raw
 
 
-def test_derivative_rows_and_custody(researcher):
+def test_derivative_rows_and_custody(researcher, ingest):
     item = ingest(make_jpeg(size=(3000, 2000)), researcher).item
     rows = {d.kind: d for d in item.derivatives.all()}
     assert (rows["preview"].width, rows["preview"].height) == (1600, 1067)
@@ -72,7 +82,7 @@ def test_derivative_rows_and_custody(researcher):
     assert len(item.perceptual_hash) == 16
 
 
-def test_orientation_is_applied_after_reducing(researcher):
+def test_orientation_is_applied_after_reducing(researcher, ingest):
     img = Image.new("RGB", (2000, 1000), (250, 250, 250))
     ImageDraw.Draw(img).rectangle([0, 0, 200, 1000], fill=(0, 0, 0))  # dark left edge
     exif = Image.Exif()
@@ -83,7 +93,7 @@ def test_orientation_is_applied_after_reducing(researcher):
         assert preview.convert("L").getpixel((400, 10)) < 60  # the dark edge is now on top
 
 
-def test_truncated_jpeg_is_kept_as_evidence_and_flagged(researcher):
+def test_truncated_jpeg_is_kept_as_evidence_and_flagged(researcher, ingest):
     data = make_jpeg(size=(1200, 900), noise=True)
     truncated = data[: len(data) // 2]
     item = ingest(truncated, researcher).item
@@ -93,7 +103,7 @@ def test_truncated_jpeg_is_kept_as_evidence_and_flagged(researcher):
     assert not Derivative.objects.filter(item=item).exists()
 
 
-def test_decompression_bomb_is_refused_and_nothing_stored(researcher, settings):
+def test_decompression_bomb_is_refused_and_nothing_stored(researcher, settings, ingest):
     bomb = make_bomb_png()
     assert len(bomb) < 1000
     with pytest.raises(intake.IntakeError, match="megapixels"):
@@ -102,7 +112,7 @@ def test_decompression_bomb_is_refused_and_nothing_stored(researcher, settings):
     assert not any(p.is_file() for p in (settings.DATA_DIR / "originals").rglob("*"))
 
 
-def test_hundred_megapixel_image_is_accepted_with_bounded_previews(researcher):
+def test_hundred_megapixel_image_is_accepted_with_bounded_previews(researcher, ingest):
     out = io.BytesIO()
     Image.new("L", (10000, 10000), 128).save(out, "PNG")
     item = ingest(out.getvalue(), researcher, filename="big.png").item
@@ -110,7 +120,7 @@ def test_hundred_megapixel_image_is_accepted_with_bounded_previews(researcher):
     assert item.derivatives.get(kind="preview").width == 1600
 
 
-def test_near_duplicate_is_flagged_and_different_image_is_not(researcher):
+def test_near_duplicate_is_flagged_and_different_image_is_not(researcher, ingest):
     base = scene()
     first = ingest(jpeg(base, quality=92), researcher).item
     recompressed = ingest(jpeg(base.resize((640, 480)), quality=60), researcher).item
@@ -121,7 +131,7 @@ def test_near_duplicate_is_flagged_and_different_image_is_not(researcher):
     assert not different.near_duplicates.exists()
 
 
-def test_geotiff_footprint_and_time_are_read(researcher):
+def test_geotiff_footprint_and_time_are_read(researcher, ingest):
     item = ingest(make_geotiff(), researcher, kind="satellite", filename="scene.tif").item
     sat = SatelliteImage.objects.get(item=item)
     assert (sat.west, sat.north) == (Decimal("36.600000"), Decimal("35.900000"))

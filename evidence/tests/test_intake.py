@@ -136,13 +136,8 @@ def test_custody_starts_with_acquired_then_received_in_a_valid_chain(researcher)
     ).item
 
     events = list(CustodyEvent.objects.filter(item=item).order_by("sequence"))
-    assert [(e.sequence, e.action) for e in events] == [
-        (1, "acquired"),
-        (2, "received"),
-        (3, "derivative"),
-        (4, "derivative"),
-    ]
-    acquired, received = events[:2]
+    assert [(e.sequence, e.action) for e in events] == [(1, "acquired"), (2, "received")]
+    acquired, received = events
     assert acquired.previous_hash == ""
     assert received.previous_hash == acquired.event_hash
     assert acquired.event_hash != received.event_hash
@@ -209,7 +204,7 @@ def test_same_bytes_again_is_the_same_item_stored_once(researcher, incident, oth
     assert staging() == []
     assert set(first.item.incidents.all()) == {incident, other_incident}
     # The held item is untouched: no new custody events, its first name kept.
-    assert first.item.custody_events.count() == 4  # acquired, received, two derivatives
+    assert first.item.custody_events.count() == 2
     assert EvidenceItem.objects.get().original_filename == "IMG_0001.jpg"
 
 

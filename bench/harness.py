@@ -1,0 +1,114 @@
+"""The benchmark harness: repeated timings with a baseline measured in the same run.
+
+Every figure is the median of several runs after a warm-up, printed with its
+min and max, next to a baseline measured in the same process on the same data:
+
+    name: value unit (baseline: value, ratio: x)  [min .. max, n runs]
+
+Benchmarks are never pass/fail tests; targets are printed beside the figures.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+
+@dataclass
+class Timing:
+    median: float
+    low: float
+    high: float
+    runs: int
+
+
+def time_it(fn: Callable[[], object], *, runs: int = 5, warmup: int = 1) -> Timing:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - start)
+    return Timing(statistics.median(samples), min(samples), max(samples), runs)
+
+
+def peak_rss_delta_mb(code: str, *, setup: str = "") -> float:
+    """Peak resident memory that ``code`` adds, measured in a fresh Python process.
+
+    ``setup`` runs first (imports, Django set-up); only what ``code`` adds on top
+    of it is reported. The peak is the kernel's VmHWM of the child's own address
+    space (getrusage's maxrss would inherit the parent's peak across exec)."""
+    script = (
+        "def hwm():\n"
+        "    for line in open('/proc/self/status'):\n"
+        "        if line.startswith('VmHWM:'):\n"
+        "            return int(line.split()[1])\n"
+        f"{setup}\n"
+        "before = hwm()\n"
+        f"{code}\n"
+        "after = hwm()\n"
+        "print((after - before) / 1024)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ, check=True
+    )
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def own_peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class Figure:
+    name: str
+    value: float
+    unit: str
+    baseline: float | None = None
+    baseline_name: str = ""
+    target: str = ""
+    timing: Timing | None = None
+
+    @property
+    def ratio(self) -> float | None:
+        if self.baseline in (None, 0):
+            return None
+        return self.value / self.baseline
+
+
+@dataclass
+class Report:
+    figures: list[Figure] = field(default_factory=list)
+
+    def add(self, figure: Figure) -> Figure:
+        self.figures.append(figure)
+        line = f"{figure.name}: {figure.value:.3f} {figure.unit}"
+        if figure.baseline is not None:
+            line += f" (baseline: {figure.baseline:.3f}"
+            if figure.baseline_name:
+                line += f" {figure.baseline_name}"
+            line += f", ratio: {figure.ratio:.2f}x)"
+        if figure.timing:
+            t = figure.timing
+            line += f"  [min {t.low * 1000:.1f} ms .. max {t.high * 1000:.1f} ms, {t.runs} runs]"
+        if figure.target:
+            line += f"  target: {figure.target}"
+        print(line, flush=True)
+        return figure
+
+    def summary(self) -> None:
+        print("\n== summary ==")
+        width = max((len(f.name) for f in self.figures), default=10)
+        print(f"{'figure':<{width}}  {'value':>12}  {'baseline':>12}  {'ratio':>7}  target")
+        for f in self.figures:
+            base = f"{f.baseline:.3f}" if f.baseline is not None else "-"
+            ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
+            value = f"{f.value:>8.3f} {f.unit:<3}"
+            print(f"{f.name:<{width}}  {value}  {base:>12}  {ratio:>7}  {f.target}")

@@ -1,0 +1,61 @@
+"""Run the benchmarks: `make bench` (quick scale) or `make bench SCALE=full`.
+
+Builds a throw-away data directory and database (SQLite, or PostgreSQL when
+DATABASE_URL names one), runs every benchmark module and prints each figure with
+its baseline, then a summary table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--scale", choices=["quick", "full"], default="quick")
+    parser.add_argument("--only", action="append", help="run only these modules (e.g. intake)")
+    parser.add_argument(
+        "--database-only",
+        action="store_true",
+        help="skip benchmarks whose figures do not depend on the database",
+    )
+    args = parser.parse_args()
+
+    os.environ.setdefault("TRACKER_DATA_DIR", tempfile.mkdtemp(prefix="tracker-bench-"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection
+
+    from bench import bench_intake
+    from bench.harness import Report
+
+    call_command("migrate", verbosity=0)
+    print(
+        f"database: {connection.vendor}; data: {os.environ['TRACKER_DATA_DIR']}; "
+        f"scale: {args.scale}; cpus: {os.cpu_count()}"
+    )
+    report = Report()
+    modules = {"intake": bench_intake}
+    for name, module in modules.items():
+        if args.only and name not in args.only:
+            continue
+        if args.database_only and not getattr(module, "DATABASE_BOUND", True):
+            continue
+        print(f"\n== {name} ==", flush=True)
+        module.run(report, scale=args.scale)
+    report.summary()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
