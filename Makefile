@@ -28,10 +28,11 @@ install-dev: $(VENV)/.installed-dev
 
 run: install
 	$(PY) manage.py migrate --no-input
-	$(PY) manage.py load_demo
+	@# load_demo prints the logins when it creates the users; later runs show them from file.
+	@$(PY) manage.py load_demo | tee /dev/stderr | grep -q "already loaded" && \
+	  $(PY) manage.py demo_logins || true
 	@echo
 	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C stops)"
-	@$(PY) manage.py demo_logins
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never `playwright install`).
