@@ -2,19 +2,34 @@
 
 Each event's hash covers its own content and the previous event's hash, so
 changing or deleting any past event breaks every hash after it.
+``record`` is the only writer. The model and its queryset refuse updates and
+deletes (``AppendOnlyError``); database triggers refuse them for raw SQL too
+(migration 0004). ``verify_chain`` recomputes a chain and says where it breaks.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
-from evidence.models import CustodyEvent, EvidenceItem
+from evidence.models import APPEND_ONLY, AppendOnlyError, CustodyEvent, EvidenceItem
+
+__all__ = [
+    "APPEND_ONLY",
+    "AppendOnlyError",
+    "ChainBreak",
+    "event_digest",
+    "record",
+    "verify_chain",
+    "verify_chains",
+]
 
 
 def event_digest(event: CustodyEvent, item_code: str) -> str:
@@ -59,3 +74,58 @@ def record(
         event.event_hash = event_digest(event, item.code)
         event.save(force_insert=True)
     return event
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """Where and why an item's custody chain does not verify."""
+
+    sequence: int  # the event (1-based position in the chain) that fails
+    reason: str
+
+    def __str__(self) -> str:
+        return f"event {self.sequence}: {self.reason}"
+
+
+def verify_chain(item: EvidenceItem) -> list[ChainBreak]:
+    """Recompute ``item``'s chain; an empty list means it verifies. One query."""
+    return verify_chains([item])[item.pk]
+
+
+def verify_chains(items: Iterable[EvidenceItem]) -> dict[int, list[ChainBreak]]:
+    """Recompute the chains of several items in one query and one pass.
+
+    Returns the problems of each item by primary key, in chain order. Checked:
+    sequence numbers run 1..n without gaps, each event names the stored hash of
+    the one before it, and each stored hash matches the event's content. An
+    item holding an original must have a chain (intake always writes one).
+
+    What no chain check can see: the last events removed together, or every
+    hash from some point on recomputed, by someone with write access to the
+    database. Copies of chain heads kept elsewhere (exports, verification
+    reports) are what show that.
+    """
+    by_id = {item.pk: item for item in items}
+    problems: dict[int, list[ChainBreak]] = {pk: [] for pk in by_id}
+    expected: dict[int, int] = {}  # next sequence number, per item
+    previous: dict[int, str] = {}  # stored hash of the event before, per item
+    for event in CustodyEvent.objects.for_items(list(by_id)).iterator():
+        pk = event.item_id
+        found = problems[pk]
+        position = expected.get(pk, 1)
+        if event.sequence != position:
+            found.append(
+                ChainBreak(position, f"expected event {position}, found event {event.sequence}")
+            )
+        if event.previous_hash != previous.get(pk, ""):
+            found.append(
+                ChainBreak(event.sequence, "does not link to the hash of the event before it")
+            )
+        if event_digest(event, by_id[pk].code) != event.event_hash:
+            found.append(ChainBreak(event.sequence, "content does not match its hash"))
+        expected[pk] = event.sequence + 1
+        previous[pk] = event.event_hash
+    for pk, item in by_id.items():
+        if pk not in expected and item.sha256:
+            problems[pk].append(ChainBreak(1, "no custody events for an item with an original"))
+    return problems

@@ -5,87 +5,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0002_initial'),
-        ('tracker', '0002_seed_vocabularies_and_roles'),
+        ("evidence", "0002_initial"),
+        ("tracker", "0002_seed_vocabularies_and_roles"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='evidenceitem',
-            name='evidence_phash_idx',
+            model_name="evidenceitem",
+            name="evidence_phash_idx",
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='near_duplicates',
-            field=models.ManyToManyField(blank=True, editable=False, help_text='Images that look like this one (perceptual hashes within 3 bits).', to='evidence.evidenceitem'),
+            model_name="evidenceitem",
+            name="near_duplicates",
+            field=models.ManyToManyField(
+                blank=True,
+                editable=False,
+                help_text="Images that look like this one (perceptual hashes within 3 bits).",
+                to="evidence.evidenceitem",
+            ),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='phash_band_0',
+            model_name="evidenceitem",
+            name="phash_band_0",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='phash_band_1',
+            model_name="evidenceitem",
+            name="phash_band_1",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='phash_band_2',
+            model_name="evidenceitem",
+            name="phash_band_2",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='evidenceitem',
-            name='phash_band_3',
+            model_name="evidenceitem",
+            name="phash_band_3",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='historicalevidenceitem',
-            name='phash_band_0',
+            model_name="historicalevidenceitem",
+            name="phash_band_0",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='historicalevidenceitem',
-            name='phash_band_1',
+            model_name="historicalevidenceitem",
+            name="phash_band_1",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='historicalevidenceitem',
-            name='phash_band_2',
+            model_name="historicalevidenceitem",
+            name="phash_band_2",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AddField(
-            model_name='historicalevidenceitem',
-            name='phash_band_3',
+            model_name="historicalevidenceitem",
+            name="phash_band_3",
             field=models.CharField(blank=True, editable=False, max_length=4),
         ),
         migrations.AlterField(
-            model_name='evidenceitem',
-            name='perceptual_hash',
-            field=models.CharField(blank=True, editable=False, help_text='Difference hash (64 bits, hex).', max_length=16),
+            model_name="evidenceitem",
+            name="perceptual_hash",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Difference hash (64 bits, hex).",
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='historicalevidenceitem',
-            name='perceptual_hash',
-            field=models.CharField(blank=True, editable=False, help_text='Difference hash (64 bits, hex).', max_length=16),
+            model_name="historicalevidenceitem",
+            name="perceptual_hash",
+            field=models.CharField(
+                blank=True,
+                editable=False,
+                help_text="Difference hash (64 bits, hex).",
+                max_length=16,
+            ),
         ),
         migrations.AddIndex(
-            model_name='evidenceitem',
-            index=models.Index(fields=['phash_band_0'], name='evidence_phash_band0_idx'),
+            model_name="evidenceitem",
+            index=models.Index(fields=["phash_band_0"], name="evidence_phash_band0_idx"),
         ),
         migrations.AddIndex(
-            model_name='evidenceitem',
-            index=models.Index(fields=['phash_band_1'], name='evidence_phash_band1_idx'),
+            model_name="evidenceitem",
+            index=models.Index(fields=["phash_band_1"], name="evidence_phash_band1_idx"),
         ),
         migrations.AddIndex(
-            model_name='evidenceitem',
-            index=models.Index(fields=['phash_band_2'], name='evidence_phash_band2_idx'),
+            model_name="evidenceitem",
+            index=models.Index(fields=["phash_band_2"], name="evidence_phash_band2_idx"),
         ),
         migrations.AddIndex(
-            model_name='evidenceitem',
-            index=models.Index(fields=['phash_band_3'], name='evidence_phash_band3_idx'),
+            model_name="evidenceitem",
+            index=models.Index(fields=["phash_band_3"], name="evidence_phash_band3_idx"),
         ),
     ]
