@@ -34,6 +34,7 @@ from tracker.models import Incident
 log = logging.getLogger(__name__)
 
 EMPTY_FILE = "The file is empty (0 bytes)."
+UNKNOWN_FORMAT = "This file's format is not one the tracker accepts."
 
 
 class IntakeError(Exception):
@@ -104,7 +105,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     media_type = sniffing.sniff(staged.head, kind=kind or "")
     if kind is None:
         if media_type is None:
-            raise IntakeError("This file's format is not one the tracker accepts.")
+            raise IntakeError(UNKNOWN_FORMAT)
         kind = sniffing.default_kind(media_type)
     if media_type is None or media_type not in sniffing.ALLOWED[kind]:
         found = media_type or "an unrecognised or disallowed format"
