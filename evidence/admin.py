@@ -1,16 +1,19 @@
 """Evidence in the admin: uploads through the intake path, integrity fields
-read-only, kind-specific details, witnesses with protected identity."""
+read-only, thumbnails and downloads through the protected views, kind-specific
+details, witnesses with protected identity."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.db import models
+from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from evidence import intake
+from evidence import access, intake
 from evidence.forms import UploadForm
 from evidence.models import (
     CustodyEvent,
@@ -40,6 +43,33 @@ INTEGRITY_FIELDS = (
 )
 
 
+NO_FILE = "no file"
+NO_PREVIEW = "no preview"
+RESTRICTED = "restricted: you may not open this item's files"
+
+
+def _thumbnail_column(user):
+    """The list's thumbnail column for ``user``: the access rule needs the viewer,
+    which list columns are not given, so the column is made per request. Uses
+    the ``has_thumbnail`` annotation and the user's permission cache: no query."""
+
+    @admin.display(description="preview")
+    def thumbnail(obj: EvidenceItem) -> str:
+        if not obj.original_path:
+            return NO_FILE
+        if not access.can_view_item(user, obj):
+            return RESTRICTED
+        if not obj.has_thumbnail:
+            return NO_PREVIEW
+        return format_html(
+            '<img class="evidence-thumb" src="{}" alt="{}" loading="lazy">',
+            reverse("evidence:thumbnail", args=[obj.code]),
+            obj.code,
+        )
+
+    return thumbnail
+
+
 class ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
@@ -60,17 +90,38 @@ class IncidentLinkInline(admin.TabularInline):
     verbose_name_plural = "incidents this item concerns"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("incident")
+        return super().get_queryset(request).select_related("item", "incident")
 
 
 class PhotoMetadataInline(admin.StackedInline):
     model = PhotoMetadata
     can_delete = False
-    readonly_fields = [f.name for f in PhotoMetadata._meta.fields if f.name not in ("id", "item")]
+    readonly_fields = [
+        *(f.name for f in PhotoMetadata._meta.fields if f.name not in ("id", "item")),
+        "map_link",
+    ]
     verbose_name_plural = "what the file's EXIF claims"
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
+    @admin.display(description="GPS on a map")
+    def map_link(self, obj: PhotoMetadata) -> str:
+        if obj.gps_latitude is None or obj.gps_longitude is None:
+            return "no GPS position"
+        if obj.item.is_protected:
+            # Opening a map sends the position to a third party: not for protected items.
+            return "not linked to an outside map: protected item"
+        lat, lon = obj.gps_latitude, obj.gps_longitude
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}, {} on OpenStreetMap</a>',
+            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+            lat,
+            lon,
+        )
 
 
 class SatelliteImageInline(admin.StackedInline):
@@ -100,13 +151,33 @@ class TestimonyInline(admin.StackedInline):
 
 class CustodyInline(ReadOnlyInline):
     model = CustodyEvent
-    fields = ("sequence", "action", "actor", "at", "observed_sha256", "details", "event_hash")
+    fields = ("sequence", "action", "actor", "at", "observed", "details", "hashes")
     readonly_fields = fields
     ordering = ("sequence",)
     verbose_name_plural = "chain of custody"
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="observed SHA-256")
+    def observed(self, obj: CustodyEvent) -> str:
+        return (
+            format_html(
+                '<code title="{}">{}…</code>', obj.observed_sha256, obj.observed_sha256[:16]
+            )
+            if obj.observed_sha256
+            else "–"
+        )
+
+    @admin.display(description="event hash (previous)")
+    def hashes(self, obj: CustodyEvent) -> str:
+        return format_html(
+            '<code title="{}">{}…</code><br><code title="{}">({}…)</code>',
+            obj.event_hash,
+            obj.event_hash[:16],
+            obj.previous_hash,
+            obj.previous_hash[:16],
+        )
 
 
 class DerivativeInline(ReadOnlyInline):
@@ -153,6 +224,9 @@ class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = (
         *INTEGRITY_FIELDS,
+        "file_preview",
+        "download_original",
+        "near_duplicate_links",
         "status_badge",
         "created_by",
         "created_at",
@@ -165,9 +239,12 @@ class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
             "The original file (fixed at intake)",
             {
                 "fields": (
+                    "file_preview",
+                    "download_original",
                     ("sha256", "size", "media_type"),
                     ("original_filename", "original_path"),
                     "perceptual_hash",
+                    "near_duplicate_links",
                     "derivative_problem",
                 )
             },
@@ -214,8 +291,23 @@ class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
     def get_queryset(self, request: HttpRequest):
         qs = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
-            qs = qs.annotate(n_incidents=count_of(EvidenceLink.objects, "item"))
+            qs = qs.annotate(
+                n_incidents=count_of(EvidenceLink.objects, "item"),
+                has_thumbnail=Exists(
+                    Derivative.objects.filter(item=OuterRef("pk"), kind=Derivative.Kind.THUMBNAIL)
+                ),
+            )
         return qs
+
+    def get_list_display(self, request: HttpRequest):
+        return (_thumbnail_column(request.user), *super().get_list_display(request))
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:
+            # Read by the file fields below, which are not given the request.
+            obj.viewer_may_open = access.can_view_item(request.user, obj)
+        return obj
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -303,6 +395,55 @@ class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
     @admin.display(description="incidents", ordering="n_incidents")
     def incident_count(self, obj: EvidenceItem) -> int:
         return obj.n_incidents
+
+    @admin.display(description="preview")
+    def file_preview(self, obj: EvidenceItem) -> str:
+        if not obj.original_path:
+            return NO_FILE
+        if not getattr(obj, "viewer_may_open", False):
+            return RESTRICTED
+        kinds = set(obj.derivatives.values_list("kind", flat=True))
+        if not kinds:
+            return NO_PREVIEW  # the reason, if any, is under "derivative problem"
+        shown = "thumbnail" if Derivative.Kind.THUMBNAIL in kinds else "preview"
+        image = format_html(
+            '<img class="evidence-preview" src="{}" alt="{}">',
+            reverse(f"evidence:{shown}", args=[obj.code]),
+            obj.code,
+        )
+        if Derivative.Kind.PREVIEW not in kinds:
+            return image
+        return format_html(
+            '<a href="{}" target="_blank" rel="noopener">{}</a>',
+            reverse("evidence:preview", args=[obj.code]),
+            image,
+        )
+
+    @admin.display(description="original")
+    def download_original(self, obj: EvidenceItem) -> str:
+        if not obj.original_path:
+            return NO_FILE
+        if not getattr(obj, "viewer_may_open", False):
+            return RESTRICTED
+        return format_html(
+            '<a class="download-original" href="{}">Download original</a> '
+            '<span class="help">(recorded in the chain of custody)</span>',
+            reverse("evidence:original", args=[obj.code]),
+        )
+
+    @admin.display(description="near-duplicates")
+    def near_duplicate_links(self, obj: EvidenceItem) -> str:
+        others = obj.near_duplicates.order_by("code").only("pk", "code")
+        if not others:
+            return "none found"
+        return format_html_join(
+            ", ",
+            'looks like <a href="{}">{}</a>',
+            (
+                (reverse("admin:evidence_evidenceitem_change", args=[other.pk]), other.code)
+                for other in others
+            ),
+        )
 
 
 @admin.register(Witness)

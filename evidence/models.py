@@ -195,7 +195,7 @@ class EvidenceLink(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.item_id} → {self.incident_id}"
+        return f"{self.item.code} → {self.incident.code}"
 
 
 class Derivative(models.Model):

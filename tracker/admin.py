@@ -8,6 +8,7 @@ from django.contrib import admin
 from django.db.models import Exists, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.models import EvidenceLink
@@ -111,7 +112,7 @@ class EvidenceLinkInline(admin.TabularInline):
     verbose_name_plural = "evidence behind this incident"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item")
+        return super().get_queryset(request).select_related("item", "incident")
 
 
 class AttributionInline(admin.StackedInline):
@@ -318,7 +319,8 @@ class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
 
     @admin.display(description="aliases")
     def other_names(self, obj: Official) -> str:
-        return " · ".join(a.name for a in obj.aliases.all())
+        # <bdi> keeps each name's own direction, so Arabic beside Latin reads right.
+        return format_html_join(" · ", "<bdi>{}</bdi>", ((a.name,) for a in obj.aliases.all()))
 
     @admin.display(description="postings", ordering="n_positions")
     def posting_count(self, obj: Official) -> int:

@@ -587,7 +587,7 @@ class Attribution(Audited):
 
     def __str__(self) -> str:
         who = self.official or self.unit or self.force
-        return f"{self.incident_id}: {who} ({self.get_role_display()})"
+        return f"{who} ({self.get_role_display()})"
 
 
 class ReviewEvent(models.Model):

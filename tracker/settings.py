@@ -144,6 +144,23 @@ FILE_UPLOAD_PERMISSIONS = 0o640
 FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
 TRACKER_MAX_UPLOAD_BYTES = env_int("TRACKER_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1)
 
+# Behind nginx: originals are handed to nginx with "X-Accel-Redirect: <prefix>/<key>"
+# instead of being streamed by Django. The prefix names an `internal` location
+# aliased to TRACKER_DATA_DIR (see README.md). Empty: Django streams the file.
+_x_accel = env_str("TRACKER_X_ACCEL_REDIRECT_PREFIX", "")
+TRACKER_X_ACCEL_REDIRECT_PREFIX = _x_accel.rstrip("/")
+if _x_accel and (
+    not TRACKER_X_ACCEL_REDIRECT_PREFIX.startswith("/")
+    or any(ch.isspace() or not ch.isprintable() for ch in _x_accel)
+):
+    raise ImproperlyConfigured(
+        "TRACKER_X_ACCEL_REDIRECT_PREFIX must be a URL path starting with '/', "
+        f"such as /protected; got {_x_accel!r}."
+    )
+
+# Named as the Source-Organization of exported BagIt bags.
+TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"

@@ -1,0 +1,24 @@
+"""Protected file URLs: /evidence/<code>/original, /thumbnail, /preview."""
+
+from django.urls import path
+
+from evidence import views
+from evidence.models import Derivative
+
+app_name = "evidence"
+
+urlpatterns = [
+    path("<str:code>/original", views.original, name="original"),
+    path(
+        "<str:code>/thumbnail",
+        views.derivative,
+        {"kind": Derivative.Kind.THUMBNAIL.value},
+        name="thumbnail",
+    ),
+    path(
+        "<str:code>/preview",
+        views.derivative,
+        {"kind": Derivative.Kind.PREVIEW.value},
+        name="preview",
+    ),
+]
