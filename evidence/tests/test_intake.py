@@ -248,8 +248,22 @@ def test_unknown_kind_is_refused(researcher):
         b"\xef\xbb\xbf  <script>fetch('/admin/')</script>",
         b"#!/bin/sh\nrm -rf / --no-preserve-root\n",
         b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00",
+        b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n",
+        b"\xc5\xd0\xd3\xc6\x20\x00\x00\x00" + b"\x00" * 24,
+        b"8BPS\x00\x01\x00\x00\x00\x00\x00\x00\x00\x03" + b"\x00" * 16,
     ],
-    ids=["html", "html-no-doctype", "svg", "svg-xml", "script-bom", "shell", "exe"],
+    ids=[
+        "html",
+        "html-no-doctype",
+        "svg",
+        "svg-xml",
+        "script-bom",
+        "shell",
+        "exe",
+        "eps",
+        "eps-binary",
+        "psd",
+    ],
 )
 def test_active_or_foreign_content_named_jpg_is_refused_as_photo(researcher, data):
     with pytest.raises(intake.IntakeError) as excinfo:
@@ -279,6 +293,38 @@ def test_file_above_the_upload_limit_is_refused(researcher, settings):
     with pytest.raises(intake.IntakeError) as excinfo:
         ingest(data, by=researcher)
     assert "limit of 4,096 bytes" in str(excinfo.value)
+    assert_nothing_stored()
+
+
+def test_postscript_is_refused_even_as_a_document(researcher):
+    with pytest.raises(intake.IntakeError):
+        ingest(b"%!PS-Adobe-3.0\n/Times findfont\n", by=researcher, kind="document")
+    assert_nothing_stored()
+
+
+class EndlessUpload(io.RawIOBase):
+    """A client that keeps sending: counts how much the intake reads."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        buffer[:] = (
+            b"\xff\xd8\xff" + b"\x00" * (len(buffer) - 3) if self.sent == 0 else bytes(len(buffer))
+        )
+        self.sent += len(buffer)
+        return len(buffer)
+
+
+def test_oversized_stream_is_cut_off_at_the_limit_not_read_to_the_end(researcher, settings):
+    settings.TRACKER_MAX_UPLOAD_BYTES = 8 * 1024 * 1024
+    upload = io.BufferedReader(EndlessUpload(), buffer_size=1024 * 1024)
+    with pytest.raises(intake.IntakeError, match="larger than the limit"):
+        intake.ingest(upload, filename="huge.jpg", kind="photo", by=researcher)
+    assert upload.raw.sent <= settings.TRACKER_MAX_UPLOAD_BYTES + 2 * 1024 * 1024
     assert_nothing_stored()
 
 
