@@ -1,21 +1,9 @@
 """Shared test fixtures: named personas and a private data directory per test."""
 
-import importlib
-from types import SimpleNamespace
-
 import pytest
-from django.apps import apps
 from django.contrib.auth.models import Group, User
-from django.db import connection
 
-SEED = importlib.import_module("tracker.migrations.0002_seed_vocabularies_and_roles")
-
-
-def ensure_seed_data() -> None:
-    """Transactional tests end with a flush that also empties what the data
-    migration seeded (roles, vocabularies, code counters); put it back."""
-    if not Group.objects.filter(name="Editor").exists():
-        SEED.seed(apps, SimpleNamespace(connection=connection))
+from tracker.tests.seed import ensure_seed_data
 
 
 @pytest.fixture(autouse=True)

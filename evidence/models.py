@@ -125,6 +125,10 @@ class EvidenceItem(Audited):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [
+            ("review_evidenceitem", "Can review evidence items (verify, reject, request changes)"),
+            ("publish_evidenceitem", "Can publish and reopen evidence items"),
+        ]
         indexes = [
             models.Index(fields=["status", "kind"], name="evidence_status_kind_idx"),
             models.Index(fields=["captured_at"], name="evidence_captured_idx"),

@@ -293,6 +293,10 @@ class Incident(Audited):
 
     class Meta:
         ordering = ["-occurred_start", "-id"]
+        permissions = [
+            ("review_incident", "Can review incidents (verify, reject, request changes)"),
+            ("publish_incident", "Can publish and reopen incidents"),
+        ]
         indexes = [
             models.Index(fields=["occurred_start", "id"], name="incident_occurred_idx"),
             models.Index(fields=["status", "occurred_start"], name="incident_status_idx"),

@@ -8,7 +8,6 @@ come first in the file and check that the case is not there yet.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import io
 import stat
 from datetime import UTC, datetime
@@ -18,9 +17,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.apps import apps
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.test import override_settings
 
@@ -39,12 +38,12 @@ from tracker.models import (
     Position,
     ReviewStatus,
 )
+from tracker.tests.seed import ensure_seed_data
 
 KINDS = {"photo", "satellite", "flight_log", "testimony", "document", "web_capture", "audio"}
 DEMO_USERS = {"researcher": "Researcher", "reviewer": "Reviewer", "editor": "Editor"}
 # As the root conftest does per test; the module-wide build must hash the same way.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-SEED = importlib.import_module("tracker.migrations.0002_seed_vocabularies_and_roles")
 
 
 def run(command: str) -> str:
@@ -55,12 +54,6 @@ def run(command: str) -> str:
 
 def files_under(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
-
-
-def ensure_seed_data() -> None:
-    """Roles and vocabularies, which a transactional test elsewhere may have flushed."""
-    if not Group.objects.filter(name="Editor").exists():
-        SEED.seed(apps, SimpleNamespace(connection=connection))
 
 
 # --- Without the case -------------------------------------------------------------------
