@@ -158,6 +158,22 @@ if _x_accel and (
         f"such as /protected; got {_x_accel!r}."
     )
 
+# Review notifications. Development prints mail to the console.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost")
+# Used to build links in e-mails.
+TRACKER_BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000")
+
 # Named as the Source-Organization of exported BagIt bags.
 TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")
 

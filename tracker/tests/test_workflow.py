@@ -1,0 +1,268 @@
+"""tracker.workflow: every allowed and refused transition, four eyes, locking."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.core import mail
+from django.db import connection
+
+from evidence.models import EvidenceItem
+from tracker import workflow
+from tracker.models import Incident, ReviewEvent, ReviewStatus
+from tracker.tests import factories as f
+from tracker.tests.seed import ensure_seed_data
+from tracker.workflow import Action, TransitionError, transition
+
+S = ReviewStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(researcher):
+    return f.IncidentFactory(created_by=researcher)
+
+
+@pytest.fixture
+def item(researcher):
+    return f.EvidenceItemFactory(created_by=researcher)
+
+
+def submitted(record, by):
+    transition(record, Action.SUBMIT, by=by)
+    return record
+
+
+def refused(record, action, by, comment="", match=""):
+    before = type(record).objects.get(pk=record.pk).status
+    events = ReviewEvent.objects.count()
+    with pytest.raises(TransitionError, match=match):
+        transition(record, action, by=by, comment=comment)
+    assert type(record).objects.get(pk=record.pk).status == before
+    assert ReviewEvent.objects.count() == events
+
+
+# --- The happy path, on both kinds of record --------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["incident", "item"])
+def test_full_path_writes_one_event_per_step(kind, request, researcher, reviewer, editor):
+    record = request.getfixturevalue(kind)
+    steps = [
+        (Action.SUBMIT, researcher, "", S.SUBMITTED),
+        (Action.REQUEST_CHANGES, reviewer, "Add the second photo.", S.CHANGES_REQUESTED),
+        (Action.SUBMIT, researcher, "", S.SUBMITTED),
+        (Action.VERIFY, reviewer, "", S.VERIFIED),
+        (Action.PUBLISH, editor, "", S.PUBLISHED),
+        (Action.REOPEN, editor, "New footage contradicts the time.", S.DRAFT),
+    ]
+    for action, user, comment, status in steps:
+        event = transition(record, action, by=user, comment=comment)
+        record.refresh_from_db()
+        assert record.status == status
+        assert (event.actor, event.to_status, event.comment) == (user, status, comment)
+    events = ReviewEvent.objects.filter(object_id=record.pk).order_by("at", "id")
+    assert [e.action for e in events] == [a for a, *_ in steps]
+    assert [e.from_status for e in events][1:] == [e.to_status for e in events][:-1]
+
+
+def test_reviewer_rejects_with_a_comment(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    transition(incident, Action.REJECT, by=reviewer, comment="Duplicate of INC-0002.")
+    assert Incident.objects.get(pk=incident.pk).status == S.REJECTED
+
+
+def test_editor_may_submit_for_the_author(incident, editor):
+    transition(incident, Action.SUBMIT, by=editor)
+    assert incident.status == S.SUBMITTED
+
+
+# --- Refusals -------------------------------------------------------------------------
+
+
+def test_only_the_author_or_an_editor_submits(incident, other_researcher, reviewer):
+    refused(incident, Action.SUBMIT, other_researcher, match="Only the author")
+    refused(incident, Action.SUBMIT, reviewer, match="Only the author")
+
+
+def test_reviewer_cannot_verify_own_submission(reviewer):
+    record = f.IncidentFactory(created_by=reviewer)
+    submitted(record, reviewer)
+    refused(record, Action.VERIFY, reviewer, match="Four eyes: you cannot verify")
+    refused(record, Action.REJECT, reviewer, comment="x", match="Four eyes: you cannot reject")
+
+
+def test_researcher_cannot_review(incident, researcher, other_researcher):
+    submitted(incident, researcher)
+    refused(incident, Action.VERIFY, other_researcher, match="Only reviewers")
+    refused(incident, Action.REQUEST_CHANGES, other_researcher, comment="x", match="Only review")
+
+
+def test_request_changes_and_reject_need_a_comment(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    refused(incident, Action.REQUEST_CHANGES, reviewer, match="needs a comment")
+    refused(incident, Action.REJECT, reviewer, comment="   ", match="needs a comment")
+
+
+def test_publish_only_from_verified_and_only_by_an_editor(incident, researcher, reviewer, editor):
+    submitted(incident, researcher)
+    refused(incident, Action.PUBLISH, editor, match="only possible from verified")
+    transition(incident, Action.VERIFY, by=reviewer)
+    refused(incident, Action.PUBLISH, reviewer, match="Only editors can publish")
+    refused(incident, Action.PUBLISH, researcher, match="Only editors can publish")
+
+
+def test_reopen_needs_an_editor_and_a_reason(incident, researcher, reviewer, editor):
+    submitted(incident, researcher)
+    transition(incident, Action.VERIFY, by=reviewer)
+    refused(incident, Action.REOPEN, editor, match="needs a comment")
+    refused(incident, Action.REOPEN, reviewer, comment="why", match="Only editors can reopen")
+    transition(incident, Action.REOPEN, by=editor, comment="New footage.")
+    assert incident.status == S.DRAFT
+
+
+def test_draft_cannot_be_verified(incident, reviewer):
+    refused(incident, Action.VERIFY, reviewer, match="only possible from submitted")
+
+
+def test_unknown_action_is_refused(incident, researcher):
+    refused(incident, "approve", researcher, match="Unknown action")
+
+
+def test_reviewer_who_edited_a_submitted_record_cannot_verify_it(
+    incident, researcher, reviewer, other_researcher
+):
+    submitted(incident, researcher)
+    incident.title = "Edited by the reviewer"
+    incident._history_user = reviewer
+    incident.save()
+    refused(incident, Action.VERIFY, reviewer, match="you edited INC-")
+    # Another reviewer still can.
+    second = f.UserFactory(username="second_reviewer")
+    second.groups.add(*reviewer.groups.all())
+    transition(incident, Action.VERIFY, by=second)
+
+
+def test_edit_before_the_latest_submission_does_not_disqualify(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    incident.title = "Fixed by reviewer while reviewing"
+    incident._history_user = reviewer
+    incident.save()
+    transition(incident, Action.REQUEST_CHANGES, by=reviewer, comment="Please check my fix.")
+    submitted(incident, researcher)
+    transition(incident, Action.VERIFY, by=reviewer)
+    assert incident.status == S.VERIFIED
+
+
+def test_incident_needs_its_relied_on_evidence_verified(incident, researcher, reviewer):
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    submitted(incident, researcher)
+    refused(incident, Action.VERIFY, reviewer, match=f"not yet verified: {link.item.code}")
+    link.relied_on = False
+    link.save()
+    transition(incident, Action.VERIFY, by=reviewer)
+
+
+def test_incident_verifies_once_its_evidence_is_verified(incident, researcher, reviewer):
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    submitted(incident, researcher)
+    submitted(link.item, researcher)
+    transition(link.item, Action.VERIFY, by=reviewer)
+    transition(incident, Action.VERIFY, by=reviewer)
+    assert incident.status == S.VERIFIED
+
+
+def test_stale_record_is_told_it_changed(incident, researcher, reviewer, editor):
+    submitted(incident, researcher)
+    stale = Incident.objects.get(pk=incident.pk)
+    transition(incident, Action.VERIFY, by=reviewer)
+    with pytest.raises(TransitionError, match="changed meanwhile: it is now verified"):
+        transition(stale, Action.REJECT, by=editor, comment="no")
+
+
+# --- Editing rules ----------------------------------------------------------------------
+
+
+def test_who_may_edit_in_each_state(incident, researcher, other_researcher, reviewer, editor):
+    def editors():
+        return {
+            u.username
+            for u in (researcher, other_researcher, reviewer, editor)
+            if workflow.can_edit(incident, u)
+        }
+
+    assert editors() == {"researcher", "editor"}
+    submitted(incident, researcher)
+    assert editors() == {"researcher", "reviewer", "editor"}
+    transition(incident, Action.VERIFY, by=reviewer)
+    assert editors() == set()  # locked until reopened
+    transition(incident, Action.REOPEN, by=editor, comment="More evidence came in.")
+    assert editors() == {"researcher", "editor"}
+
+
+def test_available_actions_follow_the_rules(incident, researcher, reviewer, editor):
+    assert workflow.available_actions(incident, researcher) == ["submit"]
+    assert workflow.available_actions(incident, reviewer) == []
+    submitted(incident, researcher)
+    assert workflow.available_actions(incident, researcher) == []
+    assert workflow.available_actions(incident, reviewer) == ["request_changes", "verify", "reject"]
+
+
+# --- Notifications --------------------------------------------------------------------
+
+
+def test_mail_to_reviewers_on_submit_and_to_the_author_on_review(
+    incident, researcher, reviewer, django_capture_on_commit_callbacks
+):
+    researcher.email, reviewer.email = "r@example.org", "rev@example.org"
+    researcher.save()
+    reviewer.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        submitted(incident, researcher)
+    assert [m.to for m in mail.outbox] == [["rev@example.org"]]
+    assert incident.code in mail.outbox[0].subject
+    with django_capture_on_commit_callbacks(execute=True):
+        transition(incident, Action.REQUEST_CHANGES, by=reviewer, comment="Which hospital?")
+    assert mail.outbox[1].to == ["r@example.org"]
+    assert "Which hospital?" in mail.outbox[1].body
+
+
+# --- Two reviewers at once ------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_reviewers_at_once_exactly_one_wins():
+    ensure_seed_data()
+    users = [f.UserFactory(username=n) for n in ("author", "rev_a", "rev_b")]
+    from django.contrib.auth.models import Group
+
+    for user in users[1:]:
+        user.groups.add(Group.objects.get(name="Reviewer"))
+    record = f.EvidenceItemFactory(created_by=users[0])
+    transition(record, Action.SUBMIT, by=users[0])
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def review(user, action, comment):
+        try:
+            mine = EvidenceItem.objects.get(pk=record.pk)
+            barrier.wait(timeout=10)
+            transition(mine, action, by=user, comment=comment)
+            outcomes.append("won")
+        except TransitionError as exc:
+            outcomes.append(f"refused: {exc}")
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=review, args=(users[1], Action.VERIFY, "")),
+        threading.Thread(target=review, args=(users[2], Action.REJECT, "Not the same site.")),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"]
+    assert any("changed meanwhile" in o for o in outcomes)
+    assert ReviewEvent.objects.filter(object_id=record.pk).count() == 2  # submit + the winner
