@@ -28,6 +28,7 @@ from evidence.models import (
     Witness,
 )
 from tracker.adminkit import AuditedAdmin, count_of, status_badge
+from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
     "code",
@@ -81,7 +82,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class IncidentLinkInline(admin.TabularInline):
+class IncidentLinkInline(LockedWithParentInline, admin.TabularInline):
     model = EvidenceLink
     fk_name = "item"
     extra = 0
@@ -124,7 +125,7 @@ class PhotoMetadataInline(admin.StackedInline):
         )
 
 
-class SatelliteImageInline(admin.StackedInline):
+class SatelliteImageInline(LockedWithParentInline, admin.StackedInline):
     model = SatelliteImage
     fk_name = "item"
     can_delete = False
@@ -137,7 +138,7 @@ class SatelliteImageInline(admin.StackedInline):
     )
 
 
-class TestimonyInline(admin.StackedInline):
+class TestimonyInline(LockedWithParentInline, admin.StackedInline):
     model = Testimony
     can_delete = False
     autocomplete_fields = ("witness",)
@@ -195,7 +196,7 @@ KIND_INLINES = {
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(AuditedAdmin, SimpleHistoryAdmin):
+class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
     list_display = (
         "code",
         "title",

@@ -30,6 +30,7 @@ from tracker.models import (
     Weapon,
 )
 from tracker.names import search_key
+from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
 
@@ -102,7 +103,7 @@ class PlaceAdmin(admin.ModelAdmin):
 # --- Incidents --------------------------------------------------------------------------
 
 
-class EvidenceLinkInline(admin.TabularInline):
+class EvidenceLinkInline(LockedWithParentInline, admin.TabularInline):
     model = EvidenceLink
     fk_name = "incident"
     extra = 0
@@ -115,7 +116,7 @@ class EvidenceLinkInline(admin.TabularInline):
         return super().get_queryset(request).select_related("item", "incident")
 
 
-class AttributionInline(admin.StackedInline):
+class AttributionInline(LockedWithParentInline, admin.StackedInline):
     model = Attribution
     extra = 0
     autocomplete_fields = ("force", "unit", "official", "supporting_evidence")
@@ -125,7 +126,7 @@ class AttributionInline(admin.StackedInline):
         return super().get_queryset(request).select_related("force", "unit", "official")
 
 
-class IncidentRelationInline(admin.TabularInline):
+class IncidentRelationInline(LockedWithParentInline, admin.TabularInline):
     model = IncidentRelation
     fk_name = "from_incident"
     extra = 0
@@ -135,7 +136,7 @@ class IncidentRelationInline(admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(AuditedAdmin, SimpleHistoryAdmin):
+class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
     form = IncidentForm
     list_display = (
         "code",

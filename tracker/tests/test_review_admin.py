@@ -1,0 +1,194 @@
+"""The review workflow through the admin: buttons, crafted POSTs, bulk actions,
+locking, the review queue and My work."""
+
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from evidence.models import EvidenceItem
+from tracker.models import Incident, ReviewEvent, ReviewStatus
+from tracker.tests import factories as f
+from tracker.workflow import Action, transition
+
+S = ReviewStatus
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def incident(researcher):
+    return f.IncidentFactory(created_by=researcher, title="Strike on the market")
+
+
+def review_url(record, action):
+    meta = record._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_review", args=[record.pk, action])
+
+
+def change_url(record):
+    meta = record._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+
+
+def messages_of(response):
+    return [str(m) for m in response.context["messages"]]
+
+
+def test_change_page_offers_only_the_users_buttons(client, incident, researcher, reviewer):
+    client.force_login(researcher)
+    body = client.get(change_url(incident)).content.decode()
+    assert review_url(incident, "submit") in body
+    assert review_url(incident, "verify") not in body
+    transition(incident, Action.SUBMIT, by=researcher)
+    client.force_login(reviewer)
+    body = client.get(change_url(incident)).content.decode()
+    for action in ("request_changes", "verify", "reject"):
+        assert review_url(incident, action) in body
+    assert review_url(incident, "publish") not in body
+
+
+def test_button_leads_to_a_comment_page_then_transitions(client, incident, researcher, reviewer):
+    transition(incident, Action.SUBMIT, by=researcher)
+    client.force_login(reviewer)
+    page = client.get(review_url(incident, "request_changes"))
+    assert page.status_code == 200 and "Comment" in page.content.decode()
+    done = client.post(
+        review_url(incident, "request_changes"), {"comment": "Which hospital?"}, follow=True
+    )
+    incident.refresh_from_db()
+    assert incident.status == S.CHANGES_REQUESTED
+    assert "now changes requested" in " ".join(messages_of(done))
+    event = ReviewEvent.objects.get(action="request_changes")
+    assert (event.actor, event.comment) == (reviewer, "Which hospital?")
+    assert "Which hospital?" in client.get(change_url(incident)).content.decode()  # timeline
+
+
+def test_crafted_post_verifying_own_work_is_refused(client, reviewer):
+    own = f.IncidentFactory(created_by=reviewer)
+    transition(own, Action.SUBMIT, by=reviewer)
+    client.force_login(reviewer)
+    response = client.post(review_url(own, "verify"), {}, follow=True)
+    own.refresh_from_db()
+    assert own.status == S.SUBMITTED
+    assert any("Four eyes" in m for m in messages_of(response))
+
+
+def test_request_changes_without_comment_is_refused_and_asks_again(
+    client, incident, researcher, reviewer
+):
+    transition(incident, Action.SUBMIT, by=researcher)
+    client.force_login(reviewer)
+    response = client.post(review_url(incident, "request_changes"), {"comment": ""})
+    assert response.status_code == 200  # the comment page again
+    incident.refresh_from_db()
+    assert incident.status == S.SUBMITTED
+
+
+def test_verified_record_is_read_only_in_form_and_inlines(client, incident, researcher, reviewer):
+    transition(incident, Action.SUBMIT, by=researcher)
+    transition(incident, Action.VERIFY, by=reviewer)
+    client.force_login(researcher)
+    page = client.get(change_url(incident))
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert 'name="_save"' not in page.content.decode()
+    post = client.post(change_url(incident), {"title": "Rewritten after verification"})
+    assert post.status_code == 403
+    incident.refresh_from_db()
+    assert incident.title == "Strike on the market"
+    for inline in page.context["inline_admin_formsets"]:
+        assert not inline.has_add_permission and not inline.has_change_permission
+
+
+def test_researcher_sees_anothers_draft_read_only(client, incident, other_researcher):
+    client.force_login(other_researcher)
+    page = client.get(change_url(incident))
+    assert page.status_code == 200
+    assert not page.context["has_change_permission"]
+    assert client.post(change_url(incident), {"title": "Not mine"}).status_code == 403
+
+
+def test_bulk_verify_shows_a_page_then_reports_each_refusal(client, researcher, reviewer):
+    mine = f.IncidentFactory(created_by=reviewer)
+    theirs = f.IncidentFactory(created_by=researcher)
+    for record, author in ((mine, reviewer), (theirs, researcher)):
+        transition(record, Action.SUBMIT, by=author)
+    client.force_login(reviewer)
+    url = reverse("admin:tracker_incident_changelist")
+    data = {"action": "verify_selected", "_selected_action": [mine.pk, theirs.pk]}
+    confirm = client.post(url, data)
+    assert confirm.status_code == 200 and "Verify: confirm" in confirm.content.decode()
+    assert Incident.objects.filter(status=S.VERIFIED).count() == 0
+    done = client.post(url, {**data, "apply": "1", "comment": ""}, follow=True)
+    shown = " ".join(messages_of(done))
+    assert f"Verify done for 1: {theirs.code}" in shown
+    assert f"Refused — {mine.code}: Four eyes" in shown
+    assert set(Incident.objects.filter(status=S.VERIFIED)) == {theirs}
+
+
+def test_review_actions_are_not_offered_to_researchers(client, researcher):
+    client.force_login(researcher)
+    page = client.get(reverse("admin:tracker_incident_changelist"))
+    choices = [value for value, _ in page.context["action_form"].fields["action"].choices]
+    assert "submit_selected" in choices
+    assert "verify_selected" not in choices and "publish_selected" not in choices
+    assert "delete_selected" not in choices
+
+
+def test_bulk_delete_is_gone_and_reviewed_records_cannot_be_deleted(
+    client, incident, researcher, editor
+):
+    transition(incident, Action.SUBMIT, by=researcher)
+    client.force_login(editor)
+    url = reverse("admin:tracker_incident_delete", args=[incident.pk])
+    assert client.post(url, {"post": "yes"}).status_code == 403
+    assert Incident.objects.filter(pk=incident.pk).exists()
+
+
+def test_queue_and_my_work(client, researcher, reviewer):
+    drafts = [f.IncidentFactory(created_by=researcher) for _ in range(2)]
+    transition(drafts[0], Action.SUBMIT, by=researcher)
+    own = f.EvidenceItemFactory(created_by=reviewer)
+    transition(own, Action.SUBMIT, by=reviewer)
+    client.force_login(reviewer)
+    queue = client.get(reverse("review_queue"))
+    listed = [r.code for _, rows, _ in queue.context["sections"] for r in rows]
+    assert listed == [drafts[0].code]  # not the reviewer's own submission
+    client.force_login(researcher)
+    mine = client.get(reverse("my_work"))
+    listed = [r.code for _, rows, _ in mine.context["sections"] for r in rows]
+    assert listed == [drafts[1].code]
+    index = client.get(reverse("admin:index")).content.decode()
+    assert "Review queue" in index and "1 drafts and changes requested" in index
+
+
+def test_queue_query_count_does_not_grow(
+    client, researcher, reviewer, django_assert_max_num_queries
+):
+    def submit(n):
+        for _ in range(n):
+            transition(f.IncidentFactory(created_by=researcher), Action.SUBMIT, by=researcher)
+            item = f.EvidenceItemFactory(created_by=researcher)
+            transition(item, Action.SUBMIT, by=researcher)
+
+    client.force_login(reviewer)
+    submit(2)
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as small:
+        client.get(reverse("review_queue"))
+    submit(10)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(reverse("review_queue"))
+    assert sum(total for _, _, total in response.context["sections"]) == 24
+    assert len(large) == len(small)
+
+
+def test_evidence_items_have_the_same_workflow(client, researcher, reviewer):
+    item = f.EvidenceItemFactory(created_by=researcher)
+    client.force_login(researcher)
+    client.post(review_url(item, "submit"), {})
+    client.force_login(reviewer)
+    client.post(review_url(item, "verify"), {})
+    assert EvidenceItem.objects.get(pk=item.pk).status == S.VERIFIED
