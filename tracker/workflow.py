@@ -91,9 +91,11 @@ def edited_since_submission(record, user) -> bool:
     since = last_submitted_at(record)
     if since is None:
         return False
-    if record.history.filter(history_user=user, history_date__gte=since).exclude(
-        history_change_reason__startswith="workflow:"
-    ).exists():
+    if (
+        record.history.filter(history_user=user, history_date__gte=since)
+        .exclude(history_change_reason__startswith="workflow:")
+        .exists()
+    ):
         return True
     if isinstance(record, Incident):
         return Attribution.history.filter(
