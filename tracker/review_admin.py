@@ -17,6 +17,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from tracker import workflow
@@ -105,7 +106,7 @@ class ReviewAdminMixin:
             "<li><time>{}</time> <strong>{}</strong> {}: {} → {}{}</li>",
             (
                 (
-                    e.at.strftime("%Y-%m-%d %H:%M"),
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
                     e.actor,
                     Action(e.action).label.lower() if e.action in RULES else e.action,
                     e.get_from_status_display(),
@@ -115,12 +116,18 @@ class ReviewAdminMixin:
                 for e in events
             ),
         )
+        blocked = format_html_join(
+            "",
+            '<p class="review-blocked">{} is not possible yet: {}</p>',
+            ((Action(a).label, reason) for a, reason in workflow.blocked_actions(obj, user)),
+        )
         history = reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])
         return format_html(
-            '{} {}<ol class="review-timeline">{}</ol>'
+            '{} {}{}<ol class="review-timeline">{}</ol>'
             '<p><a href="{}">Field-by-field history of every change</a></p>',
             status_badge(obj.status),
             buttons or "",
+            blocked,
             timeline or format_html("<li>{}</li>", "Not reviewed yet."),
             history,
         )

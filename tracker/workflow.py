@@ -153,9 +153,29 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
     return None
 
 
+def _role_allows(record, action: str, user) -> bool:
+    if action == Action.SUBMIT:
+        return record.created_by_id == user.pk or is_editor(user, record)
+    if action in (Action.REQUEST_CHANGES, Action.VERIFY, Action.REJECT):
+        return is_reviewer(user, record)
+    return is_editor(user, record)
+
+
 def available_actions(record, user) -> list[str]:
     """Actions ``user`` could take now (comment requirements aside)."""
     return [a for a in RULES if refusal(record, a, user, comment="(comment)") is None]
+
+
+def blocked_actions(record, user) -> list[tuple[str, str]]:
+    """Actions ``user``'s role allows in this state but a rule blocks, with the reason
+    (four eyes, evidence not yet verified), so a page can say why a button is missing."""
+    blocked = []
+    for action, rule in RULES.items():
+        if record.status in rule.sources and _role_allows(record, action, user):
+            reason = refusal(record, action, user, comment="(comment)")
+            if reason:
+                blocked.append((action, reason))
+    return blocked
 
 
 def can_edit(record, user) -> bool:
