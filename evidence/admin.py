@@ -13,15 +13,17 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
-from evidence import access, intake
+from evidence import (
+    access,
+    flight_admin,  # noqa: F401 - registers the flight-log admins
+    intake,
+)
 from evidence.forms import UploadForm
 from evidence.models import (
     CustodyEvent,
     Derivative,
     EvidenceItem,
     EvidenceLink,
-    FlightLog,
-    FlightObservation,
     PhotoMetadata,
     SatelliteImage,
     Testimony,
@@ -474,39 +476,6 @@ class WitnessAdmin(AuditedAdmin):
     @admin.display(description="testimonies", ordering="n_testimonies")
     def testimony_count(self, obj: Witness) -> int:
         return obj.n_testimonies
-
-
-@admin.register(FlightObservation)
-class FlightObservationAdmin(admin.ModelAdmin):
-    list_display = (
-        "observed_at",
-        "station",
-        "aircraft_type",
-        "aircraft_class",
-        "aircraft_count",
-        "nationality",
-        "origin",
-        "heading",
-        "activity",
-        "log_item",
-    )
-    list_select_related = ("log__item",)
-    list_filter = ("aircraft_class", "nationality", "station")
-    search_fields = ("station", "aircraft_type", "origin", "callsign")
-    readonly_fields = ("log", "line_number", "raw")
-    show_full_result_count = False
-
-    @admin.display(description="log")
-    def log_item(self, obj: FlightObservation) -> str:
-        return obj.log.item.code
-
-
-@admin.register(FlightLog)
-class FlightLogAdmin(admin.ModelAdmin):
-    show_full_result_count = False
-    list_display = ("item", "assumed_time_zone", "imported_at", "row_count")
-    list_select_related = ("item",)
-    readonly_fields = ("item", "imported_at", "row_count")
 
 
 @admin.register(CustodyEvent)

@@ -517,3 +517,36 @@ class CustodyEvent(models.Model):
 
     def delete(self, using=None, keep_parents=False):
         raise AppendOnlyError()
+
+
+class FlightMatch(models.Model):
+    """A reviewer's finding that an observed flight is consistent with a strike:
+    who confirmed it and when, with the score and reasons shown at the time."""
+
+    observation = models.ForeignKey(FlightObservation, models.PROTECT, related_name="matches")
+    incident = models.ForeignKey(Incident, models.CASCADE, related_name="flight_matches")
+    score = models.FloatField(help_text="The ranking score (0-1) when it was confirmed.")
+    reasons = models.TextField(help_text="The ranking's reasons when it was confirmed.")
+    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="+")
+    confirmed_at = models.DateTimeField()
+    note = models.TextField(
+        blank=True, help_text="Why this flight is the one: what else was checked."
+    )
+
+    class Meta:
+        ordering = ["-confirmed_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["observation", "incident"],
+                name="flightmatch_unique",
+                violation_error_message="This observation is already confirmed for this incident.",
+            ),
+            models.CheckConstraint(
+                condition=Q(score__gte=0, score__lte=1),
+                name="flightmatch_score_range",
+                violation_error_message="The score must be between 0 and 1.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.observation_id} → {self.incident_id}"

@@ -9,7 +9,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_researcher_logs_in_and_opens_an_incident(live_server, page, researcher):
-    incident = f.IncidentFactory(title="Strike on the Kafr Nabl market")
+    incident = f.IncidentFactory(title="Strike on the Kafr Nabl market", created_by=researcher)
     page.goto(f"{live_server.url}/admin/")
     page.fill("#id_username", "researcher")
     page.fill("#id_password", "correct-horse-battery")

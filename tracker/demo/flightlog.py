@@ -1,6 +1,7 @@
 """The demo case's flight-spotter log: observations around strike days, written
-in the tracker's CSV format (shared/formats/flightlog-csv.md), and the
-normalisations a FlightObservation stores (aircraft class, nationality, heading).
+in the tracker's CSV format (shared/formats/flightlog-csv.md). The demo imports
+it through ``evidence.flightlog`` like any spotter network's file, so the
+normalisations (aircraft class, nationality, heading) follow the importer's rules.
 
 Deterministic: each strike day has its own seeded ``random.Random``.
 """
@@ -9,16 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from evidence.flightlog import COMPASS
+from evidence.flightlog import heading_degrees as heading_degrees  # the one rule, re-exported
+from evidence.flights import bearing
 from tracker.demo import data
 
-COMPASS = ("N", "NNE", "NE", "ENE", "E", "ESE", "SE", "SSE", "S", "SSW", "SW", "WSW", "W", "WNW")
-COMPASS += ("NW", "NNW")
 CSV_COLUMNS = [
     "observed_at",
     "station",
@@ -38,41 +39,6 @@ CSV_COLUMNS = [
 def compass_point(degrees: float, winds: int = 16) -> str:
     step = 360 / winds
     return COMPASS[(round(degrees / step) % winds) * (16 // winds)]
-
-
-def heading_degrees(raw: str) -> int | None:
-    """Degrees 0-359 from a number or a 4/8/16-wind compass point; None if blank or unknown."""
-    text = raw.strip().upper()
-    if text.isdigit():
-        return int(text) % 360
-    if text in COMPASS:
-        return int(COMPASS.index(text) * 22.5 + 0.5) % 360
-    return None
-
-
-def aircraft_class(aircraft_type: str) -> str:
-    text = aircraft_type.strip().lower()
-    if text.startswith("mi-") or "heli" in text:
-        return "helicopter"
-    if "drone" in text or "orlan" in text:
-        return "drone"
-    if text.startswith(("su-", "mig-", "l-39")) or "jet" in text:
-        return "jet"
-    return "unknown"
-
-
-def nationality(raw: str) -> str:
-    return {"ru": "RU", "russian": "RU", "sy": "SY", "syrian": "SY"}.get(
-        raw.strip().lower(), "unknown"
-    )
-
-
-def bearing(start: tuple[float, float], end: tuple[float, float]) -> float:
-    """Initial great-circle bearing in degrees from ``start`` to ``end`` (lat, lon)."""
-    lat1, lon1, lat2, lon2 = map(math.radians, (*start, *end))
-    y = math.sin(lon2 - lon1) * math.cos(lat2)
-    x = math.cos(lat1) * math.sin(lat2) - math.sin(lat1) * math.cos(lat2) * math.cos(lon2 - lon1)
-    return math.degrees(math.atan2(y, x)) % 360
 
 
 @dataclass(frozen=True)
@@ -101,21 +67,6 @@ class Sighting:
     callsign: str
     activity: str
     notes: str
-
-    def observation_fields(self) -> dict:
-        """FlightObservation field values, with the normalised class, nationality, heading."""
-        fields = {name: getattr(self, name) for name in self.__dataclass_fields__}
-        fields["aircraft_class"] = aircraft_class(self.aircraft_type)
-        fields["nationality"] = nationality(self.nationality_raw)
-        fields["heading"] = heading_degrees(self.heading_raw)
-        return fields
-
-
-@dataclass(frozen=True)
-class CsvLine:
-    line_number: int  # the header is line 1
-    raw: str
-    sighting: Sighting
 
 
 def _nearest_stations(site: tuple[float, float]) -> list[str]:
@@ -216,8 +167,8 @@ def _station_coordinates() -> dict[str, tuple[str, str]]:
     return {code: (lat, lon) for code, lat, lon in data.STATIONS}
 
 
-def flight_log_csv(sightings: Sequence[Sighting]) -> tuple[bytes, list[CsvLine]]:
-    """The CSV (format: shared/formats/flightlog-csv.md) and what each line says.
+def flight_log_csv(sightings: Sequence[Sighting]) -> bytes:
+    """The CSV (format: shared/formats/flightlog-csv.md), one line per sighting.
 
     A station's coordinates are written on its first row only; posts listed in
     ``NAIVE_TIME_STATIONS`` write local times without an offset."""
@@ -225,8 +176,7 @@ def flight_log_csv(sightings: Sequence[Sighting]) -> tuple[bytes, list[CsvLine]]
     located: set[str] = set()
     header = ",".join(CSV_COLUMNS)
     lines = [header]
-    parsed: list[CsvLine] = []
-    for number, s in enumerate(sightings, start=2):
+    for s in sightings:
         lat, lon = ("", "") if s.station in located else coordinates[s.station]
         located.add(s.station)
         if s.station in data.NAIVE_TIME_STATIONS:
@@ -238,9 +188,4 @@ def flight_log_csv(sightings: Sequence[Sighting]) -> tuple[bytes, list[CsvLine]]
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="").writerow(row)
         lines.append(buffer.getvalue())
-        parsed.append(CsvLine(number, buffer.getvalue(), s))
-    return ("\r\n".join(lines) + "\r\n").encode("utf-8"), parsed
-
-
-def station_coordinates(code: str) -> tuple[str, str]:
-    return _station_coordinates()[code]
+    return ("\r\n".join(lines) + "\r\n").encode("utf-8")

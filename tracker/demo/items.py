@@ -17,14 +17,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.utils import timezone
-
 from evidence import intake
+from evidence.flightlog import import_flight_log
 from evidence.models import (
     EvidenceItem,
     EvidenceLink,
-    FlightLog,
-    FlightObservation,
     SatelliteImage,
     Testimony,
     Witness,
@@ -224,40 +221,37 @@ class EvidenceSteps:
             )
             for key in data.FLIGHT_DAYS
         ]
-        content, lines = flightlog.flight_log_csv(flightlog.plan_sightings(strikes))
+        content = flightlog.flight_log_csv(flightlog.plan_sightings(strikes))
         relevance = "Spotter observations of aircraft over the site around the strike."
         first, *others = data.FLIGHT_DAYS
-        item = self._ingest(
-            content,
-            first,
-            "flight_log",
-            "SAMPLE-spotter-log-2019-2020.csv",
-            title="Spotter network flight log, April 2019 - March 2020",
+        filename = "SAMPLE-spotter-log-2019-2020.csv"
+        # The import goes through the intake and reads the rows back from the stored file.
+        result = import_flight_log(
+            io.BytesIO(content),
+            filename=filename,
+            by=self.researcher,
+            time_zone=data.TIME_ZONE,
+            incident=self.incidents[first],
+            relevance=relevance,
+            title=data.TITLE_PREFIX + "Spotter network flight log, April 2019 - March 2020",
             description="SAMPLE: invented observations in the flight-log CSV "
             "format (shared/formats/flightlog-csv.md).",
-            relevance=relevance,
-            is_protected=True,
-            source=(data.SRC_SPOTTERS, "SAMPLE spotter network"),
             received_from="SAMPLE spotter network coordinator, encrypted transfer",
+            source_type=self.source[data.SRC_SPOTTERS],
+            source_name="SAMPLE spotter network",
+            is_protected=True,
             acquired_at=datetime(2020, 3, 20, 12, 0, tzinfo=LOCAL),
         )
+        item = result.item
+        if result.duplicate:
+            raise DuplicateFile(
+                f"{filename} is already held as {item.code}: the database holds part "
+                "of an earlier demo case. Remove it before loading again."
+            )
+        self.new_keys.append(item.original_path)
+        self.items[first]["flight_log"].append(item)
         for key in [*others, *(follow_ups[k] for k in data.FLIGHT_DAYS if k in follow_ups)]:
             self._link(item, key, relevance)
-        log = FlightLog(item=item, assumed_time_zone=data.TIME_ZONE, row_count=len(lines))
-        log.imported_at = timezone.now()
-        self.saved(log)
-        for line in lines:
-            lat, lon = flightlog.station_coordinates(line.sighting.station)
-            self.saved(
-                FlightObservation(
-                    log=log,
-                    line_number=line.line_number,
-                    raw=line.raw,
-                    station_latitude=Decimal(lat),
-                    station_longitude=Decimal(lon),
-                    **line.sighting.observation_fields(),
-                )
-            )
 
     def _testimonies(self) -> None:
         by = self.researcher

@@ -1,0 +1,380 @@
+"""Ranking observed flights against a strike (evidence.flights and ``correlate_flights``)."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from evidence import flights
+from evidence.flights import CorrelationRefused, bearing, candidates, haversine_km
+from evidence.models import EvidenceLink, FlightMatch, FlightObservation
+from tracker.models import Force, Incident, ReviewStatus, Weapon
+from tracker.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+LOCAL = ZoneInfo("Asia/Damascus")
+SITE = (35.80, 36.60)
+STATION = (35.72, 36.50)  # about 12.7 km south-west of the site
+STRIKE = datetime(2019, 5, 13, 12, 0, tzinfo=LOCAL)
+TOWARDS = round(bearing(STATION, SITE))
+WEAPONS = {  # as seeded by tracker's migration 0002
+    Weapon.Platform.FIXED_WING: "Air-launched missile",
+    Weapon.Platform.HELICOPTER: "Barrel bomb",
+    Weapon.Platform.UNKNOWN: "Unknown",
+}
+
+
+def make_incident(*, platform=Weapon.Platform.FIXED_WING, force_country="Russia", **fields):
+    weapon, _ = Weapon.objects.get_or_create(
+        name=WEAPONS[platform], defaults={"platform": platform}
+    )
+    values = {
+        "occurred_start": STRIKE,
+        "start_precision": "minute",
+        "latitude": Decimal(str(SITE[0])),
+        "longitude": Decimal(str(SITE[1])),
+        "weapon": weapon,
+    }
+    values.update(fields)
+    incident = f.IncidentFactory(**values)
+    if force_country is not None:
+        force, _ = Force.objects.get_or_create(
+            name=f"Aerospace forces of {force_country}", defaults={"country": force_country}
+        )
+        f.AttributionFactory(incident=incident, force=force, unit=None)
+    return Incident.objects.select_related("weapon", "place").get(pk=incident.pk)
+
+
+@pytest.fixture
+def log(db):
+    return f.FlightLogFactory()
+
+
+def observe(log, minutes: float, **fields) -> FlightObservation:
+    """An observation ``minutes`` after the strike (negative: before) from STATION,
+    by default an Su-34 (RU) heading for the site."""
+    values = {
+        "observed_at": STRIKE + timedelta(minutes=minutes),
+        "station": "OBS-1",
+        "station_latitude": Decimal(str(STATION[0])),
+        "station_longitude": Decimal(str(STATION[1])),
+        "aircraft_type": "Su-34",
+        "aircraft_class": "jet",
+        "nationality": "RU",
+        "heading_raw": str((TOWARDS + 5) % 360),
+        "heading": (TOWARDS + 5) % 360,
+    }
+    values.update(fields)
+    return f.FlightObservationFactory(log=log, **values)
+
+
+def ranked(incident, **window) -> list[FlightObservation]:
+    return [c.observation for c in candidates(incident, **window)]
+
+
+# --- Geometry ------------------------------------------------------------------------------
+
+
+def test_great_circle_bearing_and_distance():
+    assert bearing((0, 0), (0, 1)) == pytest.approx(90)
+    assert bearing((0, 0), (1, 0)) == pytest.approx(0)
+    assert bearing((0, 0), (-1, 0)) == pytest.approx(180)
+    assert bearing((0, 1), (0, 0)) == pytest.approx(270)
+    assert haversine_km((0, 0), (1, 0)) == pytest.approx(111.2, abs=0.1)
+    # Damascus to Aleppo, about 305 km north-north-east.
+    assert haversine_km((33.5138, 36.2765), (36.2021, 37.1343)) == pytest.approx(308, abs=5)
+    assert bearing((33.5138, 36.2765), (36.2021, 37.1343)) == pytest.approx(15, abs=2)
+    assert flights.angle_between(350, 10) == 20 and flights.angle_between(90, 270) == 180
+
+
+# --- The synthetic case of the issue's "Done when" -----------------------------------------
+
+
+def test_the_true_flight_ranks_above_every_decoy(log):
+    incident = make_incident()
+    true = observe(log, -5)  # 5 minutes before, heading 5 degrees off the bearing
+    wrong_heading = observe(log, -4, heading=(TOWARDS + 180) % 360, heading_raw="")
+    three_hours_early = observe(log, -180)
+    other_day = observe(log, -5 + 24 * 60)
+    helicopter = observe(log, -5, aircraft_type="Mi-8", aircraft_class="helicopter")
+
+    default = candidates(incident)
+    assert [c.observation for c in default][0] == true
+    assert {c.observation for c in default} == {true, wrong_heading, helicopter}
+    assert default[0].score > max(c.score for c in default[1:])
+
+    wide = ranked(incident, before=240)
+    assert wide[0] == true
+    assert three_hours_early in wide and other_day not in wide
+    assert wide.index(three_hours_early) > 0
+
+
+def test_reasons_say_why_in_words(log):
+    incident = make_incident()
+    observe(log, -5)
+    observe(log, -5, aircraft_type="Mi-8", aircraft_class="helicopter", nationality="SY")
+
+    best, helicopter = candidates(incident)
+
+    assert best.score == pytest.approx(1.0)
+    assert best.reasons == [
+        "5 min before the strike",
+        f"heading {(TOWARDS + 5) % 360}°, 5° off the bearing to the site ({TOWARDS}°)",
+        "fixed-wing jet fits air-launched missile (fixed-wing aircraft)",
+        "RU fits the attribution to Aerospace forces of Russia",
+        "station 13 km from the site",
+    ]
+    assert "helicopter does not fit air-launched missile" in "; ".join(helicopter.reasons)
+    assert "SY does not fit the attribution to Aerospace forces of Russia" in helicopter.reasons
+    assert 0 <= helicopter.score < best.score <= 1
+
+
+def test_missing_position_or_heading_is_scored_on_what_is_known(log):
+    incident = make_incident()
+    agreeing = observe(log, -5)
+    contradicting = observe(log, -5, heading=(TOWARDS + 180) % 360)
+    no_heading = observe(log, -5, heading=None, heading_raw="")
+    no_position = observe(log, -5, station_latitude=None, station_longitude=None)
+
+    result = {c.observation: c for c in candidates(incident)}
+
+    assert "no heading recorded" in result[no_heading].reasons
+    assert "no station position: heading and distance not scored" in result[no_position].reasons
+    assert result[agreeing].score > result[no_heading].score > result[contradicting].score
+    assert result[no_heading].score > result[no_position].score > result[contradicting].score
+
+
+def test_unjudgeable_components_say_what_is_missing(log):
+    incident = make_incident(
+        platform=Weapon.Platform.UNKNOWN, force_country=None, latitude=None, longitude=None
+    )
+    incident.place = None
+    observe(log, -5, nationality="unknown", aircraft_class="unknown", aircraft_type="aircraft")
+
+    (only,) = candidates(incident)
+
+    assert only.reasons == [
+        "5 min before the strike",
+        "heading not scored: the incident has no location",
+        "weapon not identified: aircraft not scored",
+        "no attribution to a Russian or Syrian force: nationality not scored",
+    ]
+    assert only.score == pytest.approx(0.35 + 0.65 * flights.UNKNOWN)
+
+
+def test_site_from_the_place_when_the_incident_has_no_coordinates(log):
+    place = f.PlaceFactory(name="Kafr Nabl", latitude=Decimal("35.80"), longitude=Decimal("36.60"))
+    incident = make_incident(latitude=None, longitude=None, place=place)
+    observe(log, -5)
+
+    (only,) = candidates(incident)
+
+    assert "station 13 km from the site (site taken from Kafr Nabl, Ariha, Idlib)" in only.reasons
+
+
+def test_after_the_strike_a_heading_away_from_the_site_fits(log):
+    incident = make_incident()
+    leaving = observe(log, 5, heading=round(bearing(SITE, STATION)))
+    arriving = observe(log, 5, heading=TOWARDS)
+
+    result = {c.observation: c for c in candidates(incident)}
+
+    assert result[leaving].score > result[arriving].score
+    assert any("off the way back from the site" in r for r in result[leaving].reasons)
+
+
+def test_compass_point_heading_is_judged_within_its_sector(log):
+    incident = make_incident()  # bearing to the site is about 45 degrees
+    ne = observe(log, -5, heading_raw="NE", heading=45)
+    n = observe(log, -5, heading_raw="N", heading=0)
+
+    result = {c.observation: c for c in candidates(incident)}
+
+    assert any(r.startswith("heading NE, ") for r in result[ne].reasons)
+    assert result[ne].score > result[n].score
+
+
+# --- The window and the precision of the incident's time -------------------------------
+
+
+def test_default_window_is_60_minutes_before_to_10_after(log):
+    incident = make_incident()
+    inside = [observe(log, -60), observe(log, 0), observe(log, 10)]
+    observe(log, -61)
+    observe(log, 11)
+
+    assert set(ranked(incident)) == set(inside)
+    assert len(ranked(incident, before=61, after=11)) == 5
+
+
+def test_time_known_to_the_hour_covers_the_whole_hour(log):
+    incident = make_incident(start_precision="hour")  # 12:00-13:00
+    inside = [observe(log, -60), observe(log, 45), observe(log, 70)]
+    observe(log, 71)
+
+    result = candidates(incident)
+
+    assert {c.observation for c in result} == set(inside)
+    within = next(c for c in result if c.observation == inside[1])
+    assert "within the hour given for the strike (order unknown)" in within.reasons
+
+
+def test_time_known_to_the_day_covers_the_whole_local_day(log):
+    midnight = datetime(2019, 5, 13, tzinfo=LOCAL)
+    incident = make_incident(start_precision="day", occurred_start=midnight)
+    late = observe(log, 0, observed_at=midnight + timedelta(hours=23, minutes=30))
+    observe(log, 0, observed_at=midnight - timedelta(hours=2))
+    observe(log, 0, observed_at=midnight + timedelta(hours=24, minutes=20))
+
+    assert ranked(incident) == [late]
+
+
+@pytest.mark.parametrize("precision", ["month", "year"])
+def test_time_known_only_to_the_month_or_year_is_refused(log, precision):
+    incident = make_incident(start_precision=precision)
+    with pytest.raises(CorrelationRefused, match=f"is dated only to the {precision}"):
+        candidates(incident)
+
+
+def test_window_beyond_a_day_is_refused(log):
+    with pytest.raises(CorrelationRefused, match="between 0 and 1440"):
+        candidates(make_incident(), before=1441)
+
+
+def test_query_count_is_pinned_and_does_not_grow_with_candidates(log, django_assert_num_queries):
+    incident = make_incident()
+    observe(log, -5)
+    with django_assert_num_queries(2):  # the attributions, then the window's observations
+        assert len(candidates(incident)) == 1
+    for minutes in range(-50, 10, 3):
+        observe(f.FlightLogFactory(), minutes)
+    with django_assert_num_queries(2):
+        assert len(candidates(incident)) == 21
+
+
+def test_confirmed_candidates_are_marked(log, reviewer):
+    incident = make_incident()
+    obs = observe(log, -5)
+    flights.confirm(observation=obs, incident=incident, by=reviewer)
+
+    (only,) = candidates(incident)
+
+    assert only.confirmed
+
+
+# --- correlate_flights -------------------------------------------------------------------
+
+
+def correlate(*args: str) -> tuple[int, list[str], str]:
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        call_command("correlate_flights", *args, stdout=out, stderr=err)
+        status = 0
+    except CommandError as exc:
+        status = exc.returncode
+        err.write(f"CommandError: {exc}\n")
+    return status, out.getvalue().splitlines(), err.getvalue()
+
+
+def test_command_prints_one_tab_separated_line_per_candidate_best_first(log):
+    incident = make_incident()
+    true = observe(log, -5)
+    observe(log, -4, heading=(TOWARDS + 180) % 360)
+    tabbed = observe(log, -5, aircraft_type="Mi-8\tfake column", aircraft_class="helicopter")
+
+    status, lines, err = correlate(incident.code.lower())
+
+    assert status == 0, err
+    fields = [line.split("\t") for line in lines]
+    assert all(len(f_) == 5 for f_ in fields)  # a tab in a value cannot add a column
+    assert fields[0][:4] == [str(true.pk), "2019-05-13T11:55:00+03:00", "Su-34", "1.00"]
+    assert fields[0][4].startswith("5 min before the strike; heading ")
+    scores = [float(f_[3]) for f_ in fields]
+    assert scores == sorted(scores, reverse=True) and all(0 <= s <= 1 for s in scores)
+    assert next(f_ for f_ in fields if f_[0] == str(tabbed.pk))[2] == "Mi-8 fake column"
+    assert "3 candidate observations" in err
+
+
+def test_command_window_options(log):
+    incident = make_incident()
+    observe(log, -90)
+
+    assert correlate(incident.code)[1] == []
+    assert len(correlate(incident.code, "--before", "120")[1]) == 1
+
+
+def test_command_unknown_code_exits_1_with_a_clear_message(db):
+    status, lines, err = correlate("INC-9999")
+    assert status == 1 and lines == []
+    assert "No incident with code 'INC-9999'." in err
+
+
+def test_command_refuses_an_incident_dated_to_the_month(log):
+    incident = make_incident(start_precision="month")
+    status, _, err = correlate(incident.code)
+    assert status == 1 and "is dated only to the month" in err
+
+
+# --- Confirming a candidate ----------------------------------------------------------------
+
+
+def test_reviewer_confirms_with_who_when_and_support_for_an_attribution(log, reviewer):
+    incident = make_incident()
+    obs = observe(log, -5)
+    attribution = incident.attributions.get()
+
+    match = flights.confirm(
+        observation=obs,
+        incident=incident,
+        by=reviewer,
+        note="Callsign heard",
+        attribution=attribution,
+    )
+
+    stored = FlightMatch.objects.get()
+    assert stored == match
+    assert (stored.confirmed_by, stored.note, stored.score) == (reviewer, "Callsign heard", 1.0)
+    assert stored.confirmed_at is not None
+    assert stored.reasons.startswith("5 min before the strike; heading")
+    assert EvidenceLink.objects.filter(item=log.item, incident=incident).exists()
+    assert list(attribution.supporting_evidence.all()) == [log.item]
+
+
+def test_researcher_cannot_confirm(log, researcher):
+    incident = make_incident()
+    with pytest.raises(PermissionDenied, match="Only reviewers"):
+        flights.confirm(observation=observe(log, -5), incident=incident, by=researcher)
+    assert not FlightMatch.objects.exists()
+
+
+def test_same_flight_cannot_be_confirmed_twice(log, reviewer):
+    incident = make_incident()
+    obs = observe(log, -5)
+    flights.confirm(observation=obs, incident=incident, by=reviewer)
+
+    with pytest.raises(ValidationError, match="already confirmed for this incident"):
+        flights.confirm(observation=obs, incident=incident, by=reviewer)
+
+
+def test_locked_incident_and_foreign_attribution_are_refused(log, reviewer):
+    incident = make_incident()
+    other = make_incident(occurred_start=STRIKE + timedelta(days=3))
+    obs = observe(log, -5)
+
+    with pytest.raises(ValidationError, match="That attribution belongs to another incident"):
+        flights.confirm(
+            observation=obs, incident=incident, by=reviewer, attribution=other.attributions.get()
+        )
+    Incident.objects.filter(pk=incident.pk).update(status=ReviewStatus.VERIFIED)
+    incident.refresh_from_db()
+    with pytest.raises(ValidationError, match="is verified: an editor must reopen it"):
+        flights.confirm(observation=obs, incident=incident, by=reviewer)
+    assert not FlightMatch.objects.exists()
