@@ -36,7 +36,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import bench_admin, bench_intake
+    from bench import bench_admin, bench_flights, bench_intake, bench_responsibility
     from bench.harness import Report
 
     call_command("migrate", verbosity=0)
@@ -45,7 +45,12 @@ def main() -> int:
         f"scale: {args.scale}; cpus: {os.cpu_count()}"
     )
     report = Report()
-    modules = {"intake": bench_intake, "admin": bench_admin}
+    modules = {
+        "intake": bench_intake,
+        "admin": bench_admin,
+        "flights": bench_flights,
+        "responsibility": bench_responsibility,
+    }
     for name, module in modules.items():
         if args.only and name not in args.only:
             continue

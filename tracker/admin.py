@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
@@ -13,6 +13,13 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.models import EvidenceLink
 from tracker.adminkit import AuditedAdmin, count_of, status_badge
+from tracker.attribution_admin import (
+    AttributionInline,
+    OverlapFilter,
+    PositionOverlapFlag,
+    UnitOverlapFlag,
+    dossier_link,
+)
 from tracker.models import (
     AttackType,
     Attribution,
@@ -29,7 +36,7 @@ from tracker.models import (
     Unit,
     Weapon,
 )
-from tracker.names import search_key
+from tracker.names import official_name_q, unit_name_q
 from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
@@ -116,16 +123,6 @@ class EvidenceLinkInline(LockedWithParentInline, admin.TabularInline):
         return super().get_queryset(request).select_related("item", "incident")
 
 
-class AttributionInline(LockedWithParentInline, admin.StackedInline):
-    model = Attribution
-    extra = 0
-    autocomplete_fields = ("force", "unit", "official", "supporting_evidence")
-    fields = (("force", "unit", "official"), ("role", "confidence"), "basis", "supporting_evidence")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("force", "unit", "official")
-
-
 class IncidentRelationInline(LockedWithParentInline, admin.TabularInline):
     model = IncidentRelation
     fk_name = "from_incident"
@@ -164,7 +161,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
     search_fields = ("code", "title", "narrative")
     ordering = ("-occurred_start", "-id")
     autocomplete_fields = ("place", "attack_type", "weapon", "target_types")
-    readonly_fields = ("code", "status_badge", *AUDIT_FIELDS)
+    readonly_fields = ("code", "status_badge", "flight_candidates", *AUDIT_FIELDS)
     inlines = (EvidenceLinkInline, AttributionInline, IncidentRelationInline)
     fieldsets = (
         (None, {"fields": ("code", "status_badge", "title", "narrative", "sensitivity")}),
@@ -185,6 +182,10 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
                 )
             },
         ),
+        (
+            "Flights consistent with the strike",
+            {"classes": ("collapse",), "fields": ("flight_candidates",)},
+        ),
         ("Record", {"classes": ("collapse",), "fields": AUDIT_FIELDS}),
     )
 
@@ -195,6 +196,20 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
                 n_evidence=count_of(EvidenceLink.objects, "incident")
             ).prefetch_related("target_types")
         return qs
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is not None:  # the candidates display offers Confirm buttons to reviewers
+            obj.viewer_may_confirm_flights = request.user.has_perm("tracker.review_incident")
+        return obj
+
+    @admin.display(description="ranked flight observations")
+    def flight_candidates(self, obj: Incident) -> str:
+        from evidence.flight_admin import candidates_html
+
+        if obj.pk is None:
+            return "Save the incident to rank flights against it."
+        return candidates_html(obj, can_confirm=getattr(obj, "viewer_may_confirm_flights", False))
 
     @admin.display(description="when", ordering="occurred_start")
     def occurred(self, obj: Incident) -> str:
@@ -246,30 +261,30 @@ class ForceAdmin(admin.ModelAdmin):
 
 
 class NameSearchMixin:
-    """Search by any name in any script: the term is reduced to its search key
-    (tracker.names) and matched against stored keys."""
+    """Search by any name in any script: the term is reduced to its search key and
+    its loose key (tracker.names) and matched against the stored keys."""
 
-    def name_search_q(self, key: str) -> Q:
+    def name_search_q(self, term: str) -> Q | None:
         raise NotImplementedError
 
     def get_search_results(self, request, queryset, search_term):
-        key = search_key(search_term)
-        if not key:
+        found = self.name_search_q(search_term)
+        if found is None:
             return queryset, False
-        return queryset.filter(self.name_search_q(key)), False
+        return queryset.filter(found), False
 
 
 @admin.register(Unit)
-class UnitAdmin(NameSearchMixin, admin.ModelAdmin):
-    list_display = ("name", "force", "parent")
+class UnitAdmin(UnitOverlapFlag, NameSearchMixin, admin.ModelAdmin):
+    list_display = ("name", "force", "parent", "overlap_flag")
     list_select_related = ("force", "parent")
     list_filter = ("force",)
     search_fields = ("name",)  # enables autocomplete; matching is done by name_search_q
     autocomplete_fields = ("force", "parent")
     show_full_result_count = False
 
-    def name_search_q(self, key: str) -> Q:
-        return Q(search_keys__contains=key)
+    def name_search_q(self, term: str) -> Q | None:
+        return unit_name_q(term)
 
 
 class OfficialAliasInline(admin.TabularInline):
@@ -301,9 +316,9 @@ class PositionInline(admin.TabularInline):
 
 @admin.register(Official)
 class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
-    list_display = ("name", "other_names", "nationality", "posting_count")
+    list_display = ("name", "other_names", "nationality", "posting_count", dossier_link)
     search_fields = ("name",)
-    readonly_fields = AUDIT_FIELDS
+    readonly_fields = (dossier_link, *AUDIT_FIELDS)
     inlines = (OfficialAliasInline, PositionInline)
 
     def get_queryset(self, request):
@@ -314,9 +329,8 @@ class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
             )
         return qs
 
-    def name_search_q(self, key: str) -> Q:
-        alias = OfficialAlias.objects.filter(official=OuterRef("pk"), key__contains=key)
-        return Q(name_key__contains=key) | Q(Exists(alias))
+    def name_search_q(self, term: str) -> Q | None:
+        return official_name_q(term)
 
     @admin.display(description="aliases")
     def other_names(self, obj: Official) -> str:
@@ -329,10 +343,19 @@ class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(admin.ModelAdmin):
-    list_display = ("official", "title", "unit", "is_command", "is_acting", "start", "end")
+class PositionAdmin(PositionOverlapFlag, admin.ModelAdmin):
+    list_display = (
+        "official",
+        "title",
+        "unit",
+        "is_command",
+        "is_acting",
+        "start",
+        "end",
+        "overlap_flag",
+    )
     list_select_related = ("official", "unit")
-    list_filter = ("is_command", "is_acting", "unit__force")
+    list_filter = ("is_command", "is_acting", OverlapFilter, "unit__force")
     search_fields = ("official__name", "title", "unit__name")
     autocomplete_fields = ("official", "unit")
     show_full_result_count = False

@@ -13,7 +13,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from tracker import codes
-from tracker.names import search_key
+from tracker.names import keys_field, loose_key, search_key
 
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
 LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
@@ -428,6 +428,7 @@ class Unit(models.Model):
     name = models.CharField(max_length=150)
     aliases = models.TextField(blank=True, help_text="Other names, any script, one per line.")
     search_keys = models.TextField(blank=True, editable=False)
+    loose_keys = models.TextField(blank=True, editable=False)
     source = models.TextField(
         blank=True, help_text="Where this unit's existence and place come from."
     )
@@ -449,7 +450,19 @@ class Unit(models.Model):
     def save(self, *args, **kwargs) -> None:
         names = [self.name, *self.aliases.splitlines()]
         self.search_keys = "|" + "|".join(search_key(n) for n in names if n.strip()) + "|"
+        self.loose_keys = keys_field(loose_key(n) for n in names if n.strip())
         super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """Refuse a parent that is this unit or lies below it (a loop in the tree)."""
+        from django.core.exceptions import ValidationError
+
+        from tracker.responsibility import parent_loop_message
+
+        super().clean()
+        message = parent_loop_message(self)
+        if message:
+            raise ValidationError({"parent": message})
 
 
 class Official(Audited):
@@ -457,6 +470,7 @@ class Official(Audited):
         max_length=200, help_text="The name as the team writes it (Latin script)."
     )
     name_key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    loose_key = models.CharField(max_length=400, blank=True, editable=False)
     nationality = models.CharField(max_length=80, blank=True)
     born = models.CharField(max_length=10, blank=True, help_text="YYYY, YYYY-MM or YYYY-MM-DD.")
     biography = models.TextField(blank=True)
@@ -471,6 +485,7 @@ class Official(Audited):
 
     def save(self, *args, **kwargs) -> None:
         self.name_key = search_key(self.name)
+        self.loose_key = loose_key(self.name)
         super().save(*args, **kwargs)
 
 
@@ -486,6 +501,7 @@ class OfficialAlias(models.Model):
     script = models.CharField(max_length=10, choices=Script.choices, default=Script.LATIN)
     language = models.CharField(max_length=12, blank=True, help_text="e.g. ar, ru, en.")
     key = models.CharField(max_length=200, blank=True, editable=False, db_index=True)
+    loose_key = models.CharField(max_length=400, blank=True, editable=False)
 
     class Meta:
         verbose_name_plural = "official aliases"
@@ -498,6 +514,7 @@ class OfficialAlias(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         self.key = search_key(self.name)
+        self.loose_key = loose_key(self.name)
         super().save(*args, **kwargs)
 
 

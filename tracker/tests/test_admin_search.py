@@ -31,6 +31,9 @@ def found(client, url_name: str, term: str) -> list[str]:
         "АЛЬ-ХАСАН",  # Cyrillic, upper case
         "al-hassan",
         "AL HASSAN",  # punctuation and case ignored
+        "Hasan",  # loose key: article dropped, doubled letters collapsed
+        "Хасан",  # loose key: Cyrillic transliterated
+        "suheil",  # loose key: ei/ai
     ],
 )
 def test_official_found_by_any_alias(client, editor, commander, term):
@@ -63,3 +66,20 @@ def test_unit_found_by_alias_in_another_script(client, editor):
 def test_search_with_sql_and_html_is_harmless(client, editor, commander):
     client.force_login(editor)
     assert found(client, "admin:tracker_official_changelist", "'; DROP TABLE x; --<b>") == []
+
+
+def test_official_found_by_a_transliteration_of_a_cyrillic_alias(client, editor):
+    sukhoi = f.OfficialFactory(name="Pavel Sukhoy")
+    f.OfficialAliasFactory(official=sukhoi, name="Павел Сухой", script="cyrillic")
+    f.OfficialFactory(name="Pavel Sukhov")
+    client.force_login(editor)
+    for term in ("Сухой", "Suhoi", "SUKHOI"):
+        assert found(client, "admin:tracker_official_changelist", term) == ["Pavel Sukhoy"]
+
+
+def test_unit_found_by_a_loose_spelling(client, editor):
+    f.UnitFactory(name="Jisr ash-Shughour Garrison")
+    client.force_login(editor)
+    assert found(client, "admin:tracker_unit_changelist", "al-Shughur") == [
+        "Jisr ash-Shughour Garrison"
+    ]

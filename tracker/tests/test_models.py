@@ -5,12 +5,15 @@ through a raw ``save`` that skips it (what a buggy bulk path would do), which
 the named database constraint must stop.
 """
 
+import importlib
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 
 from evidence import models as evidence
 from tracker.models import (
@@ -23,7 +26,7 @@ from tracker.models import (
     Position,
     Unit,
 )
-from tracker.names import search_key
+from tracker.names import loose_key, search_key
 
 pytestmark = pytest.mark.django_db
 
@@ -436,3 +439,65 @@ def test_unit_search_keys_cover_name_and_every_alias(force):
         "|tiger forces|قوات النمر|силы тигра|25th special mission forces division|"
     )
     assert Unit.objects.filter(search_keys__contains="|" + search_key("Силы Тигра") + "|").exists()
+
+
+# --- Loose name keys (tracker.names.loose_key) ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spellings", "key"),
+    [
+        (["Сухой", "Suhoi", "Sukhoy", "SUKHOI"], "suhoi"),
+        (["al-Hassan", "Hasan", "Al Hasan", "аль-Хасан", "el-Hassan"], "hasan"),
+        (["Suhail al-Hassan", "Сухейль аль-Хасан", "Suheil al-Hasan"], "suhail hasan"),
+        (["Viktor Zharkov", "Victor Jarkov", "Виктор Жарков"], "viktor jarkov"),
+        (["Fawwaz", "Фавваз", "Fawaz"], "favaz"),
+        (["Khalil", "Khaleel", "Халиль"], "halil"),
+        (["Qudsi", "Kudsi", "Кудси"], "kudsi"),
+        (["Jisr ash-Shughour", "Jisr al-Shughur"], "jisr shugur"),
+        (["Marwan ad-Dabbagh", "Marwan al-Dabbag"], "marvan dabag"),
+    ],
+)
+def test_loose_key_brings_transliterations_together(spellings, key):
+    assert {loose_key(s) for s in spellings} == {key}
+
+
+def test_loose_key_drops_the_glued_arabic_article():
+    assert loose_key("الحسن") == loose_key("حسن")
+    assert loose_key("سهيل الحسن") == "سهيل حسن"
+    assert loose_key("ال") == "ال"  # the article alone is a word
+
+
+def test_loose_key_keeps_distinct_names_and_numbers_distinct():
+    assert loose_key("Hasan") != loose_key("Hussein")
+    assert loose_key("Сухой") != loose_key("Сухов")
+    assert loose_key("225th Brigade") != loose_key("25th Brigade")
+    assert loose_key("al") == "al"  # "al" alone is not an article
+    assert loose_key("As-Suwayda") == "suvaida"  # an article before its sun letter
+    assert loose_key("Ad Mari") == "ad mari"  # not an article before another letter
+
+
+def test_loose_keys_are_filled_on_save(force, official):
+    alias = OfficialAlias.objects.create(official=official, name="Сухейль аль-Хасан")
+    unit = Unit.objects.create(force=force, name="Tiger Forces", aliases="Силы Тигра\n\nal-Nimr")
+    official.refresh_from_db()
+    alias.refresh_from_db()
+    unit.refresh_from_db()
+    assert official.loose_key == loose_key(official.name)
+    assert alias.loose_key == "suhail hasan"
+    assert unit.loose_keys == "|tiger forkes|sili tigra|nimr|"  # c -> k, ы -> y -> i
+
+
+def test_migration_fills_loose_keys_of_existing_rows(force, official):
+    alias = OfficialAlias.objects.create(official=official, name="Сухейль аль-Хасан")
+    unit = Unit.objects.create(force=force, name="Tiger Forces", aliases="al-Nimr")
+    Official.objects.update(loose_key="")
+    OfficialAlias.objects.update(loose_key="")
+    Unit.objects.update(loose_keys="")
+    migration = importlib.import_module("tracker.migrations.0006_loose_name_keys")
+
+    migration.fill(django_apps, SimpleNamespace(connection=connection))
+
+    assert Official.objects.get(pk=official.pk).loose_key == loose_key(official.name)
+    assert OfficialAlias.objects.get(pk=alias.pk).loose_key == "suhail hasan"
+    assert Unit.objects.get(pk=unit.pk).loose_keys == "|tiger forkes|nimr|"

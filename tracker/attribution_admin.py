@@ -1,0 +1,321 @@
+"""Responsibility in the admin: the attribution inline of an incident with one-click
+commander suggestions, links to officials' dossiers, and the flag on overlapping
+command postings.
+
+A suggestion is an official of the chain of command (``tracker.responsibility``) of
+the unit an attribution names, on the incident's date. Its button posts to
+``add_commander``, which calls ``responsibility.attribute_command``; the buttons
+are plain ``type="button"`` elements sending a small form of their own, so pressing
+Enter in the incident form never triggers one and the incident's fields are never
+posted with it.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import TruncMonth, TruncYear
+from django.db.models.lookups import Exact, In, IsNull, LessThanOrEqual
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+from django.views.decorators.http import require_POST
+
+from tracker import workflow
+from tracker.adminkit import status_badge
+from tracker.models import Attribution, Incident, Official, Position, ReviewStatus, Unit
+from tracker.responsibility import (
+    NO_EVIDENCE,
+    ChainEntry,
+    attribute_command,
+    chain_of_command,
+)
+from tracker.review_admin import LockedWithParentInline
+
+ADD_ATTRIBUTION = "tracker.add_attribution"
+OVERLAP_FLAG = "flagged: overlapping command postings"
+# Sends one suggestion as a form of its own (see the module docstring). Emitted once.
+SUGGESTION_SCRIPT = mark_safe(  # noqa: S308 - a constant without any user data
+    """<script>
+if (!window.trackerCommanderSuggestions) {
+  window.trackerCommanderSuggestions = true;
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-add-commander]");
+    if (!button) { return; }
+    event.preventDefault();
+    var form = document.createElement("form");
+    form.method = "post";
+    form.action = button.dataset.addCommander;
+    var fields = {
+      csrfmiddlewaretoken: document.querySelector("input[name=csrfmiddlewaretoken]").value,
+      unit: button.dataset.unit,
+      official: button.dataset.official
+    };
+    Object.keys(fields).forEach(function (name) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = name;
+      input.value = fields[name];
+      form.appendChild(input);
+    });
+    document.body.appendChild(form);
+    form.submit();
+  });
+}
+</script>"""
+)
+
+
+def dossier_url(official: Official) -> str:
+    return reverse("officials:dossier", args=[official.pk])
+
+
+@admin.display(description="dossier")
+def dossier_link(obj: Official) -> str:
+    """A link to the official's dossier, for list columns and change pages."""
+    if obj is None or obj.pk is None:
+        return "–"
+    return format_html('<a href="{}">Dossier</a>', dossier_url(obj))
+
+
+# --- The attribution inline -------------------------------------------------------------------
+
+
+class AttributionForm(forms.ModelForm):
+    """A verified (or published) attribution keeps at least one supporting evidence item."""
+
+    class Meta:
+        model = Attribution
+        fields = "__all__"  # noqa: DJ007 - the inline's fields choose what is shown
+
+    def clean(self):
+        data = super().clean()
+        reviewed = self.instance.status in (ReviewStatus.VERIFIED, ReviewStatus.PUBLISHED)
+        if reviewed and "supporting_evidence" in data and not data["supporting_evidence"]:
+            self.add_error("supporting_evidence", NO_EVIDENCE)
+        return data
+
+
+class AttributionInline(LockedWithParentInline, admin.StackedInline):
+    model = Attribution
+    form = AttributionForm
+    extra = 0
+    autocomplete_fields = ("force", "unit", "official", "supporting_evidence")
+    fields = (
+        ("force", "unit", "official"),
+        ("role", "confidence", "status_badge"),
+        "basis",
+        "supporting_evidence",
+        "commanders",
+    )
+    readonly_fields = ("status_badge", "commanders")
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("force", "unit", "official")
+
+    def get_formset(self, request, obj=None, **kwargs):
+        # The suggestions are buttons only for someone who may add attributions to this
+        # incident now (add_commander checks the same); for others, plain text.
+        self._may_attribute = (
+            obj is not None
+            and request.user.has_perm(ADD_ATTRIBUTION)
+            and workflow.can_edit(obj, request.user)
+        )
+        return super().get_formset(request, obj, **kwargs)
+
+    @admin.display(description="status")
+    def status_badge(self, obj: Attribution) -> str:
+        return status_badge(obj.status) if obj.pk else "–"
+
+    @admin.display(description="chain of command on the date")
+    def commanders(self, obj: Attribution) -> str:
+        """The officials commanding this attribution's unit (or a unit above it) on the
+        incident's date, each with a button attributing the incident to them as commander."""
+        if obj.pk is None:
+            return "Choose a unit and save to see who commanded it on the incident's date."
+        if obj.unit_id is None:
+            return "–"
+        entries, attributed = self._chain(obj.incident)
+        mine = [e for e in entries if e.attributed_unit.pk == obj.unit_id]
+        if not mine:
+            return "No command posting over this unit or the units above it on this date."
+        action = reverse("incident_add_commander", args=[obj.incident_id])
+        rows = format_html_join(
+            "",
+            "<li>{} <a href='{}'><bdi>{}</bdi></a>: {}{} of <bdi>{}</bdi>, {} to {} · "
+            "<strong>{}</strong>{}</li>",
+            (
+                (
+                    self._button(e, action, attributed),
+                    dossier_url(e.official),
+                    e.official.name,
+                    e.position.title,
+                    " (acting)" if e.position.is_acting else "",
+                    e.unit.name,
+                    e.started or "start unknown",
+                    e.ended or "still in post",
+                    e.certainty,
+                    f" ({e.reason})" if e.reason else "",
+                )
+                for e in mine
+            ),
+        )
+        script = ""
+        if getattr(self, "_may_attribute", False) and not getattr(self, "_script_sent", False):
+            script, self._script_sent = SUGGESTION_SCRIPT, True
+        return format_html(
+            '<ul class="commander-suggestions">{}</ul><p class="help">A button adds the '
+            "attribution at once and reloads the page: save other changes first.</p>{}",
+            rows,
+            script,
+        )
+
+    def _chain(self, incident: Incident) -> tuple[list[ChainEntry], set[int]]:
+        """The incident's chain and the officials already attributed as commanders,
+        computed once per page (an inline instance serves one request)."""
+        cache = self.__dict__.setdefault("_chains", {})
+        if incident.pk not in cache:
+            attributed = set(
+                Attribution.objects.filter(
+                    incident=incident, role=Attribution.Role.COMMANDER, official__isnull=False
+                ).values_list("official_id", flat=True)
+            )
+            cache[incident.pk] = (chain_of_command(incident), attributed)
+        return cache[incident.pk]
+
+    def _button(self, entry: ChainEntry, action: str, attributed: set[int]) -> SafeString:
+        if entry.official.pk in attributed:
+            return format_html('<span class="help">{}</span>', "attributed as commander")
+        if not getattr(self, "_may_attribute", False):
+            return format_html('<span class="help">{}</span>', "not attributed")
+        return format_html(
+            '<button type="button" class="button" data-add-commander="{}" data-unit="{}" '
+            'data-official="{}">Add as commander</button>',
+            action,
+            entry.attributed_unit.pk,
+            entry.official.pk,
+        )
+
+
+@require_POST
+def add_commander(request: HttpRequest, pk: int) -> HttpResponseRedirect:
+    """Attribute incident ``pk`` to the posted official as commander (see
+    ``responsibility.attribute_command``); back to the incident with a message."""
+    incident = get_object_or_404(Incident, pk=pk)
+    if not request.user.has_perm(ADD_ATTRIBUTION) or not workflow.can_edit(incident, request.user):
+        raise PermissionDenied
+    back = HttpResponseRedirect(reverse("admin:tracker_incident_change", args=[incident.pk]))
+    try:
+        unit = Unit.objects.get(pk=int(request.POST.get("unit", "")))
+        official = Official.objects.get(pk=int(request.POST.get("official", "")))
+    except (ValueError, Unit.DoesNotExist, Official.DoesNotExist):
+        messages.error(request, "Choose a unit and an official from the suggestions.")
+        return back
+    try:
+        attribution, created = attribute_command(
+            incident, official=official, unit=unit, by=request.user
+        )
+    except ValueError as exc:
+        messages.error(request, str(exc))
+        return back
+    if created:
+        messages.success(request, f"Attributed {incident.code} to {official} as commander.")
+    else:
+        messages.info(request, f"{official} is already attributed as commander ({attribution}).")
+    return back
+
+
+# --- Overlapping command postings -------------------------------------------------------------
+
+_DAYS = ["minute", "hour", "day"]
+
+
+def _with_periods(queryset: QuerySet) -> QuerySet:
+    return queryset.annotate(
+        p_start_month=TruncMonth("start"),
+        p_start_year=TruncYear("start"),
+        p_end_month=TruncMonth("end"),
+        p_end_year=TruncYear("end"),
+    )
+
+
+def _starts_before_end(start, end, precision) -> Q:
+    """A posting starting at ``start`` began before the end of the period that starts at
+    ``end`` with ``precision`` (tuples of day, month and year expressions; see
+    ``tracker.periods``: an unknown precision reads as a year)."""
+    (day, month, year), (end_day, end_month, end_year) = start, end
+    return (
+        Q(In(precision, _DAYS), LessThanOrEqual(day, end_day))
+        | Q(Exact(precision, "month"), LessThanOrEqual(month, end_month))
+        | (~Q(In(precision, [*_DAYS, "month"])) & Q(LessThanOrEqual(year, end_year)))
+    )
+
+
+def command_overlap() -> Exists:
+    """For a Position queryset from ``_with_periods``: another command posting of the
+    same unit whose dates may overlap this one's."""
+    inner = (F("start"), F("p_start_month"), F("p_start_year"))
+    inner_end = (F("end"), F("p_end_month"), F("p_end_year"))
+    outer = (OuterRef("start"), OuterRef("p_start_month"), OuterRef("p_start_year"))
+    outer_end = (OuterRef("end"), OuterRef("p_end_month"), OuterRef("p_end_year"))
+    others = _with_periods(
+        Position.objects.filter(unit=OuterRef("unit"), is_command=True).exclude(pk=OuterRef("pk"))
+    ).filter(
+        Q(start__isnull=True)
+        | Q(IsNull(OuterRef("end"), True))
+        | _starts_before_end(inner, outer_end, OuterRef("end_precision")),
+        Q(end__isnull=True)
+        | Q(IsNull(OuterRef("start"), True))
+        | _starts_before_end(outer, inner_end, F("end_precision")),
+    )
+    return Exists(others)
+
+
+def _flag(flagged: bool) -> str:
+    if not flagged:
+        return ""
+    return format_html('<strong class="overlap-flag">⚑ {}</strong>', OVERLAP_FLAG)
+
+
+class PositionOverlapFlag:
+    """For PositionAdmin: the ``overlap_flag`` column and filter on command postings
+    whose dates may overlap another command posting of the same unit (allowed: two
+    commanders at once happen; flagged so a researcher checks the sources)."""
+
+    def get_queryset(self, request):
+        qs = _with_periods(super().get_queryset(request))
+        return qs.annotate(overlaps_command=command_overlap())
+
+    @admin.display(description="overlap")
+    def overlap_flag(self, obj: Position) -> str:
+        return _flag(obj.is_command and getattr(obj, "overlaps_command", False))
+
+
+class OverlapFilter(admin.SimpleListFilter):
+    title = "overlapping command"
+    parameter_name = "overlap"
+
+    def lookups(self, request, model_admin):
+        return [("yes", OVERLAP_FLAG)]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(is_command=True, overlaps_command=True)
+        return queryset
+
+
+class UnitOverlapFlag:
+    """For UnitAdmin: the ``overlap_flag`` column on units with overlapping command postings."""
+
+    def get_queryset(self, request):
+        postings = _with_periods(Position.objects.filter(unit=OuterRef("pk"), is_command=True))
+        flagged = Exists(postings.filter(command_overlap()))
+        return super().get_queryset(request).annotate(overlaps_command=flagged)
+
+    @admin.display(description="overlap")
+    def overlap_flag(self, obj: Unit) -> str:
+        return _flag(getattr(obj, "overlaps_command", False))
