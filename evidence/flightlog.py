@@ -613,7 +613,9 @@ def import_flight_log(
             )
             log.full_clean()
             log.save()
-            log.row_count = _insert_rows(log, zone=zone, expected=checked.valid, progress=progress)
+            log.row_count = _insert_rows(
+                log, stored.received, zone=zone, expected=checked.valid, progress=progress
+            )
             log.save(update_fields=["row_count"])
     except BaseException:
         if new_key:
@@ -630,11 +632,12 @@ def import_flight_log(
     )
 
 
-def _insert_rows(log: FlightLog, *, zone, expected: int, progress: Progress) -> int:
-    """Read the stored original again and insert its valid rows in batches."""
+def _insert_rows(log: FlightLog, source, *, zone, expected: int, progress: Progress) -> int:
+    """Read the received file again (the bytes that were hashed and are stored)
+    and insert its valid rows in batches."""
     batch: list[FlightObservation] = []
     imported = 0
-    with storage.path_of(log.item.original_path).open("rb") as original:
+    with source.open("rb") as original:
         for row in Reader(original, zone=zone, now=log.imported_at):
             if row.problems:
                 continue

@@ -16,9 +16,10 @@ import logging
 import unicodedata
 from dataclasses import dataclass
 from functools import partial
+from pathlib import Path
 from typing import Any, BinaryIO
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evidence import custody, derivation, imaging, sniffing, storage
@@ -45,6 +46,9 @@ class IntakeError(Exception):
 class IngestResult:
     item: EvidenceItem
     duplicate: bool
+    # Where the received bytes can be read now: the stored original, or, until a
+    # caller's transaction commits and the file is promoted, the staged copy.
+    received: Path | None = None
 
 
 def clean_filename(name: str) -> str:
@@ -89,7 +93,29 @@ def ingest(
             fields=fields,
         )
     finally:
-        staged.discard()
+        if not staged.handed_over:
+            staged.discard()
+
+
+def _held_file(item: EvidenceItem) -> Path | None:
+    return storage.path_of(item.original_path) if item.original_path else None
+
+
+def _inside_callers_transaction() -> bool:
+    """Is ingest running inside someone else's transaction? A test case's own
+    wrapping transaction does not count (as for Django's durable atomic blocks)."""
+    return any(not block._from_testcase for block in connection.atomic_blocks)
+
+
+def _promote_after_commit(staged: storage.StagedFile) -> None:
+    try:
+        storage.promote(staged)
+    except BaseException:
+        # The row is committed but its file could not be put in place: the staged
+        # copy is left in staging, and verify_evidence reports the item MISSING.
+        log.critical("could not store the original %s after commit", staged.sha256)
+        raise
+    staged.discard()
 
 
 def _link(item: EvidenceItem, incident: Incident | None, relevance: str) -> None:
@@ -117,7 +143,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
     if existing is not None:
         _link(existing, incident, relevance)
-        return IngestResult(existing, duplicate=True)
+        return IngestResult(existing, duplicate=True, received=_held_file(existing))
 
     is_image = media_type.startswith("image/")
     try:
@@ -131,6 +157,9 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     # not there before is ours to remove (the row for this hash is held by this
     # transaction, so no other request can be promoting the same file).
     promoting = existed = False
+    # Inside a caller's transaction, the file is promoted when that transaction
+    # commits: if the caller rolls back, no original is left without its row.
+    deferred = _inside_callers_transaction()
     try:
         with transaction.atomic():
             item = EvidenceItem(
@@ -174,9 +203,10 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 observed_sha256=staged.sha256,
                 details={"size": staged.size, "media_type": media_type},
             )
-            existed = storage.path_of(key).exists()
-            promoting = True
-            storage.promote(staged)
+            if not deferred:
+                existed = storage.path_of(key).exists()
+                promoting = True
+                storage.promote(staged)
     except IntegrityError:
         if promoting and not existed:
             storage.remove_new_original(key)
@@ -185,15 +215,20 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         if existing is None:
             raise
         _link(existing, incident, relevance)
-        return IngestResult(existing, duplicate=True)
+        return IngestResult(existing, duplicate=True, received=_held_file(existing))
     except BaseException:
         if promoting and not existed:
             storage.remove_new_original(key)
         raise
+    received = storage.path_of(key)
+    if deferred:
+        staged.handed_over = True
+        received = staged.path
+        transaction.on_commit(partial(_promote_after_commit, staged))
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
     if is_image:
         # After the commit (of the caller's transaction, if there is one), so a
         # rollback leaves no derivative behind; a failure there is logged, never
         # raised into the code that committed.
         transaction.on_commit(partial(derivation.derive, item, by=by), robust=True)
-    return IngestResult(item, duplicate=False)
+    return IngestResult(item, duplicate=False, received=received)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,15 +32,34 @@ class TooLarge(Exception):
     pass
 
 
+STAGING_MAX_AGE = 6 * 3600  # seconds; older staged files are leftovers of rolled-back work
+
+
 @dataclass
 class StagedFile:
     path: Path
     sha256: str
     size: int
     head: bytes  # the first bytes, for type sniffing without re-reading
+    handed_over: bool = False  # promotion deferred to a commit; not ours to discard now
 
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def sweep_staging(now: float | None = None) -> int:
+    """Remove staged files older than STAGING_MAX_AGE: what a rolled-back caller's
+    transaction left behind (they never became evidence). Returns how many."""
+    folder = root() / "staging"
+    if not folder.is_dir():
+        return 0
+    limit = (now or time.time()) - STAGING_MAX_AGE
+    removed = 0
+    for entry in os.scandir(folder):
+        if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
+            Path(entry.path).unlink(missing_ok=True)
+            removed += 1
+    return removed
 
 
 def root() -> Path:
@@ -86,6 +106,7 @@ def write_derivative(key: str, data: bytes) -> None:
 def stage(stream: BinaryIO, *, max_bytes: int | None = None) -> StagedFile:
     """Copy ``stream`` into the staging area, hashing as it goes, in constant memory."""
     limit = settings.TRACKER_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
+    sweep_staging()
     target = _private_dir(root() / "staging") / uuid.uuid4().hex
     digest = hashlib.sha256()
     size = 0

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 import stat
 import unicodedata
 from datetime import UTC, datetime
@@ -459,11 +460,6 @@ def test_commit_failure_after_promotion_removes_the_new_file(monkeypatch):
     assert_nothing_stored()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap: ingest promotes the file inside a caller's transaction; if the "
-    "caller then rolls back, the original stays on disk without a row",
-)
 def test_caller_rolling_back_after_ingest_leaves_no_file_without_a_row(researcher):
     """The admin's add view runs in a request-wide transaction; a later failure
     in the same request rolls back the item, and must not leave its file."""
@@ -472,6 +468,28 @@ def test_caller_rolling_back_after_ingest_leaves_no_file_without_a_row(researche
         raise RuntimeError("a later step of the same request failed")
     assert not EvidenceItem.objects.exists()
     assert originals() == []
+
+
+def test_inside_a_callers_transaction_the_file_arrives_with_the_commit(
+    researcher, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        item = ingest(make_jpeg(), by=researcher).item
+        assert originals() == []  # not before the caller's commit
+    assert originals() == [storage.path_of(item.original_path)]
+    assert staging() == []
+
+
+def test_old_staging_leftovers_are_swept(researcher):
+    staging = settings.DATA_DIR / "staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    old, fresh = staging / "left-over", staging / "in-flight"
+    old.write_bytes(b"x")
+    fresh.write_bytes(b"y")
+    past = old.stat().st_mtime - storage.STAGING_MAX_AGE - 60
+    os.utime(old, (past, past))
+    ingest(make_png(), by=researcher, filename="chart.png")
+    assert not old.exists() and fresh.exists()
 
 
 # --- Metadata is data, not markup ----------------------------------------------------

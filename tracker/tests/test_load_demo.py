@@ -21,7 +21,7 @@ from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count
-from django.test import override_settings
+from django.test import TestCase, override_settings
 
 from evidence.imaging import read_photo_facts
 from evidence.models import EvidenceItem, FlightLog, PhotoMetadata, SatelliteImage
@@ -131,7 +131,11 @@ def built(django_db_setup, django_db_blocker, tmp_path_factory):
         outer.__enter__()
         try:
             ensure_seed_data()
-            with override_settings(DATA_DIR=data_dir, PASSWORD_HASHERS=FAST_HASHERS):
+            with (
+                override_settings(DATA_DIR=data_dir, PASSWORD_HASHERS=FAST_HASHERS),
+                # Files are promoted when the build commits; run what a commit would.
+                TestCase.captureOnCommitCallbacks(execute=True),
+            ):
                 output = run("load_demo")
             yield SimpleNamespace(data_dir=data_dir, output=output)
         finally:
