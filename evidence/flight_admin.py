@@ -205,7 +205,8 @@ class ObservedOnFilter(admin.ListFilter):
 
     title = "date observed"
     parameter_name = "observed_on"
-    template = "admin/evidence/flight_date_filter.html"
+    template = "admin/evidence/flight_text_filter.html"
+    placeholder = "2019-05-13 or 2019-05"
 
     def __init__(self, request, params, model, model_admin) -> None:
         super().__init__(request, params, model, model_admin)
@@ -259,6 +260,8 @@ class ObservedOnFilter(admin.ListFilter):
                 for value in (values if isinstance(values, list) else [values])
             ],
             "clear_url": changelist.get_query_string(remove=[self.parameter_name]),
+            "name": self.parameter_name,
+            "placeholder": self.placeholder,
         }
 
 
@@ -266,9 +269,7 @@ class TypedValueFilter(ObservedOnFilter):
     """A box to type an exact value (a station code, a base): listing every value
     would cost a DISTINCT over a million observations on each page load."""
 
-    template = "admin/evidence/flight_text_filter.html"
     field_name = ""
-    placeholder = ""
 
     def queryset(self, request, queryset):
         return (
@@ -276,10 +277,6 @@ class TypedValueFilter(ObservedOnFilter):
             if self.value
             else queryset
         )
-
-    def choices(self, changelist: ChangeList):
-        for choice in super().choices(changelist):
-            yield {**choice, "name": self.parameter_name, "placeholder": self.placeholder}
 
 
 class StationFilter(TypedValueFilter):
