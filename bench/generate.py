@@ -119,6 +119,7 @@ def generate(*, incidents: int, evidence: int, observations: int, officials: int
     from django.contrib.auth.models import User
     from django.contrib.contenttypes.models import ContentType
     from django.db import transaction
+    from django.db.models import Max
 
     from evidence.models import (
         CustodyEvent,
@@ -290,31 +291,39 @@ def generate(*, incidents: int, evidence: int, observations: int, officials: int
                     now,
                 )
 
+        before = EvidenceItem.objects.aggregate(last=Max("id"))["last"] or 0
         fast_insert(EvidenceItem, item_columns, item_rows())
         step("links")
-        item_ids = EvidenceItem.objects.order_by("id").values_list("id", flat=True)
-        batched(
+        # Only the items made here: the database may already hold others (with custody).
+        item_ids = (
+            EvidenceItem.objects.filter(pk__gt=before).order_by("id").values_list("id", flat=True)
+        )
+        fast_insert(
+            EvidenceLink,
+            ["item_id", "incident_id", "relevance", "relied_on"],
             (
-                EvidenceLink(item_id=i, incident_id=incident_ids[n % len(incident_ids)])
+                (i, incident_ids[n % len(incident_ids)], "", True)
                 for n, i in enumerate(item_ids.iterator(chunk_size=10000))
             ),
-            EvidenceLink,
         )
         step("custody")
-        now = datetime(2020, 4, 1, tzinfo=UTC)
-        batched(
+        fast_insert(
+            CustodyEvent,
+            [
+                "item_id",
+                "sequence",
+                "action",
+                "actor_id",
+                "at",
+                "observed_sha256",
+                "details",
+                "previous_hash",
+                "event_hash",
+            ],
             (
-                CustodyEvent(
-                    item_id=i,
-                    sequence=1,
-                    action="acquired",
-                    actor=user,
-                    at=now,
-                    event_hash=fake_sha(rng),
-                )
+                (i, 1, "acquired", user.pk, now, "", {}, "", fake_sha(rng))
                 for i in item_ids.iterator(chunk_size=10000)
             ),
-            CustodyEvent,
         )
         step("review events")
         ct = ContentType.objects.get_for_model(Incident)
