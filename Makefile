@@ -65,8 +65,8 @@ test: install-dev browser lint
 SCALE ?= quick
 bench: install-dev
 	$(TEST_ENV) $(PY) bench/run.py --scale $(SCALE)
-	@if pg=$$($(PY) scripts/postgres_url.py); then \
-	  echo "=== benchmarks on PostgreSQL ($$pg): database-bound figures ==="; \
+	@if pg=$$($(PY) scripts/postgres_url.py --fresh tracker_bench); then \
+	  echo "=== benchmarks on PostgreSQL ($$pg, created for this run): database-bound figures ==="; \
 	  $(TEST_ENV) DATABASE_URL=$$pg $(PY) bench/run.py --scale $(SCALE) --database-only; \
 	fi
 

@@ -29,7 +29,7 @@ from evidence.models import (
     Testimony,
     Witness,
 )
-from tracker.adminkit import AuditedAdmin, count_of, status_badge
+from tracker.adminkit import AuditedAdmin, DeferredJoinPaginator, count_of, status_badge
 from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
@@ -481,6 +481,8 @@ class WitnessAdmin(AuditedAdmin):
 @admin.register(CustodyEvent)
 class CustodyEventAdmin(admin.ModelAdmin):
     """Read-only: the custody log is written by evidence.custody only."""
+
+    paginator = DeferredJoinPaginator
 
     list_display = ("at", "item", "sequence", "action", "actor", "short_hash")
     list_select_related = ("item", "actor")

@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from evidence import flightlog, flights, intake
 from evidence.models import FlightLog, FlightMatch, FlightObservation
+from tracker.adminkit import DeferredJoinPaginator
 from tracker.models import DatePrecision, Incident, SourceType
 from tracker.workflow import LOCKED
 
@@ -307,6 +308,8 @@ class NationalityFilter(admin.SimpleListFilter):
 @admin.register(FlightObservation)
 class FlightObservationAdmin(admin.ModelAdmin):
     """Observations are what an imported file says: read-only, added only by import."""
+
+    paginator = DeferredJoinPaginator
 
     list_display = (
         "observed_at",
