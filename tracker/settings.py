@@ -182,6 +182,27 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
+# A session ends this long after login, and when the browser closes. (Restarting
+# the clock on every request would make every page view a database write.)
+SESSION_COOKIE_AGE = env_int("TRACKER_SESSION_SECONDS", 8 * 3600, minimum=60)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# HTTPS in production (`manage.py check --deploy` reports nothing with these).
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Trust the proxy's "this came over HTTPS" header only when one is configured, e.g.
+# DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+_proxy_header = env_list("DJANGO_SECURE_PROXY_SSL_HEADER", [])
+if _proxy_header:
+    if len(_proxy_header) != 2 or not _proxy_header[0].startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must be HEADER,value such as "
+            "HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
 
 LOGGING = {
     "version": 1,

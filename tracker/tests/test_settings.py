@@ -168,3 +168,58 @@ def test_sqlite_transactions_take_the_write_lock_at_begin():
         other.execute("ROLLBACK")
     finally:
         other.close()
+
+
+def _deploy_check(tmp_path, **variables: str) -> subprocess.CompletedProcess:
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("DJANGO_", "TRACKER_", "DATABASE_", "DB_"))
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="tracker.settings",
+        TRACKER_DATA_DIR=str(tmp_path / "data"),
+        DJANGO_DEBUG="0",
+        DJANGO_SECRET_KEY="x7Gq2-" + "pR9vLm4TzK8wNc1YbHs5JdF3eUa6QiOo0XyVtZgBnMkWlEpCr",
+        DJANGO_ALLOWED_HOSTS="tracker.example.org",
+        **variables,
+    )
+    return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_production_settings_pass_the_deploy_check_with_no_warning(tmp_path):
+    result = _deploy_check(tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_deploy_check_fails_when_https_is_switched_off(tmp_path):
+    result = _deploy_check(tmp_path, DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_HSTS_SECONDS="0")
+    assert result.returncode != 0
+    assert "security.W004" in result.stderr + result.stdout  # HSTS
+    assert "security.W008" in result.stderr + result.stdout  # SSL redirect
+
+
+def test_sessions_end_after_eight_hours_and_at_browser_close(client, researcher):
+    client.force_login(researcher)
+    response = client.get("/admin/")
+    assert response.status_code == 200
+    assert settings.SESSION_COOKIE_AGE == 8 * 3600
+    assert client.session.get_expire_at_browser_close() is True
+    assert 8 * 3600 - 60 < client.session.get_expiry_age() <= 8 * 3600
+
+
+def test_proxy_header_must_be_header_and_value(tmp_path):
+    refusal = _refusal(_start(tmp_path, DJANGO_SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto"))
+    assert "DJANGO_SECURE_PROXY_SSL_HEADER must be HEADER,value" in refusal
+    assert _settings_of(
+        _start(tmp_path, DJANGO_SECURE_PROXY_SSL_HEADER="HTTP_X_FORWARDED_PROTO,https")
+    )
