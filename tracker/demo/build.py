@@ -36,6 +36,7 @@ from tracker.models import (
     OfficialAlias,
     Place,
     Position,
+    ReviewStatus,
     SourceType,
     TargetType,
     Unit,
@@ -172,6 +173,32 @@ class _Case(EvidenceSteps):
         self.add_evidence()
         self._attributions()
         self._cite_evidence()
+        self._review()
+
+    def _review(self) -> None:
+        """Some work already under review, so the queue and the states show something.
+
+        Every step goes through tracker.workflow, with the roles the rules require."""
+        from tracker.workflow import Action, transition
+
+        reviewer, editor = self.users["reviewer"], self.users["editor"]
+        first = sorted(self.incidents.values(), key=lambda incident: incident.code)[:6]
+        for incident in first:
+            transition(incident, Action.SUBMIT, by=self.researcher)
+        for incident in first[:3]:
+            for link in incident.evidence_links.filter(relied_on=True).select_related("item"):
+                if link.item.status == ReviewStatus.DRAFT:
+                    transition(link.item, Action.SUBMIT, by=self.researcher)
+                if link.item.status == ReviewStatus.SUBMITTED:
+                    transition(link.item, Action.VERIFY, by=reviewer)
+            transition(incident, Action.VERIFY, by=reviewer)
+        transition(first[0], Action.PUBLISH, by=editor)
+        transition(
+            first[3],
+            Action.REQUEST_CHANGES,
+            by=reviewer,
+            comment="SAMPLE: the hospital's own casualty list gives a different count; check it.",
+        )
 
     def saved(self, obj: models.Model, **options) -> models.Model:
         return saved(obj, **options)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import io
 import stat
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
@@ -18,6 +19,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
+from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
 from django.db import transaction
 from django.db.models import Count
@@ -36,6 +38,7 @@ from tracker.models import (
     Official,
     OfficialAlias,
     Position,
+    ReviewEvent,
     ReviewStatus,
 )
 from tracker.tests.seed import ensure_seed_data
@@ -160,12 +163,25 @@ def test_incidents_are_sample_and_in_the_offensive_period(case):
     for incident in incidents:
         assert incident.title.startswith("SAMPLE: ")
         assert incident.code.startswith("INC-")
-        assert incident.status == ReviewStatus.DRAFT
         assert incident.killed_min <= incident.killed_max
         assert incident.injured_min <= incident.injured_max
         assert incident.place is not None and incident.target_types.exists()
         assert incident.evidence_links.exists()
     assert set(incidents.values_list("place__governorate", flat=True)) == {"Idlib", "Hama"}
+    # Some work is already under review, each step through the workflow.
+    statuses = Counter(incidents.values_list("status", flat=True))
+    assert statuses[ReviewStatus.PUBLISHED] == 1
+    assert statuses[ReviewStatus.VERIFIED] == 2
+    assert statuses[ReviewStatus.SUBMITTED] == 2
+    assert statuses[ReviewStatus.CHANGES_REQUESTED] == 1
+    assert statuses[ReviewStatus.DRAFT] == incidents.count() - 6
+    incident_type = ContentType.objects.get_for_model(Incident)
+    for incident in incidents.exclude(status=ReviewStatus.DRAFT):
+        events = ReviewEvent.objects.filter(content_type=incident_type, object_id=incident.pk)
+        assert events.filter(action="submit", actor__username="researcher").exists()
+    for incident in incidents.filter(status__in=[ReviewStatus.VERIFIED, ReviewStatus.PUBLISHED]):
+        relied = incident.evidence_links.filter(relied_on=True)
+        assert not relied.exclude(item__status=ReviewStatus.VERIFIED).exists()
     assert IncidentRelation.objects.filter(kind="follow_up").count() >= 3
 
 
