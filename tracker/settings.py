@@ -58,6 +58,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tracker.sessions.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -182,9 +183,9 @@ CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
-# A session ends this long after login, and when the browser closes. (Restarting
-# the clock on every request would make every page view a database write.)
-SESSION_COOKIE_AGE = env_int("TRACKER_SESSION_SECONDS", 8 * 3600, minimum=60)
+# A session ends after this long without a request (tracker.sessions restarts the
+# clock at most every five minutes), and when the browser closes.
+SESSION_COOKIE_AGE = env_int("TRACKER_SESSION_IDLE_SECONDS", 8 * 3600, minimum=600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # HTTPS in production (`manage.py check --deploy` reports nothing with these).
