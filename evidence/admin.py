@@ -29,7 +29,13 @@ from evidence.models import (
     Testimony,
     Witness,
 )
-from tracker.adminkit import AuditedAdmin, DeferredJoinPaginator, count_of, status_badge
+from tracker.adminkit import (
+    AuditedAdmin,
+    DeferredJoinPaginator,
+    ReadOnlyAdmin,
+    count_of,
+    status_badge,
+)
 from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
@@ -479,7 +485,7 @@ class WitnessAdmin(AuditedAdmin):
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(admin.ModelAdmin):
+class CustodyEventAdmin(ReadOnlyAdmin):
     """Read-only: the custody log is written by evidence.custody only."""
 
     paginator = DeferredJoinPaginator
@@ -489,15 +495,6 @@ class CustodyEventAdmin(admin.ModelAdmin):
     list_filter = ("action",)
     search_fields = ("item__code", "=observed_sha256")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     @admin.display(description="event hash")
     def short_hash(self, obj: CustodyEvent) -> str:

@@ -30,7 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from evidence import flightlog, flights, intake
 from evidence.models import FlightLog, FlightMatch, FlightObservation
-from tracker.adminkit import DeferredJoinPaginator
+from tracker.adminkit import DeferredJoinPaginator, ReadOnlyAdmin
 from tracker.models import DatePrecision, Incident, SourceType
 from tracker.workflow import LOCKED
 
@@ -306,7 +306,7 @@ class NationalityFilter(admin.SimpleListFilter):
 
 
 @admin.register(FlightObservation)
-class FlightObservationAdmin(admin.ModelAdmin):
+class FlightObservationAdmin(ReadOnlyAdmin):
     """Observations are what an imported file says: read-only, added only by import."""
 
     paginator = DeferredJoinPaginator
@@ -351,15 +351,6 @@ class FlightObservationAdmin(admin.ModelAdmin):
         "confirmed_for",
     )
     readonly_fields = flatten(fields)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         view = self.admin_site.admin_view

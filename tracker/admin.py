@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.models import EvidenceLink
-from tracker.adminkit import AuditedAdmin, count_of, status_badge
+from tracker.adminkit import AuditedAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
     AttributionInline,
     OverlapFilter,
@@ -376,7 +376,7 @@ class AttributionAdmin(AuditedAdmin, SimpleHistoryAdmin):
 
 
 @admin.register(ReviewEvent)
-class ReviewEventAdmin(admin.ModelAdmin):
+class ReviewEventAdmin(ReadOnlyAdmin):
     """The review log is written by tracker.workflow only."""
 
     list_display = (
@@ -391,12 +391,3 @@ class ReviewEventAdmin(admin.ModelAdmin):
     list_select_related = ("content_type", "actor")
     list_filter = ("action", "to_status")
     show_full_result_count = False
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False

@@ -31,6 +31,20 @@ def count_of(queryset, field: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records written only by a service (review log, custody log, imported rows):
+    viewable, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class DeferredJoinPaginator(Paginator):
     """Pages of a big table without dragging the skipped rows through the joins.
 

@@ -104,6 +104,26 @@ def edited_since_submission(record, user) -> bool:
     return False
 
 
+REVIEWING = frozenset({Action.REQUEST_CHANGES, Action.VERIFY, Action.REJECT})
+
+
+def _role_allows(record, action: str, user) -> bool:
+    """The role part of the rules: who may take this kind of action at all."""
+    if action == Action.SUBMIT:
+        return record.created_by_id == user.pk or is_editor(user, record)
+    if action in REVIEWING:
+        return is_reviewer(user, record)
+    return is_editor(user, record)
+
+
+def _role_refusal(record, action: str, name: str) -> str:
+    if action == Action.SUBMIT:
+        return f"Only the author of {_label(record)} or an editor can submit it."
+    if action in REVIEWING:
+        return "Only reviewers can review."
+    return f"Only editors can {name}."
+
+
 def refusal(record, action: str, user, comment: str = "") -> str | None:
     """Why ``user`` may not take ``action`` on ``record`` now, or None if they may."""
     if action not in RULES:
@@ -121,15 +141,11 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
         return f"'{name}' needs a comment saying why."
     if not user.is_active:
         return "Your account is inactive."
-    author = record.created_by_id == user.pk
-    if action == Action.SUBMIT:
-        if not (author or is_editor(user, record)):
-            return f"Only the author of {_label(record)} or an editor can submit it."
-    elif action in (Action.REQUEST_CHANGES, Action.VERIFY, Action.REJECT):
-        if not is_reviewer(user, record):
-            return "Only reviewers can review."
+    if not _role_allows(record, action, user):
+        return _role_refusal(record, action, name)
+    if action in REVIEWING:
         if action != Action.REQUEST_CHANGES:
-            if author:
+            if record.created_by_id == user.pk:
                 return f"Four eyes: you cannot {name} {_label(record)}, which you created."
             if edited_since_submission(record, user):
                 return (
@@ -148,17 +164,7 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
                     f"{_label(record)} relies on evidence not yet verified: "
                     f"{', '.join(pending)}. Verify it first, or mark its link 'not relied on'."
                 )
-    elif action in (Action.PUBLISH, Action.REOPEN) and not is_editor(user, record):
-        return f"Only editors can {name}."
     return None
-
-
-def _role_allows(record, action: str, user) -> bool:
-    if action == Action.SUBMIT:
-        return record.created_by_id == user.pk or is_editor(user, record)
-    if action in (Action.REQUEST_CHANGES, Action.VERIFY, Action.REJECT):
-        return is_reviewer(user, record)
-    return is_editor(user, record)
 
 
 def available_actions(record, user) -> list[str]:
