@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test lint bench install install-dev browser clean
+.PHONY: run test lint bench install install-dev browser clean serve loadtest
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -32,7 +32,7 @@ run: install
 	@$(PY) manage.py load_demo | tee /dev/stderr | grep -q "already loaded" && \
 	  $(PY) manage.py demo_logins || true
 	@echo
-	@echo "Serving on http://$(HOST):$(PORT)/admin/  (Ctrl-C stops)"
+	@echo "Serving on http://$(HOST):$(PORT)/  (the admin: http://$(HOST):$(PORT)/admin/; Ctrl-C stops)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests (never `playwright install`).
@@ -69,6 +69,51 @@ bench: install-dev
 	  echo "=== benchmarks on PostgreSQL ($$pg, created for this run): database-bound figures ==="; \
 	  $(TEST_ENV) DATABASE_URL=$$pg $(PY) bench/run.py --scale $(SCALE) --database-only; \
 	fi
+
+# `make serve`: gunicorn (4 workers, deploy/gunicorn.conf.py) on a fresh PostgreSQL
+# database `tracker_serve` with the demo case, production settings on loopback:
+# DEBUG off, a throw-away key, plain HTTP (no HTTPS redirect or HSTS, and cookies
+# without Secure, which the settings allow for loopback hosts only). Static files
+# are not served (nginx's job in a deployment), so admin pages are unstyled.
+SERVE_PORT := $(if $(filter command line environment,$(origin PORT)),$(PORT),8001)
+SERVE_DIR := $(CURDIR)/var/serve
+SERVE_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost \
+  DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_HSTS_SECONDS=0 DJANGO_SECURE_COOKIES=0 \
+  DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
+  TRACKER_DATA_DIR=$(SERVE_DIR) DB_CONN_MAX_AGE=60 \
+  GUNICORN_WORKERS=4 GUNICORN_BIND=127.0.0.1:$(SERVE_PORT)
+# A fresh database needs a fresh data dir: the originals belong to its rows.
+define SERVE_SETUP
+rm -rf "$(SERVE_DIR)" && mkdir -p "$(SERVE_DIR)" || exit 1; \
+pg=$$($(PY) scripts/postgres_url.py --fresh tracker_serve) || \
+  { echo "make serve needs PostgreSQL (DATABASE_URL, or postgres://root@127.0.0.1:5432)"; exit 1; }; \
+export $(SERVE_ENV) DATABASE_URL=$$pg; \
+export DJANGO_SECRET_KEY=$$($(PY) -c 'import secrets; print(secrets.token_urlsafe(64))'); \
+$(PY) manage.py migrate --no-input -v 0 && \
+$(PY) manage.py collectstatic --no-input -v 0 && \
+$(PY) manage.py load_demo || exit 1
+endef
+
+serve: install
+	@$(SERVE_SETUP); \
+	echo "Serving http://127.0.0.1:$(SERVE_PORT)/admin/ (gunicorn, 4 workers, $$pg). Ctrl-C stops."; \
+	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py
+
+# `make loadtest`: `make serve`'s server in the background, bench/loadtest.py against it
+# (USERS logged-in users for DURATION seconds), then the server is stopped. `timeout`
+# bounds the server's life even if this recipe is killed.
+USERS ?= 50
+DURATION ?= 60
+loadtest: install
+	@$(SERVE_SETUP); \
+	echo "gunicorn's log: $(SERVE_DIR)/gunicorn.log"; \
+	timeout $$(($(DURATION) + 900)) $(BIN)/gunicorn -c deploy/gunicorn.conf.py \
+	  > "$(SERVE_DIR)/gunicorn.log" 2>&1 & server=$$!; \
+	trap 'kill $$server 2>/dev/null' INT TERM; \
+	status=0; \
+	$(PY) bench/loadtest.py --url http://127.0.0.1:$(SERVE_PORT) \
+	  --logins "$(SERVE_DIR)/demo-logins.txt" --users $(USERS) --duration $(DURATION) || status=$$?; \
+	kill $$server 2>/dev/null; wait $$server; exit $$status
 
 clean:
 	rm -rf $(VENV)

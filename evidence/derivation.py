@@ -45,13 +45,31 @@ def derive(item: EvidenceItem, *, by=None) -> bool:
     try:
         made = imaging.make_derivatives(path)
     except (imaging.DerivativeFailed, imaging.ImageRefused) as exc:
-        item.derivative_problem = str(exc)[:300]
-        item.save(update_fields=["derivative_problem"])
-        log.warning("%s: %s", item.code, item.derivative_problem)
-        return False
+        return flag(item, str(exc))
+    written: list[str] = []
+    try:
+        store(item, made, written, by)
+    except OSError as exc:  # disk full, permissions: the item stays, flagged; no orphan left
+        for key in written:
+            if not Derivative.objects.filter(path=key).exists():
+                storage.path_of(key).unlink(missing_ok=True)
+        return flag(item, f"no derivative: could not store it ({exc.strerror or exc})")
+    return True
+
+
+def flag(item: EvidenceItem, problem: str) -> bool:
+    item.derivative_problem = problem[:300]
+    item.save(update_fields=["derivative_problem"])
+    log.warning("%s: %s", item.code, item.derivative_problem)
+    return False
+
+
+def store(item: EvidenceItem, made, written: list[str], by) -> None:
+    """Write the renditions and their rows in one transaction, noting each file written."""
     with transaction.atomic():
         for rendition in made.renditions:
             key = storage.derivative_key(item.sha256, rendition.kind)
+            written.append(key)
             storage.write_derivative(key, rendition.data)
             digest = hashlib.sha256(rendition.data).hexdigest()
             Derivative.objects.update_or_create(
@@ -84,4 +102,3 @@ def derive(item: EvidenceItem, *, by=None) -> bool:
         similar = similar_items(item, made.dhash)
         if similar:
             item.near_duplicates.add(*similar)
-    return True

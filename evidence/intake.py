@@ -229,6 +229,11 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     if is_image:
         # After the commit (of the caller's transaction, if there is one), so a
         # rollback leaves no derivative behind; a failure there is logged, never
-        # raised into the code that committed.
-        transaction.on_commit(partial(derivation.derive, item, by=by), robust=True)
+        # raised into the code that committed. A named function, not a partial:
+        # Django logs a robust callback's failure by its __qualname__, which a
+        # partial lacks (the AttributeError would reach the caller instead).
+        def derive() -> None:
+            derivation.derive(item, by=by)
+
+        transaction.on_commit(derive, robust=True)
     return IngestResult(item, duplicate=False, received=received)

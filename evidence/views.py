@@ -20,6 +20,7 @@ from django.views.decorators.http import require_safe
 
 from evidence import access, custody, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
+from tracker.security import client_ip
 
 log = logging.getLogger("evidence.access")
 
@@ -151,7 +152,7 @@ def original(request: HttpRequest, code: str) -> HttpResponseBase:
                 CustodyEvent.Action.DOWNLOADED,
                 actor=request.user,
                 details={
-                    "remote_addr": request.META.get("REMOTE_ADDR", ""),
+                    "remote_addr": client_ip(request) or "",
                     "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
                     "delivery": "x-accel-redirect" if prefix else "direct",
                 },

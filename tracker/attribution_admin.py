@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from tracker import workflow
@@ -38,36 +38,6 @@ from tracker.review_admin import LockedWithParentInline
 
 ADD_ATTRIBUTION = "tracker.add_attribution"
 OVERLAP_FLAG = "flagged: overlapping command postings"
-# Sends one suggestion as a form of its own (see the module docstring). Emitted once.
-SUGGESTION_SCRIPT = mark_safe(  # noqa: S308 - a constant without any user data
-    """<script>
-if (!window.trackerCommanderSuggestions) {
-  window.trackerCommanderSuggestions = true;
-  document.addEventListener("click", function (event) {
-    var button = event.target.closest("button[data-add-commander]");
-    if (!button) { return; }
-    event.preventDefault();
-    var form = document.createElement("form");
-    form.method = "post";
-    form.action = button.dataset.addCommander;
-    var fields = {
-      csrfmiddlewaretoken: document.querySelector("input[name=csrfmiddlewaretoken]").value,
-      unit: button.dataset.unit,
-      official: button.dataset.official
-    };
-    Object.keys(fields).forEach(function (name) {
-      var input = document.createElement("input");
-      input.type = "hidden";
-      input.name = name;
-      input.value = fields[name];
-      form.appendChild(input);
-    });
-    document.body.appendChild(form);
-    form.submit();
-  });
-}
-</script>"""
-)
 
 
 def dossier_url(official: Official) -> str:
@@ -113,6 +83,10 @@ class AttributionInline(LockedWithParentInline, admin.StackedInline):
         "commanders",
     )
     readonly_fields = ("status_badge", "commanders")
+
+    class Media:
+        # The buttons' behaviour: a static file, as the Content-Security-Policy requires.
+        js = ("tracker/js/commander-suggestions.js",)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("force", "unit", "official")
@@ -164,14 +138,10 @@ class AttributionInline(LockedWithParentInline, admin.StackedInline):
                 for e in mine
             ),
         )
-        script = ""
-        if getattr(self, "_may_attribute", False) and not getattr(self, "_script_sent", False):
-            script, self._script_sent = SUGGESTION_SCRIPT, True
         return format_html(
             '<ul class="commander-suggestions">{}</ul><p class="help">A button adds the '
-            "attribution at once and reloads the page: save other changes first.</p>{}",
+            "attribution at once and reloads the page: save other changes first.</p>",
             rows,
-            script,
         )
 
     def _chain(self, incident: Incident) -> tuple[list[ChainEntry], set[int]]:
