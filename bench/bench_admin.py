@@ -15,10 +15,9 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import connection
 from django.db.models import Count
-from django.test import Client
-from django.test.utils import CaptureQueriesContext, setup_test_environment
+from django.test.utils import CaptureQueriesContext
 
-from bench.harness import Figure, Report, time_it
+from bench.harness import Figure, Report, superuser_client, time_it
 
 DATABASE_BOUND = True
 SIZES = {
@@ -86,27 +85,15 @@ def _tuned_incidents(params):
 
 def run(report: Report, *, scale: str) -> None:
     from django.conf import settings
-    from django.contrib.auth.models import User
 
-    from bench.generate import generate
     from tracker.models import Incident
 
-    setup_test_environment()
-    if not Incident.objects.exists():
-        sizes = SIZES[scale]
-        print(f"generating {sizes} ...", flush=True)
-        for step, seconds in generate(**sizes).items():
-            print(f"  {step}: {seconds:.1f} s", flush=True)
+    client = superuser_client(scale, SIZES)
     _naive_admins()
     settings.ROOT_URLCONF = "bench.bench_admin_urls"
     from django.urls import clear_url_caches
 
     clear_url_caches()
-    user, _ = User.objects.get_or_create(username="bench-admin", defaults={"is_staff": True})
-    user.is_superuser = True
-    user.save()
-    client = Client()
-    client.force_login(user)
 
     def get(url):
         response = client.get(url)

@@ -112,3 +112,29 @@ class Report:
             ratio = f"{f.ratio:.2f}x" if f.ratio is not None else "-"
             value = f"{f.value:>8.3f} {f.unit:<3}"
             print(f"{f.name:<{width}}  {value}  {base:>12}  {ratio:>7}  {f.target}")
+
+
+def superuser_client(scale: str, sizes: dict[str, dict[str, int]], username: str = "bench-admin"):
+    """A test client logged in as a superuser, on the generated case of ``scale``
+    (generated once per run, shared by every benchmark that reads it)."""
+    import contextlib
+
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    from bench.generate import generate
+    from tracker.models import Incident
+
+    with contextlib.suppress(RuntimeError):  # another benchmark set it up already
+        setup_test_environment()  # lets the test client in (ALLOWED_HOSTS, contexts)
+    if not Incident.objects.exists():
+        print(f"generating {sizes[scale]} ...", flush=True)
+        for step, seconds in generate(**sizes[scale]).items():
+            print(f"  {step}: {seconds:.1f} s", flush=True)
+    user, _ = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+    user.is_superuser = True
+    user.save()
+    client = Client()
+    client.force_login(user)
+    return client

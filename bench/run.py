@@ -36,7 +36,14 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from bench import bench_admin, bench_flights, bench_intake, bench_responsibility
+    from bench import (
+        bench_admin,
+        bench_flights,
+        bench_intake,
+        bench_responsibility,
+        bench_search,
+        bench_workspace,
+    )
     from bench.harness import Report
 
     call_command("migrate", verbosity=0)
@@ -48,8 +55,10 @@ def main() -> int:
     modules = {
         "intake": bench_intake,
         "admin": bench_admin,
+        "search": bench_search,
         "flights": bench_flights,
         "responsibility": bench_responsibility,
+        "workspace": bench_workspace,
     }
     for name, module in modules.items():
         if args.only and name not in args.only:

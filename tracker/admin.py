@@ -12,6 +12,7 @@ from django.utils.html import format_html_join
 from simple_history.admin import SimpleHistoryAdmin
 
 from evidence.models import EvidenceLink
+from tracker.access import VIEW_RESTRICTED
 from tracker.adminkit import AuditedAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
     AttributionInline,
@@ -31,6 +32,7 @@ from tracker.models import (
     Place,
     Position,
     ReviewEvent,
+    Sensitivity,
     SourceType,
     TargetType,
     Unit,
@@ -191,11 +193,20 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
 
     def get_queryset(self, request: HttpRequest):
         qs = super().get_queryset(request)
+        if not request.user.has_perm(VIEW_RESTRICTED):  # the rule of tracker.access
+            qs = qs.exclude(sensitivity=Sensitivity.RESTRICTED)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             qs = qs.annotate(
                 n_evidence=count_of(EvidenceLink.objects, "incident")
             ).prefetch_related("target_types")
         return qs
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        """Full-text search (tracker.search) rather than LIKE over search_fields, which
+        stay declared because they turn on the search box and the autocomplete."""
+        from tracker.search import search_incidents
+
+        return search_incidents(queryset, search_term), False
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)

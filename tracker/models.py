@@ -296,6 +296,7 @@ class Incident(Audited):
         permissions = [
             ("review_incident", "Can review incidents (verify, reject, request changes)"),
             ("publish_incident", "Can publish and reopen incidents"),
+            ("view_restricted_incident", "Can see incidents marked restricted"),
         ]
         indexes = [
             models.Index(fields=["occurred_start", "id"], name="incident_occurred_idx"),

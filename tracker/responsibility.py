@@ -28,6 +28,7 @@ from tracker.models import (
     OfficialAlias,
     Position,
     ReviewStatus,
+    Sensitivity,
     Unit,
 )
 from tracker.periods import (
@@ -383,10 +384,13 @@ class Dossier:
     totals: Totals
 
 
-def dossier(official: Official) -> Dossier:
+def dossier(official: Official, *, include_restricted: bool = True) -> Dossier:
     """Everything on record against ``official``: names, postings, and every incident
     attributed to them or to a unit under their command on its date. A fixed number of
-    queries (seven), however many incidents up to ``CHUNK``."""
+    queries (seven), however many incidents up to ``CHUNK``.
+
+    ``include_restricted=False`` leaves out restricted incidents (and their totals) for
+    readers without ``tracker.view_restricted_incident`` (see tracker.access)."""
     aliases = list(official.aliases.order_by("script", "name"))
     postings = list(
         official.positions.select_related("unit", "unit__force").order_by("start", "id")
@@ -395,6 +399,8 @@ def dossier(official: Official) -> Dossier:
     below = walk({p.unit_id for p, _ in command}, "down")
 
     rows = _dossier_attributions(official, command, below)
+    if not include_restricted:
+        rows = [a for a in rows if a.incident.sensitivity != Sensitivity.RESTRICTED]
     targets: dict[int, list[str]] = defaultdict(list)
     evidence: dict[int, list[str]] = defaultdict(list)
     incident_ids = sorted({a.incident_id for a in rows})

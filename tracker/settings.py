@@ -4,10 +4,15 @@ Development works with nothing set. With DJANGO_DEBUG=0 the process refuses to
 start unless DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are given.
 """
 
+import importlib.util
+import os
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from tracker.env import env_bool, env_int, env_list, env_str
@@ -48,20 +53,31 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_filters",
     "simple_history",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "tracker",
     "evidence",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so that every response gets the policy, even a refusal raised by
+    # another middleware (a foreign Host header).
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tracker.sessions.IdleTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "tracker.otp.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as its documentation asks: turns a lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "tracker.urls"
@@ -133,7 +149,14 @@ except (ZoneInfoNotFoundError, ValueError):
     ) from None
 
 STATIC_URL = "static/"
-STATIC_ROOT = DATA_DIR / "static"
+# Leaflet's JavaScript and CSS come from the django-leaflet package; only its static
+# files are used (as an app it would import GeoDjango, which needs GDAL).
+STATICFILES_DIRS = [
+    Path(importlib.util.find_spec("leaflet").submodule_search_locations[0]) / "static"
+]
+# `collectstatic` writes here; nginx serves it (deploy/nginx/tracker.conf). Outside the
+# data dir in a deployment, so the service never needs to write it.
+STATIC_ROOT = Path(env_str("TRACKER_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
 
 LOGIN_URL = "admin:login"
 
@@ -178,6 +201,14 @@ TRACKER_BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000")
 # Named as the Source-Organization of exported BagIt bags.
 TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")
 
+# Background map tiles for the workspace maps ({z}/{x}/{y} template). Empty: no tiles
+# (maps still draw the incidents on a blank background, e.g. offline in the field).
+# Set but empty means "no tiles", so this one is read without env_str's empty = default.
+TRACKER_MAP_TILE_URL = os.environ.get(
+    "TRACKER_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+).strip()
+TRACKER_MAP_ATTRIBUTION = env_str("TRACKER_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
+
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
@@ -189,7 +220,16 @@ SESSION_COOKIE_AGE = env_int("TRACKER_SESSION_IDLE_SECONDS", 8 * 3600, minimum=6
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # HTTPS in production (`manage.py check --deploy` reports nothing with these).
-SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = not DEBUG
+# DJANGO_SECURE_COOKIES=0 exists for `make serve`: a production-like run over plain
+# HTTP on loopback, where a browser would not send secure cookies back. It is refused
+# for any other host, and `check --deploy` warns about it.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+if not DEBUG and not SESSION_COOKIE_SECURE and not set(ALLOWED_HOSTS) <= _LOOPBACK_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_COOKIES=0 is only for a run on loopback: DJANGO_ALLOWED_HOSTS must "
+        "then name only 127.0.0.1, localhost or [::1]."
+    )
 SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
@@ -204,6 +244,83 @@ if _proxy_header:
             "HTTP_X_FORWARDED_PROTO,https."
         )
     SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
+
+# --- Security: CSP, login protection, second factor (docs/architecture.md, "Security") ---
+
+# Content-Security-Policy (django-csp 4). Scripts and styles come only from our own
+# static files: no inline <script>, no onclick=, no style="" anywhere (positions that
+# depend on data are set from data-* attributes by tracker/js/position.js). The Django
+# admin needs no 'unsafe-inline' either: its templates pass data to its scripts as
+# JSON (<script type="application/json">, never executed) and its scripts set styles
+# through the DOM, which CSP allows. Responses that set their own policy keep it
+# (the evidence file views' "default-src 'none'; sandbox"): the middleware only adds
+# the header when it is missing.
+_tiles = urlsplit(TRACKER_MAP_TILE_URL)
+if TRACKER_MAP_TILE_URL and (
+    _tiles.scheme not in ("https", "http")
+    or not _tiles.netloc
+    or "@" in _tiles.netloc
+    or "{" in _tiles.netloc.removeprefix("{s}.")
+):
+    raise ImproperlyConfigured(
+        "TRACKER_MAP_TILE_URL must be an http(s) URL template such as "
+        f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png; got {TRACKER_MAP_TILE_URL!r}."
+    )
+# Leaflet's {s} subdomain placeholder becomes CSP's leftmost-label wildcard.
+_tile_origin = (
+    [f"{_tiles.scheme}://{_tiles.netloc}".replace("{s}", "*")] if TRACKER_MAP_TILE_URL else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_origin],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login protection (django-axes): after TRACKER_LOGIN_FAILURE_LIMIT failed logins for
+# one username from one address, that pair is refused for TRACKER_LOGIN_COOLOFF_MINUTES.
+# Locking the pair, not the address or the account alone, means a stranger guessing
+# from elsewhere cannot lock a colleague out; failures during a lockout do not prolong
+# it, so nobody can keep the team out for good.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("TRACKER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TRACKER_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "tracker.security.locked_out"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# The client's address: REMOTE_ADDR, or with TRACKER_PROXY_COUNT=n proxies in front
+# (each appending to X-Forwarded-For) the address the outermost proxy saw. Without a
+# proxy the header is the client's own claim and is ignored.
+TRACKER_PROXY_COUNT = env_int("TRACKER_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "tracker.security.client_ip"
+
+# Second factor (django-otp, TOTP): members of these groups must confirm an
+# authenticator app at their first login and enter its code after every password.
+TRACKER_OTP_REQUIRED_GROUPS = env_list("TRACKER_OTP_REQUIRED_GROUPS", [])
+OTP_TOTP_ISSUER = TRACKER_ORGANIZATION  # the name shown in the authenticator app
+# The admin's device pages never show a key or QR code: an administrator removes a
+# lost device but cannot copy someone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Where a login goes when its ?next= is missing or points off-site (Django's default,
+# /accounts/profile/, does not exist here).
+LOGIN_REDIRECT_URL = "/"
+
+# Django's own limits, stated: more files or fields in one request is refused with
+# the readable 400 page (tracker.security.bad_request).
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
 LOGGING = {
     "version": 1,

@@ -25,6 +25,8 @@ from django.utils.html import format_html_join
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
+from tracker.access import VIEW_RESTRICTED
+from tracker.exports import neutralise
 from tracker.models import Official, Position, Unit
 from tracker.names import official_name_q, unit_name_q
 from tracker.periods import EARLIEST, LATEST, format_partial, midnight
@@ -38,8 +40,6 @@ from tracker.responsibility import (
 VIEW_OFFICIAL = "tracker.view_official"
 SEARCH_LIMIT = 50
 PLACEHOLDER = 2_147_483_647
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def requires_view_official(view: Callable) -> Callable:
@@ -158,7 +158,7 @@ def timeline(postings: list[Position], today: date) -> Timeline | None:
 
 def _context(request: HttpRequest, pk: int) -> dict:
     official = get_object_or_404(Official, pk=pk)
-    found = dossier(official)
+    found = dossier(official, include_restricted=request.user.has_perm(VIEW_RESTRICTED))
     # One reverse() for all rows, and evidence links built here: with thousands of rows,
     # per-row url tags and loops in the template would cost most of the page.
     change = reverse("admin:tracker_incident_change", args=[PLACEHOLDER])
@@ -233,12 +233,6 @@ CSV_HEADER = (
 )
 
 
-def neutralise(value: object) -> str:
-    """A cell a spreadsheet shows as text: a leading ``= + - @`` (or tab, CR) gets a quote."""
-    text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
-
-
 def dossier_rows(found: Dossier) -> list[list[str]]:
     rows = []
     for entry in found.incidents:
@@ -277,7 +271,8 @@ def official_dossier_csv(request: HttpRequest, pk: int) -> HttpResponse:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_HEADER)
-    writer.writerows(dossier_rows(dossier(official)))
+    found = dossier(official, include_restricted=request.user.has_perm(VIEW_RESTRICTED))
+    writer.writerows(dossier_rows(found))
     # The BOM makes spreadsheet programs read the file as UTF-8 (Arabic, Cyrillic).
     response = HttpResponse(
         ("\ufeff" + out.getvalue()).encode("utf-8"), content_type="text/csv; charset=utf-8"
