@@ -7,17 +7,19 @@ review workflow's "drafts of others", say) is one more line in ``refusal``.
 
 from __future__ import annotations
 
-from evidence.models import EvidenceItem
+from django.db.models import Exists, OuterRef, QuerySet
+
+from evidence.models import EvidenceItem, EvidenceLink
+from tracker.access import VIEW_RESTRICTED
+from tracker.models import Sensitivity
 
 VIEW_EVIDENCE = "evidence.view_evidenceitem"
 VIEW_PROTECTED = "evidence.view_protected_identity"
 
 
-def refusal(user, item: EvidenceItem) -> str | None:
-    """Why ``user`` may not open ``item``'s files, or None if they may.
-
-    The reason is for the access log; it names the rule, never the item's content.
-    Costs no query beyond the user's permission cache (loaded once per request)."""
+def account_refusal(user) -> str | None:
+    """Why ``user`` may open no evidence file at all, or None. Asked before an item is
+    looked up, so that such a user cannot tell a code that exists from one that does not."""
     if user is None or not user.is_authenticated:
         return "not logged in"
     if not user.is_active:
@@ -26,6 +28,16 @@ def refusal(user, item: EvidenceItem) -> str | None:
         return "not a staff account"
     if not user.has_perm(VIEW_EVIDENCE):
         return "no permission to view evidence"
+    return None
+
+
+def refusal(user, item: EvidenceItem) -> str | None:
+    """Why ``user`` may not open ``item``'s files, or None if they may.
+
+    The reason is for the access log; it names the rule, never the item's content.
+    Costs no query beyond the user's permission cache (loaded once per request)."""
+    if reason := account_refusal(user):
+        return reason
     if item.is_protected and not user.has_perm(VIEW_PROTECTED):
         return "protected item, no permission for protected identity"
     return None
@@ -34,3 +46,47 @@ def refusal(user, item: EvidenceItem) -> str | None:
 def can_view_item(user, item: EvidenceItem) -> bool:
     """True if ``user`` may see ``item``'s original and its thumbnail and preview."""
     return refusal(user, item) is None
+
+
+def hidden_item_ids() -> QuerySet:
+    """The ids of items that stand only behind restricted incidents (a subquery).
+
+    Such an item is as restricted as its incidents: for anyone without
+    ``tracker.view_restricted_incident`` it does not exist (lists, pages, files, logs).
+    An item also linked to an incident the team may see stays visible: it is part of
+    that incident's case; only its links to restricted incidents are hidden. Starts
+    from the few restricted incidents (a partial index), so it costs little."""
+    open_link = EvidenceLink.objects.filter(item=OuterRef("item")).exclude(
+        incident__sensitivity=Sensitivity.RESTRICTED
+    )
+    return (
+        EvidenceLink.objects.filter(incident__sensitivity=Sensitivity.RESTRICTED)
+        .filter(~Exists(open_link))
+        .values("item_id")
+    )
+
+
+def visible_items(user, queryset: QuerySet, field: str = "pk") -> QuerySet:
+    """``queryset`` (of items, or of records whose ``field`` is an item) without what
+    ``user`` may not know exists."""
+    if user.has_perm(VIEW_RESTRICTED):
+        return queryset
+    return queryset.exclude(**{f"{field}__in": hidden_item_ids()})
+
+
+# Keys of custody details that repeat the sender's file name (see ``file_name``).
+FILE_NAME_DETAILS = ("filename",)
+WITHHELD_FILE_NAME = "(withheld: protected item)"
+
+
+def may_see_file_name(user, item: EvidenceItem) -> bool:
+    """A protected item's original file name may carry the name of the person it
+    protects ("interview_<name>.mp3"): it is protected identity."""
+    return not item.is_protected or user.has_perm(VIEW_PROTECTED)
+
+
+def custody_details(details: dict, shown: bool) -> dict:
+    """A custody event's details as ``user`` may see them (``shown``: may_see_file_name)."""
+    if shown:
+        return details
+    return {k: WITHHELD_FILE_NAME if k in FILE_NAME_DETAILS else v for k, v in details.items()}

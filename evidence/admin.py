@@ -10,8 +10,9 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
-from simple_history.admin import SimpleHistoryAdmin
+from django.views.decorators.debug import sensitive_post_parameters
 
 from evidence import (
     access,
@@ -29,13 +30,16 @@ from evidence.models import (
     Testimony,
     Witness,
 )
+from tracker.access import VIEW_RESTRICTED
 from tracker.adminkit import (
     AuditedAdmin,
     DeferredJoinPaginator,
+    HistoryAdmin,
     ReadOnlyAdmin,
     count_of,
     status_badge,
 )
+from tracker.models import Sensitivity
 from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
@@ -99,7 +103,20 @@ class IncidentLinkInline(LockedWithParentInline, admin.TabularInline):
     verbose_name_plural = "incidents this item concerns"
 
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item", "incident")
+        links = super().get_queryset(request).select_related("item", "incident")
+        if not request.user.has_perm(VIEW_RESTRICTED):  # not shown, so never changed here
+            links = links.exclude(incident__sensitivity=Sensitivity.RESTRICTED)
+        return links
+
+
+class HidesRestrictedItems:
+    """For the admin of items, or of records about one item (``item_field``): nothing of
+    an item that stands only behind restricted incidents (``access.visible_items``)."""
+
+    item_field = "item"
+
+    def get_queryset(self, request):
+        return access.visible_items(request.user, super().get_queryset(request), self.item_field)
 
 
 class PhotoMetadataInline(admin.StackedInline):
@@ -158,12 +175,29 @@ class TestimonyInline(LockedWithParentInline, admin.StackedInline):
     )
 
 
-class CustodyInline(ReadOnlyInline):
+class ShowsCustodyDetails:
+    """Custody details without a protected item's file name for those who may not see
+    it (``access.custody_details``): ``details`` becomes ``shown_details``."""
+
+    def _details_field(self, request, item: EvidenceItem | None) -> str:
+        visible = item is None or access.may_see_file_name(request.user, item)
+        return "details" if visible else "shown_details"
+
+    @admin.display(description="details")
+    def shown_details(self, obj: CustodyEvent) -> dict:
+        return access.custody_details(obj.details, shown=False)
+
+
+class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
     model = CustodyEvent
     fields = ("sequence", "action", "actor", "at", "observed", "details", "hashes")
-    readonly_fields = fields
+    readonly_fields = (*fields, "shown_details")
     ordering = ("sequence",)
     verbose_name_plural = "chain of custody"
+
+    def get_fields(self, request, obj=None):
+        details = self._details_field(request, obj)  # obj: the item of the page
+        return tuple(details if f == "details" else f for f in self.fields)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")
@@ -204,7 +238,8 @@ KIND_INLINES = {
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
+class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+    item_field = "pk"
     list_display = (
         "code",
         "title",
@@ -232,6 +267,7 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     readonly_fields = (
         *INTEGRITY_FIELDS,
+        "file_name",
         "file_preview",
         "download_original",
         "near_duplicate_links",
@@ -250,7 +286,7 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
                     "file_preview",
                     "download_original",
                     ("sha256", "size", "media_type"),
-                    ("original_filename", "original_path"),
+                    ("file_name", "original_path"),
                     "perceptual_hash",
                     "near_duplicate_links",
                     "derivative_problem",
@@ -315,7 +351,20 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
         if obj is not None:
             # Read by the file fields below, which are not given the request.
             obj.viewer_may_open = access.can_view_item(request.user, obj)
+            obj.viewer_sees_file_name = access.may_see_file_name(request.user, obj)
         return obj
+
+    @admin.display(description="original filename")
+    def file_name(self, obj: EvidenceItem) -> str:
+        if not getattr(obj, "viewer_sees_file_name", False):
+            return access.WITHHELD_FILE_NAME
+        return obj.original_filename or "–"
+
+    def get_search_fields(self, request: HttpRequest):
+        # Finding a protected item by a name in its file name would tell whose it is.
+        if request.user.has_perm(access.VIEW_PROTECTED):
+            return self.search_fields
+        return tuple(f for f in self.search_fields if f != "original_filename")
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -466,6 +515,12 @@ class WitnessAdmin(AuditedAdmin):
     def can_see_identity(self, request: HttpRequest) -> bool:
         return request.user.has_perm("evidence.view_protected_identity")
 
+    @method_decorator(sensitive_post_parameters(*PROTECTED))
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        """Add and change: an error report of this page shows no identity (see also
+        tracker.errors, which masks these fields on every page)."""
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
     def get_fields(self, request, obj=None):
         fields = ["pseudonym", "role", "notes"]
         if self.can_see_identity(request):
@@ -485,7 +540,7 @@ class WitnessAdmin(AuditedAdmin):
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(ReadOnlyAdmin):
+class CustodyEventAdmin(HidesRestrictedItems, ShowsCustodyDetails, ReadOnlyAdmin):
     """Read-only: the custody log is written by evidence.custody only."""
 
     paginator = DeferredJoinPaginator
@@ -500,9 +555,17 @@ class CustodyEventAdmin(ReadOnlyAdmin):
     def short_hash(self, obj: CustodyEvent) -> str:
         return obj.event_hash[:16] + "…"
 
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        details = self._details_field(request, obj.item if obj else None)
+        return [details if f == "details" else f for f in fields if f != "shown_details"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return (*super().get_readonly_fields(request, obj), "shown_details")
+
 
 @admin.register(SatelliteImage)
-class SatelliteImageAdmin(admin.ModelAdmin):
+class SatelliteImageAdmin(HidesRestrictedItems, admin.ModelAdmin):
     list_display = ("item", "provider", "sensor", "captured_at", "resolution_m", "before")
     list_select_related = ("item", "before__item")
     list_filter = ("provider",)
@@ -512,7 +575,7 @@ class SatelliteImageAdmin(admin.ModelAdmin):
 
 
 @admin.register(Testimony)
-class TestimonyAdmin(admin.ModelAdmin):
+class TestimonyAdmin(HidesRestrictedItems, admin.ModelAdmin):
     list_display = ("item", "witness", "interview_date", "method", "language", "consent_given")
     list_select_related = ("item", "witness")
     list_filter = ("method", "consent_given", "consent_share_courts")

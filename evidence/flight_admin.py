@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from evidence import flightlog, flights, intake
 from evidence.models import FlightLog, FlightMatch, FlightObservation
+from tracker.access import visible_incidents
 from tracker.adminkit import DeferredJoinPaginator, ReadOnlyAdmin
 from tracker.models import DatePrecision, Incident, SourceType
 from tracker.workflow import LOCKED
@@ -427,7 +428,8 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         incidents = []
         if request.user.has_perm(VIEW_INCIDENT):
             incidents = list(
-                Incident.objects.filter(
+                visible_incidents(request.user)
+                .filter(
                     occurred_start__gte=start,
                     occurred_start__lt=end,
                     start_precision__in=flights.PERIODS,
@@ -473,7 +475,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         if not (self.has_view_permission(request) and request.user.has_perm(VIEW_INCIDENT)):
             raise PermissionDenied
         incident = get_object_or_404(
-            Incident.objects.select_related("weapon", "place"), pk=incident_id
+            visible_incidents(request.user).select_related("weapon", "place"), pk=incident_id
         )
         before = _minutes(request.GET.get("before"), flights.DEFAULT_BEFORE)
         after = _minutes(request.GET.get("after"), flights.DEFAULT_AFTER)
@@ -499,7 +501,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
             return HttpResponseNotAllowed(["POST"])
         if not request.user.has_perm(REVIEW):
             raise PermissionDenied(flights.NOT_REVIEWER)
-        incident = get_object_or_404(Incident, pk=incident_id)
+        incident = get_object_or_404(visible_incidents(request.user), pk=incident_id)
         back = request.META.get("HTTP_REFERER", "")
         if not url_has_allowed_host_and_scheme(
             back, allowed_hosts={request.get_host()}, require_https=request.is_secure()

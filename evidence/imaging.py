@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -38,9 +39,47 @@ class DerivativeFailed(Exception):
     """The original is kept, but no derivative could be made; the message says why."""
 
 
+# A strip holds at least one row, and a 120-megapixel scene rarely has 100,000 rows;
+# Pillow turns every strip or tile into Python objects when it opens a TIFF (about
+# 360 bytes each), so a few megabytes of offsets would cost hundreds of megabytes.
+MAX_TIFF_PARTS = 200_000
+_STRIP_OFFSETS, _TILE_OFFSETS = 273, 324
+
+
+def tiff_parts(path: Path) -> int:
+    """How many strips or tiles the first image of a classic TIFF declares (0 if not
+    a TIFF, or if its first directory cannot be read: Pillow then reports the damage).
+
+    Read from the directory entries' counts, without loading the offsets."""
+    with open(path, "rb") as fp:
+        head = fp.read(8)
+        order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(head[:4])
+        if order is None:
+            return 0
+        (offset,) = struct.unpack(order + "L", head[4:8])
+        fp.seek(offset)
+        raw = fp.read(2)
+        if len(raw) < 2:
+            return 0
+        (entries,) = struct.unpack(order + "H", raw)
+        table = fp.read(12 * entries)
+    parts = 0
+    for start in range(0, len(table) - 11, 12):
+        tag, _type, count = struct.unpack(order + "HHL", table[start : start + 8])
+        if tag in (_STRIP_OFFSETS, _TILE_OFFSETS):
+            parts = max(parts, count)
+    return parts
+
+
 @contextlib.contextmanager
 def open_image(path: Path) -> Iterator[Image.Image]:
     """Open an image of an allowed format, treating any bomb warning as an error."""
+    parts = tiff_parts(path)
+    if parts > MAX_TIFF_PARTS:
+        raise ImageRefused(
+            f"The TIFF declares {parts:,} strips or tiles (more than {MAX_TIFF_PARTS:,}); "
+            "refused as a possible resource-exhaustion attack."
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
@@ -269,14 +308,10 @@ def make_derivatives(path: Path) -> Derivatives:
             preview = _fresh(img)
     except ImageRefused:
         raise
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        TypeError,
-        MemoryError,
-    ) as exc:
+    except MemoryError:
+        # Its message is empty; the flag must still say why there is no preview.
+        raise DerivativeFailed("no derivative: not enough memory to decode the image") from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, TypeError) as exc:
         raise DerivativeFailed(f"no derivative: {exc}") from None
     for step in _ORIENT.get(orientation if isinstance(orientation, int) else 1, ()):
         preview = preview.transpose(step)

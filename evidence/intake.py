@@ -12,6 +12,7 @@ Used by the admin, the commands, the demo loader and any later API. Order:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import unicodedata
 from dataclasses import dataclass
@@ -57,6 +58,14 @@ def clean_filename(name: str) -> str:
     It is never used to build a path."""
     cleaned = "".join("\ufffd" if unicodedata.category(ch).startswith("C") else ch for ch in name)
     return cleaned[:255]
+
+
+def default_title(filename: str, kind: str, sha256: str, fields: dict) -> str:
+    """The title of an item sent without one: its file name, except for a protected
+    item, whose file name may carry the name of the person it protects."""
+    if fields.get("is_protected"):
+        return f"Protected {EvidenceItem.Kind(kind).label.lower()} {sha256[:12]}"
+    return clean_filename(filename)[:200] or sha256[:12]
 
 
 def ingest(
@@ -112,8 +121,16 @@ def _promote_after_commit(staged: storage.StagedFile) -> None:
         storage.promote(staged)
     except BaseException:
         # The row is committed but its file could not be put in place: the staged
-        # copy is left in staging, and verify_evidence reports the item MISSING.
-        log.critical("could not store the original %s after commit", staged.sha256)
+        # copy is kept (never swept), verify_evidence reports the item MISSING and
+        # check_storage names the kept copy to put back.
+        where = staged.path
+        with contextlib.suppress(OSError):
+            where = staged.keep()
+        log.critical(
+            "could not store the original %s after commit; the received bytes are in %s",
+            staged.sha256,
+            where,
+        )
         raise
     staged.discard()
 
@@ -164,7 +181,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         with transaction.atomic():
             item = EvidenceItem(
                 kind=kind,
-                title=title or clean_filename(filename)[:200] or staged.sha256[:12],
+                title=title or default_title(filename, kind, staged.sha256, fields),
                 original_filename=clean_filename(filename),
                 original_path=key,
                 size=staged.size,

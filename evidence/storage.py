@@ -46,16 +46,34 @@ class StagedFile:
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
 
+    def keep(self) -> Path:
+        """Mark the staged copy as the only copy of committed evidence (its promotion
+        failed after the commit): ``sweep_staging`` never removes it, ``check_storage``
+        names its item. Returns where it is."""
+        kept = self.path.with_name(self.sha256 + KEPT)
+        os.replace(self.path, kept)
+        self.path = kept
+        return kept
+
+
+# The suffix of a staged copy that holds the bytes of a committed item.
+KEPT = ".kept"
+
 
 def sweep_staging(now: float | None = None) -> int:
     """Remove staged files older than STAGING_MAX_AGE: what a rolled-back caller's
-    transaction left behind (they never became evidence). Returns how many."""
+    transaction left behind (they never became evidence). Returns how many.
+
+    A kept copy (``StagedFile.keep``) stays: only check_storage, which asks the
+    database whether its item's original is back in place, may remove it."""
     folder = root() / "staging"
     if not folder.is_dir():
         return 0
     limit = (now or time.time()) - STAGING_MAX_AGE
     removed = 0
     for entry in os.scandir(folder):
+        if entry.name.endswith(KEPT):
+            continue
         if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
             Path(entry.path).unlink(missing_ok=True)
             removed += 1

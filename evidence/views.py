@@ -85,14 +85,18 @@ def _log_refusal(request: HttpRequest, code: str, what: str, reason: str) -> Non
 def _viewable_item(request: HttpRequest, code: str, what: str) -> EvidenceItem:
     """The item ``code`` if the user may open its files; else 403 (404 for an
     unknown code), logged."""
-    # Anonymous requests are refused before the lookup: they learn nothing,
-    # not even whether a code exists.
-    if not request.user.is_authenticated:
-        _log_refusal(request, code, what, "not logged in")
+    # Anyone who may open no file at all is refused before the lookup: they learn
+    # nothing, not even whether a code exists.
+    if reason := access.account_refusal(request.user):
+        _log_refusal(request, code, what, reason)
         raise PermissionDenied
     item = EvidenceItem.objects.filter(code=code).first()
     if item is None:
         _log_refusal(request, code, what, "unknown code")
+        raise Http404("No evidence item has this code.")
+    if not access.visible_items(request.user, EvidenceItem.objects.filter(pk=item.pk)).exists():
+        # Answered as an unknown code: the item's existence is restricted too.
+        _log_refusal(request, code, what, "item of restricted incidents only")
         raise Http404("No evidence item has this code.")
     reason = access.refusal(request.user, item)
     if reason is not None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
-from simple_history.admin import SimpleHistoryAdmin
 
-from evidence.models import EvidenceLink
+from evidence.access import hidden_item_ids
+from evidence.models import EvidenceItem, EvidenceLink
 from tracker.access import VIEW_RESTRICTED
-from tracker.adminkit import AuditedAdmin, ReadOnlyAdmin, count_of, status_badge
+from tracker.adminkit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
     AttributionInline,
     OverlapFilter,
@@ -135,7 +136,7 @@ class IncidentRelationInline(LockedWithParentInline, admin.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, SimpleHistoryAdmin):
+class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     form = IncidentForm
     list_display = (
         "code",
@@ -326,7 +327,7 @@ class PositionInline(admin.TabularInline):
 
 
 @admin.register(Official)
-class OfficialAdmin(NameSearchMixin, AuditedAdmin, SimpleHistoryAdmin):
+class OfficialAdmin(NameSearchMixin, AuditedAdmin, HistoryAdmin):
     list_display = ("name", "other_names", "nationality", "posting_count", dossier_link)
     search_fields = ("name",)
     readonly_fields = (dossier_link, *AUDIT_FIELDS)
@@ -373,13 +374,19 @@ class PositionAdmin(PositionOverlapFlag, admin.ModelAdmin):
 
 
 @admin.register(Attribution)
-class AttributionAdmin(AuditedAdmin, SimpleHistoryAdmin):
+class AttributionAdmin(AuditedAdmin, HistoryAdmin):
     list_display = ("incident", "force", "unit", "official", "role", "confidence", "status_badge")
     list_select_related = ("incident", "force", "unit", "official")
     list_filter = ("role", "confidence", "status")
     search_fields = ("incident__code", "incident__title", "official__name", "unit__name")
     autocomplete_fields = ("incident", "force", "unit", "official", "supporting_evidence")
     readonly_fields = ("status_badge", *AUDIT_FIELDS)
+
+    def get_queryset(self, request: HttpRequest):
+        qs = super().get_queryset(request)
+        if not request.user.has_perm(VIEW_RESTRICTED):  # a restricted incident's, too
+            qs = qs.exclude(incident__sensitivity=Sensitivity.RESTRICTED)
+        return qs
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Attribution) -> str:
@@ -402,3 +409,14 @@ class ReviewEventAdmin(ReadOnlyAdmin):
     list_select_related = ("content_type", "actor")
     list_filter = ("action", "to_status")
     show_full_result_count = False
+
+    def get_queryset(self, request: HttpRequest):
+        events = super().get_queryset(request)
+        if request.user.has_perm(VIEW_RESTRICTED):
+            return events
+        # A transition's comment speaks of its record: none of records one may not see.
+        of = ContentType.objects.get_for_model
+        return events.exclude(
+            content_type=of(Incident),
+            object_id__in=Incident.objects.filter(sensitivity=Sensitivity.RESTRICTED).values("pk"),
+        ).exclude(content_type=of(EvidenceItem), object_id__in=hidden_item_ids())

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.core.paginator import Paginator
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseNotAllowed
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from tracker.models import ReviewStatus
 
@@ -72,3 +75,30 @@ class AuditedAdmin(admin.ModelAdmin):
             obj.created_by = request.user
         obj.updated_by = request.user
         super().save_model(request, obj, form, change)
+
+
+class HistoryAdmin(SimpleHistoryAdmin):
+    """simple_history's pages, read-only and limited to the records this admin shows.
+
+    simple_history saves any valid POST to the page of a past version from whoever may
+    view the record: a researcher could rewrite an official, an author revert a verified
+    incident to a draft behind the workflow. Records change through the change form only.
+    Its pages also look records up around ``get_queryset``, which would show restricted
+    incidents to everyone."""
+
+    def _visible(self, request, object_id: str) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        self._visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True

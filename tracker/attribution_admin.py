@@ -26,6 +26,7 @@ from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
 from tracker import workflow
+from tracker.access import visible_incidents
 from tracker.adminkit import status_badge
 from tracker.models import Attribution, Incident, Official, Position, ReviewStatus, Unit
 from tracker.responsibility import (
@@ -175,8 +176,11 @@ class AttributionInline(LockedWithParentInline, admin.StackedInline):
 def add_commander(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     """Attribute incident ``pk`` to the posted official as commander (see
     ``responsibility.attribute_command``); back to the incident with a message."""
-    incident = get_object_or_404(Incident, pk=pk)
-    if not request.user.has_perm(ADD_ATTRIBUTION) or not workflow.can_edit(incident, request.user):
+    if not request.user.has_perm(ADD_ATTRIBUTION):
+        raise PermissionDenied
+    # A restricted incident is not there for those who may not see it.
+    incident = get_object_or_404(visible_incidents(request.user), pk=pk)
+    if not workflow.can_edit(incident, request.user):
         raise PermissionDenied
     back = HttpResponseRedirect(reverse("admin:tracker_incident_change", args=[incident.pk]))
     try:

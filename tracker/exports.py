@@ -35,8 +35,10 @@ from tracker.models import Attribution, Incident, LocationPrecision, ReviewStatu
 from tracker.workspace import incident_filter
 
 CHUNK = 2000
-# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection),
+# also after leading blanks, which some spreadsheets drop when they import.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
+BLANKS = " \t\r\n\u00a0"
 
 # (column, meaning): the documented properties of both exports, in order.
 COLUMNS = (
@@ -80,9 +82,11 @@ NUMERIC = {
 
 
 def neutralise(value: object) -> str:
-    """A cell a spreadsheet shows as text: a leading ``= + - @`` (or tab, CR) gets a quote."""
+    """A cell a spreadsheet shows as text: a leading ``= + - @`` (or tab, CR, LF), also
+    after blanks, gets a quote."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(FORMULA_START) else text
+    starts = text.startswith(FORMULA_START) or text.lstrip(BLANKS).startswith(FORMULA_START)
+    return "'" + text if starts else text
 
 
 FINER_THAN_TOWN = {

@@ -248,8 +248,19 @@ class IncidentFilter(filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if name == "sort" or value in (None, "", []) or not _non_empty(value):
                 continue
+            if name in BY_NUMBER and value.strip().isdigit():  # a link's ?official=17
+                value = _names_of(BY_NUMBER[name], value)
             applied[self.form.fields[name].label or name] = _describe(value)
         return applied
+
+
+# Filters that take a record's number or its name: a number is shown as the name.
+BY_NUMBER = {"place": Place, "force": Force, "unit": Unit, "official": Official}
+
+
+def _names_of(model, number: str) -> str:
+    record = model.objects.filter(pk=int(number)).first() if len(number) < 16 else None
+    return str(record) if record is not None else f"no {model._meta.verbose_name} {number}"
 
 
 def _non_empty(value) -> bool:

@@ -303,6 +303,12 @@ class Incident(Audited):
             models.Index(fields=["status", "occurred_start"], name="incident_status_idx"),
             models.Index(fields=["civilian_harm"], name="incident_harm_idx"),
             models.Index(fields=["killed_max"], name="incident_killed_idx"),
+            # The few restricted incidents, found without a scan (tracker.access).
+            models.Index(
+                fields=["id"],
+                condition=Q(sensitivity="restricted"),
+                name="incident_restricted_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(

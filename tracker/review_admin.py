@@ -13,8 +13,7 @@ from django.contrib.admin.utils import unquote
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -154,7 +153,10 @@ class ReviewAdminMixin:
         ]
 
     def review_view(self, request: HttpRequest, object_id: str, action: str):
-        record = get_object_or_404(self.model, pk=object_id)
+        # Through get_queryset, as every admin page: a restricted incident is not there.
+        record = self.get_object(request, unquote(object_id))
+        if record is None:
+            raise Http404("No such record.")
         if not self.has_view_permission(request, record):
             raise PermissionDenied
         if action not in RULES:

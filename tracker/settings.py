@@ -322,6 +322,9 @@ LOGIN_REDIRECT_URL = "/"
 DATA_UPLOAD_MAX_NUMBER_FILES = 100
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
 
+# Error reports (500 page, mail to ADMINS) never show a witness's identity or settings.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.errors.IdentityReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

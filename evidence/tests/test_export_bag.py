@@ -476,6 +476,18 @@ def test_protected_item_original_is_withheld_unless_included(case, researcher, t
     assert event.details["original_included"] is False
     assert event.observed_sha256 == ""
 
+    # Its file name may name the person it protects: withheld with the original.
+    assert meta["original_filename"] == "(withheld: protected item)"
+    log = load(out / "data" / "items" / wide.code / "custody.json")
+    acquired = log["events"][0]
+    assert acquired["details"]["filename"] == "(withheld: protected item)"
+    assert acquired["details_withheld"] is True
+    assert not any(e["details_withheld"] for e in log["events"][1:])
+    assert (
+        wide.original_filename
+        not in (out / "data" / "items" / wide.code).joinpath("custody.json").read_text()
+    )
+
     grant_protected(researcher)
     again = tmp_path / "bag2"
     export(
@@ -487,6 +499,10 @@ def test_protected_item_original_is_withheld_unless_included(case, researcher, t
         str(again),
     )
     assert (again / "data" / "originals" / wide.code / f"{wide.sha256}.jpg").exists()
+    meta = load(again / "data" / "items" / wide.code / "metadata.json")
+    assert meta["original_filename"] == wide.original_filename
+    log = load(again / "data" / "items" / wide.code / "custody.json")
+    assert log["events"][0]["details"]["filename"] == wide.original_filename
 
 
 # --- Refusals: nothing written -----------------------------------------------------------

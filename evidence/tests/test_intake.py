@@ -189,6 +189,17 @@ def test_title_and_extra_fields_are_kept(researcher):
     assert item.is_graphic is True
 
 
+def test_a_protected_item_without_a_title_is_not_named_after_its_file(researcher):
+    """A file name like "interview_Ahmad_Khalil.txt" would show the name in every list."""
+    named = "interview_Ahmad_Khalil.txt"
+    item = ingest(TEXT, by=researcher, filename=named, kind="testimony", is_protected=True).item
+    assert "Ahmad" not in item.title
+    assert item.title == f"Protected testimony {item.sha256[:12]}"
+    assert item.original_filename == named  # kept, for those who may see protected identity
+    plain = ingest(make_jpeg(), by=researcher, filename="crater_north.jpg").item
+    assert plain.title == "crater_north.jpg"
+
+
 # --- The same file twice -------------------------------------------------------------
 
 

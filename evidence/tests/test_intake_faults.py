@@ -221,14 +221,19 @@ def test_promotion_failing_after_the_callers_commit_is_reported_as_missing(monke
 
     assert EvidenceItem.objects.filter(pk=item.pk).exists()  # committed
     [staged] = files("staging")
+    assert staged.name == item.sha256 + storage.KEPT
     assert storage_audit.audit().findings == [
         storage_audit.Finding("missing", item.original_path, item.code),
         storage_audit.Finding("staging", f"staging/{staged.name}"),
     ]
     assert check_storage()[0] == 1
-    # The staged copy still holds the received bytes, and is never removed.
+    # The staged copy still holds the received bytes, and is never removed: not by
+    # the sweep every upload runs, not by check_storage while the original is missing.
     assert hashlib.sha256(staged.read_bytes()).hexdigest() == item.sha256
     age(staged, storage.STAGING_MAX_AGE + 60)
+    assert storage.sweep_staging() == 0
+    ingest(make_jpeg(colour=(9, 9, 9)), user)  # another upload, which sweeps staging
+    assert staged.exists()
     status, output = check_storage("--delete-orphans", "--min-age", "0")
     assert status == 1
     assert f"STALE-STAGING {item.code} staging/{staged.name}" in output

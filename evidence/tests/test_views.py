@@ -359,7 +359,10 @@ def test_unknown_code_is_404(client, researcher):
     assert client.get("/evidence/..%2F..%2Fetc%2Fpasswd/original").status_code == 404
 
 
-def test_anonymous_learns_nothing_about_codes(client, item):
+@pytest.mark.parametrize("persona", ["anonymous", "outsider"])
+def test_who_may_open_no_file_learns_nothing_about_codes(client, item, persona, request):
+    if persona != "anonymous":  # logged in, but not staff and without the permission
+        client.force_login(request.getfixturevalue(persona))
     unknown = client.get(reverse("evidence:original", args=["EV-999999"]))
     known = client.get(reverse("evidence:original", args=[item.code]))
     assert unknown.status_code == known.status_code == 403

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from evidence.models import EvidenceItem
+from tracker.exports import neutralise
 from tracker.models import Attribution, Incident, ReviewStatus, Sensitivity, TargetType
 from tracker.tests.factories import (
     AttributionFactory,
@@ -161,6 +162,16 @@ def test_places_units_officials_and_forces_by_name(logged_in, case):
     assert found({"official": "nobody of that name"}) == set()
     assert found({"official": "99999999999999999999999"}) == set()
     assert found({"official": "..."}) == set()
+
+
+def test_filters_in_force_name_a_record_given_by_number(logged_in, case):
+    """A link carries ?official=17; the page says which official, not "17"."""
+    query = {"official": case["official"].pk, "unit": case["unit"].pk, "place": "99999"}
+    active = logged_in.get(LIST, query).context["active"]
+    assert active["Attributed official"] == "General Sample"
+    assert active["Attributed unit"] == str(case["unit"])
+    assert active["Place"] == "no place 99999"
+    assert logged_in.get(LIST, {"force": "air"}).context["active"] == {"Attributed force": "air"}
 
 
 def test_an_incident_with_two_matching_rows_is_listed_once(logged_in, case):
@@ -326,6 +337,23 @@ def test_csv_neutralises_formulas_and_keeps_arabic(logged_in, db):
     assert '\'=HYPERLINK("http://evil.example")' in titles
     assert "'-2+3" in titles and "'@SUM(A1)" in titles
     assert "قصف سوق معرة النعمان" in titles
+
+
+@pytest.mark.parametrize(
+    "cell, shown",
+    [
+        ("  =1+1", "'  =1+1"),
+        ("\u00a0@SUM(A1)", "'\u00a0@SUM(A1)"),
+        ("\n=cmd", "'\n=cmd"),
+        ("\tplain", "'\tplain"),
+        ("  plain words", "  plain words"),
+        ("a=b", "a=b"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_formulas_behind_blanks_are_neutralised_too(cell, shown):
+    assert neutralise(cell) == shown
 
 
 def test_csv_cells_are_complete_and_numbers_stay_numbers(logged_in, case):
