@@ -56,16 +56,15 @@ def _naive_geojson(query: str) -> str:
     cutoff = query.split("=", 1)[1]
     for i in Incident.objects.filter(occurred_start__date__gte=cutoff).order_by("-occurred_start"):
         place = i.place
+        longitude = i.longitude if i.longitude is not None else getattr(place, "longitude", None)
+        latitude = i.latitude if i.latitude is not None else getattr(place, "latitude", None)
+        geometry = None  # as in the real export: a feature without a location
+        if longitude is not None and latitude is not None:
+            geometry = {"type": "Point", "coordinates": [float(longitude), float(latitude)]}
         rows.append(
             {
                 "type": "Feature",
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [
-                        float(i.longitude or place.longitude),
-                        float(i.latitude or place.latitude),
-                    ],
-                },
+                "geometry": geometry,
                 "properties": {
                     "code": i.code,
                     "title": i.title,

@@ -365,7 +365,9 @@ class FlightObservation(models.Model):
 
     class Meta:
         ordering = ["observed_at", "id"]
-        indexes = [models.Index(fields=["observed_at"], name="flightobs_observed_idx")]
+        # The list's own order, so that a page is an index walk (with observed_at alone
+        # PostgreSQL sorted a million rows for every page); also the ranking's time window.
+        indexes = [models.Index(fields=["observed_at", "id"], name="flightobs_observed_id_idx")]
         constraints = [
             models.UniqueConstraint(fields=["log", "line_number"], name="flightobs_line_unique"),
             models.CheckConstraint(

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
-from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
 
 from evidence.access import hidden_item_ids
-from evidence.models import EvidenceItem, EvidenceLink
+from evidence.models import EvidenceLink
 from tracker.access import VIEW_RESTRICTED
 from tracker.adminkit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
@@ -415,8 +414,14 @@ class ReviewEventAdmin(ReadOnlyAdmin):
         if request.user.has_perm(VIEW_RESTRICTED):
             return events
         # A transition's comment speaks of its record: none of records one may not see.
-        of = ContentType.objects.get_for_model
+        # (Content types by name in the query: no lookup of their ids first.)
+        restricted = Incident.objects.filter(sensitivity=Sensitivity.RESTRICTED).values("pk")
         return events.exclude(
-            content_type=of(Incident),
-            object_id__in=Incident.objects.filter(sensitivity=Sensitivity.RESTRICTED).values("pk"),
-        ).exclude(content_type=of(EvidenceItem), object_id__in=hidden_item_ids())
+            content_type__app_label="tracker",
+            content_type__model="incident",
+            object_id__in=restricted,
+        ).exclude(
+            content_type__app_label="evidence",
+            content_type__model="evidenceitem",
+            object_id__in=hidden_item_ids(),
+        )

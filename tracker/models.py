@@ -301,7 +301,10 @@ class Incident(Audited):
         indexes = [
             models.Index(fields=["occurred_start", "id"], name="incident_occurred_idx"),
             models.Index(fields=["status", "occurred_start"], name="incident_status_idx"),
-            models.Index(fields=["civilian_harm"], name="incident_harm_idx"),
+            # Filtered by grade, in the list's order: a deep page walks this index only.
+            models.Index(
+                fields=["civilian_harm", "occurred_start", "id"], name="incident_harm_date_idx"
+            ),
             models.Index(fields=["killed_max"], name="incident_killed_idx"),
             # The few restricted incidents, found without a scan (tracker.access).
             models.Index(
