@@ -1,7 +1,7 @@
 """Shared test fixtures: named personas and a private data directory per test."""
 
 import pytest
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 
 from tracker.tests.seed import ensure_seed_data
 
@@ -47,6 +47,14 @@ def reviewer(db) -> User:
 @pytest.fixture
 def editor(db) -> User:
     return _member("editor", "Editor")
+
+
+@pytest.fixture
+def identity_holder(db) -> User:
+    """A researcher to whom an administrator granted the protected-identity permission."""
+    user = _member("identity_holder", "Researcher")
+    user.user_permissions.add(Permission.objects.get(codename="view_protected_identity"))
+    return user
 
 
 @pytest.fixture

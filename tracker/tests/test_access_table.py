@@ -297,15 +297,6 @@ def world(researcher, other_researcher, reviewer, editor) -> SimpleNamespace:
     return build_world(researcher, other_researcher, reviewer, editor)
 
 
-@pytest.fixture
-def identity_holder(db) -> User:
-    """A researcher to whom an administrator granted the protected-identity permission."""
-    user = User.objects.create_user("identity_holder", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Researcher"))
-    user.user_permissions.add(Permission.objects.get(codename="view_protected_identity"))
-    return user
-
-
 def client_for(request, persona: str) -> Client:
     client = Client()
     if persona != "anonymous":

@@ -12,7 +12,6 @@ import logging
 import pytest
 from django.apps import apps
 from django.contrib.admin.models import LogEntry
-from django.contrib.auth.models import Group, Permission, User
 from django.core import mail
 from django.http import HttpRequest, HttpResponse
 from django.test import Client
@@ -36,14 +35,6 @@ PASSWORD = "correct-horse-battery"
 def assert_no_identity(text: str, where: str) -> None:
     for secret in SECRETS:
         assert secret not in text, f"{secret!r} appears in {where}"
-
-
-@pytest.fixture
-def identity_holder(db) -> User:
-    user = User.objects.create_user("identity_holder", password=PASSWORD, is_staff=True)
-    user.groups.add(Group.objects.get(name="Researcher"))
-    user.user_permissions.add(Permission.objects.get(codename="view_protected_identity"))
-    return user
 
 
 @pytest.fixture
