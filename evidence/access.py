@@ -10,8 +10,7 @@ from __future__ import annotations
 from django.db.models import Exists, OuterRef, QuerySet
 
 from evidence.models import EvidenceItem, EvidenceLink
-from tracker.access import VIEW_RESTRICTED
-from tracker.models import Sensitivity
+from tracker.access import VIEW_RESTRICTED, restricted_incidents
 
 VIEW_EVIDENCE = "evidence.view_evidenceitem"
 VIEW_PROTECTED = "evidence.view_protected_identity"
@@ -56,11 +55,10 @@ def hidden_item_ids() -> QuerySet:
     An item also linked to an incident the team may see stays visible: it is part of
     that incident's case; only its links to restricted incidents are hidden. Starts
     from the few restricted incidents (a partial index), so it costs little."""
-    open_link = EvidenceLink.objects.filter(item=OuterRef("item")).exclude(
-        incident__sensitivity=Sensitivity.RESTRICTED
-    )
+    restricted = restricted_incidents().values("pk")
+    open_link = EvidenceLink.objects.filter(item=OuterRef("item")).exclude(incident__in=restricted)
     return (
-        EvidenceLink.objects.filter(incident__sensitivity=Sensitivity.RESTRICTED)
+        EvidenceLink.objects.filter(incident__in=restricted)
         .filter(~Exists(open_link))
         .values("item_id")
     )
@@ -74,19 +72,24 @@ def visible_items(user, queryset: QuerySet, field: str = "pk") -> QuerySet:
     return queryset.exclude(**{f"{field}__in": hidden_item_ids()})
 
 
-# Keys of custody details that repeat the sender's file name (see ``file_name``).
+# Keys of custody details that repeat the sender's file name (see ``file_name_shown``).
 FILE_NAME_DETAILS = ("filename",)
 WITHHELD_FILE_NAME = "(withheld: protected item)"
 
 
-def may_see_file_name(user, item: EvidenceItem) -> bool:
+def file_name_shown(item: EvidenceItem, identity_shown: bool) -> bool:
     """A protected item's original file name may carry the name of the person it
-    protects ("interview_<name>.mp3"): it is protected identity."""
-    return not item.is_protected or user.has_perm(VIEW_PROTECTED)
+    protects ("interview_<name>.mp3"): it is protected identity, shown only where
+    identity is (``identity_shown``: the viewer's permission, or a bag's choice)."""
+    return identity_shown or not item.is_protected
+
+
+def file_name(item: EvidenceItem, shown: bool) -> str:
+    return item.original_filename if shown else WITHHELD_FILE_NAME
 
 
 def custody_details(details: dict, shown: bool) -> dict:
-    """A custody event's details as ``user`` may see them (``shown``: may_see_file_name)."""
+    """A custody event's details, the file name withheld unless ``shown``."""
     if shown:
         return details
     return {k: WITHHELD_FILE_NAME if k in FILE_NAME_DETAILS else v for k, v in details.items()}

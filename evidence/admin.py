@@ -30,7 +30,7 @@ from evidence.models import (
     Testimony,
     Witness,
 )
-from tracker.access import VIEW_RESTRICTED
+from tracker.access import without_restricted
 from tracker.adminkit import (
     AuditedAdmin,
     DeferredJoinPaginator,
@@ -39,7 +39,6 @@ from tracker.adminkit import (
     count_of,
     status_badge,
 )
-from tracker.models import Sensitivity
 from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
@@ -104,9 +103,8 @@ class IncidentLinkInline(LockedWithParentInline, admin.TabularInline):
 
     def get_queryset(self, request):
         links = super().get_queryset(request).select_related("item", "incident")
-        if not request.user.has_perm(VIEW_RESTRICTED):  # not shown, so never changed here
-            links = links.exclude(incident__sensitivity=Sensitivity.RESTRICTED)
-        return links
+        # A link to a restricted incident is not shown, so never changed here either.
+        return without_restricted(request.user, links, "incident")
 
 
 class HidesRestrictedItems:
@@ -180,7 +178,9 @@ class ShowsCustodyDetails:
     it (``access.custody_details``): ``details`` becomes ``shown_details``."""
 
     def _details_field(self, request, item: EvidenceItem | None) -> str:
-        visible = item is None or access.may_see_file_name(request.user, item)
+        visible = item is None or access.file_name_shown(
+            item, request.user.has_perm(access.VIEW_PROTECTED)
+        )
         return "details" if visible else "shown_details"
 
     @admin.display(description="details")
@@ -351,14 +351,14 @@ class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, Hi
         if obj is not None:
             # Read by the file fields below, which are not given the request.
             obj.viewer_may_open = access.can_view_item(request.user, obj)
-            obj.viewer_sees_file_name = access.may_see_file_name(request.user, obj)
+            obj.viewer_sees_file_name = access.file_name_shown(
+                obj, request.user.has_perm(access.VIEW_PROTECTED)
+            )
         return obj
 
     @admin.display(description="original filename")
     def file_name(self, obj: EvidenceItem) -> str:
-        if not getattr(obj, "viewer_sees_file_name", False):
-            return access.WITHHELD_FILE_NAME
-        return obj.original_filename or "–"
+        return access.file_name(obj, getattr(obj, "viewer_sees_file_name", False)) or "–"
 
     def get_search_fields(self, request: HttpRequest):
         # Finding a protected item by a name in its file name would tell whose it is.

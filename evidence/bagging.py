@@ -522,10 +522,8 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
         "sha256": item.sha256,
         "size": item.size,
         "media_type": item.media_type,
-        "original_filename": (
-            item.original_filename
-            if include_protected or not item.is_protected
-            else access.WITHHELD_FILE_NAME
+        "original_filename": access.file_name(
+            item, access.file_name_shown(item, include_protected)
         ),
         "perceptual_hash": item.perceptual_hash,
         "near_duplicates": sorted(other.code for other in item.near_duplicates.all()),
@@ -637,11 +635,11 @@ def _testimony(testimony, *, include_protected: bool) -> dict[str, Any]:
     }
 
 
-def custody_record(item: EvidenceItem, *, include_protected: bool = True) -> dict[str, Any]:
+def custody_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any]:
     """The item's chain. A protected item's file name (protected identity) is withheld
     unless identity is included; the events whose details it was in then say so, as
     their hash covers the full details and can be recomputed only by the holder."""
-    shown = include_protected or not item.is_protected
+    shown = access.file_name_shown(item, include_protected)
     events = []
     for event in item.custody_events.all():
         details = access.custody_details(event.details, shown)

@@ -90,13 +90,13 @@ def _viewable_item(request: HttpRequest, code: str, what: str) -> EvidenceItem:
     if reason := access.account_refusal(request.user):
         _log_refusal(request, code, what, reason)
         raise PermissionDenied
-    item = EvidenceItem.objects.filter(code=code).first()
+    item = access.visible_items(request.user, EvidenceItem.objects.filter(code=code)).first()
     if item is None:
-        _log_refusal(request, code, what, "unknown code")
-        raise Http404("No evidence item has this code.")
-    if not access.visible_items(request.user, EvidenceItem.objects.filter(pk=item.pk)).exists():
-        # Answered as an unknown code: the item's existence is restricted too.
-        _log_refusal(request, code, what, "item of restricted incidents only")
+        # An item of restricted incidents only is answered as an unknown code; the
+        # log, for the administrator, tells the two apart (a query on this path only).
+        exists = EvidenceItem.objects.filter(code=code).exists()
+        reason = "item of restricted incidents only" if exists else "unknown code"
+        _log_refusal(request, code, what, reason)
         raise Http404("No evidence item has this code.")
     reason = access.refusal(request.user, item)
     if reason is not None:

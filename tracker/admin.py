@@ -12,7 +12,7 @@ from django.utils.html import format_html_join
 
 from evidence.access import hidden_item_ids
 from evidence.models import EvidenceLink
-from tracker.access import VIEW_RESTRICTED
+from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
 from tracker.adminkit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
     AttributionInline,
@@ -32,7 +32,6 @@ from tracker.models import (
     Place,
     Position,
     ReviewEvent,
-    Sensitivity,
     SourceType,
     TargetType,
     Unit,
@@ -192,9 +191,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     )
 
     def get_queryset(self, request: HttpRequest):
-        qs = super().get_queryset(request)
-        if not request.user.has_perm(VIEW_RESTRICTED):  # the rule of tracker.access
-            qs = qs.exclude(sensitivity=Sensitivity.RESTRICTED)
+        qs = without_restricted(request.user, super().get_queryset(request))
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             qs = qs.annotate(
                 n_evidence=count_of(EvidenceLink.objects, "incident")
@@ -382,10 +379,7 @@ class AttributionAdmin(AuditedAdmin, HistoryAdmin):
     readonly_fields = ("status_badge", *AUDIT_FIELDS)
 
     def get_queryset(self, request: HttpRequest):
-        qs = super().get_queryset(request)
-        if not request.user.has_perm(VIEW_RESTRICTED):  # a restricted incident's, too
-            qs = qs.exclude(incident__sensitivity=Sensitivity.RESTRICTED)
-        return qs
+        return without_restricted(request.user, super().get_queryset(request), "incident")
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Attribution) -> str:
@@ -415,11 +409,10 @@ class ReviewEventAdmin(ReadOnlyAdmin):
             return events
         # A transition's comment speaks of its record: none of records one may not see.
         # (Content types by name in the query: no lookup of their ids first.)
-        restricted = Incident.objects.filter(sensitivity=Sensitivity.RESTRICTED).values("pk")
         return events.exclude(
             content_type__app_label="tracker",
             content_type__model="incident",
-            object_id__in=restricted,
+            object_id__in=restricted_incidents().values("pk"),
         ).exclude(
             content_type__app_label="evidence",
             content_type__model="evidenceitem",
