@@ -1,8 +1,15 @@
 """Who may open an evidence item's files: the one object-level rule.
 
-The file views, the admin's thumbnails and links, and any later export or API
-ask ``can_view_item``; none of them re-states the rule. A new condition (the
+The file views, the admin's thumbnails and links, the review workflow (nobody verifies
+an item whose files they may not open) and any later export or API ask
+``refusal``/``can_view_item``; none of them re-states the rule. A new condition (the
 review workflow's "drafts of others", say) is one more line in ``refusal``.
+
+A protected item opens for holders of ``evidence.view_protected_identity`` and for its
+uploader (who created or acquired it): they held the file before it was stored, and
+must be able to check what they stored. Every opening on that ground alone is recorded
+in the item's custody log (``opens_as_uploader``): a download always is, a thumbnail or
+preview then is too.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from tracker.access import VIEW_RESTRICTED, restricted_incidents
 
 VIEW_EVIDENCE = "evidence.view_evidenceitem"
 VIEW_PROTECTED = "evidence.view_protected_identity"
+PROTECTED = "protected item, no permission for protected identity"
 
 
 def account_refusal(user) -> str | None:
@@ -37,9 +45,26 @@ def refusal(user, item: EvidenceItem) -> str | None:
     Costs no query beyond the user's permission cache (loaded once per request)."""
     if reason := account_refusal(user):
         return reason
-    if item.is_protected and not user.has_perm(VIEW_PROTECTED):
-        return "protected item, no permission for protected identity"
+    if item.is_protected and not user.has_perm(VIEW_PROTECTED) and not is_uploader(user, item):
+        return PROTECTED
     return None
+
+
+def is_uploader(user, item: EvidenceItem) -> bool:
+    """True if ``user`` created or acquired ``item`` (no query: compares keys)."""
+    return user.pk is not None and user.pk in (item.created_by_id, item.acquired_by_id)
+
+
+def opens_as_uploader(user, item: EvidenceItem) -> bool:
+    """True if ``user`` may open protected ``item``'s files only because they uploaded it:
+    such an opening is recorded in the custody log, whatever the file (original,
+    thumbnail, preview)."""
+    return (
+        item.is_protected
+        and refusal(user, item) is None
+        and not user.has_perm(VIEW_PROTECTED)
+        and is_uploader(user, item)
+    )
 
 
 def can_view_item(user, item: EvidenceItem) -> bool:

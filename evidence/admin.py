@@ -30,7 +30,8 @@ from evidence.models import (
     Testimony,
     Witness,
 )
-from tracker.access import without_restricted
+from evidence.visibility import visible_to
+from tracker import adminkit
 from tracker.adminkit import (
     AuditedAdmin,
     DeferredJoinPaginator,
@@ -82,7 +83,7 @@ def _thumbnail_column(user):
     return thumbnail
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(adminkit.TabularInline):
     extra = 0
     can_delete = False
 
@@ -93,7 +94,7 @@ class ReadOnlyInline(admin.TabularInline):
         return False
 
 
-class IncidentLinkInline(LockedWithParentInline, admin.TabularInline):
+class IncidentLinkInline(LockedWithParentInline, adminkit.TabularInline):
     model = EvidenceLink
     fk_name = "item"
     extra = 0
@@ -102,22 +103,11 @@ class IncidentLinkInline(LockedWithParentInline, admin.TabularInline):
     verbose_name_plural = "incidents this item concerns"
 
     def get_queryset(self, request):
-        links = super().get_queryset(request).select_related("item", "incident")
-        # A link to a restricted incident is not shown, so never changed here either.
-        return without_restricted(request.user, links, "incident")
+        # A link to a restricted incident is not shown (the policy), so never changed here.
+        return super().get_queryset(request).select_related("item", "incident")
 
 
-class HidesRestrictedItems:
-    """For the admin of items, or of records about one item (``item_field``): nothing of
-    an item that stands only behind restricted incidents (``access.visible_items``)."""
-
-    item_field = "item"
-
-    def get_queryset(self, request):
-        return access.visible_items(request.user, super().get_queryset(request), self.item_field)
-
-
-class PhotoMetadataInline(admin.StackedInline):
+class PhotoMetadataInline(adminkit.StackedInline):
     model = PhotoMetadata
     can_delete = False
     readonly_fields = [
@@ -148,7 +138,7 @@ class PhotoMetadataInline(admin.StackedInline):
         )
 
 
-class SatelliteImageInline(LockedWithParentInline, admin.StackedInline):
+class SatelliteImageInline(LockedWithParentInline, adminkit.StackedInline):
     model = SatelliteImage
     fk_name = "item"
     can_delete = False
@@ -161,7 +151,7 @@ class SatelliteImageInline(LockedWithParentInline, admin.StackedInline):
     )
 
 
-class TestimonyInline(LockedWithParentInline, admin.StackedInline):
+class TestimonyInline(LockedWithParentInline, adminkit.StackedInline):
     model = Testimony
     can_delete = False
     autocomplete_fields = ("witness",)
@@ -238,8 +228,7 @@ KIND_INLINES = {
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
-    item_field = "pk"
+class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     list_display = (
         "code",
         "title",
@@ -336,7 +325,7 @@ class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, Hi
         qs = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             qs = qs.annotate(
-                n_incidents=count_of(EvidenceLink.objects, "item"),
+                n_incidents=count_of(visible_to(request.user, EvidenceLink.objects.all()), "item"),
                 has_thumbnail=Exists(
                     Derivative.objects.filter(item=OuterRef("pk"), kind=Derivative.Kind.THUMBNAIL)
                 ),
@@ -360,12 +349,6 @@ class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, Hi
     def file_name(self, obj: EvidenceItem) -> str:
         return access.file_name(obj, getattr(obj, "viewer_sees_file_name", False)) or "–"
 
-    def get_search_fields(self, request: HttpRequest):
-        # Finding a protected item by a name in its file name would tell whose it is.
-        if request.user.has_perm(access.VIEW_PROTECTED):
-            return self.search_fields
-        return tuple(f for f in self.search_fields if f != "original_filename")
-
     def get_inlines(self, request, obj):
         if obj is None:
             return ()
@@ -373,13 +356,18 @@ class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, Hi
 
     def get_readonly_fields(self, request, obj=None):
         # The kind decides how the file was checked at intake; it cannot change afterwards.
-        return (*self.readonly_fields, "kind") if obj else self.readonly_fields
+        fields = (*self.readonly_fields, "kind") if obj else self.readonly_fields
+        # Unticking "protected" would open the item to everyone: only someone who may
+        # already see protected identity can judge that it is safe.
+        if obj and obj.is_protected and not request.user.has_perm(access.VIEW_PROTECTED):
+            fields = (*fields, "is_protected")
+        return fields
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
         """Adding evidence means uploading files: every file goes through intake.ingest."""
         if not self.has_add_permission(request):
             return super().add_view(request, form_url, extra_context)
-        form = UploadForm(request.POST or None, request.FILES or None)
+        form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
         if request.method == "POST" and form.is_valid():
             stored = self._ingest_all(request, form)
             if len(stored) == 1:
@@ -423,6 +411,10 @@ class EvidenceItemAdmin(HidesRestrictedItems, ReviewAdminMixin, AuditedAdmin, Hi
                 )
             except intake.IntakeError as exc:
                 self.message_user(request, f"Refused {upload.name}: {exc}", messages.ERROR)
+                continue
+            if result.withheld:
+                # Held in an item this user may not see: say nothing of it.
+                self.message_user(request, f"{upload.name}: {intake.SET_ASIDE}", messages.WARNING)
                 continue
             stored.append(result.item)
             if result.duplicate:
@@ -508,6 +500,7 @@ class WitnessAdmin(AuditedAdmin):
     """Real identity is shown and editable only with evidence.view_protected_identity."""
 
     list_display = ("pseudonym", "role", "testimony_count")
+    ordering = ("pseudonym", "pk")
     list_filter = ("role",)
     search_fields = ("pseudonym",)
     PROTECTED = ("real_name", "contact")
@@ -531,7 +524,9 @@ class WitnessAdmin(AuditedAdmin):
         return (
             super()
             .get_queryset(request)
-            .annotate(n_testimonies=count_of(Testimony.objects, "witness"))
+            .annotate(
+                n_testimonies=count_of(visible_to(request.user, Testimony.objects.all()), "witness")
+            )
         )
 
     @admin.display(description="testimonies", ordering="n_testimonies")
@@ -540,7 +535,7 @@ class WitnessAdmin(AuditedAdmin):
 
 
 @admin.register(CustodyEvent)
-class CustodyEventAdmin(HidesRestrictedItems, ShowsCustodyDetails, ReadOnlyAdmin):
+class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
     """Read-only: the custody log is written by evidence.custody only."""
 
     paginator = DeferredJoinPaginator
@@ -565,8 +560,9 @@ class CustodyEventAdmin(HidesRestrictedItems, ShowsCustodyDetails, ReadOnlyAdmin
 
 
 @admin.register(SatelliteImage)
-class SatelliteImageAdmin(HidesRestrictedItems, admin.ModelAdmin):
+class SatelliteImageAdmin(adminkit.ModelAdmin):
     list_display = ("item", "provider", "sensor", "captured_at", "resolution_m", "before")
+    ordering = ("-pk",)
     list_select_related = ("item", "before__item")
     list_filter = ("provider",)
     search_fields = ("item__code", "scene_id", "provider")
@@ -575,7 +571,7 @@ class SatelliteImageAdmin(HidesRestrictedItems, admin.ModelAdmin):
 
 
 @admin.register(Testimony)
-class TestimonyAdmin(HidesRestrictedItems, admin.ModelAdmin):
+class TestimonyAdmin(adminkit.ModelAdmin):
     list_display = ("item", "witness", "interview_date", "method", "language", "consent_given")
     list_select_related = ("item", "witness")
     list_filter = ("method", "consent_given", "consent_share_courts")

@@ -237,13 +237,22 @@ def _check_destination(out: Path) -> bool:
 
 
 def _check_chains(items: list[EvidenceItem]) -> None:
-    """Never hand over a custody log that does not verify."""
+    """Never hand over a custody log that does not verify, nor an item whose row
+    disagrees with its log."""
     problems = custody.verify_chains(items)
+    received = custody.received_hashes(item.pk for item in items)
     for item in items:
         if problems[item.pk]:
             raise ExportError(
                 f"The custody chain of {item.code} does not verify ({problems[item.pk][0]}); "
                 "run verify_evidence. Nothing was exported."
+            )
+        # The log is the reference: the row must name the bytes that were received
+        # (the copy is then checked against the row, hence against the log).
+        if item.original_path and received[item.pk] != item.sha256:
+            raise ExportError(
+                f"{item.code}'s record names another file than the one its custody log "
+                "received; run verify_evidence. Nothing was exported."
             )
 
 

@@ -5,6 +5,12 @@ changing or deleting any past event breaks every hash after it.
 ``record`` is the only writer. The model and its queryset refuse updates and
 deletes (``AppendOnlyError``); database triggers refuse them for raw SQL too
 (migration 0004). ``verify_chain`` recomputes a chain and says where it breaks.
+
+The log, not the item's row, is the reference for which bytes an item is: the
+hash in its ``received`` event (``received_hashes``) is sealed in the chain,
+while the row's ``sha256`` is a column anyone with database access can change.
+``evidence.fixity`` compares the two; ``items_naming`` tells the storage audit
+which stored files the log still vouches for.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from datetime import UTC
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Case, When
 from django.utils import timezone
 
 from evidence.models import APPEND_ONLY, AppendOnlyError, CustodyEvent, EvidenceItem
@@ -26,6 +33,9 @@ __all__ = [
     "AppendOnlyError",
     "ChainBreak",
     "event_digest",
+    "items_naming",
+    "received_hashes",
+    "received_sha256",
     "record",
     "verify_chain",
     "verify_chains",
@@ -74,6 +84,40 @@ def record(
         event.event_hash = event_digest(event, item.code)
         event.save(force_insert=True)
     return event
+
+
+def received_hashes(item_ids: Iterable[int]) -> dict[int, str]:
+    """The hash each item's first ``received`` event names, by primary key ("" for an
+    item whose log has none). One query, on the (item, sequence) index.
+
+    The first one, because that is what arrived: an event appended later, by
+    whoever can write to the database, cannot move the reference."""
+    ids = list(item_ids)
+    found: dict[int, str] = {}
+    events = (
+        CustodyEvent.objects.for_items(ids)
+        .filter(action=CustodyEvent.Action.RECEIVED)
+        .values_list("item_id", "observed_sha256")
+    )
+    for pk, sha256 in events:
+        found.setdefault(pk, sha256)
+    return {pk: found.get(pk, "") for pk in ids}
+
+
+def received_sha256(item: EvidenceItem) -> str:
+    """The hash ``item``'s ``received`` event names ("" if none): see ``received_hashes``."""
+    return received_hashes([item.pk])[item.pk]
+
+
+def items_naming(sha256: str) -> list[str]:
+    """Codes of the items whose custody log names ``sha256`` (in any event), items
+    whose ``received`` event names it first. A scan of the log (the hash is not
+    indexed): for the rare file no row points at, not for every file."""
+    events = CustodyEvent.objects.filter(observed_sha256=sha256).annotate(
+        received=Case(When(action=CustodyEvent.Action.RECEIVED, then=0), default=1)
+    )
+    codes = events.order_by("received", "item_id").values_list("item__code", flat=True)
+    return list(dict.fromkeys(codes))
 
 
 @dataclass(frozen=True)

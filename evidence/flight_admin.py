@@ -30,6 +30,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from evidence import flightlog, flights, intake
 from evidence.models import FlightLog, FlightMatch, FlightObservation
+from tracker import adminkit
 from tracker.access import visible_incidents
 from tracker.adminkit import DeferredJoinPaginator, ReadOnlyAdmin
 from tracker.models import DatePrecision, Incident, SourceType
@@ -79,9 +80,15 @@ class FlightLogUploadForm(forms.Form):
     is_protected = forms.BooleanField(
         label="protected",
         required=False,
-        initial=True,
-        help_text="Could endanger a source if disclosed (spotter posts usually can).",
+        initial=False,
+        help_text="Only if the file itself could endanger a source (a spotter named in it): "
+        "a protected file opens only for its uploader and holders of the identity permission, "
+        "and only they can verify it.",
     )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
 
     def clean_time_zone(self) -> str:
         name = self.cleaned_data["time_zone"].strip()
@@ -96,14 +103,15 @@ class FlightLogUploadForm(forms.Form):
         code = self.cleaned_data["incident"].strip().upper()
         if not code:
             return None
-        incident = Incident.objects.filter(code=code).first()
+        # A restricted incident the user may not see is answered as an unknown code.
+        incident = visible_incidents(self.user).filter(code=code).first()
         if incident is None:
             raise ValidationError(f"No incident with code {code}.")
         return incident
 
 
 @admin.register(FlightLog)
-class FlightLogAdmin(admin.ModelAdmin):
+class FlightLogAdmin(adminkit.ModelAdmin):
     show_full_result_count = False
     list_display = ("item", "assumed_time_zone", "imported_at", "row_count", "observations")
     list_select_related = ("item",)
@@ -128,7 +136,7 @@ class FlightLogAdmin(admin.ModelAdmin):
         """Adding a log means uploading its file: it goes through flightlog.import_flight_log."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = FlightLogUploadForm(request.POST or None, request.FILES or None)
+        form = FlightLogUploadForm(request.POST or None, request.FILES or None, user=request.user)
         problems: list[str] = []
         more = 0
         if request.method == "POST" and form.is_valid():
@@ -333,6 +341,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         OriginFilter,
     )
     search_fields = ("station", "aircraft_type", "origin", "callsign")
+    extra_lookups = ("log__id__exact",)  # the "N rows" link of a flight log
     show_full_result_count = False
     change_list_template = "admin/evidence/flightobservation_change_list.html"
     fields = (

@@ -34,7 +34,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.db import transaction
 from django.utils import timezone
 
-from evidence import intake, sniffing, storage
+from evidence import access, intake, sniffing, storage
 from evidence.models import EvidenceItem, FlightLog, FlightObservation
 from tracker.models import Incident
 
@@ -561,6 +561,13 @@ def import_flight_log(
     checked = _check_all(stream, zone=zone, now=now, progress=progress)
 
     held = EvidenceItem.objects.filter(sha256=checked.sha256).select_related("flight_log").first()
+    held_here = EvidenceItem.objects.filter(pk=held.pk) if held is not None else None
+    if held_here is not None and not access.visible_items(by, held_here).exists():
+        # Held in an item this user may not know exists: the intake sets the copy aside
+        # (custody event, word to those who may see it) and the sender learns nothing.
+        stream.seek(0)
+        intake.ingest(stream, filename=filename, kind=held.kind, by=by, incident=incident)
+        raise FlightLogRefused(f"{filename}: {intake.SET_ASIDE}")
     if held is not None and hasattr(held, "flight_log"):
         if incident is not None:
             stream.seek(0)  # the intake links the held item to the incident
@@ -602,6 +609,8 @@ def import_flight_log(
                 received_from=received_from,
                 **fields,
             )
+            if stored.withheld:  # held meanwhile in an item this user may not see
+                raise FlightLogRefused(f"{filename}: {intake.SET_ASIDE}")
             if not stored.duplicate:
                 new_key = stored.item.original_path
             if stored.item.sha256 != checked.sha256:

@@ -33,8 +33,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from evidence import links
 from evidence.flightlog import country_code, heading_tolerance
-from evidence.models import EvidenceLink, FlightMatch, FlightObservation
+from evidence.models import FlightMatch, FlightObservation
 from tracker.models import Attribution, DatePrecision, Incident, ReviewStatus, Weapon
 from tracker.workflow import LOCKED
 
@@ -428,15 +429,15 @@ def confirm(
     try:
         with transaction.atomic():
             match.save()
-            EvidenceLink.objects.get_or_create(
-                item=item,
-                incident=incident,
-                defaults={
-                    "relevance": f"Spotter log line {observation.line_number}: {observation} "
-                    "(flight confirmed by a reviewer)."[:300]
-                },
+            links.link(
+                item,
+                incident,
+                by=by,
+                relevance=f"Spotter log line {observation.line_number}: {observation} "
+                "(flight confirmed by a reviewer).",
             )
             if attribution is not None:
+                attribution._history_user = by
                 attribution.supporting_evidence.add(item)
     except IntegrityError:
         # Another reviewer confirmed the same flight a moment ago.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from django import forms
 
 from evidence.models import EvidenceItem
+from tracker import locks
+from tracker.access import visible_incidents
 from tracker.models import Incident, SourceType
 
 
@@ -30,7 +32,7 @@ class UploadForm(forms.Form):
     )
     kind = forms.ChoiceField(choices=EvidenceItem.Kind.choices)
     incident = forms.ModelChoiceField(
-        Incident.objects.order_by("code"), required=False, help_text="Link every file to it."
+        Incident.objects.none(), required=False, help_text="Link every file to it."
     )
     relevance = forms.CharField(max_length=300, required=False)
     title = forms.CharField(
@@ -47,3 +49,15 @@ class UploadForm(forms.Form):
     is_graphic = forms.BooleanField(label="graphic", required=False)
     identifies_people = forms.BooleanField(required=False)
     is_protected = forms.BooleanField(label="protected", required=False)
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only incidents the uploader may see: the id of another is an invalid choice.
+        self.fields["incident"].queryset = visible_incidents(user).order_by("code")
+
+    def clean_incident(self) -> Incident | None:
+        incident = self.cleaned_data["incident"]
+        if incident is not None:
+            # intake.ingest refuses it too; here the message sits next to the field.
+            locks.check_incident_open(incident.pk, "evidence")
+        return incident

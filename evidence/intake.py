@@ -1,9 +1,12 @@
 """The one way a file becomes evidence: stream, hash, sniff, store, record.
 
 Used by the admin, the commands, the demo loader and any later API. Order:
+0. refuse a locked incident (verified, published, rejected: ``tracker.locks``);
 1. stage the bytes while hashing (constant memory), before any processing;
 2. refuse empty files and types not allowed for the kind (decided from content);
-3. a file already held (same SHA-256) is linked, not stored twice;
+3. a file already held (same SHA-256) is linked, not stored twice; if the sender
+   may not see the item that holds it, nothing is linked: the copy is set aside
+   for an editor (``IngestResult.withheld``), and the sender learns nothing of it;
 4. in one transaction: the item row, its details, custody events, and the
    promotion of the file to its content address; if the transaction fails, a
    file this call created is removed again, so no row points at a missing file
@@ -23,20 +26,23 @@ from typing import Any, BinaryIO
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from evidence import custody, derivation, imaging, sniffing, storage
+from evidence import access, custody, derivation, imaging, links, sniffing, storage
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,
-    EvidenceLink,
     PhotoMetadata,
     SatelliteImage,
 )
+from tracker import locks, notifications
 from tracker.models import Incident
 
 log = logging.getLogger(__name__)
 
 EMPTY_FILE = "The file is empty (0 bytes)."
 UNKNOWN_FORMAT = "This file's format is not one the tracker accepts."
+# What the sender of a withheld copy is told, after its file name: the same words
+# whichever item holds the bytes, and nothing of that item.
+SET_ASIDE = "received; it is set aside for an editor to decide where it belongs."
 
 
 class IntakeError(Exception):
@@ -45,11 +51,16 @@ class IntakeError(Exception):
 
 @dataclass
 class IngestResult:
-    item: EvidenceItem
+    # None when ``withheld``: no caller can show what the sender may not know.
+    item: EvidenceItem | None
     duplicate: bool
     # Where the received bytes can be read now: the stored original, or, until a
     # caller's transaction commits and the file is promoted, the staged copy.
     received: Path | None = None
+    # The bytes are held in an item the sender may not see (``access.visible_items``):
+    # nothing was linked or stored; the item's custody log records the copy and those
+    # who may see it are told. The sender is told ``SET_ASIDE``, nothing more.
+    withheld: bool = False
 
 
 def clean_filename(name: str) -> str:
@@ -82,9 +93,15 @@ def ingest(
 ) -> IngestResult:
     """Store ``stream`` as an evidence item of ``kind`` (see module docstring).
 
-    With ``kind=None`` the kind follows from the content (an image is a photo)."""
+    With ``kind=None`` the kind follows from the content (an image is a photo).
+    A locked ``incident`` is refused before the stream is read."""
     if kind is not None and kind not in sniffing.ALLOWED:
         raise IntakeError(f"Unknown evidence kind {kind!r}.")
+    if incident is not None:
+        try:
+            locks.check_incident_open(incident.pk, "evidence")
+        except locks.Locked as exc:
+            raise IntakeError(" ".join(exc.messages)) from None
     try:
         staged = storage.stage(stream)
     except storage.TooLarge as exc:
@@ -135,11 +152,47 @@ def _promote_after_commit(staged: storage.StagedFile) -> None:
     staged.discard()
 
 
-def _link(item: EvidenceItem, incident: Incident | None, relevance: str) -> None:
+def _link(item: EvidenceItem, incident: Incident | None, relevance: str, by) -> None:
     if incident is not None:
-        EvidenceLink.objects.get_or_create(
-            item=item, incident=incident, defaults={"relevance": relevance}
+        links.link(item, incident, by=by, relevance=relevance)
+
+
+def _already_held(
+    existing: EvidenceItem,
+    staged: storage.StagedFile,
+    *,
+    filename: str,
+    by,
+    incident: Incident | None,
+    relevance: str,
+) -> IngestResult:
+    """The bytes are held in ``existing``: linked to ``incident``, or set aside if the
+    sender may not see the item (a link to an incident they see would show it to all)."""
+    if access.visible_items(by, EvidenceItem.objects.filter(pk=existing.pk)).exists():
+        _link(existing, incident, relevance, by)
+        return IngestResult(existing, duplicate=True, received=_held_file(existing))
+    # The file name goes under the key that access.custody_details withholds for a
+    # protected item: the sender may have named the person it protects.
+    details = {"filename": clean_filename(filename)}
+    if incident is not None:
+        details["incident"] = incident.code
+    with transaction.atomic():
+        custody.record(
+            existing,
+            CustodyEvent.Action.DUPLICATE,
+            actor=by,
+            observed_sha256=staged.sha256,
+            details=details,
         )
+
+        def notify() -> None:  # named, not a partial: see derive() below
+            notifications.duplicate_set_aside(existing, by=by)
+
+        # A mail that cannot be sent is logged, never raised into the upload.
+        transaction.on_commit(notify, robust=True)
+    # No code here: the ingest command shows this log at -v 2.
+    log.info("set aside a copy of a held item (%s) for an editor", staged.sha256)
+    return IngestResult(None, duplicate=True, withheld=True)
 
 
 def _store(staged, *, filename, kind, by, title, incident, relevance, received_from, fields):
@@ -157,10 +210,17 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             f"{', '.join(sorted(sniffing.ALLOWED[kind]))}; this file is {found}."
         )
 
+    held = partial(
+        _already_held,
+        staged=staged,
+        filename=filename,
+        by=by,
+        incident=incident,
+        relevance=relevance,
+    )
     existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
     if existing is not None:
-        _link(existing, incident, relevance)
-        return IngestResult(existing, duplicate=True, received=_held_file(existing))
+        return held(existing)
 
     is_image = media_type.startswith("image/")
     try:
@@ -201,7 +261,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             item.full_clean(exclude=["code"])
             item._history_user = by  # django-simple-history: who made this version
             item.save()
-            _link(item, incident, relevance)
+            _link(item, incident, relevance, by)
             if facts and kind == EvidenceItem.Kind.PHOTO:
                 PhotoMetadata.objects.create(item=item, **facts.__dict__)
             if scene is not None:
@@ -231,8 +291,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
         if existing is None:
             raise
-        _link(existing, incident, relevance)
-        return IngestResult(existing, duplicate=True, received=_held_file(existing))
+        return held(existing)
     except BaseException:
         if promoting and not existed:
             storage.remove_new_original(key)

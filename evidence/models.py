@@ -193,6 +193,9 @@ class EvidenceLink(models.Model):
         default=True, help_text="Untick if the finding does not rest on this item."
     )
 
+    # Who linked, unlinked or changed what, and when: four eyes reads it (tracker.workflow).
+    history = HistoricalRecords()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["item", "incident"], name="evidence_link_unique"),
@@ -200,6 +203,11 @@ class EvidenceLink(models.Model):
 
     def __str__(self) -> str:
         return f"{self.item.code} → {self.incident.code}"
+
+    def clean(self) -> None:
+        from tracker import locks
+
+        locks.check_link(self)
 
 
 class Derivative(models.Model):
@@ -486,6 +494,7 @@ class CustodyEvent(models.Model):
         EXPORTED = "exported", "exported"
         VERIFIED = "verified", "fixity verified"
         TRANSFERRED = "transferred", "transferred"
+        DUPLICATE = "duplicate", "same bytes received again"
 
     item = models.ForeignKey(EvidenceItem, models.PROTECT, related_name="custody_events")
     sequence = models.PositiveIntegerField()

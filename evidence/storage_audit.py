@@ -9,8 +9,15 @@ from the database when the walk reaches that directory.
 Findings (``Finding.kind``):
 
 - ``orphan``: a file under ``originals/`` or ``derivatives/`` that no row points
-  at. Intake never leaves one on a failure it sees; a process killed between
-  storing a file and committing its row does (harmless: no row refers to it).
+  at and, for an original, that no custody event names. Intake never leaves one
+  on a failure it sees; a process killed between storing a file and committing
+  its row does (harmless: nothing refers to it).
+- ``logged-only``: an original no row points at but whose hash a custody event
+  names (``observed_sha256``). The custody log, not the row, is the reference
+  (``evidence/fixity.py``): such a file is most likely the real original of an
+  item whose row was pointed at another file, so it is never an orphan and never
+  removed. The finding names the item (the one whose ``received`` event names
+  the hash, if any); ``verify_evidence`` reports that item's row.
 - ``missing``: an evidence row whose original is not on disk.
 - ``missing-derivative``: a thumbnail or preview row whose file is not on disk.
 - ``stale-staging``: an upload's staged copy older than
@@ -21,14 +28,16 @@ Findings (``Finding.kind``):
 - ``removed``: an orphan or stale staged file deleted by this scan.
 
 A staged file that holds the bytes of an item whose original is missing (a
-promotion that failed after its commit) is never removed: its finding names the
-item, and it is the copy to put back.
+promotion that failed after its commit), or bytes a custody log names whose
+original is missing, is never removed: its finding names the item, and it is
+the copy to put back.
 
 Removal happens only when asked (``delete_orphans``), only for files older than
 ``min_age`` seconds (default ``storage.STAGING_MAX_AGE``: a younger file may
 belong to an ingest whose transaction has not committed yet, or to an upload in
 progress), and for a stored file only after the database is asked once more,
-just before the unlink, whether a row now points at it. Every removal is logged.
+just before the unlink, whether a row now points at it or a custody event names
+it. Every removal is logged.
 """
 
 from __future__ import annotations
@@ -37,25 +46,26 @@ import logging
 import os
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from evidence import storage
-from evidence.management.commands.verify_evidence import sha256_of
-from evidence.models import Derivative, EvidenceItem
+from evidence import custody, storage
+from evidence.fixity import sha256_of
+from evidence.models import CustodyEvent, Derivative, EvidenceItem
 
 log = logging.getLogger(__name__)
 
 BATCH = 2000
 
 ORPHAN = "orphan"
+LOGGED_ONLY = "logged-only"
 MISSING = "missing"
 MISSING_DERIVATIVE = "missing-derivative"
 STALE_STAGING = "stale-staging"
 STAGING = "staging"
 REMOVED = "removed"
-PROBLEMS = frozenset({ORPHAN, MISSING, MISSING_DERIVATIVE, STALE_STAGING})
+PROBLEMS = frozenset({ORPHAN, LOGGED_ONLY, MISSING, MISSING_DERIVATIVE, STALE_STAGING})
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,10 @@ class Finding:
     code: str = ""  # the evidence code, for rows
 
     def __str__(self) -> str:
-        return " ".join(part for part in (self.kind.upper(), self.code, self.key) if part)
+        line = " ".join(part for part in (self.kind.upper(), self.code, self.key) if part)
+        if self.kind == LOGGED_ONLY:
+            line += f" (named by the custody log of {self.code}, not by its row)"
+        return line
 
 
 @dataclass
@@ -101,7 +114,7 @@ def scan(
     staged files older than ``min_age`` seconds if ``delete_orphans``."""
     now = time.time() if now is None else now
     removable_before = now - min_age if delete_orphans else None
-    yield from _orphans("originals", _held_originals, removable_before)
+    yield from _orphans("originals", _held_originals, removable_before, _logged_original)
     yield from _orphans("derivatives", _held_derivatives, removable_before)
     yield from _missing_originals()
     yield from _missing_derivatives()
@@ -121,11 +134,28 @@ def _held_derivatives(prefix: str) -> set[str]:
     return set(paths.values_list("path", flat=True).iterator(chunk_size=BATCH))
 
 
+def _logged_original(key: str) -> str:
+    """The code of an item whose custody log names the original ``key`` ("" if none).
+
+    Asked only for a file no row points at, and only for a well-formed key (the
+    log's hashes are not indexed: a scan each, fine for the few such files)."""
+    try:
+        storage.path_of(key)
+    except ValueError:
+        return ""
+    codes = custody.items_naming(Path(key).name)
+    return codes[0] if codes else ""
+
+
 def _still_unreferenced(key: str) -> bool:
-    """Asked again just before a removal: a row may have been committed since the
-    prefix's set was read."""
+    """Asked again just before a removal: a row (with its custody events) may have
+    been committed since the prefix's set was read."""
     if key.startswith("originals/"):
-        return not EvidenceItem.objects.filter(sha256=Path(key).name).exists()
+        sha256 = Path(key).name
+        return not (
+            EvidenceItem.objects.filter(sha256=sha256).exists()
+            or CustodyEvent.objects.filter(observed_sha256=sha256).exists()
+        )
     return not Derivative.objects.filter(path=key).exists()
 
 
@@ -143,7 +173,12 @@ def _files_under(top: os.DirEntry) -> Iterator[os.DirEntry]:
         yield from _files_under(entry)
 
 
-def _orphans(area: str, held_in, removable_before: float | None) -> Iterator[Finding]:
+def _orphans(
+    area: str,
+    held_in: Callable[[str], set[str]],
+    removable_before: float | None,
+    logged_in: Callable[[str], str] | None = None,
+) -> Iterator[Finding]:
     base = storage.root() / area
     if not base.is_dir():
         return
@@ -152,6 +187,9 @@ def _orphans(area: str, held_in, removable_before: float | None) -> Iterator[Fin
         for entry in _files_under(top):
             key = Path(entry.path).relative_to(storage.root()).as_posix()
             if key in held:
+                continue
+            if logged_in is not None and (code := logged_in(key)):
+                yield Finding(LOGGED_ONLY, key, code)
                 continue
             if _removable(entry, key, removable_before) and _still_unreferenced(key):
                 Path(entry.path).unlink(missing_ok=True)
@@ -231,7 +269,13 @@ def _staging(now: float, removable_before: float | None) -> Iterator[Finding]:
 
 def _missing_original_held_in(path: Path) -> str:
     """The code of an item whose original is missing and whose bytes ``path``
-    holds: what a promotion failing after its commit leaves (see intake)."""
-    item = EvidenceItem.objects.filter(sha256=sha256_of(path)).only("code", "original_path")
-    item = item.first()
-    return item.code if item is not None and not _on_disk(item.original_path) else ""
+    holds: what a promotion failing after its commit leaves (see intake). An item
+    whose custody log names those bytes counts too, whatever its row says."""
+    sha256 = sha256_of(path)
+    item = EvidenceItem.objects.filter(sha256=sha256).only("code", "original_path").first()
+    if item is not None and not _on_disk(item.original_path):
+        return item.code
+    if _on_disk(storage.original_key(sha256)):
+        return ""
+    codes = custody.items_naming(sha256)
+    return codes[0] if codes else ""

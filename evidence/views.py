@@ -3,26 +3,38 @@
 Nothing under TRACKER_DATA_DIR has a public URL; these views are the only way
 out. Every refusal is logged to ``evidence.access`` (who, which code, which
 rule), never with the item's content. Downloading an original is a custody
-event; a thumbnail or preview is not (it is not the evidence).
+event; a thumbnail or preview is not (it is not the evidence), except when only
+the uploader exception lets the viewer see a protected item. An original is
+only handed out as the bytes its custody log says were received (``original``).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from evidence import access, custody, storage
+from evidence import access, custody, fixity, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from tracker.security import client_ip
 
 log = logging.getLogger("evidence.access")
+# Bytes that do not match the custody log: tampering, or a failing disk.
+custody_log = logging.getLogger("evidence.custody")
 
 OCTET_STREAM = "application/octet-stream"
 USER_AGENT_LIMIT = 200
@@ -40,6 +52,10 @@ DERIVATIVE_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "private, max-age=600",
 }
+WITHHELD = (
+    "This original is withheld: it does not match what its custody log says was "
+    "received. This has been logged for the administrators.\n"
+)
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp"}
 EXTENSIONS = {
     "image/jpeg": "jpg",
@@ -126,50 +142,164 @@ def _open(path: Path, item: EvidenceItem, what: str):
         raise Http404(f"The {what} cannot be found.") from None
 
 
+def _withhold(request: HttpRequest, item: EvidenceItem, problem: str) -> HttpResponse:
+    """Log that ``item``'s original does not match its custody log; answer 409
+    with a short text, never the file."""
+    user = request.user
+    custody_log.critical(
+        "original of %s withheld from user %s (%r): %s; run verify_evidence",
+        item.code,
+        user.pk,
+        user.get_username(),
+        problem,
+    )
+    return HttpResponse(WITHHELD, status=409, content_type="text/plain; charset=utf-8")
+
+
+def _as_attachment(response: HttpResponseBase, item: EvidenceItem) -> HttpResponseBase:
+    """``response`` with the headers of every original: a download, never rendered."""
+    response["Content-Disposition"] = content_disposition_header(
+        True, download_name(item.code, item.media_type)
+    )
+    for name, value in ORIGINAL_HEADERS.items():
+        response[name] = value
+    return response
+
+
+def _download_recorder(request: HttpRequest, item: EvidenceItem, delivery: str):
+    """A function recording one DOWNLOADED custody event for this request, with
+    who, from where, how, and what ``result`` (plus any other details)."""
+    base = {
+        "remote_addr": client_ip(request) or "",
+        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
+        "delivery": delivery,
+    }
+
+    def record_download(result: str, observed_sha256: str = "", **details) -> None:
+        custody.record(
+            item,
+            CustodyEvent.Action.DOWNLOADED,
+            actor=request.user,
+            observed_sha256=observed_sha256,
+            details={**base, "result": result, **details},
+        )
+
+    return record_download
+
+
+def _through_nginx(
+    request: HttpRequest, item: EvidenceItem, path: Path, prefix: str
+) -> HttpResponseBase:
+    """Hash the whole file here, then let nginx send it only if it matches.
+
+    The cost: every download reads the file twice, once here (before the first
+    byte leaves, so a large video waits as long as reading it takes; a worker
+    thread is busy meanwhile) and once by nginx. That is the price of checking
+    what leaves: nginx cannot check a hash. What is left unchecked is the moment
+    between the two reads; ``verify_evidence`` and the write-once, read-only
+    store are what cover it.
+    """
+    if request.method == "GET":  # HEAD hands out no bytes: nothing to check or record
+        try:
+            served = fixity.sha256_of(path)
+        except FileNotFoundError:  # removed since it was found
+            log.error("original missing: %s; run verify_evidence", item.code)
+            raise Http404("The original cannot be found.") from None
+        if served != item.sha256:
+            problem = f"its file hashes to {served}, its custody log received {item.sha256}"
+            return _withhold(request, item, problem)
+        _download_recorder(request, item, "x-accel-redirect")("verified", served)
+    response = HttpResponse(content_type=OCTET_STREAM)
+    response["X-Accel-Redirect"] = f"{prefix}/{item.original_path}"
+    return _as_attachment(response, item)
+
+
+def _streamed(
+    request: HttpRequest, item: EvidenceItem, path: Path, received: str
+) -> HttpResponseBase:
+    """The file through a ``fixity.VerifiedStream``: its hash is checked before its
+    last chunk leaves. What the custody event says (``result``):
+
+    - ``verified``: every byte was read and hashed to what the log received;
+      ``observed_sha256`` is that hash, recorded before the last chunk is sent.
+    - ``aborted``: the bytes hash to something else (``observed_sha256``); the
+      transfer was cut before its last chunk (``sent`` bytes went out) and the
+      problem logged at CRITICAL.
+    - ``interrupted``: the response was closed before the end of the file (the
+      client went away); ``sent`` says how far it got, nothing was verified.
+    """
+    stream = _open(path, item, "original")
+    size = os.fstat(stream.fileno()).st_size
+    record_download = _download_recorder(request, item, "direct")
+    recording = request.method == "GET"  # HEAD hands out no bytes
+
+    def failed(served: str, sent: int) -> None:
+        custody_log.critical(
+            "download of %s by user %s (%r) cut after %d of %d bytes: the bytes served "
+            "hash to %s, its custody log received %s; run verify_evidence",
+            item.code,
+            request.user.pk,
+            request.user.get_username(),
+            sent,
+            size,
+            served,
+            received,
+        )
+        if recording:
+            record_download("aborted", served, sent=sent)
+
+    body = fixity.VerifiedStream(
+        stream,
+        expected=(item.sha256, received),
+        on_verified=(lambda served: record_download("verified", served)) if recording else None,
+        on_failed=failed,
+        on_interrupted=(lambda sent: record_download("interrupted", sent=sent))
+        if recording
+        else None,
+    )
+    response = StreamingHttpResponse(body, content_type=OCTET_STREAM)
+    response["Content-Length"] = str(size)
+    return _as_attachment(response, item)
+
+
 @require_safe
 def original(request: HttpRequest, code: str) -> HttpResponseBase:
-    """The original file as a download, recorded in the item's custody log.
+    """The original file as a download, checked against and recorded in the
+    item's custody log.
 
-    With TRACKER_X_ACCEL_REDIRECT_PREFIX set, nginx sends the bytes: the
-    response is empty and names the storage key in ``X-Accel-Redirect``.
-    The custody event records that the file was handed out, not that the
-    client received every byte."""
+    The custody log is the reference (``evidence/fixity.py``): if the row names
+    another hash than the log's ``received`` event, the file is withheld (409,
+    logged at CRITICAL). Otherwise the bytes are hashed as they are served and
+    the ``downloaded`` event records that hash (``observed_sha256``); bytes that
+    do not match are cut off before their end (see ``_streamed``).
+
+    With TRACKER_X_ACCEL_REDIRECT_PREFIX set, nginx sends the bytes: the file is
+    hashed here first and the response names the storage key in
+    ``X-Accel-Redirect`` only if it matches (see ``_through_nginx`` for the
+    cost). A HEAD request reads no bytes and records nothing."""
     item = _viewable_item(request, code, "original")
     if not item.original_path:
         raise Http404("This item has no file.")
+    received = custody.received_sha256(item)
+    if not item.sha256 or fixity.row_and_log_disagree(item, received):
+        return _withhold(
+            request,
+            item,
+            f"its row names {item.sha256 or '-'}, its custody log received {received or '-'}",
+        )
     path = _stored_file(item, item.original_path, "original")
-    prefix = settings.TRACKER_X_ACCEL_REDIRECT_PREFIX
-    disposition = content_disposition_header(True, download_name(item.code, item.media_type))
-    response: HttpResponseBase
-    if prefix:
-        response = HttpResponse(content_type=OCTET_STREAM)
-        response["X-Accel-Redirect"] = f"{prefix}/{item.original_path}"
-    else:
-        response = FileResponse(_open(path, item, "original"), content_type=OCTET_STREAM)
-    response["Content-Disposition"] = disposition
-    for name, value in ORIGINAL_HEADERS.items():
-        response[name] = value
-    if request.method == "GET":  # HEAD hands out no bytes
-        try:
-            custody.record(
-                item,
-                CustodyEvent.Action.DOWNLOADED,
-                actor=request.user,
-                details={
-                    "remote_addr": client_ip(request) or "",
-                    "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
-                    "delivery": "x-accel-redirect" if prefix else "direct",
-                },
-            )
-        except BaseException:
-            response.close()
-            raise
-    return response
+    if prefix := settings.TRACKER_X_ACCEL_REDIRECT_PREFIX:
+        return _through_nginx(request, item, path, prefix)
+    return _streamed(request, item, path, received)
 
 
 @require_safe
 def derivative(request: HttpRequest, code: str, kind: str) -> HttpResponseBase:
-    """The item's thumbnail or preview, shown inline; 404 when none was made."""
+    """The item's thumbnail or preview, shown inline; 404 when none was made.
+
+    A protected item opened by its uploader alone (``access.opens_as_uploader``) is an
+    exception to the protection: each such opening is a ``viewed`` custody event, and the
+    browser keeps no copy, so every look is recorded."""
     item = _viewable_item(request, code, kind)
     found = Derivative.objects.filter(item=item, kind=kind).only("path", "media_type").first()
     if found is None:
@@ -182,4 +312,22 @@ def derivative(request: HttpRequest, code: str, kind: str) -> HttpResponseBase:
     )
     for name, value in DERIVATIVE_HEADERS.items():
         response[name] = value
+    if access.opens_as_uploader(request.user, item):
+        response["Cache-Control"] = "private, no-store"
+        if request.method == "GET":  # HEAD shows nothing
+            try:
+                custody.record(
+                    item,
+                    CustodyEvent.Action.VIEWED,
+                    actor=request.user,
+                    details={
+                        "derivative": kind,
+                        "basis": "uploader of a protected item",
+                        "remote_addr": client_ip(request) or "",
+                        "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],
+                    },
+                )
+            except BaseException:
+                response.close()
+                raise
     return response

@@ -10,11 +10,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from evidence.access import hidden_item_ids
 from evidence.models import EvidenceLink
-from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
+from evidence.visibility import visible_to
+from tracker import adminkit
 from tracker.adminkit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.attribution_admin import (
+    AttributionForm,
     AttributionInline,
     OverlapFilter,
     PositionOverlapFlag,
@@ -73,7 +74,7 @@ class IncidentForm(forms.ModelForm):
 
 
 @admin.register(AttackType, SourceType)
-class VocabularyAdmin(admin.ModelAdmin):
+class VocabularyAdmin(adminkit.ModelAdmin):
     show_full_result_count = False
     list_display = ("name", "description", "active")
     list_filter = ("active",)
@@ -92,16 +93,15 @@ class TargetTypeAdmin(VocabularyAdmin):
 
 
 @admin.register(Place)
-class PlaceAdmin(admin.ModelAdmin):
+class PlaceAdmin(adminkit.ModelAdmin):
     list_display = ("name", "district", "governorate", "latitude", "longitude", "incident_count")
     list_filter = ("governorate",)
     search_fields = ("name", "alternative_names", "district", "governorate")
     show_full_result_count = False
 
     def get_queryset(self, request):
-        return (
-            super().get_queryset(request).annotate(n_incidents=count_of(Incident.objects, "place"))
-        )
+        incidents = visible_to(request.user, Incident.objects.all())
+        return super().get_queryset(request).annotate(n_incidents=count_of(incidents, "place"))
 
     @admin.display(description="incidents", ordering="n_incidents")
     def incident_count(self, obj: Place) -> int:
@@ -111,7 +111,7 @@ class PlaceAdmin(admin.ModelAdmin):
 # --- Incidents --------------------------------------------------------------------------
 
 
-class EvidenceLinkInline(LockedWithParentInline, admin.TabularInline):
+class EvidenceLinkInline(LockedWithParentInline, adminkit.TabularInline):
     model = EvidenceLink
     fk_name = "incident"
     extra = 0
@@ -124,7 +124,7 @@ class EvidenceLinkInline(LockedWithParentInline, admin.TabularInline):
         return super().get_queryset(request).select_related("item", "incident")
 
 
-class IncidentRelationInline(LockedWithParentInline, admin.TabularInline):
+class IncidentRelationInline(LockedWithParentInline, adminkit.TabularInline):
     model = IncidentRelation
     fk_name = "from_incident"
     extra = 0
@@ -191,7 +191,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     )
 
     def get_queryset(self, request: HttpRequest):
-        qs = without_restricted(request.user, super().get_queryset(request))
+        qs = super().get_queryset(request)
         if request.resolver_match and request.resolver_match.url_name.endswith("changelist"):
             qs = qs.annotate(
                 n_evidence=count_of(EvidenceLink.objects, "incident")
@@ -255,7 +255,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
 
 @admin.register(Force)
-class ForceAdmin(admin.ModelAdmin):
+class ForceAdmin(adminkit.ModelAdmin):
     show_full_result_count = False
     list_display = ("name", "short_name", "country", "unit_count")
     search_fields = ("name", "short_name")
@@ -283,7 +283,7 @@ class NameSearchMixin:
 
 
 @admin.register(Unit)
-class UnitAdmin(UnitOverlapFlag, NameSearchMixin, admin.ModelAdmin):
+class UnitAdmin(UnitOverlapFlag, NameSearchMixin, adminkit.ModelAdmin):
     list_display = ("name", "force", "parent", "overlap_flag")
     list_select_related = ("force", "parent")
     list_filter = ("force",)
@@ -295,13 +295,13 @@ class UnitAdmin(UnitOverlapFlag, NameSearchMixin, admin.ModelAdmin):
         return unit_name_q(term)
 
 
-class OfficialAliasInline(admin.TabularInline):
+class OfficialAliasInline(adminkit.TabularInline):
     model = OfficialAlias
     extra = 1
     fields = ("name", "script", "language")
 
 
-class PositionInline(admin.TabularInline):
+class PositionInline(adminkit.TabularInline):
     model = Position
     extra = 0
     autocomplete_fields = ("unit",)
@@ -351,7 +351,7 @@ class OfficialAdmin(NameSearchMixin, AuditedAdmin, HistoryAdmin):
 
 
 @admin.register(Position)
-class PositionAdmin(PositionOverlapFlag, admin.ModelAdmin):
+class PositionAdmin(PositionOverlapFlag, adminkit.ModelAdmin):
     list_display = (
         "official",
         "title",
@@ -370,20 +370,40 @@ class PositionAdmin(PositionOverlapFlag, admin.ModelAdmin):
 
 
 @admin.register(Attribution)
-class AttributionAdmin(AuditedAdmin, HistoryAdmin):
-    list_display = ("incident", "force", "unit", "official", "role", "confidence", "status_badge")
+class AttributionAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+    """Attributions are reviewed like incidents (tracker.workflow): the review panel on
+    the change page, bulk actions in the list."""
+
+    form = AttributionForm
+    list_display = (
+        "incident",
+        "force",
+        "unit",
+        "official",
+        "role",
+        "confidence",
+        "relied_on",
+        "status_badge",
+    )
     list_select_related = ("incident", "force", "unit", "official")
-    list_filter = ("role", "confidence", "status")
+    list_filter = ("status", "relied_on", "role", "confidence")
     search_fields = ("incident__code", "incident__title", "official__name", "unit__name")
     autocomplete_fields = ("incident", "force", "unit", "official", "supporting_evidence")
+    fields = (
+        "incident",
+        ("force", "unit", "official"),
+        ("role", "confidence"),
+        ("relied_on", "status_badge"),
+        "basis",
+        "supporting_evidence",
+        *AUDIT_FIELDS,
+    )
     readonly_fields = ("status_badge", *AUDIT_FIELDS)
-
-    def get_queryset(self, request: HttpRequest):
-        return without_restricted(request.user, super().get_queryset(request), "incident")
+    # Rows, choices and lookups follow the visibility policy (tracker.adminkit.PolicyMixin).
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Attribution) -> str:
-        return status_badge(obj.status)
+        return status_badge(obj.status) if obj.pk else "–"
 
 
 @admin.register(ReviewEvent)
@@ -402,19 +422,5 @@ class ReviewEventAdmin(ReadOnlyAdmin):
     list_select_related = ("content_type", "actor")
     list_filter = ("action", "to_status")
     show_full_result_count = False
-
-    def get_queryset(self, request: HttpRequest):
-        events = super().get_queryset(request)
-        if request.user.has_perm(VIEW_RESTRICTED):
-            return events
-        # A transition's comment speaks of its record: none of records one may not see.
-        # (Content types by name in the query: no lookup of their ids first.)
-        return events.exclude(
-            content_type__app_label="tracker",
-            content_type__model="incident",
-            object_id__in=restricted_incidents().values("pk"),
-        ).exclude(
-            content_type__app_label="evidence",
-            content_type__model="evidenceitem",
-            object_id__in=hidden_item_ids(),
-        )
+    # A transition's comment speaks of its record: the policy (evidence.visibility) keeps
+    # out the events of records the user may not see.

@@ -6,4 +6,6 @@ class TrackerConfig(AppConfig):
     verbose_name = "Case"
 
     def ready(self) -> None:
-        from tracker import sessions  # noqa: F401 - connects the login time stamp
+        from tracker import locks, sessions  # noqa: F401 - sessions: the login time stamp
+
+        locks.connect()

@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import TruncMonth, TruncYear
 from django.db.models.lookups import Exact, In, IsNull, LessThanOrEqual
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -25,7 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
-from tracker import workflow
+from tracker import adminkit, locks, workflow
 from tracker.access import visible_incidents
 from tracker.adminkit import status_badge
 from tracker.models import Attribution, Incident, Official, Position, ReviewStatus, Unit
@@ -71,14 +72,31 @@ class AttributionForm(forms.ModelForm):
         return data
 
 
-class AttributionInline(LockedWithParentInline, admin.StackedInline):
+class AttributionFormSet(BaseInlineFormSet):
+    """Records who added and who last changed each attribution: its author submits it
+    for review, and four eyes keeps them from verifying it (``tracker.workflow``)."""
+
+    user = None
+
+    def save_new(self, form, commit=True):
+        form.instance.created_by = form.instance.updated_by = self.user
+        return super().save_new(form, commit)
+
+    def save_existing(self, form, obj, commit=True):
+        obj.updated_by = self.user
+        return super().save_existing(form, obj, commit)
+
+
+class AttributionInline(LockedWithParentInline, adminkit.StackedInline):
     model = Attribution
     form = AttributionForm
+    formset = AttributionFormSet
     extra = 0
     autocomplete_fields = ("force", "unit", "official", "supporting_evidence")
     fields = (
         ("force", "unit", "official"),
-        ("role", "confidence", "status_badge"),
+        ("role", "confidence"),
+        ("relied_on", "status_badge"),
         "basis",
         "supporting_evidence",
         "commanders",
@@ -100,7 +118,9 @@ class AttributionInline(LockedWithParentInline, admin.StackedInline):
             and request.user.has_perm(ADD_ATTRIBUTION)
             and workflow.can_edit(obj, request.user)
         )
-        return super().get_formset(request, obj, **kwargs)
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.user = request.user  # a class made for this request by the factory
+        return formset
 
     @admin.display(description="status")
     def status_badge(self, obj: Attribution) -> str:
@@ -180,9 +200,14 @@ def add_commander(request: HttpRequest, pk: int) -> HttpResponseRedirect:
         raise PermissionDenied
     # A restricted incident is not there for those who may not see it.
     incident = get_object_or_404(visible_incidents(request.user), pk=pk)
+    back = HttpResponseRedirect(reverse("admin:tracker_incident_change", args=[incident.pk]))
+    if incident.status in locks.LOCKED:  # for everyone: say why, rather than forbid
+        messages.error(
+            request, locks.locked_message(incident.code, incident.status, "attributions")
+        )
+        return back
     if not workflow.can_edit(incident, request.user):
         raise PermissionDenied
-    back = HttpResponseRedirect(reverse("admin:tracker_incident_change", args=[incident.pk]))
     try:
         unit = Unit.objects.get(pk=int(request.POST.get("unit", "")))
         official = Official.objects.get(pk=int(request.POST.get("official", "")))
@@ -193,6 +218,9 @@ def add_commander(request: HttpRequest, pk: int) -> HttpResponseRedirect:
         attribution, created = attribute_command(
             incident, official=official, unit=unit, by=request.user
         )
+    except ValidationError as exc:  # tracker.locks.Locked: the incident was locked meanwhile
+        messages.error(request, " ".join(exc.messages))
+        return back
     except ValueError as exc:
         messages.error(request, str(exc))
         return back

@@ -2,9 +2,11 @@
 
 Both take exactly the browser's filters (``incident_filter``), hold only incidents the
 user may see and only the public columns below (no sensitivity detail, no witness, no
-person who entered the record), and stream in chunks: 100,000 incidents are written
-without holding them in memory. A filter value that does not parse makes the export
-refuse (400) rather than silently export more than was asked for.
+person who entered the record). A verified or published incident's row names and counts
+only verified or published attributions and items (``tracker.findings``), so an export
+filtered to those states holds nothing still in review. Both stream in chunks: 100,000
+incidents are written without holding them in memory. A filter value that does not parse
+makes the export refuse (400) rather than silently export more than was asked for.
 
 GeoJSON follows RFC 7946: WGS84 longitude-latitude, properties flat (strings, numbers,
 null), one Feature per incident with a location; ``geometry`` is null for incidents
@@ -27,11 +29,11 @@ from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from evidence.models import EvidenceLink
+from tracker import findings
 from tracker.access import requires_browse
 from tracker.adminkit import count_of
 from tracker.filters import IncidentFilter
-from tracker.models import Attribution, Incident, LocationPrecision, ReviewStatus
+from tracker.models import Incident, LocationPrecision
 from tracker.workspace import incident_filter
 
 CHUNK = 2000
@@ -64,8 +66,16 @@ COLUMNS = (
     ("women_killed", "women among the killed"),
     ("civilian_harm", "civilian-harm grade"),
     ("status", "review status"),
-    ("attributed_to", "forces, units and officials of standing attributions, '; '"),
-    ("evidence_items", "number of evidence items linked"),
+    (
+        "attributed_to",
+        "forces, units and officials of attributions not rejected, '; ' (of a verified or "
+        "published incident: of verified or published attributions only)",
+    ),
+    (
+        "evidence_items",
+        "number of evidence items linked and not rejected (of a verified or published "
+        "incident: verified or published items only)",
+    ),
     ("url", "the incident's page in the tracker"),
 )
 NUMERIC = {
@@ -129,13 +139,14 @@ def export_rows(found: IncidentFilter) -> QuerySet:
     """The filtered incidents as dicts of ``FIELDS``, in the page's order."""
     return (
         found.ordered()
-        .annotate(evidence_count=count_of(EvidenceLink.objects, "incident"))
+        .annotate(evidence_count=count_of(findings.evidence_links(), "incident"))
         .values(*FIELDS)
     )
 
 
 def details(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]:
-    """Target type names and attributed parties of these incidents, in two queries.
+    """Target type names and attributed parties of these incidents, in two queries. The
+    parties are those of the attributions presented with each incident (``tracker.findings``).
 
     Looked up per chunk by id rather than with prefetch_related, whose per-object
     bookkeeping costs more than the rows themselves at export sizes."""
@@ -146,7 +157,7 @@ def details(ids: list[int]) -> tuple[dict[int, list[str]], dict[int, list[str]]]
     ):
         targets[incident_id].append(name)
     parties: dict[int, list[str]] = defaultdict(list)
-    standing = Attribution.objects.filter(incident_id__in=ids).exclude(status=ReviewStatus.REJECTED)
+    standing = findings.attributions().filter(incident_id__in=ids)
     for incident_id, *names in standing.order_by("id").values_list(
         "incident_id", "force__name", "unit__name", "official__name"
     ):

@@ -18,6 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.models import EvidenceItem, EvidenceLink
+from tracker import findings
 from tracker.models import (
     AttackType,
     Attribution,
@@ -54,12 +55,9 @@ def local_midnight(day) -> datetime:
 
 
 def attributed(**match) -> Exists:
-    """Incidents with a standing (not rejected) attribution matching ``match``."""
-    return Exists(
-        Attribution.objects.filter(incident=OuterRef("pk"), **match).exclude(
-            status=ReviewStatus.REJECTED
-        )
-    )
+    """Incidents with an attribution matching ``match`` that is presented with them
+    (``tracker.findings.standing``: on a verified or published incident, a checked one)."""
+    return Exists(Attribution.objects.filter(findings.standing(), incident=OuterRef("pk"), **match))
 
 
 def named(manager, value: str, name_q: Callable[[str], Q | None]) -> QuerySet:

@@ -24,9 +24,8 @@ from django.views.decorators.http import require_safe
 from evidence import flights
 from evidence.access import VIEW_PROTECTED, can_view_item
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, FlightMatch
-from tracker import workflow
+from tracker import findings, workflow
 from tracker.access import can_view_incident, requires_browse
-from tracker.adminkit import count_of
 from tracker.exports import FIELDS, detail_prefix, record
 from tracker.maps import map_config, safe_colour
 from tracker.models import (
@@ -40,7 +39,7 @@ from tracker.models import (
     TargetType,
 )
 from tracker.periods import format_partial
-from tracker.responsibility import chain_of_command
+from tracker.responsibility import ChainEntry, chain_of_command
 
 # Codes are handed out as INC-0001 (tracker.codes); anything else cannot name an incident
 # and is refused before it reaches the database (PostgreSQL rejects a NUL in a string).
@@ -79,7 +78,6 @@ def load_incident(user, code: str) -> Incident:
             Prefetch("attributions", queryset=attributions),
             Prefetch("attributions__supporting_evidence", queryset=supporting),
         )
-        .annotate(evidence_count=count_of(EvidenceLink.objects, "incident"))
         .filter(code=code)
         .first()
     )
@@ -119,10 +117,11 @@ def site(incident: Incident) -> dict | None:
 
 
 def parties_of(incident: Incident) -> list[str]:
-    """Who the standing (not rejected) attributions name, as the exports list them."""
+    """Who the attributions presented with the incident name (``tracker.findings``), as
+    the exports list them."""
     names: list[str] = []
     for attribution in incident.attributions.all():
-        if attribution.status == ReviewStatus.REJECTED:
+        if not findings.stands(attribution.status, incident.status):
             continue
         for party in (attribution.force, attribution.unit, attribution.official):
             if party is not None and party.name not in names:
@@ -142,14 +141,16 @@ def export_fields(incident: Incident) -> dict:
     return row
 
 
-def map_of(incident: Incident, place: dict) -> dict:
+def map_of(incident: Incident, place: dict, evidence_count: int) -> dict:
     """map.js's configuration for this one incident: its feature with the properties of
-    the GeoJSON export (``exports.record``), from what the page has loaded (no query).
+    the GeoJSON export (``exports.record``), from what the page has loaded (no query);
+    ``evidence_count`` is the number of items presented with it.
     Coordinates borrowed from the place are drawn as a town circle, whatever precision
     the incident records. Its own target types, in the vocabulary's order as on the map
     page, colour it."""
     targets = [t.name for t in incident.target_types.all()]
-    row = record(export_fields(incident), targets, parties_of(incident), detail_prefix())
+    fields = {**export_fields(incident), "evidence_count": evidence_count}
+    row = record(fields, targets, parties_of(incident), detail_prefix())
     row["location_precision"] = place["precision"]
     feature = {
         "type": "Feature",
@@ -181,6 +182,57 @@ def review_timeline(incident: Incident) -> list[dict]:
             else event.action,
         }
         for event in events
+    ]
+
+
+@dataclass(frozen=True)
+class Attributions:
+    """The incident's attributions as the page presents them (``tracker.findings``).
+
+    For a verified or published incident, ``finding`` holds the checked attributions and
+    ``apart`` the others (in review or rejected), shown under their own heading, each with
+    its state. Otherwise every attribution is in ``finding`` with its state, and
+    ``apart`` is empty."""
+
+    checked: bool
+    finding: list[Attribution]
+    apart: list[Attribution]
+
+
+def attributions_of(incident: Incident) -> Attributions:
+    """From the prefetched attributions: no query."""
+    every = list(incident.attributions.all())
+    if not findings.is_checked(incident.status):
+        return Attributions(False, every, [])
+    stand = [a for a in every if findings.stands(a.status, incident.status)]
+    return Attributions(True, stand, [a for a in every if a not in stand])
+
+
+@dataclass(frozen=True)
+class ChainRow:
+    entry: ChainEntry
+    status: str  # of the attribution to ``entry.attributed_unit`` the row rests on
+    in_finding: bool
+
+
+def chain_rows(incident: Incident, attributions: Attributions) -> list[ChainRow]:
+    """The chain of command, each row with the review state of the attribution to its unit
+    (a checked one if there is one). On a checked incident a row resting only on an
+    attribution in review is not part of the finding."""
+    status_of: dict[int, str] = {}
+    for a in attributions.finding + attributions.apart:
+        if not a.unit_id or a.status == ReviewStatus.REJECTED:
+            continue
+        if a.unit_id not in status_of or findings.is_checked(a.status):
+            status_of[a.unit_id] = a.status
+    finding_units = {a.unit_id for a in attributions.finding if a.unit_id}
+    return [
+        ChainRow(
+            entry,
+            status_of.get(entry.attributed_unit.pk, ""),
+            not attributions.checked or entry.attributed_unit.pk in finding_units,
+        )
+        for entry in chain_of_command(incident)
     ]
 
 
@@ -220,6 +272,7 @@ class Shown:
     thumbnail: str = ""
     preview: str = ""
     link: EvidenceLink | None = None
+    in_finding: bool = True  # presented with the incident (``tracker.findings``)
 
     @property
     def sha_prefix(self) -> str:
@@ -254,6 +307,11 @@ class Evidence:
     testimonies: list[dict] = field(default_factory=list)
     satellite_pairs: list[list[dict]] = field(default_factory=list)
 
+    @property
+    def presented(self) -> int:
+        """How many items are presented with the incident (the exports' count)."""
+        return sum(1 for view in self.gallery if view.in_finding)
+
 
 def evidence_of(incident: Incident, user) -> Evidence:
     """The linked items (gallery), their testimonies and before/after satellite pairs.
@@ -275,6 +333,7 @@ def evidence_of(incident: Incident, user) -> Evidence:
     for link in links:
         view = shown(link.item, user, derivatives)
         view.link = link
+        view.in_finding = findings.stands(link.item.status, incident.status)
         found.gallery.append(view)
         found.testimonies.extend(testimony_of(link.item, user))
         scene = getattr(link.item, "satellite", None)
@@ -361,15 +420,17 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
     evidence = evidence_of(incident, user)
     admin_label, admin_url = admin_link(incident, user)
     place = site(incident)
+    attributions = attributions_of(incident)
     context = {
         "section": "incident",
         "incident": incident,
         "when": when(incident),
         "site": place,
-        "map_config": map_of(incident, place) if place else None,
+        "map_config": map_of(incident, place, evidence.presented) if place else None,
         "timeline": review_timeline(incident),
-        "attributions": list(incident.attributions.all()),
-        "chain": chain_of_command(incident),
+        "checked": attributions.checked,
+        "attributions": attributions,
+        "chain": chain_rows(incident, attributions),
         "related": related_of(incident, user),
         "evidence": evidence,
         "flights": flights_of(incident),

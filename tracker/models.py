@@ -393,6 +393,8 @@ class IncidentRelation(models.Model):
     kind = models.CharField(max_length=16, choices=Kind.choices)
     note = models.CharField(max_length=300, blank=True)
 
+    history = HistoricalRecords()
+
     class Meta:
         constraints = [
             models.UniqueConstraint(
@@ -407,6 +409,11 @@ class IncidentRelation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_incident_id} {self.get_kind_display()} {self.to_incident_id}"
+
+    def clean(self) -> None:
+        from tracker import locks  # the lock rule (imports this module)
+
+        locks.check_relation(self)
 
 
 # --- Forces, units, officials, postings -----------------------------------------------
@@ -599,6 +606,11 @@ class Attribution(Audited):
         related_name="attributions",
         help_text="Evidence items that support this attribution.",
     )
+    relied_on = models.BooleanField(
+        default=True,
+        help_text="Untick if the incident's finding does not rest on this attribution: "
+        "then it need not be verified before the incident is.",
+    )
     status = models.CharField(
         max_length=20, choices=ReviewStatus.choices, default=ReviewStatus.DRAFT, editable=False
     )
@@ -606,6 +618,10 @@ class Attribution(Audited):
     history = HistoricalRecords(m2m_fields=[supporting_evidence])
 
     class Meta:
+        permissions = [
+            ("review_attribution", "Can review attributions (verify, reject, request changes)"),
+            ("publish_attribution", "Can publish and reopen attributions"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(force__isnull=False)
@@ -619,6 +635,11 @@ class Attribution(Audited):
     def __str__(self) -> str:
         who = self.official or self.unit or self.force
         return f"{who} ({self.get_role_display()})"
+
+    def clean(self) -> None:
+        from tracker import locks  # the lock rule (imports this module)
+
+        locks.check_attribution(self)
 
 
 class ReviewEvent(models.Model):

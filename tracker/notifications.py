@@ -16,6 +16,8 @@ from django.core.mail import send_mail
 from django.db.models import Q
 from django.urls import reverse
 
+from tracker.access import VIEW_RESTRICTED
+
 log = logging.getLogger(__name__)
 
 
@@ -41,14 +43,21 @@ def _link(record) -> str:
 
 
 def transition_made(record, event) -> None:
-    label = str(record)  # "<code> <title>"
+    """Mail about a transition. Only people who may see the record hear of it, and a
+    record hidden from part of the team (restricted) is named by its code alone: no
+    title, no comment, which may speak of its content."""
+    from evidence.visibility import is_hidden_from_some, may_see
+
+    code = getattr(record, "code", None) or f"{record._meta.verbose_name} {record.pk}"
+    discreet = is_hidden_from_some(record)
+    label = code if discreet else str(record)  # "<code> <title>"
     action = event.action
     if action == "submit":
-        recipients = [u.email for u in reviewers_of(record) if u.pk != event.actor_id]
+        people = [u for u in reviewers_of(record) if u.pk != event.actor_id]
         subject = f"[tracker] For review: {label}"
     elif action in ("request_changes", "reject", "verify"):
         author = record.created_by
-        recipients = [author.email] if author and author.email and author.is_active else []
+        people = [author] if author and author.is_active else []
         subject = {
             "request_changes": f"[tracker] Changes requested: {label}",
             "reject": f"[tracker] Rejected: {label}",
@@ -56,16 +65,59 @@ def transition_made(record, event) -> None:
         }[action]
     else:
         return
+    recipients = [u.email for u in people if u.email and may_see(u, record)]
     if not recipients:
         return
+    comment = event.comment and not discreet
     body = (
-        f"{event.actor} moved {record.code} from {event.get_from_status_display()} "
+        f"{event.actor} moved {code} from {event.get_from_status_display()} "
         f"to {event.get_to_status_display()}.\n"
-        + (f"\nComment:\n{event.comment}\n" if event.comment else "")
+        + (f"\nComment:\n{event.comment}\n" if comment else "")
         + f"\n{_link(record)}\n"
     )
     try:
         send_mail(subject[:200], body, None, sorted(set(recipients)))
     except OSError:
         # The transition stands; a mail server that is down must not undo a review.
-        log.exception("could not send the notification for %s", record.code)
+        log.exception("could not send the notification for %s", code)
+
+
+def duplicate_set_aside(item, *, by) -> None:
+    """Tell those who may see ``item`` (it stands only behind restricted incidents) that
+    ``by``, who may not, sent its bytes again, so that an editor decides where the copy
+    belongs. Called after the commit by ``evidence.intake``. The mail names the item by
+    its code only: its title, and the file names in its custody log, stay in the
+    tracker behind the permissions."""
+    needed = ("evidence.view_evidenceitem", VIEW_RESTRICTED)
+    recipients = [u.email for u in holders_of(*needed) if u.pk != getattr(by, "pk", None)]
+    if not recipients:
+        return
+    body = (
+        f"{by} sent a file whose bytes are already held as {item.code}. They may not see "
+        "that item, so nothing was linked or stored again; the upload is recorded in "
+        f"{item.code}'s custody log, with the incident asked for, if any.\n\n"
+        "An editor decides where the copy belongs.\n"
+        f"\n{_link(item)}\n"
+    )
+    try:
+        send_mail(
+            f"[tracker] Set aside: a copy of {item.code}", body, None, sorted(set(recipients))
+        )
+    except OSError:
+        # The upload stands; a mail server that is down must not undo it.
+        log.exception("could not send the notification for a copy of %s", item.code)
+
+
+def holders_of(*perms: str):
+    """Active users with an address who hold every one of ``perms`` ("app.codename"),
+    through a group, directly, or as superusers."""
+    User = get_user_model()
+    users = User.objects.filter(is_active=True).exclude(email="")
+    for name in perms:
+        app_label, codename = name.split(".")
+        perm = Permission.objects.get(content_type__app_label=app_label, codename=codename)
+        holders = User.objects.filter(
+            Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True)
+        )
+        users = users.filter(pk__in=holders.values("pk"))
+    return users

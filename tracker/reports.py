@@ -41,7 +41,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from evidence.access import VIEW_EVIDENCE
-from evidence.models import EvidenceItem, EvidenceLink
+from evidence.models import EvidenceItem
+from tracker import findings
 from tracker.access import requires_browse
 from tracker.exports import detail_prefix
 from tracker.filters import SORTS
@@ -95,11 +96,6 @@ class Figures:
     without_force: int
 
 
-def standing_attributions() -> QuerySet[Attribution]:
-    """Attributions a reviewer has not ruled out (the filters and the dossier read the same)."""
-    return Attribution.objects.exclude(status=ReviewStatus.REJECTED)
-
-
 def _tally(prefix: str) -> dict[str, object]:
     low, high = f"{prefix}_min", f"{prefix}_max"
     return {
@@ -117,7 +113,7 @@ def _tally(prefix: str) -> dict[str, object]:
 def figures(incidents: QuerySet[Incident]) -> Figures:
     """Counts and casualty ranges of ``incidents``: one query."""
     target_types = Incident.target_types.through.objects.filter(incident=OuterRef("pk"))
-    forces = standing_attributions().filter(
+    forces = findings.attributions().filter(
         Q(force__isnull=False) | Q(unit__isnull=False), incident=OuterRef("pk")
     )
     row = incidents.order_by().aggregate(
@@ -160,11 +156,11 @@ def by_status(incidents: QuerySet[Incident]) -> list[tuple[str, int]]:
 
 
 def by_force(incidents: QuerySet[Incident]) -> list[tuple[Force, int]]:
-    """Incidents with a standing attribution to each force, directly or through one of its
-    units (as the ``force`` filter reads it): one query. An incident attributed to two
+    """Incidents with an attribution presented with them (``tracker.findings``) to each
+    force, directly or through one of its units: one query. An incident attributed to two
     forces counts for each."""
     counted = (
-        standing_attributions()
+        findings.attributions()
         .filter(
             Q(force=OuterRef("pk")) | Q(unit__force=OuterRef("pk")),
             incident__in=incidents.order_by().values("pk"),
@@ -315,16 +311,19 @@ def _tick_step(peak: int) -> int:
 
 
 def report_incidents(incidents: QuerySet[Incident], limit: int) -> list[Incident]:
-    """The first ``limit`` incidents with everything a section shows: five queries."""
-    supporting = EvidenceItem.objects.only("id", "code").order_by("code")
+    """The first ``limit`` incidents with everything a section shows: five queries. Only
+    the attributions and evidence links presented with each incident are loaded
+    (``tracker.findings``); supporting items are sorted out by ``supporting``."""
+    supporting_items = EvidenceItem.objects.only("id", "code", "status").order_by("code")
     attributions = (
-        standing_attributions()
+        findings.attributions()
         .select_related("force", "unit", "unit__force", "official")
-        .prefetch_related(Prefetch("supporting_evidence", queryset=supporting))
+        .prefetch_related(Prefetch("supporting_evidence", queryset=supporting_items))
         .order_by("id")
     )
     evidence = (
-        EvidenceLink.objects.select_related("item")
+        findings.evidence_links()
+        .select_related("item")
         .only(
             "id",
             "incident",
@@ -345,6 +344,16 @@ def report_incidents(incidents: QuerySet[Incident], limit: int) -> list[Incident
     )
 
 
+def supporting(attribution: Attribution, incident: Incident) -> list[EvidenceItem]:
+    """The prefetched supporting items of ``attribution`` presented with ``incident``: a
+    published incident's attribution is shown with its checked items only."""
+    return [
+        item
+        for item in attribution.supporting_evidence.all()
+        if findings.stands(item.status, incident.status)
+    ]
+
+
 @dataclass
 class LinkedOfficial:
     official: Official
@@ -352,10 +361,11 @@ class LinkedOfficial:
 
 
 def linked_officials(incidents: list[Incident]) -> list[LinkedOfficial]:
-    """The officials tied to ``incidents`` the way their dossiers tie them: named by a
-    standing attribution, or in command (on the incident's date) of an attributed unit or
-    a unit above it. Rejected incidents are left out, as in the dossier. Reads the
-    prefetched attributions of ``report_incidents``; two queries whatever their number."""
+    """The officials tied to ``incidents`` the way their dossiers tie them: named by an
+    attribution presented with the incident, or in command (on the incident's date) of an
+    attributed unit or a unit above it. Rejected incidents are left out, as in the
+    dossier. Reads the prefetched attributions of ``report_incidents``; two queries
+    whatever their number."""
     live = [i for i in incidents if i.status != ReviewStatus.REJECTED]
     unit_ids = {a.unit_id for i in live for a in i.attributions.all() if a.unit_id}
     above = walk(unit_ids, "up")
@@ -379,16 +389,21 @@ def linked_officials(incidents: list[Incident]) -> list[LinkedOfficial]:
 
     for incident in live:
         for a in incident.attributions.all():
-            codes = tuple(item.code for item in a.supporting_evidence.all())
+            items = supporting(a, incident)
+            codes = tuple(item.code for item in items)
+            states = tuple((item.code, item.status) for item in items)
             if a.official_id:
-                add(a.official, incident, Link(BASIS_DIRECT, a, codes), ("direct", a.pk))
+                link = Link(BASIS_DIRECT, a, codes, evidence_states=states)
+                add(a.official, incident, link, ("direct", a.pk))
             if not a.unit_id:
                 continue
             for unit_id, depth in sorted(above[a.unit_id].items(), key=lambda item: item[1]):
                 for position, held in postings.get(unit_id, ()):
                     verdict = assess(position, incident, held)
                     if verdict is not None:
-                        link = Link(BASIS_CHAIN, a, codes, *verdict, position, depth)
+                        link = Link(
+                            BASIS_CHAIN, a, codes, *verdict, position, depth, evidence_states=states
+                        )
                         add(
                             position.official, incident, link, (incident.pk, position.pk, a.unit_id)
                         )
@@ -426,6 +441,8 @@ class Section:
     injured: str
     latitude: object
     longitude: object
+    # (attribution, its supporting items) presented with the incident
+    attributions: list[tuple[Attribution, list[EvidenceItem]]]
 
 
 def section(incident: Incident, pages: str) -> Section:
@@ -446,6 +463,7 @@ def section(incident: Incident, pages: str) -> Section:
         count_range(incident.injured_min, incident.injured_max),
         latitude,
         longitude,
+        [(a, supporting(a, incident)) for a in incident.attributions.all()],
     )
 
 

@@ -21,6 +21,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
+from tracker import findings, locks
 from tracker.models import (
     Attribution,
     Incident,
@@ -256,7 +257,9 @@ def attribute_command(
     command over ``unit`` (an attributed unit) or a unit above it on the incident's date.
 
     Returns (attribution, created); an existing commander attribution of the official
-    is returned as it is. Raises ValueError if the chain does not hold the official."""
+    is returned as it is. Raises ValueError if the chain does not hold the official, and
+    ``tracker.locks.Locked`` if the incident is locked (verified, published, rejected)."""
+    locks.check_incident_open(incident.pk, "attributions")
     entries = [
         e
         for e in chain_of_command(incident)
@@ -291,6 +294,7 @@ def attribute_command(
             updated_by=by,
         )
         attribution.full_clean()
+        attribution._history_user = by  # four eyes reads who added it
         attribution.save()
     return attribution, True
 
@@ -310,6 +314,19 @@ class Link:
     reason: str = ""
     position: Position | None = None
     depth: int | None = None
+    # (code, review state) of each item in ``evidence``, so that those still in review
+    # are shown with their state
+    evidence_states: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def is_finding(self) -> bool:
+        """True if the attribution it rests on was checked (verified or published)."""
+        return findings.is_checked(self.attribution.status)
+
+    @property
+    def evidence_in_review(self) -> tuple[tuple[str, str], ...]:
+        """(code, review state) of the supporting items not verified or published."""
+        return tuple(pair for pair in self.evidence_states if not findings.is_checked(pair[1]))
 
     @property
     def description(self) -> str:
@@ -334,9 +351,17 @@ def levels_above(depth: int | None, unit: Unit | None) -> str:
 
 @dataclass
 class DossierIncident:
+    """An incident linked to the official. It is a *finding* if at least one link rests on
+    a checked attribution; the others are leads still in review, listed with their
+    states and never counted."""
+
     incident: Incident
     target_types: list[str]
     links: list[Link] = field(default_factory=list)
+
+    @property
+    def is_finding(self) -> bool:
+        return any(link.is_finding for link in self.links)
 
     @property
     def date(self) -> str:
@@ -361,7 +386,11 @@ class DossierIncident:
 
     @property
     def certain(self) -> bool:
-        return any(link.basis == BASIS_DIRECT or link.certainty == CERTAIN for link in self.links)
+        """A finding link names the official, or gives them command surely on the date."""
+        return any(
+            link.is_finding and (link.basis == BASIS_DIRECT or link.certainty == CERTAIN)
+            for link in self.links
+        )
 
 
 @dataclass(frozen=True)
@@ -380,14 +409,25 @@ class Dossier:
     official: Official
     aliases: list[OfficialAlias]
     postings: list[Position]
-    incidents: list[DossierIncident]
-    totals: Totals
+    incidents: list[DossierIncident]  # every linked incident, findings and leads in review
+    totals: Totals  # of the findings only
+
+    @property
+    def findings(self) -> list[DossierIncident]:
+        return [entry for entry in self.incidents if entry.is_finding]
+
+    @property
+    def in_review(self) -> list[DossierIncident]:
+        return [entry for entry in self.incidents if not entry.is_finding]
 
 
 def dossier(official: Official, *, include_restricted: bool = True) -> Dossier:
     """Everything on record against ``official``: names, postings, and every incident
     attributed to them or to a unit under their command on its date. A fixed number of
     queries (seven), however many incidents up to ``CHUNK``.
+
+    Attributions still in review are listed with their state; the totals count findings
+    only: incidents linked by a verified or published attribution (``tracker.findings``).
 
     ``include_restricted=False`` leaves out restricted incidents (and their totals) for
     readers without ``tracker.view_restricted_incident`` (see tracker.access)."""
@@ -402,7 +442,7 @@ def dossier(official: Official, *, include_restricted: bool = True) -> Dossier:
     if not include_restricted:
         rows = [a for a in rows if a.incident.sensitivity != Sensitivity.RESTRICTED]
     targets: dict[int, list[str]] = defaultdict(list)
-    evidence: dict[int, list[str]] = defaultdict(list)
+    evidence: dict[int, list[tuple[str, str]]] = defaultdict(list)
     incident_ids = sorted({a.incident_id for a in rows})
     # Sorted here, not by ORDER BY: ordering by the joined name or code leads SQLite to
     # walk that table's index and probe the id list for every row.
@@ -412,10 +452,10 @@ def dossier(official: Official, *, include_restricted: bool = True) -> Dossier:
         ).values_list("incident_id", "targettype__name"):
             targets[incident_id].append(name)
     for chunk in _chunks(sorted(a.pk for a in rows)):
-        for attribution_id, code in Attribution.supporting_evidence.through.objects.filter(
+        for attribution_id, code, status in Attribution.supporting_evidence.through.objects.filter(
             attribution_id__in=chunk
-        ).values_list("attribution_id", "evidenceitem__code"):
-            evidence[attribution_id].append(code)
+        ).values_list("attribution_id", "evidenceitem__code", "evidenceitem__status"):
+            evidence[attribution_id].append((code, status))
     for names in (*targets.values(), *evidence.values()):
         names.sort()
 
@@ -424,19 +464,24 @@ def dossier(official: Official, *, include_restricted: bool = True) -> Dossier:
         entry = by_incident.get(a.incident_id)
         if entry is None:
             entry = DossierIncident(a.incident, targets.get(a.incident_id, []))
-        codes = tuple(evidence.get(a.pk, ()))
+        states = tuple(evidence.get(a.pk, ()))
+        codes = tuple(code for code, _ in states)
         if a.official_id == official.pk:
-            entry.links.append(Link(BASIS_DIRECT, a, codes))
+            entry.links.append(Link(BASIS_DIRECT, a, codes, evidence_states=states))
         if a.unit_id is not None:
             for position, held in command:
                 depth = below[position.unit_id].get(a.unit_id)
                 verdict = assess(position, a.incident, held) if depth is not None else None
                 if verdict is not None:
-                    entry.links.append(Link(BASIS_CHAIN, a, codes, *verdict, position, depth))
+                    link = Link(
+                        BASIS_CHAIN, a, codes, *verdict, position, depth, evidence_states=states
+                    )
+                    entry.links.append(link)
         if entry.links:
             by_incident[a.incident_id] = entry
     incidents = list(by_incident.values())
-    return Dossier(official, aliases, postings, incidents, totals(incidents))
+    counted = [entry for entry in incidents if entry.is_finding]
+    return Dossier(official, aliases, postings, incidents, totals(counted))
 
 
 # Ids per IN list: far below SQLite's 32,766 variables; one query up to this many rows.

@@ -9,17 +9,18 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import quote, unquote
 from django.contrib.contenttypes.models import ContentType
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from tracker import workflow
+from tracker import locks, workflow
 from tracker.adminkit import status_badge
 from tracker.models import ReviewEvent, ReviewStatus
 from tracker.workflow import RULES, Action, TransitionError
@@ -38,8 +39,56 @@ def _change_url(record) -> str:
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
 
 
+class LockCheckedInlineFormSet(BaseInlineFormSet):
+    """Puts what ``tracker.locks`` refuses next to the rows, where a model's ``clean()``
+    cannot: removing a row (a row ticked for deletion is not validated; its delete would
+    meet the lock only at save time) and changing a row's many-to-many values (set after
+    the row is saved)."""
+
+    def clean(self) -> None:
+        super().clean()
+        many = {field.name for field in self.model._meta.many_to_many}
+        refused: list[str] = []
+        for form in self.initial_forms:
+            if form.instance.pk is None:
+                continue
+            deleting = self.can_delete and self._should_delete_form(form)
+            if not deleting and not many & set(form.changed_data):
+                continue  # the model's clean() has checked it
+            try:
+                locks.check(form.instance, deleting=True)
+            except locks.Locked as exc:
+                if deleting:
+                    refused += exc.messages
+                else:
+                    form.add_error(None, exc)
+        if refused:
+            raise ValidationError([f"Not removed: {message}" for message in refused])
+
+
+_LOCK_CHECKED: dict[type, type] = {}
+
+
+def lock_checked(formset: type[BaseInlineFormSet]) -> type[BaseInlineFormSet]:
+    """``formset`` with the checks of ``LockCheckedInlineFormSet`` (for an inline that
+    declares a formset of its own)."""
+    if issubclass(formset, LockCheckedInlineFormSet):
+        return formset
+    if formset not in _LOCK_CHECKED:
+        name = f"LockChecked{formset.__name__}"
+        _LOCK_CHECKED[formset] = type(name, (LockCheckedInlineFormSet, formset), {})
+    return _LOCK_CHECKED[formset]
+
+
 class LockedWithParentInline:
-    """Inlines of a record the user may not edit (locked, or someone else's) are read-only."""
+    """Inlines of a record the user may not edit (locked, or someone else's) are read-only;
+    in the others, rows that ``tracker.locks`` keeps are refused with a form error."""
+
+    formset = LockCheckedInlineFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("formset", lock_checked(self.formset))
+        return super().get_formset(request, obj, **kwargs)
 
     def _parent_editable(self, request, obj) -> bool:
         return obj is None or workflow.can_edit(obj, request.user)
@@ -54,7 +103,37 @@ class LockedWithParentInline:
         return self._parent_editable(request, obj) and super().has_delete_permission(request, obj)
 
 
-class ReviewAdminMixin:
+class LockRefusals:
+    """For a ModelAdmin whose writes may meet ``tracker.locks`` after its forms were
+    valid: a delete whose cascade would remove a locked record's link, attribution or
+    relation, or a save that meets a record locked meanwhile. The page answers with the
+    lock's message and the record's page, not an error; the view's transaction has rolled
+    back whatever it wrote."""
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except locks.Locked as exc:
+            return self._lock_refused(request, exc, object_id, "Not deleted")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except locks.Locked as exc:
+            return self._lock_refused(request, exc, object_id, "Not saved")
+
+    def _lock_refused(self, request, exc: locks.Locked, object_id, what: str):
+        self.message_user(request, f"{what}: {' '.join(exc.messages)}", messages.ERROR)
+        if object_id is None:
+            return HttpResponseRedirect(request.get_full_path())
+        meta = self.model._meta
+        url = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_change", args=[quote(unquote(object_id))]
+        )
+        return HttpResponseRedirect(url)
+
+
+class ReviewAdminMixin(LockRefusals):
     """For the ModelAdmin of a model with a ``status`` under review."""
 
     change_form_template = "admin/tracker/review_change_form.html"
@@ -175,7 +254,7 @@ class ReviewAdminMixin:
             else:
                 self.message_user(
                     request,
-                    f"{record.code}: {Action(action).label.lower()} — now "
+                    f"{workflow.label(record)}: {Action(action).label.lower()} — now "
                     f"{ReviewStatus(record.status).label}.",
                 )
             return HttpResponseRedirect(_change_url(record))
@@ -208,9 +287,9 @@ class ReviewAdminMixin:
         for record in queryset:
             try:
                 workflow.transition(record, action, by=request.user, comment=comment)
-                done.append(record.code)
+                done.append(workflow.label(record))
             except TransitionError as exc:
-                refused.append(f"{record.code}: {exc}")
+                refused.append(f"{workflow.label(record)}: {exc}")
         if done:
             self.message_user(
                 request, f"{Action(action).label} done for {len(done)}: {', '.join(done)}."
@@ -268,9 +347,20 @@ def _with_submitted_at(queryset):
 
 def review_models():
     from evidence.models import EvidenceItem
-    from tracker.models import Incident
+    from tracker.models import Attribution, Incident
 
-    return (Incident, EvidenceItem)
+    return (Incident, EvidenceItem, Attribution)
+
+
+# What a queue row shows of an attribution: its incident and whom it names (one query).
+ROW_RELATIONS = {"attribution": ("incident", "force", "unit", "official")}
+
+
+def _visible_to(user, queryset):
+    from evidence.visibility import visible_to  # evidence's admin imports this module
+
+    related = ROW_RELATIONS.get(queryset.model._meta.model_name)
+    return visible_to(user, queryset.select_related(*related) if related else queryset)
 
 
 def queue_for(user):
@@ -279,6 +369,7 @@ def queue_for(user):
     for model in review_models():
         if workflow.is_reviewer(user, model):
             qs = model.objects.filter(status=ReviewStatus.SUBMITTED).exclude(created_by=user)
+            qs = _visible_to(user, qs)
             rows.append((model._meta, _with_submitted_at(qs).order_by("submitted_at", "pk")))
     return rows
 
@@ -286,7 +377,12 @@ def queue_for(user):
 def my_work_for(user):
     statuses = [ReviewStatus.DRAFT, ReviewStatus.CHANGES_REQUESTED]
     return [
-        (model._meta, model.objects.filter(created_by=user, status__in=statuses).order_by("-pk"))
+        (
+            model._meta,
+            _visible_to(user, model.objects.filter(created_by=user, status__in=statuses)).order_by(
+                "-pk"
+            ),
+        )
         for model in review_models()
     ]
 

@@ -18,6 +18,7 @@ from django.core.exceptions import (
     NON_FIELD_ERRORS,
     DisallowedHost,
     RequestDataTooBig,
+    SuspiciousOperation,
     TooManyFieldsSent,
     TooManyFilesSent,
 )
@@ -85,7 +86,18 @@ def locked_out(request: HttpRequest, response: HttpResponse, credentials: dict) 
     return render(request, "admin/login.html", context, status=429)
 
 
+class BadInput(SuspiciousOperation):
+    """A request refused for what it carries (``tracker.hostile_input``). The message
+    is for the log and names no value; ``reason`` is the sentence the 400 page shows."""
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 def _reason(exception: Exception | None) -> str:
+    if isinstance(exception, BadInput):
+        return exception.reason
     if isinstance(exception, TooManyFilesSent):
         return (
             f"The upload held more than {settings.DATA_UPLOAD_MAX_NUMBER_FILES} files, "

@@ -65,6 +65,9 @@ MIDDLEWARE = [
     # Outermost, so that every response gets the policy, even a refusal raised by
     # another middleware (a foreign Host header).
     "csp.middleware.CSPMiddleware",
+    # Next, so that a NUL byte, an over-long value or a broken pattern is refused with
+    # the readable 400 (with the policy) before sessions or views read it.
+    "tracker.hostile_input.HostileInputMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -21,13 +21,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import format_html_join
+from django.utils.html import format_html, format_html_join
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from tracker.access import VIEW_RESTRICTED
+from tracker.adminkit import status_badge
 from tracker.exports import neutralise
-from tracker.models import Official, Position, Unit
+from tracker.findings import is_checked
+from tracker.models import Official, Position, ReviewStatus, Unit
 from tracker.names import official_name_q, unit_name_q
 from tracker.periods import EARLIEST, LATEST, format_partial, midnight
 from tracker.responsibility import (
@@ -156,6 +158,11 @@ def timeline(postings: list[Position], today: date) -> Timeline | None:
     return Timeline(bars, years[::step])
 
 
+def in_review_badge(status: str) -> str:
+    """Nothing for a checked item; the status badge, after a space, for one in review."""
+    return "" if is_checked(status) else format_html(" {}", status_badge(status))
+
+
 def _context(request: HttpRequest, pk: int) -> dict:
     official = get_object_or_404(Official, pk=pk)
     found = dossier(official, include_restricted=request.user.has_perm(VIEW_RESTRICTED))
@@ -165,21 +172,28 @@ def _context(request: HttpRequest, pk: int) -> dict:
     search = reverse("admin:evidence_evidenceitem_changelist")
 
     def codes(link) -> str:
-        if not link.evidence:
+        if not link.evidence_states:
             return "none linked"
+        # An item still in review carries its state: it is not checked evidence.
         return format_html_join(
-            ", ", '<a href="{}?q={}">{}</a>', ((search, c, c) for c in link.evidence)
+            ", ",
+            '<a href="{}?q={}">{}</a>{}',
+            ((search, code, code, in_review_badge(state)) for code, state in link.evidence_states),
         )
 
-    return {
-        "incidents": [
+    def rows(entries) -> list:
+        return [
             (
                 entry,
                 change.replace(str(PLACEHOLDER), str(entry.incident.pk)),
                 [(link, codes(link)) for link in entry.links],
             )
-            for entry in found.incidents
-        ],
+            for entry in entries
+        ]
+
+    return {
+        "findings": rows(found.findings),
+        "in_review": rows(found.in_review),
         "dossier": found,
         "official": official,
         "timeline": timeline(found.postings, timezone.localdate()),
@@ -230,15 +244,22 @@ CSV_HEADER = (
     "posting from",
     "posting to",
     "evidence items",
+    "incident status",
+    "attribution status",
+    "counted as a finding",
+    "evidence in review",
 )
 
 
 def dossier_rows(found: Dossier) -> list[list[str]]:
+    """One row per link; each names its incident's and attribution's review states and
+    whether it counts as a finding."""
     rows = []
     for entry in found.incidents:
         i = entry.incident
         for link in entry.links:
             p = link.position
+            in_review = link.evidence_in_review
             row = [
                 found.official.name,
                 i.code,
@@ -259,6 +280,10 @@ def dossier_rows(found: Dossier) -> list[list[str]]:
                 format_partial(p.start, p.start_precision) if p else "",
                 format_partial(p.end, p.end_precision) if p else "",
                 " ".join(link.evidence),
+                i.get_status_display(),
+                link.attribution.get_status_display(),
+                "yes" if link.is_finding else "no: attribution in review",
+                " ".join(f"{code} ({ReviewStatus(state).label})" for code, state in in_review),
             ]
             rows.append([neutralise(cell) for cell in row])
     return rows

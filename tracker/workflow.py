@@ -1,4 +1,4 @@
-"""The review state machine for incidents and evidence items.
+"""The review state machine for incidents, evidence items and attributions.
 
     draft -> submitted -> (changes_requested -> submitted)* -> verified -> published
                        \\-> rejected
@@ -16,8 +16,12 @@ from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
-from tracker.models import Attribution, Incident, ReviewEvent, ReviewStatus
+from evidence import access
+from evidence.models import EvidenceItem, EvidenceLink
+from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, ReviewStatus
+from tracker.responsibility import can_verify_attribution
 
 S = ReviewStatus
 
@@ -49,6 +53,12 @@ RULES: dict[str, Rule] = {
 # Records in these states cannot be edited anywhere until an editor reopens them.
 LOCKED = frozenset({S.VERIFIED, S.PUBLISHED, S.REJECTED})
 EDITABLE_BY_AUTHOR = frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED})
+# Relied-on parts of an incident that block its verification and publication. A rejected
+# attribution is not part of the finding; relied-on evidence must be verified or published.
+ATTRIBUTION_PENDING = frozenset({S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED})
+EVIDENCE_DONE = frozenset({S.VERIFIED, S.PUBLISHED})
+WORKFLOW_REASON = "workflow:"  # history entries written by transition(), not edits
+AUDIT_STAMPS = ("updated_at", "updated_by", "status")  # not edits of content
 
 
 class TransitionError(Exception):
@@ -68,8 +78,17 @@ def is_editor(user, record) -> bool:
     return user.has_perm(_perm(record, "publish"))
 
 
-def _label(record) -> str:
-    return getattr(record, "code", None) or str(record)
+def label(record) -> str:
+    """How messages name a record: its code, or for an attribution its incident's code
+    and whom it names ("INC-0007's attribution to 4th Squadron (ordered)")."""
+    if code := getattr(record, "code", None):
+        return code
+    if isinstance(record, Attribution):
+        return f"{record.incident.code}'s attribution to {record}"
+    return str(record)
+
+
+_label = label  # the older name
 
 
 def last_submitted_at(record):
@@ -85,32 +104,183 @@ def last_submitted_at(record):
     )
 
 
-def edited_since_submission(record, user) -> bool:
-    """Has ``user`` changed the record (or, for an incident, its attributions)
-    since it was last submitted? Such a user is no longer a second pair of eyes."""
+def _edits(history: QuerySet, user, since) -> QuerySet:
+    return history.filter(history_user=user, history_date__gte=since).exclude(
+        history_change_reason__startswith=WORKFLOW_REASON
+    )
+
+
+def _part_edits(model: type[models.Model], field: str, incident_id: int, user, since):
+    """``user``'s history entries since ``since`` of ``model`` rows that belong, or
+    belonged just before the entry, to incident ``incident_id`` through ``field``: a
+    row moved to another incident, or deleted (a '-' entry), counts too."""
+    history = model.history.all()
+    before = (
+        history.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
+        .order_by("-history_id")
+        .values(field)[:1]
+    )
+    return (
+        _edits(history, user, since)
+        .annotate(incident_before=Subquery(before))
+        .filter(Q(**{field: incident_id}) | Q(incident_before=incident_id))
+    )
+
+
+def _names(values) -> str:
+    return ", ".join(sorted({str(v) for v in values if v}))
+
+
+def _changed_fields(row) -> set[str] | None:
+    """The fields a history entry changed against the entry before it (supporting
+    evidence included: simple_history keeps its many-to-many fields); None for an entry
+    that added or deleted the row. Audit stamps are not changes."""
+    if row.history_type != "~":
+        return None
+    previous = (
+        type(row)
+        ._default_manager.filter(id=row.id, history_id__lt=row.history_id)
+        .order_by("-history_id")
+        .first()
+    )
+    if previous is None:
+        return None
+    return set(row.diff_against(previous, excluded_fields=AUDIT_STAMPS).changed_fields)
+
+
+def _own_changes(record, rows) -> list[str]:
+    named, unnamed = set(), False
+    for row in rows:
+        fields = _changed_fields(row)
+        unnamed |= fields is None
+        named |= fields or set()
+    if named:
+        meta = record._meta
+        return [f"its fields: {_names(meta.get_field(f).verbose_name for f in named)}"]
+    return ["its fields"] if unnamed else []
+
+
+def _attribution_changes(rows) -> list[str]:
+    """Name the attributions that history entries changed, telling a change of their
+    supporting evidence from other changes (adding, removing, editing them)."""
+    changed, supporting = set(), set()
+    for row in rows:
+        fields = _changed_fields(row)
+        if fields is not None and not fields:
+            continue  # saved unchanged
+        who = f"{row.official or row.unit or row.force} ({row.get_role_display()})"
+        if fields and "supporting_evidence" in fields:
+            supporting.add(who)
+        if fields is None or fields - {"supporting_evidence"}:
+            changed.add(who)
+    phrases = []
+    if changed:
+        phrases.append(f"its attributions: {_names(changed)}")
+    if supporting:
+        phrases.append(f"the supporting evidence of its attributions: {_names(supporting)}")
+    return phrases
+
+
+def changes_since_submission(record, user) -> list[str]:
+    """What ``user`` changed of ``record`` since it was last submitted, one phrase per
+    part ("its evidence links: EV-000003"); empty if nothing.
+
+    For an incident the parts are its own fields, its evidence links, its related
+    incidents, and its attributions with their supporting evidence, whichever page
+    the change was made from: django-simple-history records the user of every save
+    and delete (HistoryRequestMiddleware in the admin, ``_history_user`` elsewhere)."""
     since = last_submitted_at(record)
     if since is None:
-        return False
-    if (
-        record.history.filter(history_user=user, history_date__gte=since)
-        .exclude(history_change_reason__startswith="workflow:")
-        .exists()
-    ):
-        return True
+        return []
+    changes = _own_changes(record, _edits(record.history.all(), user, since))
     if isinstance(record, Incident):
-        return Attribution.history.filter(
-            incident_id=record.pk, history_user=user, history_date__gte=since
-        ).exists()
-    return False
+        links = _part_edits(EvidenceLink, "incident_id", record.pk, user, since)
+        if codes := list(links.values_list("item__code", flat=True)):
+            changes.append(f"its evidence links: {_names(codes) or 'a deleted item'}")
+        relations = _part_edits(IncidentRelation, "from_incident_id", record.pk, user, since)
+        if codes := list(relations.values_list("to_incident__code", flat=True)):
+            changes.append(f"its related incidents: {_names(codes) or 'a deleted incident'}")
+        rows = _part_edits(Attribution, "incident_id", record.pk, user, since)
+        changes += _attribution_changes(rows.select_related("official", "unit", "force"))
+    return changes
+
+
+def edited_since_submission(record, user) -> bool:
+    """Has ``user`` changed the record (or, for an incident, its evidence links, related
+    incidents, attributions or their supporting evidence) since it was last submitted?
+    Such a user is no longer a second pair of eyes."""
+    return bool(changes_since_submission(record, user))
+
+
+def pending_evidence(incident: Incident) -> list[str]:
+    """Codes of the relied-on evidence of ``incident`` not yet verified."""
+    return list(
+        incident.evidence_links.filter(relied_on=True)
+        .exclude(item__status__in=EVIDENCE_DONE)
+        .order_by("item__code")
+        .values_list("item__code", flat=True)
+    )
+
+
+def pending_attributions(incident: Incident) -> list[Attribution]:
+    """The relied-on attributions of ``incident`` still in draft or under review."""
+    return list(
+        incident.attributions.filter(relied_on=True, status__in=ATTRIBUTION_PENDING)
+        .select_related("force", "unit", "official")
+        .order_by("pk")
+    )
+
+
+def _unfinished_parts(incident: Incident) -> str | None:
+    """Why ``incident`` cannot be verified or published yet: what it relies on that is
+    not verified. None if nothing."""
+    reasons = []
+    if codes := pending_evidence(incident):
+        reasons.append(
+            f"{incident.code} relies on evidence not yet verified: "
+            f"{', '.join(codes)}. Verify it first, or mark its link 'not relied on'."
+        )
+    if attributions := pending_attributions(incident):
+        named = ", ".join(f"{a} ({ReviewStatus(a.status).label})" for a in attributions)
+        reasons.append(
+            f"{incident.code} relies on attributions not yet verified: {named}. "
+            "Verify them first, or mark them 'not relied on'."
+        )
+    return " ".join(reasons) or None
+
+
+def _file_refusal(item: EvidenceItem, user, name: str) -> str | None:
+    """Nobody judges an item whose files they may not open (``evidence.access``)."""
+    reason = access.refusal(user, item)
+    if reason is None:
+        return None
+    if item.is_protected and not user.has_perm(access.VIEW_PROTECTED):
+        return (
+            f"{item.code} is protected: only a reviewer allowed to see protected "
+            f"identities may {name} it, as its files must be opened to judge it."
+        )
+    return f"You may not open the files of {item.code} ({reason}), so you cannot {name} it."
 
 
 REVIEWING = frozenset({Action.REQUEST_CHANGES, Action.VERIFY, Action.REJECT})
 
 
+def author_id(record) -> int | None:
+    """Who created ``record``: ``created_by``, or for an attribution saved without it
+    (added in an incident's form before the form recorded its author) the user of its
+    first history entry."""
+    if record.created_by_id is not None or not isinstance(record, Attribution):
+        return record.created_by_id
+    if record.pk is None:
+        return None
+    first = record.history.filter(history_type="+").order_by("history_id").first()
+    return first.history_user_id if first else None
+
+
 def _role_allows(record, action: str, user) -> bool:
     """The role part of the rules: who may take this kind of action at all."""
     if action == Action.SUBMIT:
-        return record.created_by_id == user.pk or is_editor(user, record)
+        return author_id(record) == user.pk or is_editor(user, record)
     if action in REVIEWING:
         return is_reviewer(user, record)
     return is_editor(user, record)
@@ -118,7 +288,7 @@ def _role_allows(record, action: str, user) -> bool:
 
 def _role_refusal(record, action: str, name: str) -> str:
     if action == Action.SUBMIT:
-        return f"Only the author of {_label(record)} or an editor can submit it."
+        return f"Only the author of {label(record)} or an editor can submit it."
     if action in REVIEWING:
         return "Only reviewers can review."
     return f"Only editors can {name}."
@@ -132,7 +302,7 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
     name = Action(action).label.lower()
     if record.status not in rule.sources:
         return (
-            f"{_label(record)} is {ReviewStatus(record.status).label}; "
+            f"{label(record)} is {ReviewStatus(record.status).label}; "
             f"'{name}' is only possible from "
             + " or ".join(sorted(ReviewStatus(s).label for s in rule.sources))
             + "."
@@ -143,27 +313,20 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
         return "Your account is inactive."
     if not _role_allows(record, action, user):
         return _role_refusal(record, action, name)
-    if action in REVIEWING:
-        if action != Action.REQUEST_CHANGES:
-            if record.created_by_id == user.pk:
-                return f"Four eyes: you cannot {name} {_label(record)}, which you created."
-            if edited_since_submission(record, user):
-                return (
-                    f"Four eyes: you edited {_label(record)} after it was submitted, "
-                    f"so another reviewer must {name} it."
-                )
-        if action == Action.VERIFY and isinstance(record, Incident):
-            pending = list(
-                record.evidence_links.filter(relied_on=True)
-                .exclude(item__status__in=[S.VERIFIED, S.PUBLISHED])
-                .order_by("item__code")
-                .values_list("item__code", flat=True)
+    if action in (Action.VERIFY, Action.REJECT):
+        if author_id(record) == user.pk:
+            return f"Four eyes: you cannot {name} {label(record)}, which you created."
+        if changes := changes_since_submission(record, user):
+            return (
+                f"Four eyes: you edited {label(record)} after it was submitted (you changed "
+                f"{'; '.join(changes)}), so another reviewer must {name} it."
             )
-            if pending:
-                return (
-                    f"{_label(record)} relies on evidence not yet verified: "
-                    f"{', '.join(pending)}. Verify it first, or mark its link 'not relied on'."
-                )
+        if isinstance(record, EvidenceItem) and (reason := _file_refusal(record, user, name)):
+            return reason
+    if action in (Action.VERIFY, Action.PUBLISH) and isinstance(record, Incident):
+        return _unfinished_parts(record)
+    if action == Action.VERIFY and isinstance(record, Attribution):
+        return can_verify_attribution(record)
     return None
 
 
@@ -190,11 +353,13 @@ def can_edit(record, user) -> bool:
         return True
     if record.status in LOCKED:
         return False
+    if isinstance(record, Attribution) and record.incident.status in LOCKED:
+        return False  # tracker.locks would refuse the save: read-only rather than an error
     if is_editor(user, record):
         return True
     if record.status == S.SUBMITTED and is_reviewer(user, record):
         return True
-    return record.created_by_id == user.pk and record.status in EDITABLE_BY_AUTHOR
+    return record.status in EDITABLE_BY_AUTHOR and author_id(record) == user.pk
 
 
 def transition(record, action: str, *, by, comment: str = "") -> ReviewEvent:
@@ -206,7 +371,7 @@ def transition(record, action: str, *, by, comment: str = "") -> ReviewEvent:
         current = model.objects.select_for_update().get(pk=record.pk)
         if current.status != record.status:
             raise TransitionError(
-                f"{_label(current)} was changed meanwhile: it is now "
+                f"{label(current)} was changed meanwhile: it is now "
                 f"{ReviewStatus(current.status).label}. Reload and try again."
             )
         reason = refusal(current, action, by, comment)
@@ -216,7 +381,7 @@ def transition(record, action: str, *, by, comment: str = "") -> ReviewEvent:
         before = current.status
         current.status = rule.target
         current._history_user = by
-        current._change_reason = f"workflow: {action}"
+        current._change_reason = f"{WORKFLOW_REASON} {action}"
         current.save(update_fields=["status"])
         event = ReviewEvent.objects.create(
             content_type=ContentType.objects.get_for_model(model),

@@ -167,8 +167,10 @@ def test_changelist_shows_thumbnail_or_says_why_not(client, researcher):
     assert page.count('class="evidence-thumb"') == 1
 
 
-def test_changelist_hides_thumbnails_of_protected_items_from_those_refused(client, researcher):
-    protected = stored_photo(researcher, (1, 150, 1), is_protected=True)
+def test_changelist_hides_thumbnails_of_protected_items_from_those_refused(
+    client, researcher, other_researcher
+):
+    protected = stored_photo(other_researcher, (1, 150, 1), is_protected=True)  # not theirs
     client.force_login(researcher)
     page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
     row = row_of(page, protected.code)
@@ -216,8 +218,10 @@ def test_change_page_shows_preview_and_download_link(client, researcher):
     ) in body
 
 
-def test_change_page_of_protected_item_offers_no_download_to_those_refused(client, researcher):
-    item = stored_photo(researcher, (0, 90, 90), is_protected=True)
+def test_change_page_of_protected_item_offers_no_download_to_those_refused(
+    client, researcher, other_researcher
+):
+    item = stored_photo(other_researcher, (0, 90, 90), is_protected=True)  # not theirs
     client.force_login(researcher)
     body = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
     body = body.decode()

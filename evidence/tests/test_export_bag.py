@@ -621,6 +621,23 @@ def test_tampered_original_is_refused(case, tmp_path):
     assert_nothing_exported(tmp_path, {"data"})
 
 
+def test_swapped_original_is_refused(case, tmp_path):
+    """A row pointed at a planted file (issue 14, F): the bag would carry the planted bytes
+    with a matching manifest; the custody log, which received other bytes, refuses it."""
+    planted = b"planted bytes, not what was received"
+    sha = hashlib.sha256(planted).hexdigest()
+    key = storage.original_key(sha)
+    storage.path_of(key).parent.mkdir(parents=True, exist_ok=True)
+    storage.path_of(key).write_bytes(planted)
+    EvidenceItem.objects.filter(pk=case["wide"].pk).update(
+        sha256=sha, original_path=key, size=len(planted)
+    )
+
+    with pytest.raises(CommandError, match=f"{case['wide'].code}'s record names another file"):
+        export("--incident", case["incident"].code, str(tmp_path / "bag"))
+    assert_nothing_exported(tmp_path, {"data"})
+
+
 def test_missing_original_is_refused(case, tmp_path):
     storage.path_of(case["wide"].original_path).unlink()
 

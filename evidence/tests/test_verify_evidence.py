@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from evidence import custody, storage
+from evidence import custody, fixity, storage
 from evidence.management.commands import verify_evidence
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.test_custody import ingest_text, raw, triggers_dropped
@@ -52,6 +52,19 @@ def flip_a_byte(path: Path) -> bytes:
     return bytes(data)
 
 
+def point_row_at(item: EvidenceItem, data: bytes) -> str:
+    """Store ``data`` the way intake stores an original and point ``item``'s row at
+    it (hash, path and size), as someone with database and disk access could;
+    the custody log is left alone. Returns the new hash."""
+    staged = storage.stage(io.BytesIO(data))
+    key, _ = storage.promote(staged)
+    staged.discard()
+    EvidenceItem.objects.filter(pk=item.pk).update(
+        sha256=staged.sha256, original_path=key, size=staged.size
+    )
+    return staged.sha256
+
+
 @pytest.fixture
 def items(researcher) -> list[EvidenceItem]:
     return [ingest_text(researcher, n) for n in (1, 2)]
@@ -66,7 +79,13 @@ def test_intact_evidence_is_ok_and_each_item_gets_a_verification(items):
         [event] = verifications(item)
         assert event.sequence == 3
         assert event.observed_sha256 == item.sha256
-        assert event.details == {"result": "ok", "observed": item.sha256, "chain": "ok"}
+        assert event.details == {
+            "result": "ok",
+            "observed": item.sha256,
+            "received": item.sha256,
+            "log": "ok",
+            "chain": "ok",
+        }
         assert custody.verify_chain(item) == []  # the new event extends the chain
 
 
@@ -79,7 +98,13 @@ def test_flipped_byte_is_a_mismatch_with_both_hashes(items):
     assert printed == f"MISMATCH {items[0].code} expected {items[0].sha256} got {got}\n"
     assert str(error) == "1 problem(s) in 2 items."
     [event] = verifications(items[0])
-    assert event.details == {"result": "mismatch", "observed": got, "chain": "ok"}
+    assert event.details == {
+        "result": "mismatch",
+        "observed": got,
+        "received": items[0].sha256,
+        "log": "ok",
+        "chain": "ok",
+    }
     assert event.observed_sha256 == got
     assert verifications(items[1])[0].details["result"] == "ok"
 
@@ -92,12 +117,19 @@ def test_deleted_original_is_missing(items):
     assert printed == f"MISSING {items[1].code}\n"
     assert error is not None
     [event] = verifications(items[1])
-    assert event.details == {"result": "missing", "observed": "", "chain": "ok"}
+    assert event.details == {
+        "result": "missing",
+        "observed": "",
+        "received": items[1].sha256,
+        "log": "ok",
+        "chain": "ok",
+    }
 
 
 def test_custody_row_edited_with_raw_sql_breaks_the_chain(items):
     """An attacker with database access drops the trigger, then rewrites the
-    'received and hashed' event to claim a different file was received."""
+    'received and hashed' event to claim a different file was received. The row
+    no longer matches the log either, and no file holds what the log now claims."""
     received = items[0].custody_events.get(sequence=2)
     with triggers_dropped():
         raw(
@@ -107,13 +139,20 @@ def test_custody_row_edited_with_raw_sql_breaks_the_chain(items):
 
     printed, error = verify()
 
-    assert printed == f"CHAIN {items[0].code} broken at event 2\n"
-    assert error is not None
+    assert printed == (
+        f"LOG-MISMATCH {items[0].code} row {items[0].sha256} log {'f' * 64}\n"
+        f"LOG-MISSING {items[0].code} {storage.original_key('f' * 64)}\n"
+        f"CHAIN {items[0].code} broken at event 2\n"
+    )
+    assert str(error) == "3 problem(s) in 2 items."
     # The verification is appended to the broken chain, which stays broken there.
     [event] = verifications(items[0])
     assert event.details == {
         "result": "ok",
         "observed": items[0].sha256,
+        "received": "f" * 64,
+        "log": "mismatch",
+        "received_original": "missing",
         "chain": "broken at event 2",
     }
     assert event.previous_hash == items[0].custody_events.get(sequence=2).event_hash
@@ -134,6 +173,92 @@ def test_every_problem_of_an_item_is_reported(items):
     assert [line.split()[0] for line in lines] == ["MISMATCH", "CHAIN"]
     assert lines[1] == f"CHAIN {items[0].code} broken at event 1"
     assert str(error) == "2 problem(s) in 2 items."
+
+
+# --- The custody log is the reference ---------------------------------------------------
+
+
+def test_row_pointed_at_another_file_is_a_log_mismatch(items):
+    """The file the row names hashes to what the row says, so only the log can
+    tell: its received event names the original, which is still intact."""
+    swapped = point_row_at(items[0], b"Field notes 1: nothing happened that day.\n")
+
+    printed, error = verify()
+
+    assert printed == f"LOG-MISMATCH {items[0].code} row {swapped} log {items[0].sha256}\n"
+    assert str(error) == "1 problem(s) in 2 items."
+    [event] = verifications(items[0])
+    assert event.observed_sha256 == swapped
+    assert event.details == {
+        "result": "ok",
+        "observed": swapped,
+        "received": items[0].sha256,
+        "log": "mismatch",
+        "received_original": "ok",
+        "chain": "ok",
+    }
+
+
+def test_original_named_by_the_log_is_checked_too(items):
+    point_row_at(items[0], b"Field notes 1: nothing happened that day.\n")
+    damaged = hashlib.sha256(flip_a_byte(original(items[0]))).hexdigest()
+    original(items[1]).unlink()
+    point_row_at(items[1], b"Field notes 2: a quiet morning.\n")
+
+    printed, error = verify()
+
+    lines = printed.splitlines()
+    assert [line.split()[0] for line in lines] == [
+        "LOG-MISMATCH",
+        "LOG-DAMAGED",
+        "LOG-MISMATCH",
+        "LOG-MISSING",
+    ]
+    assert lines[1] == f"LOG-DAMAGED {items[0].code} expected {items[0].sha256} got {damaged}"
+    assert lines[3] == f"LOG-MISSING {items[1].code} {items[1].original_path}"
+    assert str(error) == "4 problem(s) in 2 items."
+    assert verifications(items[0])[0].details["received_original"] == "mismatch"
+    assert verifications(items[1])[0].details["received_original"] == "missing"
+
+
+def test_row_emptied_of_its_file_is_a_log_mismatch(items):
+    """Blanking the row makes the item look like one that never had a file."""
+    EvidenceItem.objects.filter(pk=items[0].pk).update(sha256="", original_path="", size=None)
+
+    printed, error = verify()
+
+    assert printed == f"LOG-MISMATCH {items[0].code} row - log {items[0].sha256}\n"
+    assert error is not None
+    details = verifications(items[0])[0].details
+    assert (details["result"], details["log"]) == ("no original", "mismatch")
+
+
+def test_item_with_a_file_and_no_received_event_is_a_log_mismatch(items):
+    """The received event is the last one: removing it leaves a chain that still
+    verifies (no later event links to it), but not an item whose file has a source."""
+    with triggers_dropped():
+        raw(
+            "DELETE FROM evidence_custodyevent WHERE item_id = %s AND sequence = 2",
+            [items[0].pk],
+        )
+    assert custody.verify_chain(items[0]) == []
+
+    printed, error = verify()
+
+    assert printed == f"LOG-MISMATCH {items[0].code} row {items[0].sha256} log -\n"
+    assert error is not None
+
+
+def test_a_later_received_event_does_not_move_the_reference(items):
+    """Appending is allowed, so a second 'received' event naming the new file
+    must not make the swap pass: the first one is what arrived."""
+    swapped = point_row_at(items[0], b"Field notes 1: nothing happened that day.\n")
+    custody.record(items[0], CustodyEvent.Action.RECEIVED, observed_sha256=swapped)
+
+    printed, error = verify()
+
+    assert printed == f"LOG-MISMATCH {items[0].code} row {swapped} log {items[0].sha256}\n"
+    assert error is not None
 
 
 def test_only_the_named_items_are_checked(items):
@@ -162,7 +287,13 @@ def test_item_without_an_original_is_checked_for_its_chain_only(items):
     assert (printed, error) == ("OK 3 items\n", None)
     [event] = verifications(notes)
     assert event.sequence == 1
-    assert event.details == {"result": "no original", "observed": "", "chain": "ok"}
+    assert event.details == {
+        "result": "no original",
+        "observed": "",
+        "received": "",
+        "log": "ok",
+        "chain": "ok",
+    }
 
 
 def test_items_are_read_in_batches(researcher, monkeypatch):
@@ -181,7 +312,8 @@ def test_hashing_streams_in_chunks(tmp_path):
     big = tmp_path / "big"
     big.write_bytes(b"\x00\x01" * (storage.CHUNK + 7))  # two chunks and a bit
 
-    assert verify_evidence.sha256_of(big) == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert fixity.sha256_of(big) == hashlib.sha256(big.read_bytes()).hexdigest()
+    assert verify_evidence.sha256_of is fixity.sha256_of  # still importable from the command
 
 
 # --- The exit status of the real process ----------------------------------------------

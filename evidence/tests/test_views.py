@@ -15,10 +15,12 @@ import sys
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Group, Permission, User
+from django.core.signals import request_finished
+from django.db import close_old_connections
 from django.urls import reverse
 from PIL import Image
 
-from evidence import intake, storage
+from evidence import intake, storage, views
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from evidence.views import download_name
 from tracker.tests import factories as f
@@ -49,6 +51,7 @@ EXPECTED_PROTECTED = {
     "editor": 403,
     "identity_holder": 200,  # a researcher granted the permission by name
     "superuser": 200,
+    "uploader": 200,  # the researcher who ingested it (each opening is in its custody log)
 }
 
 
@@ -56,6 +59,12 @@ def jpeg_bytes(colour=(120, 80, 40), size=(64, 48)) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "JPEG")
     return out.getvalue()
+
+
+def long_text() -> bytes:
+    """A text document of two and a half storage chunks."""
+    line = b"Two aircraft circled the market before the strike; then the blast.\n"
+    return line * (int(2.5 * storage.CHUNK) // len(line))
 
 
 def ingest(data: bytes, *, by: User, kind: str = "photo", **fields) -> EvidenceItem:
@@ -114,8 +123,16 @@ def item(researcher) -> EvidenceItem:
 
 
 @pytest.fixture
-def protected_item(researcher) -> EvidenceItem:
-    item = ingest(jpeg_bytes((10, 200, 10)), by=researcher, is_protected=True)
+def uploader(db) -> User:
+    """A researcher who ingests the protected item: not the ``researcher`` persona."""
+    user = User.objects.create_user("uploader", password="x" * 20, is_staff=True)
+    user.groups.add(Group.objects.get(name="Researcher"))
+    return user
+
+
+@pytest.fixture
+def protected_item(uploader) -> EvidenceItem:
+    item = ingest(jpeg_bytes((10, 200, 10)), by=uploader, is_protected=True)
     add_derivative(item, "thumbnail", jpeg_bytes((10, 200, 10), size=(32, 24)))
     add_derivative(item, "preview", jpeg_bytes((10, 200, 10), size=(48, 36)))
     return item
@@ -230,6 +247,46 @@ def test_download_is_a_custody_event_with_actor_address_and_agent(client, review
     assert "203.0.113.99" not in str(event.details)
     assert event.details["user_agent"] == USER_AGENT[:200]
     assert event.previous_hash == events[-2].event_hash
+    assert event.observed_sha256 == item.sha256
+
+
+def test_download_event_records_the_hash_served_before_the_last_chunk(client, researcher):
+    data = long_text()
+    item = ingest(data, by=researcher, kind="document")
+    client.force_login(researcher)
+    response = client.get(reverse("evidence:original", args=[item.code]))
+    assert response["Content-Length"] == str(len(data))
+    assert downloads_of(item) == []  # nothing is recorded before the end is read
+    chunks = []
+    for chunk in response.streaming_content:
+        if len(chunks) == 2:  # the last chunk leaves only once the event is written
+            [event] = downloads_of(item)
+        chunks.append(chunk)
+    assert len(chunks) == 3
+    assert b"".join(chunks) == data
+    assert event.observed_sha256 == item.sha256
+    assert event.details["result"] == "verified"
+    assert event.details["delivery"] == "direct"
+
+
+def test_download_closed_before_its_end_is_recorded_as_interrupted(rf, researcher):
+    """The client went away: what it was handed is recorded, with nothing verified."""
+    item = ingest(long_text(), by=researcher, kind="document")
+    request = rf.get(reverse("evidence:original", args=[item.code]))
+    request.user = researcher
+    response = views.original(request, item.code)
+    first = next(iter(response))
+    # What the server does when the connection drops; the signal that closes the
+    # database connection at the end of a request is held off, as the test client does.
+    request_finished.disconnect(close_old_connections)
+    try:
+        response.close()
+    finally:
+        request_finished.connect(close_old_connections)
+    [event] = downloads_of(item)
+    assert event.observed_sha256 == ""
+    assert event.details["result"] == "interrupted"
+    assert event.details["sent"] == len(first) == storage.CHUNK
 
 
 @pytest.mark.parametrize("persona", ["anonymous", "outsider", "researcher"])
@@ -276,6 +333,16 @@ def test_x_accel_redirect_hands_the_storage_key_to_nginx(client, researcher, ite
     [event] = downloads_of(item)
     assert event.actor == researcher
     assert event.details["delivery"] == "x-accel-redirect"
+    assert event.observed_sha256 == item.sha256  # hashed here before nginx was told
+
+
+def test_x_accel_head_reads_and_records_nothing(client, researcher, item, settings):
+    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
+    client.force_login(researcher)
+    response = client.head(reverse("evidence:original", args=[item.code]))
+    assert response.status_code == 200
+    assert response["X-Accel-Redirect"] == f"/protected/{item.original_path}"
+    assert downloads_of(item) == []
 
 
 def test_x_accel_redirect_is_off_by_default(client, researcher, item):
@@ -446,9 +513,9 @@ def test_missing_derivative_file_is_404_and_logged(client, researcher, item, cap
 # --- The access log -----------------------------------------------------------------
 
 
-def test_refusal_is_logged_without_witness_identity(client, researcher, caplog):
+def test_refusal_is_logged_without_witness_identity(client, researcher, uploader, caplog):
     statement = b"The witness described two aircraft over the market at dawn.\n"
-    item = ingest(statement, by=researcher, kind="testimony", is_protected=True)
+    item = ingest(statement, by=uploader, kind="testimony", is_protected=True)
     witness = f.WitnessFactory(
         pseudonym="Witness K-14", real_name="Amina Hidden-Name", contact="+963 555 0101"
     )

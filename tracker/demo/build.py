@@ -178,19 +178,25 @@ class _Case(EvidenceSteps):
     def _review(self) -> None:
         """Some work already under review, so the queue and the states show something.
 
-        Every step goes through tracker.workflow, with the roles the rules require."""
+        Every step goes through tracker.workflow, with the roles the rules require: an
+        incident is verified once the evidence and attributions it relies on are."""
         from tracker.workflow import Action, transition
 
         reviewer, editor = self.users["reviewer"], self.users["editor"]
         first = sorted(self.incidents.values(), key=lambda incident: incident.code)[:6]
         for incident in first:
             transition(incident, Action.SUBMIT, by=self.researcher)
+            for attribution in incident.attributions.filter(status=ReviewStatus.DRAFT):
+                transition(attribution, Action.SUBMIT, by=self.researcher)
         for incident in first[:3]:
             for link in incident.evidence_links.filter(relied_on=True).select_related("item"):
                 if link.item.status == ReviewStatus.DRAFT:
                     transition(link.item, Action.SUBMIT, by=self.researcher)
                 if link.item.status == ReviewStatus.SUBMITTED:
-                    transition(link.item, Action.VERIFY, by=reviewer)
+                    transition(link.item, Action.VERIFY, by=self._verifier(link.item))
+            relied_on = incident.attributions.filter(relied_on=True)
+            for attribution in relied_on.filter(status=ReviewStatus.SUBMITTED):
+                transition(attribution, Action.VERIFY, by=reviewer)
             transition(incident, Action.VERIFY, by=reviewer)
         transition(first[0], Action.PUBLISH, by=editor)
         transition(
@@ -199,6 +205,19 @@ class _Case(EvidenceSteps):
             by=reviewer,
             comment="SAMPLE: the hospital's own casualty list gives a different count; check it.",
         )
+
+    def _verifier(self, record: models.Model) -> User:
+        """The demo user who may verify ``record``: the reviewer, unless the item is
+        protected and only someone allowed to see protected identities (the
+        administrator, in the demo) may open its files."""
+        from tracker.workflow import Action, refusal
+
+        candidates = [self.users[name] for name in ("reviewer", "editor", "admin")]
+        reasons = [refusal(record, Action.VERIFY, user) for user in candidates]
+        for user, reason in zip(candidates, reasons, strict=True):
+            if reason is None:
+                return user
+        raise DemoError(f"No demo user may verify {record}: {reasons[0]}")
 
     def saved(self, obj: models.Model, **options) -> models.Model:
         return saved(obj, **options)
@@ -388,6 +407,9 @@ class _Case(EvidenceSteps):
             attribution.official = self.officials.get(spec.official)
             attribution.role, attribution.confidence = spec.role, spec.confidence
             attribution.basis = data.TITLE_PREFIX + spec.basis
+            # One that cites no evidence yet is a lead the finding does not rest on; it
+            # cannot be verified (tracker.responsibility.can_verify_attribution).
+            attribution.relied_on = bool(spec.evidence)
             attribution.created_by = attribution.updated_by = by
             saved(attribution, by=by)
             supporting = []

@@ -1,7 +1,10 @@
-"""The review box on the admin index: the queue and the user's own work, with counts."""
+"""Review states in templates: the review box on the admin index, and ``review_state``,
+the one status badge (``adminkit.status_badge``) on the team's pages."""
 
 from django import template
 
+from tracker import findings
+from tracker.adminkit import status_badge
 from tracker.review_admin import review_counts
 
 register = template.Library()
@@ -11,3 +14,15 @@ register = template.Library()
 def review_box(context):
     user = context["request"].user
     return {"counts": review_counts(user)}
+
+
+@register.filter
+def review_state(status: str) -> str:
+    """``{{ record.status|review_state }}``: the record's review state as a badge."""
+    return status_badge(status)
+
+
+@register.filter
+def is_checked(status: str) -> bool:
+    """True for verified and published (``tracker.findings.is_checked``)."""
+    return findings.is_checked(status)

@@ -10,6 +10,9 @@ from django.db import connection
 SEEDS = [
     importlib.import_module("tracker.migrations.0002_seed_vocabularies_and_roles").seed,
     importlib.import_module("tracker.migrations.0005_review_roles").grant,
+    importlib.import_module("tracker.migrations.0012_attribution_review_roles")
+    .Migration.operations[0]
+    .code,
 ]
 
 

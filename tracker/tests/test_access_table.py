@@ -110,7 +110,7 @@ PROJECT: list[Row] = [
     Row("officials:dossier_print",          url("officials:dossier_print", pk("official")), ALL_200),
     Row("officials:dossier_csv",            url("officials:dossier_csv", pk("official")), ALL_200),
     # Evidence files (evidence.access): staff with view_evidenceitem; protected items
-    # need evidence.view_protected_identity, which no role has.
+    # need evidence.view_protected_identity, which no role has (or to be their uploader).
     Row("evidence:original",                url("evidence:original", code("photo")),      FILE_200),
     Row("evidence:thumbnail",               url("evidence:thumbnail", code("photo")),     FILE_200),
     Row("evidence:preview",                 url("evidence:preview", code("photo")),       FILE_200),
@@ -241,9 +241,9 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
     w.submitted = f.IncidentFactory(created_by=researcher)
     workflow.transition(w.submitted, workflow.Action.SUBMIT, by=researcher)
     w.photo = ingest(make_jpeg(), by=researcher, kind="photo", incident=w.incident)
-    w.testimony = ingest(
+    w.testimony = ingest(  # protected, and not the researcher persona's own upload
         b"The witness heard two aircraft at dawn.\n",
-        by=researcher,
+        by=other_researcher,
         kind="testimony",
         incident=w.incident,
         is_protected=True,

@@ -11,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker.models import Incident, OfficialAlias, ReviewStatus, TargetType
+from tracker.models import Attribution, Incident, OfficialAlias, ReviewStatus, TargetType
 from tracker.responsibility import BASIS_CHAIN, BASIS_DIRECT, chain_of_command, dossier
 from tracker.tests import factories as f
 
@@ -109,7 +109,13 @@ def test_unknown_official_is_not_found(client, researcher):
 # --- What it holds ------------------------------------------------------------------------
 
 
+def verify_all() -> None:
+    """Every attribution verified (a bulk update: the workflow is not what is tested here)."""
+    Attribution.objects.update(status=ReviewStatus.VERIFIED)
+
+
 def test_dossier_lists_direct_and_command_chain_incidents_with_their_evidence(case):
+    verify_all()
     found = dossier(case["official"])
 
     assert [e.incident for e in found.incidents] == [case["under"], case["direct"]]
@@ -126,6 +132,7 @@ def test_dossier_lists_direct_and_command_chain_incidents_with_their_evidence(ca
 
 
 def test_dossier_page_shows_identity_names_postings_incidents_and_totals(client, researcher, case):
+    verify_all()
     client.force_login(researcher)
     page = client.get(url("dossier", case["official"])).content.decode()
 

@@ -207,7 +207,7 @@ def test_witness_admin_failure_report_hides_identity(
 
 
 def test_intake_access_and_admin_logs_hold_no_identity(
-    client, caplog, researcher, identity_holder, witness
+    client, caplog, researcher, other_researcher, identity_holder, witness
 ):
     caplog.set_level(logging.DEBUG)
     item = None
@@ -217,11 +217,11 @@ def test_intake_access_and_admin_logs_hold_no_identity(
             io.BytesIO(statement),
             filename=f"{REAL_NAME}.txt",
             kind="testimony",
-            by=researcher,
+            by=other_researcher,
             is_protected=True,
         ).item
         f.TestimonyFactory(item=item, witness=witness)
-        client.force_login(researcher)  # refused: logged to evidence.access
+        client.force_login(researcher)  # not its uploader, refused: logged to evidence.access
         assert client.get(reverse("evidence:original", args=[item.code])).status_code == 403
         client.force_login(identity_holder)  # allowed: a custody event
         assert client.get(reverse("evidence:original", args=[item.code])).status_code == 200

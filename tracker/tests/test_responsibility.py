@@ -350,15 +350,18 @@ def _form(attribution: Attribution, evidence: list) -> AttributionForm:
         "role": attribution.role,
         "confidence": attribution.confidence,
         "basis": "Flight log and photos.",
+        "relied_on": attribution.relied_on,
         "supporting_evidence": [item.pk for item in evidence],
     }
     return AttributionForm(data, instance=attribution)
 
 
 def test_verified_attribution_cannot_lose_its_last_evidence_item():
-    attribution = f.AttributionFactory(status=ReviewStatus.VERIFIED)
+    attribution = f.AttributionFactory(basis="Flight log and photos.")
     item = f.EvidenceItemFactory()
     attribution.supporting_evidence.add(item)
+    attribution.status = ReviewStatus.VERIFIED  # as tracker.workflow saves it
+    attribution.save(update_fields=["status"])
 
     form = _form(attribution, [])
 

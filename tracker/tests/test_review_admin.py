@@ -7,7 +7,7 @@ import pytest
 from django.urls import reverse
 
 from evidence.models import EvidenceItem
-from tracker.models import Incident, ReviewEvent, ReviewStatus
+from tracker.models import Attribution, Incident, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 from tracker.workflow import Action, transition
 
@@ -192,3 +192,100 @@ def test_evidence_items_have_the_same_workflow(client, researcher, reviewer):
     client.force_login(reviewer)
     client.post(review_url(item, "verify"), {})
     assert EvidenceItem.objects.get(pk=item.pk).status == S.VERIFIED
+
+
+# --- Attributions ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def attribution(incident, researcher):
+    attribution = f.AttributionFactory(incident=incident, created_by=researcher)
+    attribution.supporting_evidence.add(f.EvidenceItemFactory(created_by=researcher))
+    return attribution
+
+
+def test_attribution_page_has_the_review_panel(client, attribution, researcher, reviewer):
+    label = f"{attribution.incident.code}'s attribution to {attribution}"
+    client.force_login(researcher)
+    assert review_url(attribution, "submit") in client.get(change_url(attribution)).content.decode()
+    client.post(review_url(attribution, "submit"), {})
+    client.force_login(reviewer)
+    body = client.get(change_url(attribution)).content.decode()
+    assert review_url(attribution, "verify") in body
+    done = client.post(review_url(attribution, "verify"), {}, follow=True)
+    assert f"{label}: verify — now verified." in messages_of(done)
+    attribution.refresh_from_db()
+    assert attribution.status == S.VERIFIED
+    event = ReviewEvent.objects.get(action="verify")
+    assert (event.record, event.actor) == (attribution, reviewer)
+    page = client.get(change_url(attribution))
+    assert not page.context["has_change_permission"]  # locked once verified
+
+
+def test_bulk_review_of_attributions_names_each_one(client, incident, researcher, reviewer):
+    mine = f.AttributionFactory(incident=incident, created_by=reviewer)
+    theirs = f.AttributionFactory(incident=incident, created_by=researcher)
+    for record, author in ((mine, reviewer), (theirs, researcher)):
+        record.supporting_evidence.add(f.EvidenceItemFactory())
+        transition(record, Action.SUBMIT, by=author)
+    client.force_login(reviewer)
+    url = reverse("admin:tracker_attribution_changelist")
+    data = {"action": "verify_selected", "_selected_action": [mine.pk, theirs.pk]}
+    assert "Verify: confirm" in client.post(url, data).content.decode()
+    done = client.post(url, {**data, "apply": "1", "comment": ""}, follow=True)
+    shown = " ".join(messages_of(done))
+    assert f"Verify done for 1: {incident.code}'s attribution to {theirs}." in shown
+    assert f"Refused — {incident.code}'s attribution to {mine}: Four eyes" in shown
+    statuses = dict(Attribution.objects.values_list("pk", "status"))
+    assert statuses == {mine.pk: S.SUBMITTED, theirs.pk: S.VERIFIED}
+
+
+def test_attribution_inline_shows_relied_on_and_records_its_author(client, incident, researcher):
+    client.force_login(researcher)
+    page = client.get(change_url(incident))
+    inline = next(
+        fs for fs in page.context["inline_admin_formsets"] if fs.formset.model is Attribution
+    )
+    assert "relied_on" in inline.formset.form.base_fields
+    data = {
+        "title": incident.title,
+        "occurred_start_0": "2019-05-13",
+        "occurred_start_1": "09:45",
+        "start_precision": "minute",
+        "location_precision": "town",
+        "sensitivity": "normal",
+    }
+    for fs in page.context["inline_admin_formsets"]:
+        management = fs.formset.management_form
+        for name, field in management.fields.items():
+            data[f"{management.prefix}-{name}"] = management.initial.get(name, field.initial) or 0
+    prefix = inline.formset.prefix
+    data.update(
+        {
+            f"{prefix}-TOTAL_FORMS": 1,
+            f"{prefix}-0-unit": f.UnitFactory().pk,
+            f"{prefix}-0-role": Attribution.Role.DIRECT,
+            f"{prefix}-0-confidence": Attribution.Confidence.LOW,
+        }
+    )
+    response = client.post(change_url(incident), data)
+    assert response.status_code == 302, response.context["errors"]
+    added = Attribution.objects.get(incident=incident)
+    assert (added.created_by, added.relied_on) == (researcher, False)  # unticked: not posted
+    transition(added, Action.SUBMIT, by=researcher)  # its author may submit it
+
+
+def test_review_list_names_an_attribution_by_its_incident_and_whom_it_names(
+    rf, attribution, reviewer
+):
+    from django.template.loader import render_to_string
+
+    request = rf.get("/")
+    request.user = reviewer
+    html = render_to_string(
+        "admin/tracker/review_list.html",
+        {"sections": [(Attribution._meta, [attribution], 1)], "limit": 200},
+        request=request,
+    )
+    assert f">{attribution.incident.code} attribution</a>" in html
+    assert f"<bdi>{attribution}</bdi>" in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -10,7 +11,7 @@ from django.db import connection
 
 from evidence.models import EvidenceItem
 from tracker import workflow
-from tracker.models import Incident, ReviewEvent, ReviewStatus
+from tracker.models import Attribution, Incident, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 from tracker.tests.seed import ensure_seed_data
 from tracker.workflow import Action, TransitionError, transition
@@ -27,6 +28,14 @@ def incident(researcher):
 @pytest.fixture
 def item(researcher):
     return f.EvidenceItemFactory(created_by=researcher)
+
+
+@pytest.fixture
+def attribution(researcher):
+    """A draft attribution with the supporting evidence that verifying it needs."""
+    attribution = f.AttributionFactory(created_by=researcher)
+    attribution.supporting_evidence.add(f.EvidenceItemFactory(created_by=researcher))
+    return attribution
 
 
 def submitted(record, by):
@@ -46,7 +55,7 @@ def refused(record, action, by, comment="", match=""):
 # --- The happy path, on both kinds of record --------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["incident", "item"])
+@pytest.mark.parametrize("kind", ["incident", "item", "attribution"])
 def test_full_path_writes_one_event_per_step(kind, request, researcher, reviewer, editor):
     record = request.getfixturevalue(kind)
     steps = [
@@ -173,6 +182,89 @@ def test_incident_verifies_once_its_evidence_is_verified(incident, researcher, r
     assert incident.status == S.VERIFIED
 
 
+def test_four_eyes_names_the_fields_the_reviewer_changed(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    incident.title, incident.killed_max = "Edited by the reviewer", 9
+    incident._history_user = reviewer
+    incident.save()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        "its fields: killed max, title"
+    ]
+    assert workflow.changes_since_submission(incident, researcher) == []
+
+
+def test_saving_an_incident_unchanged_is_no_edit(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    incident._history_user = reviewer
+    incident.save()  # e.g. its page saved for a change in an inline, which counts on its own
+    assert not workflow.edited_since_submission(incident, reviewer)
+    transition(incident, Action.VERIFY, by=reviewer)
+
+
+# --- Attributions -----------------------------------------------------------------------
+
+
+def test_attribution_roles(attribution, researcher, other_researcher, reviewer, editor):
+    label = f"{attribution.incident.code}'s attribution to {attribution}"
+    refused(attribution, Action.SUBMIT, other_researcher, match=re.escape(f"author of {label}"))
+    submitted(attribution, researcher)
+    refused(attribution, Action.VERIFY, other_researcher, match="Only reviewers can review")
+    transition(attribution, Action.VERIFY, by=reviewer)
+    refused(attribution, Action.PUBLISH, reviewer, match="Only editors can publish")
+    transition(attribution, Action.PUBLISH, by=editor)
+    refused(attribution, Action.REOPEN, reviewer, comment="why", match="Only editors can reopen")
+    assert Attribution.objects.get(pk=attribution.pk).status == S.PUBLISHED
+
+
+def test_attribution_without_evidence_is_not_verified(researcher, reviewer):
+    from tracker.responsibility import NO_EVIDENCE
+
+    attribution = submitted(f.AttributionFactory(created_by=researcher), researcher)
+    refused(attribution, Action.VERIFY, reviewer, match=NO_EVIDENCE)
+    assert ("verify", NO_EVIDENCE) in workflow.blocked_actions(attribution, reviewer)
+    transition(attribution, Action.REQUEST_CHANGES, by=reviewer, comment="Cite the flight log.")
+
+
+def test_reviewer_who_edited_an_attribution_cannot_verify_it(
+    attribution, researcher, reviewer, editor
+):
+    submitted(attribution, researcher)
+    attribution.confidence = Attribution.Confidence.HIGH
+    attribution._history_user = reviewer
+    attribution.save()
+    refused(attribution, Action.VERIFY, reviewer, match=r"\(you changed its fields: confidence\)")
+    transition(attribution, Action.VERIFY, by=editor)
+
+
+def test_attribution_author_is_read_from_its_history_when_not_recorded(researcher, reviewer):
+    attribution = f.AttributionFactory()  # saved without created_by, as inlines once did
+    attribution.history.update(history_user=researcher)
+    attribution.supporting_evidence.add(f.EvidenceItemFactory())
+    assert workflow.author_id(attribution) == researcher.pk
+    assert workflow.can_edit(attribution, researcher)
+    transition(attribution, Action.SUBMIT, by=researcher)
+    refused(attribution, Action.VERIFY, researcher, match="Only reviewers")
+    own = f.AttributionFactory(incident=attribution.incident)
+    own.history.update(history_user=reviewer)
+    own.supporting_evidence.add(f.EvidenceItemFactory())
+    transition(own, Action.SUBMIT, by=reviewer)
+    refused(own, Action.VERIFY, reviewer, match="Four eyes: you cannot verify")
+
+
+def test_attribution_of_a_locked_incident_is_not_editable(attribution, researcher, editor):
+    incident = attribution.incident
+    incident.created_by = researcher
+    incident.save()
+    attribution.relied_on = False
+    attribution.save()
+    assert workflow.can_edit(attribution, editor)
+    submitted(incident, researcher)
+    transition(incident, Action.VERIFY, by=f.UserFactory(is_superuser=True))
+    attribution.refresh_from_db()
+    assert not workflow.can_edit(attribution, editor)
+    assert not workflow.can_edit(attribution, researcher)
+
+
 def test_stale_record_is_told_it_changed(incident, researcher, reviewer, editor):
     submitted(incident, researcher)
     stale = Incident.objects.get(pk=incident.pk)
@@ -199,6 +291,19 @@ def test_who_may_edit_in_each_state(incident, researcher, other_researcher, revi
     assert editors() == set()  # locked until reopened
     transition(incident, Action.REOPEN, by=editor, comment="More evidence came in.")
     assert editors() == {"researcher", "editor"}
+
+
+def test_available_actions_on_an_attribution(attribution, researcher, reviewer, editor):
+    assert workflow.available_actions(attribution, researcher) == ["submit"]
+    assert workflow.available_actions(attribution, reviewer) == []
+    submitted(attribution, researcher)
+    assert workflow.available_actions(attribution, reviewer) == [
+        "request_changes",
+        "verify",
+        "reject",
+    ]
+    transition(attribution, Action.VERIFY, by=reviewer)
+    assert workflow.available_actions(attribution, editor) == ["publish", "reopen"]
 
 
 def test_available_actions_follow_the_rules(incident, researcher, reviewer, editor):

@@ -29,6 +29,8 @@ from django.core.management.base import (
 from evidence import intake
 from evidence.models import EvidenceItem
 from evidence.progress import Progress, quiet_info
+from tracker import locks
+from tracker.access import visible_incidents
 from tracker.models import Incident
 
 log = logging.getLogger(__name__)
@@ -37,7 +39,11 @@ HELP = """\
 Store files as evidence items through the intake path and print one line per file:
   EV-000123 <sha256> <path>             stored as a new item
   DUPLICATE EV-000045 <sha256> <path>   already held; linked to --incident if given
+  SET ASIDE <path>: <message>           received, not linked or stored again: an
+                                        editor decides where it belongs
   REJECTED <path>: <reason>             not stored
+--incident must be an incident the --user may see and that is not locked
+(verified, published or rejected); otherwise nothing is read.
 Directories are walked recursively in sorted order. Inside a directory, names
 starting with "." (.DS_Store, ._IMG_0001.jpg, .git) are skipped and counted on
 stderr, and symbolic links are not followed (each is REJECTED); paths named on
@@ -171,7 +177,7 @@ class Command(BaseCommand):
         entries = [entry for argument in options["paths"] for entry in walk(argument, counter)]
 
         bar = Progress(len(entries), sys.stderr)
-        totals = {"stored": 0, "duplicate": 0, "rejected": 0}
+        totals = {"stored": 0, "duplicate": 0, "set aside": 0, "rejected": 0}
         # The lines on stdout say what the intake's INFO log lines would repeat.
         quiet = quiet_info("evidence") if options["verbosity"] < 2 else contextlib.nullcontext()
         with quiet:
@@ -193,6 +199,8 @@ class Command(BaseCommand):
             f"{len(entries)} files: {totals['stored']} stored, "
             f"{totals['duplicate']} already held, {totals['rejected']} rejected"
         )
+        if totals["set aside"]:
+            summary += f", {totals['set aside']} set aside"
         if counter["hidden"]:
             summary += f"; {counter['hidden']} hidden entries skipped"
         self.stderr.write(summary + ".", style_func=lambda text: text)
@@ -218,9 +226,14 @@ class Command(BaseCommand):
         incident = None
         if options["incident"] is not None:
             code = options["incident"].strip().upper()
-            incident = Incident.objects.filter(code=code).first()
+            # A restricted incident does not exist for a user who may not see it.
+            incident = visible_incidents(user).filter(code=code).first()
             if incident is None:
                 raise CommandError(f"No incident with code {options['incident']!r}.")
+            try:
+                locks.check_incident_open(incident.pk, "evidence")
+            except locks.Locked as exc:
+                raise CommandError(" ".join(exc.messages)) from None
 
         missing = [p for p in options["paths"] if not os.path.exists(p)]
         if missing:
@@ -255,6 +268,9 @@ class Command(BaseCommand):
             # One bad file must not stop the other 799; the trace goes to the log.
             log.exception("ingest of %r failed", entry.path)
             return f"REJECTED {shown}: unexpected error, see the server log", "rejected"
+        if result.withheld:
+            # Held in an item the user may not see: no code, no hash of that item.
+            return f"SET ASIDE {shown}: {intake.SET_ASIDE}", "set aside"
         item = result.item
         if result.duplicate:
             return f"DUPLICATE {item.code} {item.sha256} {shown}", "duplicate"

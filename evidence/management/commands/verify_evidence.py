@@ -5,13 +5,26 @@ problem and exits with status 1:
 
     MISMATCH EV-000123 expected <sha256 on record> got <sha256 of the file>
     MISSING EV-000123
+    LOG-MISMATCH EV-000123 row <sha256 of the row> log <sha256 of the received event>
+    LOG-MISSING EV-000123 originals/ab/cd/<sha256 of the received event>
+    LOG-DAMAGED EV-000123 expected <sha256 of the received event> got <sha256 of the file>
     CHAIN EV-000123 broken at event <n>
 
+The custody log is the reference (``evidence/fixity.py``): the hash the item's
+``received`` event names must be the row's hash, or the row was pointed at
+another file, however well that file matches the row. ``-`` stands for no hash
+(a row without a file, a log without a ``received`` event). When the two
+disagree, the file the log names is checked as well: ``LOG-MISSING`` and
+``LOG-DAMAGED`` say the original as received is gone or altered too.
+
 Every item checked gets a ``verified`` custody event whose details say what was
-found: ``result`` is the file's fixity (``ok``, ``mismatch``, ``missing``, or
-``no original`` for items without a file, which are checked for their chain
-only), ``observed`` the SHA-256 read from disk (empty if none), and ``chain``
-either ``ok`` or ``broken at event <n>``.
+found: ``result`` is the fixity of the file the row names (``ok``,
+``mismatch``, ``missing``, or ``no original`` for items without a file),
+``observed`` the SHA-256 read from disk (empty if none), ``received`` the hash
+of the log's ``received`` event (empty if none), ``log`` either ``ok`` or
+``mismatch`` (row against log), ``received_original`` (only on a mismatch)
+the state of the file the log names, and ``chain`` either ``ok`` or ``broken
+at event <n>``.
 
 A broken chain gets its ``verified`` event too. Appending repairs nothing and
 hides nothing: the new event links to the last stored hash, so the break stays
@@ -19,38 +32,26 @@ where it is and every later verification reports it again, while the log
 itself now records when the break was found. Not appending would leave the
 one check that found tampering out of the custody record.
 
-Items are read in primary-key batches, one query per batch for the items and
-one for their chains, so memory stays bounded however many items there are.
-Keyset batches rather than one long-running cursor: a cursor held open for a
-run of many hours would keep SQLite's write-ahead log from being checkpointed
-(and make PostgreSQL materialise the whole result), while each batch here is a
-short query of its own.
+Items are read in primary-key batches, one query per batch for the items, one
+for their chains and one for their ``received`` hashes, so memory stays bounded
+however many items there are. Keyset batches rather than one long-running
+cursor: a cursor held open for a run of many hours would keep SQLite's
+write-ahead log from being checkpointed (and make PostgreSQL materialise the
+whole result), while each batch here is a short query of its own.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
-from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 
-from evidence import custody, storage
+from evidence import custody, fixity
+from evidence.fixity import sha256_of as sha256_of  # re-exported: tracker.backup imports it
 from evidence.models import CustodyEvent, EvidenceItem
 
 BATCH = 500
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks into one reused buffer."""
-    digest = hashlib.sha256()
-    buffer = bytearray(storage.CHUNK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as stream:
-        while size := stream.readinto(buffer):
-            digest.update(view[:size])
-    return digest.hexdigest()
 
 
 def batches(items: QuerySet[EvidenceItem], size: int | None = None) -> Iterator[list[EvidenceItem]]:
@@ -85,29 +86,24 @@ class Command(BaseCommand):
         checked = problems = 0
         for batch in batches(items):
             chains = custody.verify_chains(batch)
+            received = custody.received_hashes(item.pk for item in batch)
             for item in batch:
-                problems += self.check_item(item, chains[item.pk], options["verbosity"])
+                found = fixity.check_item(item, received[item.pk])
+                problems += self.report(item, found, chains[item.pk], options["verbosity"])
                 checked += 1
         if problems:
             raise CommandError(f"{problems} problem(s) in {checked} items.")
         self.stdout.write(f"OK {checked} items")
 
-    def check_item(self, item: EvidenceItem, breaks: list[custody.ChainBreak], verbosity) -> int:
-        """Check one item, print its problems, record the verification; count problems."""
-        lines = []
-        observed = ""
-        if not item.sha256:
-            result = "no original"
-        else:
-            try:
-                observed = sha256_of(storage.path_of(item.original_path))
-            except (FileNotFoundError, ValueError):  # ValueError: no valid storage key
-                result = "missing"
-                lines.append(f"MISSING {item.code}")
-            else:
-                result = "ok" if observed == item.sha256 else "mismatch"
-                if result == "mismatch":
-                    lines.append(f"MISMATCH {item.code} expected {item.sha256} got {observed}")
+    def report(
+        self,
+        item: EvidenceItem,
+        found: fixity.ItemFixity,
+        breaks: list[custody.ChainBreak],
+        verbosity: int,
+    ) -> int:
+        """Print one item's problems and record its verification; count the problems."""
+        lines = found.problems()
         chain = "ok"
         if breaks:
             chain = f"broken at event {breaks[0].sequence}"
@@ -120,7 +116,7 @@ class Command(BaseCommand):
         custody.record(
             item,
             CustodyEvent.Action.VERIFIED,
-            observed_sha256=observed,
-            details={"result": result, "observed": observed, "chain": chain},
+            observed_sha256=found.observed,
+            details={**found.details(), "chain": chain},
         )
         return len(lines)

@@ -1,0 +1,154 @@
+"""The one visibility policy: what of the case a user may know exists.
+
+``visible_to(user, queryset)`` narrows a queryset of any model of the case to the rows
+``user`` may see. Every read path goes through it: the admin's querysets, every choice
+field and autocomplete, inlines, counts shown beside rows, the review queue and
+"My work", e-mails, exports, file routes, duplicate detection. A model without a rule
+here is visible to everyone who may view it at all (vocabularies, forces, officials).
+
+The rules (``tracker.access`` and ``evidence.access`` hold the two primitives):
+
+- a restricted incident exists only for holders of ``tracker.view_restricted_incident``;
+  so do records about it (attributions, evidence links, relations from or to it, flight
+  matches, its review events);
+- an evidence item that stands only behind restricted incidents is as restricted as
+  they are; so are records about it (custody events, testimony, satellite and photo
+  details, derivatives, its review events);
+- a witness heard only in such items is hidden too.
+
+Protected identity (witness name and contact, a protected item's file name) is a
+separate rule: ``evidence.access.file_name_shown`` and the witness admin's fields.
+
+This module may import both apps' models: ``evidence`` depends on ``tracker``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db.models import Exists, Model, OuterRef, QuerySet
+
+from evidence import access
+from evidence.models import (
+    CustodyEvent,
+    Derivative,
+    EvidenceItem,
+    EvidenceLink,
+    FlightLog,
+    FlightMatch,
+    FlightObservation,
+    PhotoMetadata,
+    SatelliteImage,
+    Testimony,
+    Witness,
+)
+from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
+from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent
+
+
+def _items(field: str) -> Callable[[object, QuerySet], QuerySet]:
+    return lambda user, qs: access.visible_items(user, qs, field)
+
+
+def _incidents(field: str) -> Callable[[object, QuerySet], QuerySet]:
+    return lambda user, qs: without_restricted(user, qs, field)
+
+
+def _observations(user, qs: QuerySet) -> QuerySet:
+    # By the log's key, not through a join to the log: the big list keeps its index scan.
+    hidden_logs = FlightLog.objects.filter(item__in=access.hidden_item_ids()).values("pk")
+    return qs.exclude(log__in=hidden_logs)
+
+
+def _relations(user, qs: QuerySet) -> QuerySet:
+    return without_restricted(user, without_restricted(user, qs, "from_incident"), "to_incident")
+
+
+def _witnesses(user, qs: QuerySet) -> QuerySet:
+    hidden = Testimony.objects.filter(witness=OuterRef("pk"), item__in=access.hidden_item_ids())
+    heard = Testimony.objects.filter(witness=OuterRef("pk")).exclude(
+        item__in=access.hidden_item_ids()
+    )
+    return qs.exclude(Exists(hidden) & ~Exists(heard))
+
+
+def _review_events(user, qs: QuerySet) -> QuerySet:
+    # Content types by name in the query: no lookup of their ids first.
+    return (
+        qs.exclude(
+            content_type__app_label="tracker",
+            content_type__model="incident",
+            object_id__in=restricted_incidents().values("pk"),
+        )
+        .exclude(
+            content_type__app_label="tracker",
+            content_type__model="attribution",
+            object_id__in=Attribution.objects.filter(incident__in=restricted_incidents()).values(
+                "pk"
+            ),
+        )
+        .exclude(
+            content_type__app_label="evidence",
+            content_type__model="evidenceitem",
+            object_id__in=access.hidden_item_ids(),
+        )
+    )
+
+
+RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
+    Incident: _incidents(""),
+    Attribution: _incidents("incident"),
+    EvidenceLink: _incidents("incident"),
+    FlightMatch: _incidents("incident"),
+    IncidentRelation: _relations,
+    EvidenceItem: _items("pk"),
+    CustodyEvent: _items("item"),
+    Testimony: _items("item"),
+    SatelliteImage: _items("item"),
+    PhotoMetadata: _items("item"),
+    Derivative: _items("item"),
+    FlightLog: _items("item"),
+    FlightObservation: _observations,
+    Witness: _witnesses,
+    ReviewEvent: _review_events,
+}
+
+
+def governed(model: type[Model]) -> bool:
+    """Does the policy restrict rows of ``model`` (for tests and the admin's checks)?"""
+    return _rule(model) is not None
+
+
+def _rule(model: type[Model]):
+    model = getattr(model, "instance_type", None) or model  # simple_history's copies
+    return RULES.get(model)
+
+
+def visible_to(user, queryset: QuerySet) -> QuerySet:
+    """``queryset`` without the rows ``user`` may not know exist."""
+    rule = _rule(queryset.model)
+    if rule is None or user.has_perm(VIEW_RESTRICTED):
+        return queryset
+    return rule(user, queryset)
+
+
+def may_see(user, record: Model) -> bool:
+    """May ``user`` know that ``record`` exists? (One query for a governed model.)"""
+    if _rule(type(record)) is None or user.has_perm(VIEW_RESTRICTED):
+        return True
+    return visible_to(user, type(record)._default_manager.filter(pk=record.pk)).exists()
+
+
+def is_hidden_from_some(record: Model) -> bool:
+    """Would ``record`` be hidden from a user without the restricted permission? Such a
+    record is named in e-mails by its code only (no title), to those who may see it."""
+    rule = _rule(type(record))
+    if rule is None:
+        return False
+
+    class _Nobody:
+        def has_perm(self, perm: str) -> bool:
+            return False
+
+    manager = type(record)._default_manager
+    return not rule(_Nobody(), manager.filter(pk=record.pk)).exists()
