@@ -159,8 +159,8 @@ def run(report: Report, *, scale: str) -> None:
     incident = _incident(user)
     strike = flights.strike_of(incident)
     window = flights.window_for(strike, before=flights.DEFAULT_BEFORE, after=flights.DEFAULT_AFTER)
-    found = len(flights.candidates(incident))
-    ours = time_it(lambda: flights.candidates(incident), runs=21, warmup=3)
+    found = len(flights.candidates(incident, viewer=None))
+    ours = time_it(lambda: flights.candidates(incident, viewer=None), runs=21, warmup=3)
     bare = time_it(
         lambda: list(
             FlightObservation.objects.filter(

@@ -339,6 +339,7 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:
             # Read by the file fields below, which are not given the request.
+            obj.viewer = request.user
             obj.viewer_may_open = access.can_view_item(request.user, obj)
             obj.viewer_sees_file_name = access.file_name_shown(
                 obj, request.user.has_perm(access.VIEW_PROTECTED)
@@ -482,7 +483,9 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
     @admin.display(description="near-duplicates")
     def near_duplicate_links(self, obj: EvidenceItem) -> str:
-        others = obj.near_duplicates.order_by("code").only("pk", "code")
+        # Only those the viewer may know exist (a hidden item is no one's look-alike).
+        others = visible_to(obj.viewer, obj.near_duplicates.all()).order_by("code")
+        others = others.only("pk", "code")
         if not others:
             return "none found"
         return format_html_join(

@@ -51,7 +51,8 @@ from django.utils import timezone
 from evidence import access, custody, storage
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink
 from evidence.progress import quiet_info
-from tracker.models import Attribution, Incident
+from evidence.visibility import may_see, visible_to
+from tracker.models import Attribution, Incident, IncidentRelation
 
 PROTECTED_PERMISSION = "evidence.view_protected_identity"
 PROTECTED_REFUSED = (
@@ -106,10 +107,14 @@ class ExportResult:
     payload_oxum: str  # "<bytes>.<files>"
 
 
-def incidents_by_code(codes: Iterable[str]) -> list[Incident]:
-    """The incidents with these codes, in the order given; refuses unknown codes."""
+def incidents_by_code(codes: Iterable[str], *, by=None) -> list[Incident]:
+    """The incidents with these codes, in the order given; refuses unknown codes, and
+    codes of incidents ``by`` may not see (answered as unknown: ``evidence.visibility``)."""
     wanted = list(dict.fromkeys(code.strip().upper() for code in codes))
-    found = {i.code: i for i in Incident.objects.filter(code__in=wanted)}
+    known = Incident.objects.filter(code__in=wanted)
+    if by is not None:
+        known = visible_to(by, known)
+    found = {i.code: i for i in known}
     unknown = [code for code in wanted if code not in found]
     if unknown:
         raise ExportError(f"No incident with code {', '.join(unknown)}; nothing was exported.")
@@ -139,8 +144,10 @@ def export_bag(
     out = Path(os.path.abspath(out_dir))
     out_existed = _check_destination(out)
 
-    chosen = list(_incidents(chosen))  # again, with everything the records need
-    items = list(_items(chosen))
+    if by is not None and (hidden := [i.code for i in chosen if not may_see(by, i)]):
+        raise ExportError(f"No incident with code {', '.join(hidden)}; nothing was exported.")
+    chosen = list(_incidents(chosen, by))  # again, with everything the records need
+    items = list(_items(chosen, by))
     _check_chains(items)
     identifier = str(uuid.uuid4())
     now = timezone.now()
@@ -259,7 +266,12 @@ def _check_chains(items: list[EvidenceItem]) -> None:
 # --- Queries ---------------------------------------------------------------------------
 
 
-def _incidents(chosen: list[Incident]):
+def _seen(by, queryset):
+    """What of ``queryset`` the exporting user may see (everything for the operator)."""
+    return queryset if by is None else visible_to(by, queryset)
+
+
+def _incidents(chosen: list[Incident], by):
     return (
         Incident.objects.filter(pk__in=[i.pk for i in chosen])
         .select_related("place", "attack_type", "weapon")
@@ -275,14 +287,20 @@ def _incidents(chosen: list[Incident]):
                 "evidence_links",
                 queryset=EvidenceLink.objects.select_related("item").order_by("item__code"),
             ),
-            "relations_from__to_incident",
-            "relations_to__from_incident",
+            Prefetch(
+                "relations_from",
+                queryset=_seen(by, IncidentRelation.objects.select_related("to_incident")),
+            ),
+            Prefetch(
+                "relations_to",
+                queryset=_seen(by, IncidentRelation.objects.select_related("from_incident")),
+            ),
         )
         .order_by("code")
     )
 
 
-def _items(chosen: list[Incident]):
+def _items(chosen: list[Incident], by):
     links = EvidenceLink.objects.filter(incident__in=chosen)
     return (
         EvidenceItem.objects.filter(pk__in=links.values("item_id"))
@@ -300,7 +318,7 @@ def _items(chosen: list[Incident]):
                 "links",
                 queryset=links.select_related("incident").order_by("incident__code"),
             ),
-            "near_duplicates",
+            Prefetch("near_duplicates", queryset=_seen(by, EvidenceItem.objects.all())),
             Prefetch(
                 "custody_events",
                 queryset=CustodyEvent.objects.select_related("actor").order_by("sequence"),

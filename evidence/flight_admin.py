@@ -2,7 +2,7 @@
 observations (filters and a per-day timeline next to incidents), and the ranked
 flights of a strike with a reviewer's confirmation.
 
-``candidates_html(incident)`` is the ranked list as HTML, for the incident's
+``candidates_html(incident, viewer=user)`` is the ranked list as HTML, for the incident's
 admin page (a read-only field) and this module's candidates page. Its confirm
 buttons post to ``confirm_view`` with ``formaction``, so they work inside the
 incident's change form, whose CSRF token they send along.
@@ -30,7 +30,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from evidence import flightlog, flights, intake
 from evidence.models import FlightLog, FlightMatch, FlightObservation
-from tracker import adminkit
+from evidence.visibility import visible_to
+from tracker import adminkit, periods
 from tracker.access import visible_incidents
 from tracker.adminkit import DeferredJoinPaginator, ReadOnlyAdmin
 from tracker.models import DatePrecision, Incident, SourceType
@@ -234,6 +235,8 @@ class ObservedOnFilter(admin.ListFilter):
         if not found:
             return None
         year, month, day = (int(g) if g else None for g in found.groups())
+        if not periods.FIRST_YEAR <= year <= periods.LAST_YEAR:
+            return None
         try:
             if day is not None:
                 return flights.day_bounds(date(year, month, day))
@@ -421,14 +424,16 @@ class FlightObservationAdmin(ReadOnlyAdmin):
     def timeline_view(self, request: HttpRequest) -> HttpResponse:
         if not self.has_view_permission(request):
             raise PermissionDenied
+        # Only observations of logs this user may know exist (evidence.visibility).
+        seen = visible_to(request.user, FlightObservation.objects.all())
         day = _day(request.GET.get("day", ""))
         if day is None:
-            latest = FlightObservation.objects.order_by("-observed_at").first()
+            latest = seen.order_by("-observed_at").first()
             day = timezone.localtime(latest.observed_at).date() if latest else timezone.localdate()
         start, end = flights.day_bounds(day)
         minutes = (end - start).total_seconds() / 60
         observations = list(
-            FlightObservation.objects.filter(observed_at__gte=start, observed_at__lt=end)
+            seen.filter(observed_at__gte=start, observed_at__lt=end)
             .select_related("log__item")
             .order_by("observed_at", "pk")[: TIMELINE_LIMIT + 1]
         )
@@ -456,12 +461,8 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         events = [(i.occurred_start, "incident", i) for i in incidents]
         events += [(o.observed_at, "observation", o) for o in observations]
         events.sort(key=lambda e: (e[0], e[1] != "incident"))
-        before = (
-            FlightObservation.objects.filter(observed_at__lt=start).order_by("-observed_at").first()
-        )
-        after = (
-            FlightObservation.objects.filter(observed_at__gte=end).order_by("observed_at").first()
-        )
+        before = seen.filter(observed_at__lt=start).order_by("-observed_at").first()
+        after = seen.filter(observed_at__gte=end).order_by("observed_at").first()
         context = {
             **self.admin_site.each_context(request),
             "title": f"Flights and strikes on {day:%A %d %B %Y}",
@@ -497,6 +498,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
             "after": after,
             "candidates": candidates_html(
                 incident,
+                viewer=request.user,
                 can_confirm=request.user.has_perm(REVIEW),
                 before=before,
                 after=after,
@@ -517,7 +519,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         ):
             back = reverse("admin:evidence_flightobservation_candidates", args=[incident.pk])
         observation = (
-            FlightObservation.objects.select_related("log__item")
+            visible_to(request.user, FlightObservation.objects.select_related("log__item"))
             .filter(pk=_integer(request.POST.get("flight_match_observation")))
             .first()
         )
@@ -567,20 +569,23 @@ def _minutes(text, default: int) -> int:
 
 def _day(text: str) -> date | None:
     try:
-        return date.fromisoformat(text.strip())
+        day = date.fromisoformat(text.strip())
     except ValueError:
         return None
+    return day if periods.year_in_range(day) else None
 
 
 def candidates_html(
     incident: Incident,
     *,
+    viewer,
     can_confirm: bool = False,
     before: int = flights.DEFAULT_BEFORE,
     after: int = flights.DEFAULT_AFTER,
     limit: int | None = SHOWN_CANDIDATES,
 ) -> SafeString:
-    """The flights consistent with ``incident``, best first, as an HTML table.
+    """The flights consistent with ``incident`` that ``viewer`` may see, best first, as
+    an HTML table.
 
     With ``can_confirm`` (give it ``request.user.has_perm("tracker.review_incident")``)
     each unconfirmed row has a Confirm button posting to ``confirm_view``; the view
@@ -590,7 +595,7 @@ def candidates_html(
     refused = ""
     ranked: list[flights.Candidate] = []
     try:
-        ranked = flights.candidates(incident, before=before, after=after)
+        ranked = flights.candidates(incident, viewer=viewer, before=before, after=after)
     except flights.CorrelationRefused as exc:
         refused = str(exc)
     shown = ranked if limit is None else ranked[:limit]

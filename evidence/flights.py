@@ -36,9 +36,11 @@ from django.utils import timezone
 from evidence import links
 from evidence.flightlog import country_code, heading_tolerance
 from evidence.models import FlightMatch, FlightObservation
+from evidence.visibility import may_see, visible_to
 from tracker.models import Attribution, DatePrecision, Incident, ReviewStatus, Weapon
 from tracker.workflow import LOCKED
 
+HIDDEN_OBSERVATION = "No such flight observation."
 DEFAULT_BEFORE = 60  # minutes
 DEFAULT_AFTER = 10
 MAX_MINUTES = 24 * 60  # --before / --after beyond a day stop being a window
@@ -328,17 +330,23 @@ def score(strike: Strike, obs: FlightObservation) -> tuple[float, list[str]]:
 
 
 def candidates(
-    incident: Incident, *, before: int = DEFAULT_BEFORE, after: int = DEFAULT_AFTER
+    incident: Incident, *, viewer, before: int = DEFAULT_BEFORE, after: int = DEFAULT_AFTER
 ) -> list[Candidate]:
     """The observations in the incident's window, best first (see the module docstring).
+
+    ``viewer``: the user they are ranked for, who sees only observations of logs they may
+    know exist (``evidence.visibility``); ``None`` for the operator's own command.
 
     Two queries for an incident loaded with ``select_related("weapon", "place")``:
     its attributions, then the observations (with whether each is confirmed).
     Raises CorrelationRefused."""
     strike = strike_of(incident)
     window = window_for(strike, before=before, after=after)
+    seen = FlightObservation.objects.all()
+    if viewer is not None:
+        seen = visible_to(viewer, seen)
     observations = (
-        FlightObservation.objects.filter(observed_at__gte=window.start, observed_at__lte=window.end)
+        seen.filter(observed_at__gte=window.start, observed_at__lte=window.end)
         .select_related("log__item")
         .only(
             *(f.name for f in FlightObservation._meta.concrete_fields if f.name != "extra"),
@@ -411,6 +419,8 @@ def confirm(
         raise ValidationError(LOCKED_INCIDENT.format(code=incident.code, status=status))
     if attribution is not None and attribution.incident_id != incident.pk:
         raise ValidationError(OTHER_INCIDENT)
+    if not may_see(by, observation):  # linking it would show a hidden log to the team
+        raise ValidationError(HIDDEN_OBSERVATION)
     try:
         value, reasons = score(strike_of(incident), observation)
     except CorrelationRefused:

@@ -209,6 +209,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
         obj = super().get_object(request, object_id, from_field)
         if obj is not None:  # the candidates display offers Confirm buttons to reviewers
             obj.viewer_may_confirm_flights = request.user.has_perm("tracker.review_incident")
+            obj.viewer = request.user  # the ranking shows only flights they may see
         return obj
 
     @admin.display(description="ranked flight observations")
@@ -217,7 +218,11 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
         if obj.pk is None:
             return "Save the incident to rank flights against it."
-        return candidates_html(obj, can_confirm=getattr(obj, "viewer_may_confirm_flights", False))
+        return candidates_html(
+            obj,
+            viewer=obj.viewer,
+            can_confirm=getattr(obj, "viewer_may_confirm_flights", False),
+        )
 
     @admin.display(description="when", ordering="occurred_start")
     def occurred(self, obj: Incident) -> str:

@@ -14,7 +14,7 @@ from django.contrib.admin import widgets
 from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
 from django.core.exceptions import FieldDoesNotExist
 from django.core.paginator import Paginator
-from django.db import router
+from django.db import models, router
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Coalesce
@@ -23,6 +23,7 @@ from django.utils.html import format_html
 from django.utils.text import smart_split
 from simple_history.admin import SimpleHistoryAdmin
 
+from tracker import periods
 from tracker.models import ReviewStatus
 
 VIEW_PROTECTED = "evidence.view_protected_identity"
@@ -78,6 +79,12 @@ class PolicyMixin:
 
         if formfield is not None and getattr(formfield, "queryset", None) is not None:
             formfield.queryset = visible_to(request.user, formfield.queryset)
+        return formfield
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateField) and formfield is not None:
+            formfield.validators.append(periods.check_year)  # DateTimeField included
         return formfield
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -187,6 +194,29 @@ def count_of(queryset, field: str):
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+def view_on_site(request, content_type_id: int, object_id: str):
+    """Django's "view on site" redirect (``/admin/r/<type>/<id>/``), for records the user
+    may see only: for any other id it answers 404 as for one that does not exist, so it
+    cannot be used to find which ids of restricted records exist."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+    from django.core.exceptions import ValidationError
+
+    from evidence.visibility import visible_to
+
+    content_type = ContentType.objects.filter(pk=content_type_id).first()
+    model = content_type.model_class() if content_type else None
+    try:
+        seen = model is not None and (
+            visible_to(request.user, model._default_manager.filter(pk=object_id)).exists()
+        )
+    except (ValueError, ValidationError):
+        seen = False
+    if not seen:
+        raise Http404("No such record.")
+    return shortcut(request, content_type_id, object_id)
+
+
 class ReadOnlyAdmin(ModelAdmin):
     """For records written only by a service (review log, custody log, imported rows):
     viewable, never added, changed or deleted through the admin."""
@@ -250,6 +280,8 @@ class HistoryAdmin(PolicyMixin, SimpleHistoryAdmin):
     def history_form_view(self, request, object_id, version_id, extra_context=None):
         if request.method not in ("GET", "HEAD"):
             return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not str(version_id).isascii() or not str(version_id).isdigit():
+            raise Http404("No such version.")
         self._visible(request, object_id)
         return super().history_form_view(request, object_id, version_id, extra_context)
 

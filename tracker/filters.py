@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from evidence.models import EvidenceItem, EvidenceLink
-from tracker import findings
+from tracker import findings, periods
 from tracker.models import (
     AttackType,
     Attribution,
@@ -65,7 +65,7 @@ def named(manager, value: str, name_q: Callable[[str], Q | None]) -> QuerySet:
     names (``?official=Hasan``, as a researcher types them). A name with nothing to
     match (punctuation only) matches nothing."""
     value = value.strip()
-    if value.isdigit():  # a number too long for a key matches nothing (no overflow)
+    if value.isascii() and value.isdigit():  # "²" is a digit too; too long matches nothing
         return manager.filter(pk=int(value)).values("pk") if len(value) < 16 else manager.none()
     condition = name_q(value)
     return manager.filter(condition).values("pk") if condition is not None else manager.none()
@@ -93,10 +93,18 @@ class IncidentFilter(filters.FilterSet):
         help_text="Words in the code, title or narrative.",
     )
     occurred_after = filters.DateFilter(
-        label="From", method="filter_after", widget=DATE, help_text="First day, YYYY-MM-DD."
+        label="From",
+        method="filter_after",
+        widget=DATE,
+        help_text="First day, YYYY-MM-DD.",
+        validators=[periods.check_year],
     )
     occurred_before = filters.DateFilter(
-        label="To", method="filter_before", widget=DATE, help_text="Last day, YYYY-MM-DD."
+        label="To",
+        method="filter_before",
+        widget=DATE,
+        help_text="Last day, YYYY-MM-DD.",
+        validators=[periods.check_year],
     )
     governorate = filters.CharFilter(field_name="place__governorate", label="Governorate")
     district = filters.CharFilter(field_name="place__district", label="District")
@@ -246,7 +254,8 @@ class IncidentFilter(filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if name == "sort" or value in (None, "", []) or not _non_empty(value):
                 continue
-            if name in BY_NUMBER and value.strip().isdigit():  # a link's ?official=17
+            number = value.strip() if name in BY_NUMBER else ""  # a link's ?official=17
+            if number.isascii() and number.isdigit():
                 value = _names_of(BY_NUMBER[name], value)
             applied[self.form.fields[name].label or name] = _describe(value)
         return applied

@@ -373,13 +373,13 @@ def testimony_of(item: EvidenceItem, user) -> list[dict]:
 # --- Flights --------------------------------------------------------------------------------
 
 
-def flights_of(incident: Incident) -> dict:
+def flights_of(incident: Incident, user) -> dict:
     """The ranked flight observations (evidence.flights, as the admin ranks them) and the
     confirmed matches. Three queries; a date too imprecise to rank says why."""
     refused = ""
     ranked: list[flights.Candidate] = []
     try:
-        ranked = flights.candidates(incident)
+        ranked = flights.candidates(incident, viewer=user)
     except flights.CorrelationRefused as exc:
         refused = str(exc)
     matches = list(
@@ -433,7 +433,7 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         "chain": chain_rows(incident, attributions),
         "related": related_of(incident, user),
         "evidence": evidence,
-        "flights": flights_of(incident),
+        "flights": flights_of(incident, request.user),
         "admin_label": admin_label,
         "admin_url": admin_url,
         "may_see_identity": user.has_perm(VIEW_PROTECTED),

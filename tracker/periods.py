@@ -26,6 +26,25 @@ WIDEST = P.YEAR
 _PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
+# The years a date typed into the tracker may have. Outside them a date is a typing
+# slip, and computing its period (a day after 31 December 9999, local midnight of
+# 1 January 0001 in UTC) overflows Python's or the database's range.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+YEAR_OUT_OF_RANGE = f"Give a date between {FIRST_YEAR} and {LAST_YEAR}."
+
+
+def year_in_range(value: date | datetime | None) -> bool:
+    return value is None or FIRST_YEAR <= value.year <= LAST_YEAR
+
+
+def check_year(value: date | datetime | None) -> None:
+    """A form validator: refuses a date outside FIRST_YEAR..LAST_YEAR."""
+    from django.core.exceptions import ValidationError
+
+    if not year_in_range(value):
+        raise ValidationError(YEAR_OUT_OF_RANGE, code="year_out_of_range")
+
+
 _KNOWN = frozenset(P.values)
 
 

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from tracker import exports, incident_page, maps, otp, reports, views, workspace
+from tracker import adminkit, exports, incident_page, maps, otp, reports, views, workspace
 from tracker.attribution_admin import add_commander
 from tracker.review_admin import my_work, review_queue
 
@@ -40,6 +40,12 @@ urlpatterns = [
     # The second factor after the password (tracker.otp), before the admin's catch-all.
     path("admin/otp/setup/", admin.site.admin_view(otp.setup), name=otp.SETUP),
     path("admin/otp/verify/", admin.site.admin_view(otp.verify), name=otp.VERIFY),
+    # Before the admin's own "view on site" redirect, which would confirm any id exists.
+    path(
+        "admin/r/<int:content_type_id>/<path:object_id>/",
+        admin.site.admin_view(adminkit.view_on_site),
+        name="admin_view_on_site",
+    ),
     path("admin/", admin.site.urls),
     path("incidents/", include((incidents, "incidents"))),
     path("map/", maps.incident_map, name="map"),

@@ -197,8 +197,18 @@ def changes_since_submission(record, user) -> list[str]:
         links = _part_edits(EvidenceLink, "incident_id", record.pk, user, since)
         if codes := list(links.values_list("item__code", flat=True)):
             changes.append(f"its evidence links: {_names(codes) or 'a deleted item'}")
-        relations = _part_edits(IncidentRelation, "from_incident_id", record.pk, user, since)
-        if codes := list(relations.values_list("to_incident__code", flat=True)):
+        # A relation belongs to both its incidents (tracker.locks): either end counts.
+        codes = [
+            code
+            for field, other in (
+                ("from_incident_id", "to_incident"),
+                ("to_incident_id", "from_incident"),
+            )
+            for code in _part_edits(IncidentRelation, field, record.pk, user, since).values_list(
+                f"{other}__code", flat=True
+            )
+        ]
+        if codes:
             changes.append(f"its related incidents: {_names(codes) or 'a deleted incident'}")
         rows = _part_edits(Attribution, "incident_id", record.pk, user, since)
         changes += _attribution_changes(rows.select_related("official", "unit", "force"))

@@ -673,3 +673,31 @@ def test_events_and_bag_are_committed_together(case, researcher, tmp_path):
     assert bagit.Bag(str(out)).is_valid()
     assert sorted(e.item.code for e in exported_events()) == sorted(result.items)
     assert {p.name for p in tmp_path.iterdir()} == {"data", "bag"}
+
+
+# --- What the exporting user may see (evidence.visibility) -----------------------------------
+
+
+def test_a_restricted_incident_is_an_unknown_code_for_a_user_without_the_permission(
+    case, researcher, tmp_path
+):
+    from tracker.models import Sensitivity
+
+    Incident.objects.filter(pk=case["other"].pk).update(sensitivity=Sensitivity.RESTRICTED)
+    with pytest.raises(CommandError, match=f"No incident with code {case['other'].code}"):
+        export("--user", researcher.username, "--incident", case["other"].code, str(tmp_path / "b"))
+    assert_nothing_exported(tmp_path, {"data"})
+
+
+def test_relations_and_near_duplicates_of_hidden_records_are_left_out(case, researcher, tmp_path):
+    from tracker.models import IncidentRelation, Sensitivity
+
+    Incident.objects.filter(pk=case["other"].pk).update(sensitivity=Sensitivity.RESTRICTED)
+    IncidentRelation.objects.create(
+        from_incident=case["incident"], to_incident=case["other"], kind="same_operation"
+    )
+    case["crater"].near_duplicates.add(case["unrelated"])  # "unrelated" is only behind "other"
+    export("--user", researcher.username, "--incident", case["incident"].code, str(tmp_path / "b"))
+    text = "\n".join(p.read_text(errors="replace") for p in bag_files(tmp_path / "b"))
+    assert case["other"].code not in text
+    assert case["unrelated"].code not in text

@@ -292,7 +292,7 @@ def row_ids(html: str) -> list[int]:
 
 def test_candidates_html_ranks_and_explains(strike, django_assert_num_queries):
     with django_assert_num_queries(3):  # attributions, candidates, confirmed matches
-        html = candidates_html(strike["incident"])
+        html = candidates_html(strike["incident"], viewer=None)
 
     assert row_ids(html)[0] == strike["true"].pk
     assert set(row_ids(html)) == {strike[k].pk for k in ("true", "wrong_heading", "helicopter")}
@@ -302,7 +302,7 @@ def test_candidates_html_ranks_and_explains(strike, django_assert_num_queries):
 
 
 def test_candidates_html_for_a_reviewer_has_confirm_buttons_posting_to_the_view(strike):
-    html = candidates_html(strike["incident"], can_confirm=True)
+    html = candidates_html(strike["incident"], viewer=None, can_confirm=True)
 
     url = confirm_url(strike["incident"])
     buttons = re.findall(r'<button[^>]*value="(\d+)"[^>]*formaction="([^"]+)"', html)
@@ -316,7 +316,7 @@ def test_candidates_html_for_a_reviewer_has_confirm_buttons_posting_to_the_view(
 
 def test_candidates_html_says_why_it_cannot_rank(db):
     incident = make_incident(start_precision="month")
-    assert "is dated only to the month" in candidates_html(incident)
+    assert "is dated only to the month" in candidates_html(incident, viewer=None)
 
 
 def test_candidates_page_for_researcher_and_reviewer(client, researcher, reviewer, strike):
@@ -359,7 +359,7 @@ def test_reviewer_confirms_a_candidate(client, reviewer, strike):
     assert list(attribution.supporting_evidence.all()) == [strike["log"].item]
     incident.refresh_from_db()
     assert incident.title != "fields of the incident's own form ride along and are ignored"
-    html = candidates_html(incident, can_confirm=True)
+    html = candidates_html(incident, viewer=None, can_confirm=True)
     assert "confirmed by reviewer on" in words_of(html)
 
 

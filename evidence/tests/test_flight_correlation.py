@@ -77,7 +77,7 @@ def observe(log, minutes: float, **fields) -> FlightObservation:
 
 
 def ranked(incident, **window) -> list[FlightObservation]:
-    return [c.observation for c in candidates(incident, **window)]
+    return [c.observation for c in candidates(incident, viewer=None, **window)]
 
 
 # --- Geometry ------------------------------------------------------------------------------
@@ -106,7 +106,7 @@ def test_the_true_flight_ranks_above_every_decoy(log):
     other_day = observe(log, -5 + 24 * 60)
     helicopter = observe(log, -5, aircraft_type="Mi-8", aircraft_class="helicopter")
 
-    default = candidates(incident)
+    default = candidates(incident, viewer=None)
     assert [c.observation for c in default][0] == true
     assert {c.observation for c in default} == {true, wrong_heading, helicopter}
     assert default[0].score > max(c.score for c in default[1:])
@@ -122,7 +122,7 @@ def test_reasons_say_why_in_words(log):
     observe(log, -5)
     observe(log, -5, aircraft_type="Mi-8", aircraft_class="helicopter", nationality="SY")
 
-    best, helicopter = candidates(incident)
+    best, helicopter = candidates(incident, viewer=None)
 
     assert best.score == pytest.approx(1.0)
     assert best.reasons == [
@@ -144,7 +144,7 @@ def test_missing_position_or_heading_is_scored_on_what_is_known(log):
     no_heading = observe(log, -5, heading=None, heading_raw="")
     no_position = observe(log, -5, station_latitude=None, station_longitude=None)
 
-    result = {c.observation: c for c in candidates(incident)}
+    result = {c.observation: c for c in candidates(incident, viewer=None)}
 
     assert "no heading recorded" in result[no_heading].reasons
     assert "no station position: heading and distance not scored" in result[no_position].reasons
@@ -159,7 +159,7 @@ def test_unjudgeable_components_say_what_is_missing(log):
     incident.place = None
     observe(log, -5, nationality="unknown", aircraft_class="unknown", aircraft_type="aircraft")
 
-    (only,) = candidates(incident)
+    (only,) = candidates(incident, viewer=None)
 
     assert only.reasons == [
         "5 min before the strike",
@@ -175,7 +175,7 @@ def test_site_from_the_place_when_the_incident_has_no_coordinates(log):
     incident = make_incident(latitude=None, longitude=None, place=place)
     observe(log, -5)
 
-    (only,) = candidates(incident)
+    (only,) = candidates(incident, viewer=None)
 
     assert "station 13 km from the site (site taken from Kafr Nabl, Ariha, Idlib)" in only.reasons
 
@@ -185,7 +185,7 @@ def test_after_the_strike_a_heading_away_from_the_site_fits(log):
     leaving = observe(log, 5, heading=round(bearing(SITE, STATION)))
     arriving = observe(log, 5, heading=TOWARDS)
 
-    result = {c.observation: c for c in candidates(incident)}
+    result = {c.observation: c for c in candidates(incident, viewer=None)}
 
     assert result[leaving].score > result[arriving].score
     assert any("off the way back from the site" in r for r in result[leaving].reasons)
@@ -196,7 +196,7 @@ def test_compass_point_heading_is_judged_within_its_sector(log):
     ne = observe(log, -5, heading_raw="NE", heading=45)
     n = observe(log, -5, heading_raw="N", heading=0)
 
-    result = {c.observation: c for c in candidates(incident)}
+    result = {c.observation: c for c in candidates(incident, viewer=None)}
 
     assert any(r.startswith("heading NE, ") for r in result[ne].reasons)
     assert result[ne].score > result[n].score
@@ -220,7 +220,7 @@ def test_time_known_to_the_hour_covers_the_whole_hour(log):
     inside = [observe(log, -60), observe(log, 45), observe(log, 70)]
     observe(log, 71)
 
-    result = candidates(incident)
+    result = candidates(incident, viewer=None)
 
     assert {c.observation for c in result} == set(inside)
     within = next(c for c in result if c.observation == inside[1])
@@ -241,23 +241,23 @@ def test_time_known_to_the_day_covers_the_whole_local_day(log):
 def test_time_known_only_to_the_month_or_year_is_refused(log, precision):
     incident = make_incident(start_precision=precision)
     with pytest.raises(CorrelationRefused, match=f"is dated only to the {precision}"):
-        candidates(incident)
+        candidates(incident, viewer=None)
 
 
 def test_window_beyond_a_day_is_refused(log):
     with pytest.raises(CorrelationRefused, match="between 0 and 1440"):
-        candidates(make_incident(), before=1441)
+        candidates(make_incident(), viewer=None, before=1441)
 
 
 def test_query_count_is_pinned_and_does_not_grow_with_candidates(log, django_assert_num_queries):
     incident = make_incident()
     observe(log, -5)
     with django_assert_num_queries(2):  # the attributions, then the window's observations
-        assert len(candidates(incident)) == 1
+        assert len(candidates(incident, viewer=None)) == 1
     for minutes in range(-50, 10, 3):
         observe(f.FlightLogFactory(), minutes)
     with django_assert_num_queries(2):
-        assert len(candidates(incident)) == 21
+        assert len(candidates(incident, viewer=None)) == 21
 
 
 def test_confirmed_candidates_are_marked(log, reviewer):
@@ -265,7 +265,7 @@ def test_confirmed_candidates_are_marked(log, reviewer):
     obs = observe(log, -5)
     flights.confirm(observation=obs, incident=incident, by=reviewer)
 
-    (only,) = candidates(incident)
+    (only,) = candidates(incident, viewer=None)
 
     assert only.confirmed
 

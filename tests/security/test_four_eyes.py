@@ -238,6 +238,24 @@ def test_reviewer_who_removes_a_related_incident_cannot_verify(
     transition(incident, Action.VERIFY, by=second_reviewer)
 
 
+def test_reviewer_who_relates_another_incident_to_it_cannot_verify(
+    incident, researcher, reviewer, second_reviewer
+):
+    """The relation is made from the other incident's side (its page, which the reviewer
+    may edit while it is submitted): it still belongs to this incident too."""
+    other = f.IncidentFactory(created_by=researcher)
+    submitted(incident, researcher)
+    relation = IncidentRelation(
+        from_incident=other, to_incident=incident, kind=IncidentRelation.Kind.SAME_OPERATION
+    )
+    relation._history_user = reviewer
+    relation.save()
+
+    message = refused(incident, Action.VERIFY, reviewer)
+    assert f"you changed its related incidents: {other.code}" in message
+    transition(incident, Action.VERIFY, by=second_reviewer)
+
+
 def test_relation_changed_on_the_incidents_own_page_is_named_not_its_fields(
     client, incident, researcher, reviewer
 ):

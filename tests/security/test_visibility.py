@@ -302,3 +302,88 @@ def test_submitted_attributions_queue_for_review_unless_their_incident_is_restri
     page = client.get(reverse("review_queue")).content.decode()
     assert case["visible"].code in page
     assert case["restricted"].code not in page
+
+
+# --- Flight logs behind a restricted incident -----------------------------------------------
+
+
+@pytest.fixture
+def hidden_flights(other_researcher):
+    """A spotter log imported for a restricted incident only, and a visible strike at the
+    time of its first row."""
+    from datetime import datetime, timedelta, timezone
+
+    from evidence import flightlog
+    from evidence.tests.test_flightlog_import import EXAMPLE
+
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
+    log = flightlog.import_flight_log(
+        io.BytesIO(EXAMPLE.encode()),
+        filename="spotter.csv",
+        by=other_researcher,
+        incident=restricted,
+        time_zone="Asia/Damascus",
+    ).log
+    strike = f.IncidentFactory(
+        title="Open strike",
+        occurred_start=datetime(2019, 5, 13, 9, 45, tzinfo=timezone(timedelta(hours=3))),
+        start_precision="minute",
+    )
+    return {"log": log, "strike": strike, "observation": log.observations.order_by("pk").first()}
+
+
+def test_rankings_and_timelines_show_no_observation_of_a_hidden_log(
+    client, researcher, reviewer, hidden_flights
+):
+    from evidence import flights
+
+    strike, log = hidden_flights["strike"], hidden_flights["log"]
+    assert flights.candidates(strike, viewer=None)  # the operator's command sees the rows
+    assert flights.candidates(strike, viewer=researcher) == []
+    client.force_login(reviewer)
+    for url in (
+        reverse("incidents:detail", args=[strike.code]),
+        reverse("admin:tracker_incident_change", args=[strike.pk]),
+        reverse("admin:evidence_flightobservation_candidates", args=[strike.pk]),
+        reverse("admin:evidence_flightobservation_timeline") + "?day=2019-05-13",
+        reverse("admin:evidence_flightobservation_timeline"),
+    ):
+        page = client.get(url).content.decode()
+        assert log.item.code not in page, url
+        assert "Su-24" not in page, url
+
+
+def test_a_reviewer_cannot_confirm_a_hidden_observation_into_a_visible_incident(
+    client, reviewer, hidden_flights
+):
+    strike, observation = hidden_flights["strike"], hidden_flights["observation"]
+    client.force_login(reviewer)
+    response = client.post(
+        reverse("admin:evidence_flightobservation_confirm", args=[strike.pk]),
+        {"flight_match_observation": observation.pk},
+        follow=True,
+    )
+    assert hidden_flights["log"].item.code not in response.content.decode()
+    assert not EvidenceLink.objects.filter(incident=strike).exists()
+
+
+def test_the_view_on_site_redirect_tells_no_restricted_id_from_a_missing_one(
+    client, researcher, case
+):
+    from django.contrib.contenttypes.models import ContentType
+
+    client.force_login(researcher)
+    incident_type = ContentType.objects.get_for_model(Incident).pk
+    item_type = ContentType.objects.get_for_model(EvidenceItem).pk
+    assert client.get(f"/admin/r/{incident_type}/{case['visible'].pk}/").status_code == 302
+    assert client.get(f"/admin/r/{incident_type}/{case['restricted'].pk}/").status_code == 404
+    assert client.get(f"/admin/r/{incident_type}/999999/").status_code == 404
+    assert client.get(f"/admin/r/{item_type}/{case['hidden'].pk}/").status_code == 404
+
+
+def test_near_duplicates_name_no_hidden_item(client, researcher, case):
+    case["shared"].near_duplicates.add(case["hidden"])
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[case["shared"].pk]))
+    assert page.status_code == 200
+    assert case["hidden"].code not in page.content.decode()

@@ -138,6 +138,8 @@ PROJECT: list[Row] = [
     Row("admin:autocomplete",               url("admin:autocomplete", query=AUTOCOMPLETE), STAFF_200),
     Row("admin:jsi18n",                     url("admin:jsi18n"),                          STAFF_200),
     Row("admin:view_on_site",               url("admin:view_on_site", lambda w: w.incident_type, pk("incident")), STAFF_302),
+    Row("admin_view_on_site",               url("admin:view_on_site", lambda w: w.incident_type, pk("incident")), STAFF_302, note="the admin's, checked"),
+    Row("admin_view_on_site",               url("admin:view_on_site", lambda w: w.incident_type, pk("restricted")), STAFF_404, note="restricted"),
     Row("admin:app_list",                   url("admin:app_list", fixed("tracker")),      STAFF_200),
     Row("admin:app_list",                   url("admin:app_list", fixed("evidence")),     STAFF_200),
     Row("admin:app_list",                   url("admin:app_list", fixed("auth")),         STAFF_404),

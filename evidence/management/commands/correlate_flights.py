@@ -39,7 +39,9 @@ class Command(BaseCommand):
         if incident is None:
             raise CommandError(f"No incident with code {options['code']!r}.")
         try:
-            ranked = flights.candidates(incident, before=options["before"], after=options["after"])
+            ranked = flights.candidates(
+                incident, viewer=None, before=options["before"], after=options["after"]
+            )
         except flights.CorrelationRefused as exc:
             raise CommandError(str(exc)) from None
         for candidate in ranked:

@@ -53,7 +53,7 @@ class Command(BaseCommand):
             if not user.is_active:
                 raise CommandError(f"User {user.username!r} is inactive.")
         try:
-            incidents = bagging.incidents_by_code(options["incident"])
+            incidents = bagging.incidents_by_code(options["incident"], by=user)
             result = bagging.export_bag(
                 incidents,
                 options["out_dir"],
