@@ -563,7 +563,7 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
 
 
 @admin.register(SatelliteImage)
-class SatelliteImageAdmin(adminkit.ModelAdmin):
+class SatelliteImageAdmin(HistoryAdmin):
     list_display = ("item", "provider", "sensor", "captured_at", "resolution_m", "before")
     ordering = ("-pk",)
     list_select_related = ("item", "before__item")
@@ -574,7 +574,7 @@ class SatelliteImageAdmin(adminkit.ModelAdmin):
 
 
 @admin.register(Testimony)
-class TestimonyAdmin(adminkit.ModelAdmin):
+class TestimonyAdmin(HistoryAdmin):
     list_display = ("item", "witness", "interview_date", "method", "language", "consent_given")
     list_select_related = ("item", "witness")
     list_filter = ("method", "consent_given", "consent_share_courts")

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class EvidenceConfig(AppConfig):
     name = "evidence"
     verbose_name = "Evidence"
+
+    def ready(self) -> None:
+        from evidence import visibility
+
+        visibility.connect()

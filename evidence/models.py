@@ -299,6 +299,9 @@ class SatelliteImage(models.Model):
         help_text="For an 'after' image: the 'before' image of the same footprint.",
     )
 
+    # Who changed what: an edit here is an edit of the item (four eyes, tracker.workflow).
+    history = HistoricalRecords()
+
     class Meta:
         constraints = [
             models.CheckConstraint(
@@ -317,7 +320,15 @@ class SatelliteImage(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Scene of {self.item_id}"
+        # No query: choices and history pages list many of them.
+        if self.scene_id:
+            return f"{self.provider} scene {self.scene_id}".strip()
+        return f"Scene of item {self.item_id}"
+
+    def clean(self) -> None:
+        from evidence import visibility  # the policy (imports this module)
+
+        visibility.check_before(self)
 
 
 class FlightLog(models.Model):
@@ -438,6 +449,10 @@ class Testimony(models.Model):
     consent_quote = models.BooleanField("may quote", default=False)
     consent_name = models.BooleanField("may name", default=False)
     consent_share_courts = models.BooleanField("may share with courts", default=False)
+
+    # Who changed what: an edit here is an edit of the item (four eyes, tracker.workflow).
+    # The witness is kept by key only: no identity is copied here.
+    history = HistoricalRecords()
 
     class Meta:
         verbose_name_plural = "testimonies"

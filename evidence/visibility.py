@@ -152,3 +152,77 @@ def is_hidden_from_some(record: Model) -> bool:
 
     manager = type(record)._default_manager
     return not rule(_Nobody(), manager.filter(pk=record.pk)).exists()
+
+
+# --- No hidden record inside a visible one ------------------------------------------------
+#
+# An item that stands only behind restricted incidents becomes part of the team's case
+# in one way: an evidence link to an incident the team sees. Naming it as an
+# attribution's support, or as the "before" image of a scene, of a record the team sees
+# would show it without that step (its code, title and preview on the incident's page,
+# the report, the history), and a form of a user who may not see it would drop it on
+# every save. So such references are refused where they are written.
+
+UNDISCLOSED = (
+    "{codes} stands only behind restricted incidents: link it to {where} first (which "
+    "shows it to the team), or leave it out."
+)
+
+
+def _hidden_codes(item_ids) -> list[str]:
+    return list(
+        EvidenceItem.objects.filter(pk__in=list(item_ids))
+        .filter(pk__in=access.hidden_item_ids())
+        .order_by("code")
+        .values_list("code", flat=True)
+    )
+
+
+def check_support(incident_id: int | None, item_ids) -> None:
+    """Refuse hidden items as support of an attribution of an incident the team sees."""
+    from django.core.exceptions import ValidationError
+
+    if incident_id is None or restricted_incidents().filter(pk=incident_id).exists():
+        return
+    if codes := _hidden_codes(item_ids):
+        code = Incident.objects.filter(pk=incident_id).values_list("code", flat=True).first()
+        raise ValidationError(UNDISCLOSED.format(codes=", ".join(codes), where=code))
+
+
+def check_before(scene: SatelliteImage) -> None:
+    """Refuse a hidden "before" image for a scene the team sees."""
+    from django.core.exceptions import ValidationError
+
+    if scene.before_id is None:
+        return
+    before_item = SatelliteImage.objects.filter(pk=scene.before_id).values("item_id")
+    if not _hidden_codes(before_item.values_list("item_id", flat=True)):
+        return
+    if scene.item_id and _hidden_codes([scene.item_id]):
+        return  # both behind restricted incidents: nothing is shown to the team
+    codes = ", ".join(_hidden_codes(before_item.values_list("item_id", flat=True)))
+    where = "this scene's incident" if scene.item_id else "an incident"
+    raise ValidationError({"before": UNDISCLOSED.format(codes=codes, where=where)})
+
+
+def _support_added(sender, instance, action, reverse, pk_set, **kwargs) -> None:
+    if action != "pre_add" or not pk_set:
+        return
+    from tracker.models import Attribution as _Attribution
+
+    if not reverse:
+        check_support(instance.incident_id, pk_set)
+        return
+    for attribution in _Attribution.objects.filter(pk__in=pk_set):
+        check_support(attribution.incident_id, [instance.pk])
+
+
+def connect() -> None:
+    """Called once from ``EvidenceConfig.ready``."""
+    from django.db.models.signals import m2m_changed
+
+    m2m_changed.connect(
+        _support_added,
+        sender=Attribution.supporting_evidence.through,
+        dispatch_uid="visibility_support",
+    )

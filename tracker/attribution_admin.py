@@ -26,6 +26,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.views.decorators.http import require_POST
 
+from evidence import visibility
 from tracker import adminkit, locks, workflow
 from tracker.access import visible_incidents
 from tracker.adminkit import status_badge
@@ -69,6 +70,12 @@ class AttributionForm(forms.ModelForm):
         reviewed = self.instance.status in (ReviewStatus.VERIFIED, ReviewStatus.PUBLISHED)
         if reviewed and "supporting_evidence" in data and not data["supporting_evidence"]:
             self.add_error("supporting_evidence", NO_EVIDENCE)
+        incident = data.get("incident") or getattr(self.instance, "incident", None)
+        if incident is not None and data.get("supporting_evidence"):
+            try:  # no item standing only behind restricted incidents (evidence.visibility)
+                visibility.check_support(incident.pk, [i.pk for i in data["supporting_evidence"]])
+            except ValidationError as exc:
+                self.add_error("supporting_evidence", exc)
         return data
 
 

@@ -19,7 +19,7 @@ from django.db import models, transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from evidence import access
-from evidence.models import EvidenceItem, EvidenceLink
+from evidence.models import EvidenceItem, EvidenceLink, SatelliteImage, Testimony
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, ReviewStatus
 from tracker.responsibility import can_verify_attribution
 
@@ -212,6 +212,11 @@ def changes_since_submission(record, user) -> list[str]:
             changes.append(f"its related incidents: {_names(codes) or 'a deleted incident'}")
         rows = _part_edits(Attribution, "incident_id", record.pk, user, since)
         changes += _attribution_changes(rows.select_related("official", "unit", "force"))
+    if isinstance(record, EvidenceItem):
+        # Its details edited inline on its page: the testimony, the satellite scene.
+        for model, part in ((Testimony, "its testimony"), (SatelliteImage, "its scene details")):
+            if _edits(model.history.filter(item_id=record.pk), user, since).exists():
+                changes.append(part)
     return changes
 
 

@@ -465,3 +465,24 @@ def test_a_link_made_by_a_service_outside_any_request_counts_for_four_eyes(
     )
     assert EvidenceLink.history.filter(incident_id=incident.pk, history_user=reviewer).exists()
     assert "Four eyes" in refused(incident, Action.VERIFY, reviewer)
+
+
+def test_reviewer_who_rewrites_a_testimony_on_the_items_page_cannot_verify_the_item(
+    client, researcher, reviewer, second_reviewer
+):
+    """The testimony and satellite details are edited inline on the item's page: such an
+    edit is an edit of the item (their history names who made it)."""
+    item = f.EvidenceItemFactory(created_by=researcher, kind="testimony")
+    f.TestimonyFactory(item=item, summary="ORIGINAL SUMMARY")
+    submitted(item, researcher)
+    client.force_login(reviewer)
+    data = page_form(client, item)
+    summary = next(name for name in data if name.endswith("-summary"))
+    data[summary] = ["CHANGED BY THE REVIEWER"]
+    post_form(client, item, data)
+
+    item.testimony.refresh_from_db()
+    assert item.testimony.summary == "CHANGED BY THE REVIEWER"
+    message = refused(item, Action.VERIFY, reviewer)
+    assert "you changed its testimony" in message
+    transition(item, Action.VERIFY, by=second_reviewer)

@@ -387,3 +387,58 @@ def test_near_duplicates_name_no_hidden_item(client, researcher, case):
     page = client.get(reverse("admin:evidence_evidenceitem_change", args=[case["shared"].pk]))
     assert page.status_code == 200
     assert case["hidden"].code not in page.content.decode()
+
+
+# --- No hidden record inside a visible one ---------------------------------------------------
+
+
+@pytest.fixture
+def cleared_editor(editor):
+    editor.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    return type(editor).objects.get(pk=editor.pk)
+
+
+def test_a_hidden_item_cannot_support_an_attribution_the_team_sees(client, cleared_editor, case):
+    """Someone who may see it could name it as support on a visible incident: its code and
+    preview would then show to the team, and any save by a colleague would drop it."""
+    from django.core.exceptions import ValidationError
+
+    attribution = f.AttributionFactory(incident=case["visible"], created_by=cleared_editor)
+    from django.db import transaction
+
+    with pytest.raises(ValidationError, match=case["hidden"].code), transaction.atomic():
+        attribution.supporting_evidence.add(case["hidden"])
+    with pytest.raises(ValidationError), transaction.atomic():
+        case["hidden"].attributions.add(attribution)
+    client.force_login(cleared_editor)
+    url = reverse("admin:tracker_attribution_change", args=[attribution.pk])
+    response = client.post(
+        url,
+        {
+            "incident": case["visible"].pk,
+            "force": attribution.force_id or "",
+            "unit": attribution.unit_id or "",
+            "official": attribution.official_id or "",
+            "role": attribution.role,
+            "confidence": attribution.confidence,
+            "relied_on": "on",
+            "basis": "x",
+            "supporting_evidence": [case["hidden"].pk],
+        },
+    )
+    assert response.status_code == 200
+    assert "stands only behind restricted incidents" in response.content.decode()
+    assert not attribution.supporting_evidence.exists()
+    # Linked to the visible incident first, it is part of the team's case: then it may.
+    EvidenceLink.objects.create(item=case["hidden"], incident=case["visible"])
+    attribution.supporting_evidence.add(case["hidden"])
+
+
+def test_a_hidden_scene_cannot_be_the_before_image_of_one_the_team_sees(case, researcher):
+    from django.core.exceptions import ValidationError
+
+    hidden_scene = f.SatelliteImageFactory(item=case["hidden"])
+    open_scene = f.SatelliteImageFactory(item=case["shared"])
+    open_scene.before = hidden_scene
+    with pytest.raises(ValidationError, match=case["hidden"].code):
+        open_scene.full_clean()
