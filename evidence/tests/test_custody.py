@@ -340,3 +340,41 @@ def test_cancelled_flush_keeps_everything(monkeypatch):
 
     assert out.getvalue() == "Flush cancelled.\n"
     assert CustodyEvent.objects.count() == 2
+
+
+# --- Gaps found by mutation (issue 15) ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "zone",
+    ["Asia/Damascus", "UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns"],
+)
+@pytest.mark.parametrize(
+    "moment",
+    [(2019, 5, 5, 7, 30, 15, 123456), (2019, 3, 29, 1, 30, 0, 0), (2019, 10, 26, 23, 59, 59, 1)],
+)
+def test_a_chain_verifies_whatever_zone_the_time_was_given_in(item, researcher, zone, moment):
+    """The time is hashed as UTC text: the database gives it back in UTC, so a time
+    hashed in the zone it was given in (the demo's Damascus acquisition times, a
+    daylight-saving night) would no longer match its hash."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime(*moment, tzinfo=ZoneInfo(zone))
+    event = custody.record(item, CustodyEvent.Action.ACQUIRED, actor=researcher, at=at)
+    assert CustodyEvent.objects.get(pk=event.pk).at == at  # the same instant
+    assert custody.verify_chain(EvidenceItem.objects.get(pk=item.pk)) == []
+
+
+def test_every_event_after_a_deleted_one_is_reported(item, chain):
+    with triggers_dropped():
+        raw("DELETE FROM evidence_custodyevent WHERE id = %s", [chain[1].pk])
+
+    problems = custody.verify_chain(item)
+
+    # Event 3 now follows event 1: its number and its link break; the later links hold
+    # (each still names its own predecessor), so exactly these two are reported.
+    assert problems == [
+        custody.ChainBreak(2, "expected event 2, found event 3"),
+        custody.ChainBreak(3, "does not link to the hash of the event before it"),
+    ]

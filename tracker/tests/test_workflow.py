@@ -371,3 +371,92 @@ def test_two_reviewers_at_once_exactly_one_wins():
     assert sorted(o.split(":")[0] for o in outcomes) == ["refused", "won"]
     assert any("changed meanwhile" in o for o in outcomes)
     assert ReviewEvent.objects.filter(object_id=record.pk).count() == 2  # submit + the winner
+
+
+# --- Gaps found by mutation (issue 15): each rule stated by a test that fails without it ----
+
+
+@pytest.mark.parametrize("locked", [S.VERIFIED, S.PUBLISHED, S.REJECTED])
+def test_no_submit_from_a_locked_state(incident, researcher, editor, locked):
+    """Submitting would make a locked record editable again without an editor's reopen."""
+    type(incident).objects.filter(pk=incident.pk).update(status=locked)
+    incident.refresh_from_db()
+    refused(incident, Action.SUBMIT, researcher, match="only possible from")
+    refused(incident, Action.SUBMIT, editor, match="only possible from")
+
+
+@pytest.mark.parametrize("locked", [S.VERIFIED, S.PUBLISHED, S.REJECTED])
+def test_a_locked_record_is_edited_by_nobody_and_reopened_by_an_editor(
+    incident, researcher, reviewer, editor, locked
+):
+    type(incident).objects.filter(pk=incident.pk).update(status=locked)
+    incident.refresh_from_db()
+    assert not any(workflow.can_edit(incident, u) for u in (researcher, reviewer, editor))
+    refused(incident, Action.REOPEN, reviewer, comment="why", match="Only editors")
+    transition(incident, Action.REOPEN, by=editor, comment="New evidence.")
+    assert incident.status == S.DRAFT
+
+
+def test_rejected_work_is_reopened_with_a_reason(incident, researcher, reviewer, editor):
+    submitted(incident, researcher)
+    transition(incident, Action.REJECT, by=reviewer, comment="Not our case.")
+    refused(incident, Action.REOPEN, editor, match="needs a comment")
+    transition(incident, Action.REOPEN, by=editor, comment="It is after all.")
+    assert incident.status == S.DRAFT
+
+
+def test_merely_submitted_evidence_does_not_let_an_incident_be_verified(
+    incident, researcher, reviewer
+):
+    item = f.EvidenceItemFactory(created_by=researcher)
+    f.EvidenceLinkFactory(incident=incident, item=item)
+    submitted(item, researcher)
+    submitted(incident, researcher)
+    refused(incident, Action.VERIFY, reviewer, match=f"not yet verified: {item.code}")
+
+
+def test_an_inactive_account_takes_no_action(incident, researcher, reviewer):
+    researcher.is_active = False
+    researcher.save()
+    refused(incident, Action.SUBMIT, researcher, match="inactive")
+    researcher.is_active = True
+    researcher.save()
+    submitted(incident, researcher)
+    reviewer.is_active = False
+    reviewer.save()
+    refused(incident, Action.VERIFY, reviewer, match="inactive")
+
+
+def test_attribution_edits_count_only_for_the_reviewer_who_made_them(
+    incident, researcher, reviewer, other_researcher
+):
+    """Four eyes on an incident's attributions: the reviewer's own edit disqualifies them;
+    someone else's edit does not."""
+    second = f.UserFactory(username="second_reviewer")
+    second.groups.add(reviewer.groups.first())
+    attribution = f.AttributionFactory(incident=incident, created_by=researcher)
+    submitted(incident, researcher)
+    attribution.basis = "changed by another researcher"
+    attribution._history_user = other_researcher
+    attribution.save()
+    assert not workflow.edited_since_submission(incident, reviewer)
+    attribution.basis = "changed by the reviewer"
+    attribution._history_user = reviewer
+    attribution.save()
+    assert workflow.edited_since_submission(incident, reviewer)
+    assert not workflow.edited_since_submission(incident, second)
+
+
+def test_blocked_actions_say_why_a_button_is_missing(incident, researcher, reviewer):
+    item = f.EvidenceItemFactory(created_by=researcher)
+    f.EvidenceLinkFactory(incident=incident, item=item)
+    submitted(incident, researcher)
+    blocked = dict(workflow.blocked_actions(incident, reviewer))
+    assert set(blocked) == {"verify"}  # request changes and reject stay possible
+    assert f"relies on evidence not yet verified: {item.code}" in blocked["verify"]
+    assert workflow.blocked_actions(incident, researcher) == []  # not theirs to review
+    own = f.IncidentFactory(created_by=reviewer)
+    submitted(own, reviewer)
+    blocked = dict(workflow.blocked_actions(own, reviewer))
+    assert set(blocked) == {"verify", "reject"}
+    assert blocked["verify"].startswith("Four eyes: you cannot verify")

@@ -1,0 +1,119 @@
+"""tracker.periods: dates known to a precision, read as periods.
+
+Each test states a rule that a one-line change of the module broke without any test
+noticing (mutation testing, issue 15).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+
+from tracker.models import DatePrecision as P
+from tracker.periods import (
+    LATEST,
+    Tenure,
+    add_precision,
+    format_partial,
+    incident_period,
+    parse_partial,
+)
+
+START = datetime(2019, 5, 14, 9, 40)
+LENGTHS = {
+    P.MINUTE: timedelta(minutes=1),
+    P.HOUR: timedelta(hours=1),
+    P.DAY: timedelta(days=1),
+    P.MONTH: timedelta(days=31),  # May
+    P.YEAR: timedelta(days=366),  # 2019-05-14 to 2020-05-14, over 29 February 2020
+}
+
+
+@pytest.mark.parametrize("precision", list(LENGTHS))
+def test_a_period_contains_its_start_and_lasts_its_precision(precision):
+    period = incident_period(START, precision, None)
+    assert period.earliest == START
+    assert period.latest - period.earliest == LENGTHS[precision]
+
+
+def test_an_unknown_precision_is_read_as_a_year():
+    assert incident_period(START, None, None) == incident_period(START, P.YEAR, None)
+    assert incident_period(START, "fortnight", None).latest == datetime(2020, 5, 14, 9, 40)
+
+
+def test_a_recorded_end_stretches_the_period_and_never_shrinks_it():
+    assert incident_period(START, P.HOUR, START + timedelta(hours=5)).latest == START + timedelta(
+        hours=5
+    )
+    # An end inside the start's own period leaves the period as it was.
+    assert incident_period(START, P.DAY, START + timedelta(minutes=5)).latest == START + timedelta(
+        days=1
+    )
+
+
+@pytest.mark.parametrize(
+    ("start", "after"),
+    [
+        (datetime(2019, 1, 31), datetime(2019, 2, 28)),  # no 31 February
+        (datetime(2020, 1, 31), datetime(2020, 2, 29)),  # a leap year
+        (datetime(2019, 12, 15), datetime(2020, 1, 15)),  # across the year
+    ],
+)
+def test_a_month_ends_at_the_same_day_of_the_next_month_or_its_last(start, after):
+    assert add_precision(start, P.MONTH) == after
+
+
+def test_a_period_past_the_calendar_is_unbounded():
+    assert add_precision(datetime(9999, 12, 31), P.DAY) == LATEST
+
+
+def test_a_posting_of_unknown_precision_is_read_as_a_year_like_an_incident():
+    tenure = Tenure.of(date(2019, 1, 1), None, date(2020, 1, 1), None)
+    assert tenure.sure.earliest == datetime(2019, 12, 31)  # began within 2019 at the latest
+    assert tenure.possible.latest == datetime(2021, 1, 1)  # may have lasted all of 2020
+
+
+def test_posting_dates_are_whole_days_at_the_finest():
+    by_the_minute = Tenure.of(date(2019, 5, 5), P.MINUTE, date(2019, 6, 1), P.HOUR)
+    by_the_day = Tenure.of(date(2019, 5, 5), P.DAY, date(2019, 6, 1), P.DAY)
+    assert by_the_minute == by_the_day
+    assert by_the_day.possible.latest == datetime(2019, 6, 2)
+    assert by_the_day.sure.earliest == datetime(2019, 5, 5)
+
+
+@pytest.mark.parametrize(
+    ("text", "parsed"),
+    [
+        ("2019", (date(2019, 1, 1), P.YEAR)),
+        ("2019-05", (date(2019, 5, 1), P.MONTH)),
+        (" 2019-05-14 ", (date(2019, 5, 14), P.DAY)),
+    ],
+)
+def test_partial_dates_are_read_with_their_precision(text, parsed):
+    assert parse_partial(text) == parsed
+
+
+@pytest.mark.parametrize(
+    "text", ["2019x", "2019-05x", "2019-05-14x", "2019-5", "19", "0000", "2019-02-30", ""]
+)
+def test_anything_else_is_refused(text):
+    with pytest.raises(ValueError):
+        parse_partial(text)
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "shown"),
+    [
+        (date(2019, 5, 14), P.DAY, "2019-05-14"),
+        (date(2019, 5, 14), P.MONTH, "2019-05"),
+        (date(2019, 5, 14), None, "2019"),  # unknown: the widest
+        (date(2019, 5, 14), P.HOUR, "2019-05-14"),  # a date has no hours to show
+        (None, P.DAY, ""),
+        (START, P.DAY, "2019-05-14"),  # an incident time known to the day
+        (START, P.HOUR, "2019-05-14 09 h"),
+        (START, P.MINUTE, "2019-05-14 09:40"),
+    ],
+)
+def test_partial_dates_are_shown_to_their_precision(value, precision, shown):
+    assert format_partial(value, precision) == shown
