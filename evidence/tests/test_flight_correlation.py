@@ -167,7 +167,7 @@ def test_unjudgeable_components_say_what_is_missing(log):
         "weapon not identified: aircraft not scored",
         "no attribution to a Russian or Syrian force: nationality not scored",
     ]
-    assert only.score == pytest.approx(0.35 + 0.65 * flights.UNKNOWN)
+    assert only.score == pytest.approx(0.675)  # time full (0.35), the rest unknown (0.65 x 0.5)
 
 
 def test_site_from_the_place_when_the_incident_has_no_coordinates(log):
@@ -378,3 +378,84 @@ def test_locked_incident_and_foreign_attribution_are_refused(log, reviewer):
     with pytest.raises(ValidationError, match="is verified: an editor must reopen it"):
         flights.confirm(observation=obs, incident=incident, by=reviewer)
     assert not FlightMatch.objects.exists()
+
+
+# --- The curves and constants, stated (issue 15: only the order and one score were pinned) --
+
+
+def time_score(log, incident, minutes: float) -> float:
+    """The time component of an observation ``minutes`` after the strike (negative:
+    before), read through ``score`` with every other component made unknown."""
+    obs = observe(
+        log,
+        minutes,
+        station_latitude=None,
+        station_longitude=None,
+        aircraft_class="unknown",
+        nationality="",
+    )
+    value, _ = flights.score(flights.strike_of(incident), obs)
+    # The four unknown components weigh 0.65 at 0.5 each: what is left is the time's.
+    return round((value - 0.65 * 0.5) / 0.35, 3)
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        (-5, 1.0),
+        (-15, 1.0),  # up to 15 minutes before: fully consistent
+        (-67.5, 0.5),  # then linearly down ...
+        (-120, 0.0),  # ... to nothing at two hours
+        (-300, 0.0),
+        (0, 1.0),  # at the minute of the strike
+        (15, 0.25),  # after it: from a half, down to nothing at half an hour
+        (30, 0.0),
+    ],
+)
+def test_the_time_curve(log, minutes, expected):
+    incident = make_incident(force_country=None)
+    assert time_score(log, incident, minutes) == pytest.approx(expected, abs=0.002)
+
+
+def test_the_score_never_rises_as_the_lead_grows(log):
+    incident = make_incident(force_country=None)
+    scores = [time_score(log, incident, -m) for m in range(0, 181, 5)]
+    assert scores == sorted(scores, reverse=True)
+    assert scores[0] > scores[-1]
+
+
+def test_a_station_with_one_coordinate_is_a_station_without_a_position(log):
+    incident = make_incident()
+    obs = observe(log, -5, station_longitude=None)
+    value, reasons = flights.score(flights.strike_of(incident), obs)
+    assert "no station position: heading and distance not scored" in reasons
+    assert 0 < value < 1
+
+
+@pytest.mark.parametrize(("km", "expected"), [(10, 1.0), (20, 1.0), (85, 0.5), (150, 0.0)])
+def test_the_distance_curve(log, km, expected):
+    """Full up to 20 km from the site, nothing from 150 km (the reason names the km)."""
+    incident = make_incident(force_country=None)
+    north = SITE[0] - km / 111.2  # a station due south of the site, ``km`` away
+    obs = observe(
+        log,
+        -5,
+        station_latitude=Decimal(f"{north:.5f}"),
+        station_longitude=Decimal(str(SITE[1])),
+        heading=None,
+        heading_raw="",
+        aircraft_class="unknown",
+        nationality="",
+    )
+    value, reasons = flights.score(flights.strike_of(incident), obs)
+    distance = round((value - 0.35 - 0.55 * 0.5) / 0.10, 2)  # time full, three unknown
+    assert distance == pytest.approx(expected, abs=0.02)
+    assert f"station {km:.0f} km from the site" in reasons
+
+
+def test_a_rejected_attribution_says_nothing_of_nationality(log):
+    incident = make_incident(force_country="Russia")
+    incident.attributions.update(status=ReviewStatus.REJECTED)
+    obs = observe(log, -5, nationality="SY")
+    _, reasons = flights.score(flights.strike_of(incident), obs)
+    assert "no attribution to a Russian or Syrian force: nationality not scored" in reasons
