@@ -45,6 +45,9 @@ UNKNOWN_FORMAT = "This file's format is not one the tracker accepts."
 SET_ASIDE = "received; it is set aside for an editor to decide where it belongs."
 
 
+NO_SUCH_INCIDENT = "No such incident."
+
+
 class IntakeError(Exception):
     """A file was refused; the message is meant for the person who sent it."""
 
@@ -94,10 +97,15 @@ def ingest(
     """Store ``stream`` as an evidence item of ``kind`` (see module docstring).
 
     With ``kind=None`` the kind follows from the content (an image is a photo).
-    A locked ``incident`` is refused before the stream is read."""
+    An ``incident`` that ``by`` may not see, or a locked one, is refused before the
+    stream is read."""
     if kind is not None and kind not in sniffing.ALLOWED:
         raise IntakeError(f"Unknown evidence kind {kind!r}.")
     if incident is not None:
+        from evidence.visibility import may_see  # the policy imports this app's models
+
+        if by is not None and not may_see(by, incident):  # as an unknown incident
+            raise IntakeError(NO_SUCH_INCIDENT)
         try:
             locks.check_incident_open(incident.pk, "evidence")
         except locks.Locked as exc:

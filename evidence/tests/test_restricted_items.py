@@ -37,8 +37,17 @@ def ingest(by, incident, colour=(200, 30, 30)):
     return item
 
 
+def named(user):
+    """``user`` becomes one of the named people who see restricted incidents."""
+    user.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    for cache in ("_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
+
+
 @pytest.fixture
 def case(researcher, other_researcher):
+    named(other_researcher)  # the author of the restricted incident may see it
     restricted = f.IncidentFactory(
         title="Restricted strike on the clinic",
         sensitivity=Sensitivity.RESTRICTED,

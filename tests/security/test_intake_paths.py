@@ -231,3 +231,17 @@ def test_flight_log_upload_to_a_published_incident_says_why(client, researcher):
     assert response.status_code == 200
     assert lock_message(published) in response.content.decode()
     assert_nothing_stored()
+
+
+def test_intake_itself_refuses_an_incident_the_sender_may_not_see(researcher, restricted):
+    """Every face (upload form, command, a later API or task) calls intake.ingest: the
+    rule is there, not only in the form's choices."""
+    with pytest.raises(intake.IntakeError, match=intake.NO_SUCH_INCIDENT):
+        intake.ingest(
+            io.BytesIO(make_jpeg()),
+            filename="a.jpg",
+            kind="photo",
+            by=researcher,
+            incident=restricted,
+        )
+    assert_nothing_stored()

@@ -44,8 +44,17 @@ def ingest(by, incident, colour):
     ).item
 
 
+def named(user):
+    """``user`` becomes one of the named people who see restricted incidents."""
+    user.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    for cache in ("_perm_cache", "_user_perm_cache"):
+        user.__dict__.pop(cache, None)
+    return user
+
+
 @pytest.fixture
 def case(researcher, other_researcher, reviewer, editor):
+    named(other_researcher)  # the author of the restricted incident may see it
     place = f.PlaceFactory(name="SAMPLE Maarat")
     restricted = f.IncidentFactory(
         title="SECRET strike on the clinic",
@@ -311,6 +320,7 @@ def test_submitted_attributions_queue_for_review_unless_their_incident_is_restri
 def hidden_flights(other_researcher):
     """A spotter log imported for a restricted incident only, and a visible strike at the
     time of its first row."""
+    named(other_researcher)
     from datetime import datetime, timedelta, timezone
 
     from evidence import flightlog
