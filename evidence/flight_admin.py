@@ -34,8 +34,8 @@ from evidence.visibility import visible_to
 from tracker import adminkit, periods
 from tracker.access import visible_incidents
 from tracker.adminkit import DeferredJoinPaginator, ReadOnlyAdmin
+from tracker.locks import LOCKED
 from tracker.models import DatePrecision, Incident, SourceType
-from tracker.workflow import LOCKED
 
 REVIEW = "tracker.review_incident"
 VIEW_INCIDENT = "tracker.view_incident"

@@ -37,8 +37,8 @@ from evidence import links
 from evidence.flightlog import country_code, heading_tolerance
 from evidence.models import FlightMatch, FlightObservation
 from evidence.visibility import may_see, visible_to
+from tracker.locks import LOCKED
 from tracker.models import Attribution, DatePrecision, Incident, ReviewStatus, Weapon
-from tracker.workflow import LOCKED
 
 HIDDEN_OBSERVATION = "No such flight observation."
 DEFAULT_BEFORE = 60  # minutes

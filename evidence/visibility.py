@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db.models import Exists, Model, OuterRef, QuerySet
 
 from evidence import access
@@ -114,13 +116,7 @@ RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
 }
 
 
-def governed(model: type[Model]) -> bool:
-    """Does the policy restrict rows of ``model`` (for tests and the admin's checks)?"""
-    return _rule(model) is not None
-
-
 def _rule(model: type[Model]):
-    model = getattr(model, "instance_type", None) or model  # simple_history's copies
     return RULES.get(model)
 
 
@@ -145,13 +141,8 @@ def is_hidden_from_some(record: Model) -> bool:
     rule = _rule(type(record))
     if rule is None:
         return False
-
-    class _Nobody:
-        def has_perm(self, perm: str) -> bool:
-            return False
-
-    manager = type(record)._default_manager
-    return not rule(_Nobody(), manager.filter(pk=record.pk)).exists()
+    nobody = AnonymousUser()  # holds no permission
+    return not rule(nobody, type(record)._default_manager.filter(pk=record.pk)).exists()
 
 
 # --- No hidden record inside a visible one ------------------------------------------------
@@ -180,8 +171,6 @@ def _hidden_codes(item_ids) -> list[str]:
 
 def check_support(incident_id: int | None, item_ids) -> None:
     """Refuse hidden items as support of an attribution of an incident the team sees."""
-    from django.core.exceptions import ValidationError
-
     if incident_id is None or restricted_incidents().filter(pk=incident_id).exists():
         return
     if codes := _hidden_codes(item_ids):
@@ -191,16 +180,17 @@ def check_support(incident_id: int | None, item_ids) -> None:
 
 def check_before(scene: SatelliteImage) -> None:
     """Refuse a hidden "before" image for a scene the team sees."""
-    from django.core.exceptions import ValidationError
-
     if scene.before_id is None:
         return
-    before_item = SatelliteImage.objects.filter(pk=scene.before_id).values("item_id")
-    if not _hidden_codes(before_item.values_list("item_id", flat=True)):
+    before_item = SatelliteImage.objects.filter(pk=scene.before_id).values_list(
+        "item_id", flat=True
+    )
+    hidden = _hidden_codes(before_item)
+    if not hidden:
         return
     if scene.item_id and _hidden_codes([scene.item_id]):
         return  # both behind restricted incidents: nothing is shown to the team
-    codes = ", ".join(_hidden_codes(before_item.values_list("item_id", flat=True)))
+    codes = ", ".join(hidden)
     where = "this scene's incident" if scene.item_id else "an incident"
     raise ValidationError({"before": UNDISCLOSED.format(codes=codes, where=where)})
 
@@ -208,12 +198,10 @@ def check_before(scene: SatelliteImage) -> None:
 def _support_added(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     if action != "pre_add" or not pk_set:
         return
-    from tracker.models import Attribution as _Attribution
-
     if not reverse:
         check_support(instance.incident_id, pk_set)
         return
-    for attribution in _Attribution.objects.filter(pk__in=pk_set):
+    for attribution in Attribution.objects.filter(pk__in=pk_set):
         check_support(attribution.incident_id, [instance.pk])
 
 

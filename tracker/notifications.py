@@ -24,16 +24,7 @@ log = logging.getLogger(__name__)
 def reviewers_of(record):
     """Active users with the review permission for the record's kind, with an address."""
     meta = record._meta
-    perm = Permission.objects.get(
-        content_type__app_label=meta.app_label, codename=f"review_{meta.model_name}"
-    )
-    return (
-        get_user_model()
-        .objects.filter(is_active=True)
-        .exclude(email="")
-        .filter(Q(groups__permissions=perm) | Q(user_permissions=perm) | Q(is_superuser=True))
-        .distinct()
-    )
+    return holders_of(f"{meta.app_label}.review_{meta.model_name}")
 
 
 def _link(record) -> str:

@@ -20,6 +20,7 @@ from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from evidence import access
 from evidence.models import EvidenceItem, EvidenceLink, SatelliteImage, Testimony
+from tracker.locks import LOCKED  # records in these states are edited nowhere until reopened
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, ReviewStatus
 from tracker.responsibility import can_verify_attribution
 
@@ -50,8 +51,6 @@ RULES: dict[str, Rule] = {
     Action.PUBLISH: Rule(frozenset({S.VERIFIED}), S.PUBLISHED),
     Action.REOPEN: Rule(frozenset({S.VERIFIED, S.PUBLISHED, S.REJECTED}), S.DRAFT, True),
 }
-# Records in these states cannot be edited anywhere until an editor reopens them.
-LOCKED = frozenset({S.VERIFIED, S.PUBLISHED, S.REJECTED})
 EDITABLE_BY_AUTHOR = frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED})
 # Relied-on parts of an incident that block its verification and publication. A rejected
 # attribution is not part of the finding; relied-on evidence must be verified or published.

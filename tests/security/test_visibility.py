@@ -23,6 +23,7 @@ from evidence import intake
 from evidence import models as evidence_models
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, Witness
 from evidence.tests.files import make_jpeg
+from evidence.tests.test_restricted_items import named
 from evidence.visibility import may_see, visible_to
 from tracker import workflow
 from tracker.models import Attribution, Incident, IncidentRelation, Sensitivity
@@ -42,14 +43,6 @@ def ingest(by, incident, colour):
         by=by,
         incident=incident,
     ).item
-
-
-def named(user):
-    """``user`` becomes one of the named people who see restricted incidents."""
-    user.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
-    for cache in ("_perm_cache", "_user_perm_cache"):
-        user.__dict__.pop(cache, None)
-    return user
 
 
 @pytest.fixture
