@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test lint bench install install-dev browser clean serve loadtest
+.PHONY: run test lint bench mutate install install-dev browser clean serve loadtest
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -60,6 +60,14 @@ test: install-dev browser lint
 	  echo "=== PostgreSQL not reachable: suite ran on SQLite only ==="; \
 	fi; \
 	rm -rf "$$data"; exit $$status
+
+# Mutation testing of the core modules (docs/testing.md); not part of `make test`.
+# MODULES=tracker/periods.py for one module, MINUTES= bounds the run (default 120).
+$(VENV)/.installed-mutate: requirements-mutate.txt requirements-dev.txt requirements.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements-mutate.txt
+	touch $@
+mutate: install-dev $(VENV)/.installed-mutate
+	$(TEST_ENV) $(PY) scripts/mutate.py $(if $(MINUTES),--minutes $(MINUTES)) $(MODULES)
 
 # Benchmarks print figures with a baseline measured in the same run; never pass/fail.
 SCALE ?= quick
@@ -116,4 +124,4 @@ loadtest: install
 	kill $$server 2>/dev/null; wait $$server; exit $$status
 
 clean:
-	rm -rf $(VENV)
+	rm -rf $(VENV) mutants

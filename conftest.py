@@ -1,9 +1,85 @@
 """Shared test fixtures: named personas and a private data directory per test."""
 
+import fcntl
+import os
+import re
+from pathlib import Path
+
 import pytest
 from django.contrib.auth.models import Group, Permission, User
+from hypothesis import settings as hypothesis_settings
 
 from tracker.tests.seed import ensure_seed_data
+
+# Property tests: no example database in the checkout, no deadline (the first example
+# of a run pays for imports, and CI machines are shared).
+hypothesis_settings.register_profile("tracker", database=None, deadline=None)
+hypothesis_settings.load_profile("tracker")
+
+
+# --- `make mutate` (scripts/mutate.py) ---------------------------------------------------
+# mutmut runs the tests of each mutant in a fork, as a pytest session of its own, two or
+# more at once. Each session takes a free slot, with that slot's SQLite test database;
+# migrating a new database costs about ten seconds, so each slot keeps a copy of its
+# freshly migrated database and every session starts from that copy.
+MUTATING = "MUTANT_UNDER_TEST" in os.environ
+_slot_locks = []
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    if not MUTATING:
+        return
+    from django.conf import settings
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"] != "django.db.backends.sqlite3":
+        raise RuntimeError("make mutate runs on SQLite (scripts/mutate.py)")
+    name = re.sub(r"_mutate\d+$", "", db["TEST"]["NAME"])
+    db["TEST"]["NAME"] = f"{name}_mutate{_mutate_slot(settings.DATA_DIR)}"
+    test_db = Path(db["TEST"]["NAME"])
+    pristine = test_db.with_name(test_db.name + "-pristine")
+    if pristine.exists():
+        for leftover in test_db.parent.glob(test_db.name + "*"):
+            if leftover != pristine:
+                leftover.unlink()
+        _sqlite_copy(pristine, test_db)
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    if MUTATING:
+        from django.conf import settings
+
+        test_db = Path(settings.DATABASES["default"]["NAME"])  # the test database, now
+        pristine = test_db.with_name(test_db.name + "-pristine")
+        if not pristine.exists():
+            _sqlite_copy(test_db, pristine)
+    return django_db_setup
+
+
+def _sqlite_copy(source: Path, target: Path) -> None:
+    """A consistent copy of a SQLite database (its WAL included)."""
+    import sqlite3
+
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+    dst.close()
+    src.close()
+
+
+def _mutate_slot(directory) -> int:
+    """The first slot no other live process holds (a lock released when it exits)."""
+    for slot in range(64):
+        handle = open(Path(directory) / f"mutate-slot-{slot}.lock", "w")  # noqa: SIM115
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.close()
+            continue
+        _slot_locks.append(handle)
+        return slot
+    raise RuntimeError("no free test-database slot")
 
 
 @pytest.fixture(autouse=True)

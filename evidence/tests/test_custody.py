@@ -378,3 +378,46 @@ def test_every_event_after_a_deleted_one_is_reported(item, chain):
         custody.ChainBreak(2, "expected event 2, found event 3"),
         custody.ChainBreak(3, "does not link to the hash of the event before it"),
     ]
+
+
+def test_the_event_hash_is_sha256_of_the_published_canonical_json(item, researcher):
+    """What a court's expert recomputes without our code: SHA-256 of the event as JSON
+    with sorted keys, no spaces, UTF-8 unescaped, the time as UTC ISO-8601. Spelled out
+    here, so renaming, dropping or reformatting any field fails."""
+    import hashlib
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    at = datetime(2019, 5, 13, 11, 40, 5, 250000, tzinfo=ZoneInfo("Asia/Damascus"))
+    event = custody.record(
+        item,
+        CustodyEvent.Action.ACQUIRED,
+        actor=researcher,
+        observed_sha256="ab" * 32,
+        details={"note": "مشفى", "n": 2},
+        at=at,
+    )
+    template = (
+        '{"action":"acquired","actor":%d,"at":"2019-05-13T08:40:05.250000+00:00",'
+        '"details":{"n":2,"note":"مشفى"},"item":"%s","observed_sha256":"%s",'
+        '"previous_hash":"%s","sequence":%d}'
+    )
+    canonical = template % (researcher.pk, item.code, "ab" * 32, event.previous_hash, 3)
+    assert event.sequence == 3 and len(event.previous_hash) == 64
+    assert event.event_hash == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def test_the_first_event_links_to_nothing_and_a_missing_actor_is_null(db):
+    import hashlib
+
+    item = EvidenceItem.objects.create(kind=EvidenceItem.Kind.TESTIMONY, title="Interview K-15")
+    event = custody.record(item, CustodyEvent.Action.TRANSFERRED)
+    assert (event.sequence, event.previous_hash) == (1, "")
+    at = event.at.isoformat()
+    template = (
+        '{"action":"transferred","actor":null,"at":"%s","details":{},"item":"%s",'
+        '"observed_sha256":"","previous_hash":"","sequence":1}'
+    )
+    canonical = template % (at, item.code)
+    assert at.endswith("+00:00")
+    assert event.event_hash == hashlib.sha256(canonical.encode()).hexdigest()

@@ -6,12 +6,17 @@ noticing (mutation testing, issue 15).
 
 from __future__ import annotations
 
+from calendar import monthrange
 from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tracker.models import DatePrecision as P
 from tracker.periods import (
+    FIRST_YEAR,
+    LAST_YEAR,
     LATEST,
     Tenure,
     add_precision,
@@ -117,3 +122,101 @@ def test_anything_else_is_refused(text):
 )
 def test_partial_dates_are_shown_to_their_precision(value, precision, shown):
     assert format_partial(value, precision) == shown
+
+
+# --- Properties (Hypothesis): the rules above, for any date the tracker accepts ------------
+
+moments = st.datetimes(min_value=datetime(FIRST_YEAR, 1, 1), max_value=datetime(LAST_YEAR, 12, 31))
+days = st.dates(min_value=date(FIRST_YEAR, 1, 1), max_value=date(LAST_YEAR, 12, 31))
+precisions = st.sampled_from(list(P.values))
+unknown_precisions = st.sampled_from([None, "", "fortnight", "YEAR"])
+
+
+def _months_later(moment: datetime, months: int) -> datetime:
+    """The same day ``months`` later, or that month's last day: computed by hand."""
+    year, month = divmod(moment.month - 1 + months, 12)
+    year, month = moment.year + year, month + 1
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
+
+
+def expected_end(start: datetime, precision: str) -> datetime:
+    fixed = {P.MINUTE: timedelta(minutes=1), P.HOUR: timedelta(hours=1), P.DAY: timedelta(days=1)}
+    if precision in fixed:
+        return start + fixed[precision]
+    return _months_later(start, 1 if precision == P.MONTH else 12)
+
+
+@given(moments, precisions)
+def test_any_period_starts_at_its_start_and_has_the_length_of_its_precision(start, precision):
+    period = incident_period(start, precision, None)
+    assert period.earliest == start
+    assert period.earliest < period.latest
+    assert period.latest == expected_end(start, precision)
+
+
+@given(moments, unknown_precisions)
+def test_any_unknown_precision_is_a_year(start, precision):
+    assert incident_period(start, precision, None) == incident_period(start, P.YEAR, None)
+
+
+@given(moments, precisions, moments)
+def test_a_recorded_end_only_ever_widens_a_period(start, precision, end):
+    bare = incident_period(start, precision, None)
+    stretched = incident_period(start, precision, end)
+    assert stretched.earliest == bare.earliest
+    assert stretched.latest == max(bare.latest, end)
+    assert stretched.covers(bare)
+
+
+@given(days, precisions, st.one_of(st.none(), days), precisions)
+def test_a_posting_may_have_been_held_whenever_it_was_surely_held(start, sp, end, ep):
+    if end is not None and end < start:
+        start, end = end, start
+    tenure = Tenure.of(start, sp, end, ep)
+    assert tenure.possible.earliest == datetime(start.year, start.month, start.day)
+    sure = tenure.sure
+    assert sure.earliest >= sure.latest or tenure.possible.covers(sure)  # empty: nothing sure
+    # Postings are whole days: an hour or a minute is read as its day.
+    fine = {P.MINUTE: P.DAY, P.HOUR: P.DAY}
+    assert tenure == Tenure.of(start, fine.get(sp, sp), end, fine.get(ep, ep))
+
+
+@given(days, st.sampled_from([P.YEAR, P.MONTH, P.DAY]))
+def test_a_partial_date_reads_back_as_written(day, precision):
+    text = format_partial(day, precision)
+    first, read = parse_partial(text)
+    assert read == precision
+    assert first == date(day.year, 1 if precision == P.YEAR else day.month,
+                         day.day if precision == P.DAY else 1)  # fmt: skip
+    assert format_partial(first, read) == text
+
+
+@given(days, st.sampled_from(["x", " 1", "-", "-1", "T00", "0"]))
+def test_a_partial_date_with_anything_after_it_is_refused(day, tail):
+    for precision in (P.YEAR, P.MONTH, P.DAY):
+        with pytest.raises(ValueError):
+            parse_partial(format_partial(day, precision) + tail)
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Asia/Damascus", "Pacific/Kiritimati"])
+def test_unbounded_ends_become_the_first_and_last_day_that_convert_in_any_zone(zone):
+    from datetime import UTC
+
+    from django.utils import timezone
+
+    from tracker.periods import EARLIEST, to_aware
+
+    with timezone.override(zone):
+        first, last = to_aware(EARLIEST), to_aware(LATEST)
+        assert first.replace(tzinfo=None) == datetime(1, 1, 2)
+        assert last.replace(tzinfo=None) == datetime(9999, 12, 30)
+        assert first.astimezone(UTC) < last.astimezone(UTC)  # both convert
+        middle = datetime(2019, 5, 14, 9, 40)
+        assert to_aware(middle).replace(tzinfo=None) == middle  # inside: unchanged
+
+
+def test_there_is_no_year_0000():
+    with pytest.raises(ValueError, match="there is no year 0000"):
+        parse_partial("0000")
+    with pytest.raises(ValueError, match="there is no year 0000"):
+        parse_partial("0000-05-14")
