@@ -25,6 +25,7 @@ This module may import both apps' models: ``evidence`` depends on ``tracker``.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
@@ -48,12 +49,22 @@ from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restri
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent
 
 
-def _items(field: str) -> Callable[[object, QuerySet], QuerySet]:
-    return lambda user, qs: access.visible_items(user, qs, field)
+# Rules by field are small classes rather than closures made at import time, so that a
+# mutation test (`make mutate`) can change what they do: see docs/testing.md.
+@dataclass(frozen=True)
+class _items:  # lower case: read as a function in RULES
+    field: str
+
+    def __call__(self, user, qs: QuerySet) -> QuerySet:
+        return access.visible_items(user, qs, self.field)
 
 
-def _incidents(field: str) -> Callable[[object, QuerySet], QuerySet]:
-    return lambda user, qs: without_restricted(user, qs, field)
+@dataclass(frozen=True)
+class _incidents:
+    field: str
+
+    def __call__(self, user, qs: QuerySet) -> QuerySet:
+        return without_restricted(user, qs, self.field)
 
 
 def _observations(user, qs: QuerySet) -> QuerySet:

@@ -10,6 +10,7 @@ in ``only_mutate``, and runs against each the tests that call the changed functi
     python scripts/mutate.py                    # every core module
     python scripts/mutate.py tracker/periods.py # one module
     python scripts/mutate.py --report           # the last results, without running
+    python scripts/mutate.py --retest           # again, the mutants the tests missed
 
 The run is bounded (``--minutes``, default 120); mutmut keeps its results in
 ``mutants/``, so a run stopped by the bound, or by Ctrl-C, goes on where it stopped the
@@ -37,6 +38,7 @@ EQUIVALENT_FILE = ROOT / "scripts" / "equivalent_mutants.toml"
 STATUS = {1: "killed", 3: "killed", 37: "killed", 0: "survived", None: "not checked"}
 TIMEOUTS = {36, 24, -24, 152, 255}
 NO_TESTS = {5, 33}
+CAUGHT = {"killed", "timeout"}
 
 
 def core_modules() -> list[str]:
@@ -97,7 +99,23 @@ def forget_plain_copies(modules: list[str]) -> None:
         (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
 
-def run_mutmut(modules: list[str], minutes: float, children: int) -> None:
+def missed(modules: list[str]) -> list[str]:
+    """The mutants of ``modules`` that the last results do not count as caught (those
+    listed as equivalent apart)."""
+    names, equivalent = [], load_equivalents()
+    for path in modules:
+        meta = ROOT / "mutants" / f"{path}.meta"
+        if meta.exists():
+            codes = json.loads(meta.read_text())["exit_code_by_key"]
+            names += [
+                n
+                for n, code in codes.items()
+                if status_of(code) not in CAUGHT and n not in equivalent
+            ]
+    return names
+
+
+def run_mutmut(modules: list[str], minutes: float, children: int, retest: bool) -> None:
     forget_plain_copies(modules)
     # SQLite: what differs on PostgreSQL (row locks) is tested there by `make test`.
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
@@ -105,7 +123,14 @@ def run_mutmut(modules: list[str], minutes: float, children: int) -> None:
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
     env.update(DJANGO_DEBUG="1", TRACKER_DATA_DIR=str(data))
-    names = [] if set(modules) == set(core_modules()) else [f"{module_name(m)}.*" for m in modules]
+    if retest:  # mutmut tests again the mutants it is given by name
+        names = missed(modules)
+        if not names:
+            return
+    elif set(modules) == set(core_modules()):
+        names = []  # what is new or changed since the last run
+    else:
+        names = [f"{module_name(m)}.*" for m in modules]  # all of them, again
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names]
     print("$", " ".join(command), flush=True)
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
@@ -191,13 +216,16 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=120, help="bound of the run")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--report", action="store_true", help="only report the last results")
+    parser.add_argument(
+        "--retest", action="store_true", help="test again the mutants the tests missed"
+    )
     args = parser.parse_args()
     modules = args.modules or core_modules()
     unknown = sorted(set(modules) - set(core_modules()))
     if unknown:
         parser.error(f"not a core module (pyproject.toml, only_mutate): {', '.join(unknown)}")
     if not args.report:
-        run_mutmut(modules, args.minutes, args.children)
+        run_mutmut(modules, args.minutes, args.children, args.retest)
     return 0 if report(modules) else 1
 
 
