@@ -62,12 +62,14 @@ test: install-dev browser lint
 	rm -rf "$$data"; exit $$status
 
 # Mutation testing of the core modules (docs/testing.md); not part of `make test`.
-# MODULES=tracker/periods.py for one module, MINUTES= bounds the run (default 120).
+# MODULES=tracker/periods.py for one module, MINUTES= bounds the run (default 120),
+# RETEST=1 tests again the mutants the last run's tests missed.
 $(VENV)/.installed-mutate: requirements-mutate.txt requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-mutate.txt
 	touch $@
 mutate: install-dev $(VENV)/.installed-mutate
-	$(TEST_ENV) $(PY) scripts/mutate.py $(if $(MINUTES),--minutes $(MINUTES)) $(MODULES)
+	$(TEST_ENV) $(PY) scripts/mutate.py $(if $(MINUTES),--minutes $(MINUTES)) \
+	  $(if $(RETEST),--retest) $(MODULES)
 
 # Benchmarks print figures with a baseline measured in the same run; never pass/fail.
 SCALE ?= quick

@@ -2,8 +2,9 @@
 
 mutmut (configured in pyproject.toml, ``[tool.mutmut]``) copies the project to
 ``mutants/``, makes one-line changes ("mutants") to the functions of the modules listed
-in ``only_mutate``, and runs against each the tests that call the changed function
-(found by running the suite once). A mutant the tests catch is *killed*; one they miss
+in ``only_mutate``, and runs against each those of the core modules' own tests
+(``pytest_add_cli_args_test_selection``) that call the changed function (found by
+running them once). A mutant the tests catch is *killed*; one they miss
 *survived*: either a promise no test states, or a change that cannot alter behaviour
 (an *equivalent* mutant), listed with its reason in scripts/equivalent_mutants.toml.
 
@@ -99,20 +100,22 @@ def forget_plain_copies(modules: list[str]) -> None:
         (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
 
-def missed(modules: list[str]) -> list[str]:
-    """The mutants of ``modules`` that the last results do not count as caught (those
-    listed as equivalent apart)."""
-    names, equivalent = [], load_equivalents()
+def forget_missed(modules: list[str]) -> int:
+    """Clear the results of the mutants the tests missed (those listed as equivalent
+    apart), so that the next run tests them again, with whatever tests exist now."""
+    equivalent, count = load_equivalents(), 0
     for path in modules:
         meta = ROOT / "mutants" / f"{path}.meta"
-        if meta.exists():
-            codes = json.loads(meta.read_text())["exit_code_by_key"]
-            names += [
-                n
-                for n, code in codes.items()
-                if status_of(code) not in CAUGHT and n not in equivalent
-            ]
-    return names
+        if not meta.exists():
+            continue
+        data = json.loads(meta.read_text())
+        codes = data["exit_code_by_key"]
+        for name, code in codes.items():
+            if code is not None and status_of(code) not in CAUGHT and name not in equivalent:
+                codes[name] = None
+                count += 1
+        meta.write_text(json.dumps(data, indent=4))
+    return count
 
 
 def run_mutmut(modules: list[str], minutes: float, children: int, retest: bool) -> None:
@@ -123,12 +126,10 @@ def run_mutmut(modules: list[str], minutes: float, children: int, retest: bool) 
     shutil.rmtree(data, ignore_errors=True)
     data.mkdir(parents=True)
     env.update(DJANGO_DEBUG="1", TRACKER_DATA_DIR=str(data))
-    if retest:  # mutmut tests again the mutants it is given by name
-        names = missed(modules)
-        if not names:
-            return
-    elif set(modules) == set(core_modules()):
-        names = []  # what is new or changed since the last run
+    if retest:
+        print(f"Testing again {forget_missed(modules)} mutants the tests missed.")
+    if retest or set(modules) == set(core_modules()):
+        names = []  # what has no result: new, changed since the last run, or forgotten
     else:
         names = [f"{module_name(m)}.*" for m in modules]  # all of them, again
     command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(children), *names]

@@ -421,3 +421,55 @@ def test_the_first_event_links_to_nothing_and_a_missing_actor_is_null(db):
     canonical = template % (at, item.code)
     assert at.endswith("+00:00")
     assert event.event_hash == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def test_items_naming_a_hash_list_the_item_that_received_it_first_then_by_item(db):
+    """The storage audit's answer to "whose file is this?": the item whose log received
+    those bytes, then any other item whose log names them, each once, in item order."""
+    sha = "cd" * 32
+    first, receiver, last = (
+        EvidenceItem.objects.create(kind=EvidenceItem.Kind.TESTIMONY, title=f"T-{n}")
+        for n in range(3)
+    )
+    custody.record(last, CustodyEvent.Action.VIEWED, observed_sha256=sha)  # logged first
+    custody.record(receiver, CustodyEvent.Action.RECEIVED, observed_sha256=sha)
+    custody.record(first, CustodyEvent.Action.VERIFIED, observed_sha256=sha)
+    custody.record(last, CustodyEvent.Action.DOWNLOADED, observed_sha256=sha)
+
+    assert custody.items_naming(sha) == [receiver.code, first.code, last.code]
+    assert custody.items_naming("ef" * 32) == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_writers_appending_to_one_chain_at_once_all_succeed_in_one_unbroken_chain():
+    """record() locks the item before reading the last event. Without the lock two
+    writers read the same last event and the second is refused by the unique
+    (item, sequence) constraint: a lost custody event. (On SQLite writers queue
+    anyway; the lock is what holds on PostgreSQL.)"""
+    import threading
+
+    item = EvidenceItem.objects.create(kind=EvidenceItem.Kind.TESTIMONY, title="Shared")
+    writers, per_writer = 4, 8
+    barrier = threading.Barrier(writers)
+    errors: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            barrier.wait(timeout=30)
+            for _ in range(per_writer):
+                custody.record(item, CustodyEvent.Action.VIEWED)
+        except BaseException as exc:  # asserted on in the main thread
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+
+    assert errors == [], [repr(e) for e in errors]
+    sequences = list(item.custody_events.order_by("sequence").values_list("sequence", flat=True))
+    assert sequences == list(range(1, writers * per_writer + 1))
+    assert custody.verify_chain(item) == []

@@ -220,3 +220,23 @@ def test_there_is_no_year_0000():
         parse_partial("0000")
     with pytest.raises(ValueError, match="there is no year 0000"):
         parse_partial("0000-05-14")
+
+
+@pytest.mark.parametrize(
+    ("year", "accepted"), [(1899, False), (1900, True), (2100, True), (2101, False)]
+)
+def test_dates_are_accepted_from_1900_to_2100_inclusive(year, accepted):
+    from django.core.exceptions import ValidationError
+
+    from tracker.periods import check_year, year_in_range
+
+    for value in (date(year, 6, 1), datetime(year, 6, 1, 12, 0)):
+        assert year_in_range(value) is accepted
+        if accepted:
+            check_year(value)
+        else:
+            with pytest.raises(ValidationError) as refused:
+                check_year(value)
+            assert refused.value.code == "year_out_of_range"
+            assert refused.value.messages == ["Give a date between 1900 and 2100."]
+    assert year_in_range(None) and check_year(None) is None  # no date: nothing to check
