@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import stat
 import unicodedata
@@ -518,3 +519,72 @@ def test_exif_text_with_markup_is_stored_as_plain_text(researcher):
     # Stored verbatim, so every template must escape it (Django's autoescape does).
     assert escape(photo.camera_make) == "&lt;script&gt;alert(&#x27;exif&#x27;)&lt;/script&gt;"
     assert escape(photo.camera_make) != photo.camera_make
+
+
+# --- Mutation survivors (make mutate) ------------------------------------------------
+
+
+def fail_promotion(monkeypatch) -> None:
+    def promote_fails(staged):
+        raise OSError("injected: link failed")
+
+    monkeypatch.setattr(intake.storage, "promote", promote_fails)
+
+
+def ingest_in_callers_transaction(data: bytes, *, by, capture) -> EvidenceItem:
+    """Ingest inside a caller's transaction; the deferred promotion runs at its commit."""
+    with (
+        pytest.raises(OSError, match="injected: link failed"),
+        capture(execute=True),
+        transaction.atomic(),
+    ):
+        item = ingest(data, by=by).item
+    return item
+
+
+def critical_messages(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "evidence.intake" and r.levelno == logging.CRITICAL
+    ]
+
+
+def test_a_promotion_failing_after_commit_is_logged_with_the_hash_and_the_kept_copy(
+    researcher, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The operator must learn which original is missing and where its bytes are."""
+    fail_promotion(monkeypatch)
+    with caplog.at_level(logging.CRITICAL, logger="evidence.intake"):
+        item = ingest_in_callers_transaction(
+            make_jpeg(), by=researcher, capture=django_capture_on_commit_callbacks
+        )
+
+    [kept] = staging()
+    assert kept.name == item.sha256 + storage.KEPT
+    assert critical_messages(caplog) == [
+        f"could not store the original {item.sha256} after commit; the received bytes are in {kept}"
+    ]
+
+
+def test_a_staged_copy_that_cannot_be_kept_is_named_where_it_lies(
+    researcher, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """If even marking the staged copy as kept fails, the promotion's own error is
+    raised (not the marking's) and the log names the staged copy as it is."""
+    fail_promotion(monkeypatch)
+
+    def keep_fails(self):
+        raise OSError("injected: rename failed")
+
+    monkeypatch.setattr(storage.StagedFile, "keep", keep_fails)
+    with caplog.at_level(logging.CRITICAL, logger="evidence.intake"):
+        item = ingest_in_callers_transaction(
+            make_jpeg(), by=researcher, capture=django_capture_on_commit_callbacks
+        )
+
+    [staged] = staging()
+    assert hashlib.sha256(staged.read_bytes()).hexdigest() == item.sha256
+    [message] = critical_messages(caplog)
+    assert item.sha256 in message
+    assert str(staged) in message
