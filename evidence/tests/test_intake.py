@@ -25,7 +25,7 @@ from django.utils.html import escape
 from evidence import custody, intake, storage
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
 from evidence.tests.files import make_jpeg, make_png
-from tracker.models import Incident
+from tracker.models import Incident, Sensitivity
 
 pytestmark = pytest.mark.django_db
 
@@ -588,3 +588,97 @@ def test_a_staged_copy_that_cannot_be_kept_is_named_where_it_lies(
     [message] = critical_messages(caplog)
     assert item.sha256 in message
     assert str(staged) in message
+
+
+def test_a_link_made_for_a_copy_is_recorded_as_made_by_its_sender(
+    researcher, other_researcher, incident, other_incident
+):
+    """Four eyes reads who made a link from its history: the sender of the copy."""
+    data = make_jpeg()
+    ingest(data, by=researcher, incident=incident)
+
+    ingest(data, by=other_researcher, incident=other_incident)
+
+    link = EvidenceLink.objects.get(incident=other_incident)
+    assert link.history.get().history_user == other_researcher
+
+
+def test_a_copy_of_an_item_whose_row_names_no_file_is_linked_with_nothing_to_read(researcher):
+    """A row without a storage key (damaged, or pointed elsewhere) is not a reason to
+    refuse the copy: it is linked, and no place to read it is claimed."""
+    data = make_jpeg()
+    held = ingest(data, by=researcher).item
+    EvidenceItem.objects.filter(pk=held.pk).update(original_path="")
+
+    again = ingest(data, by=researcher, filename="copy.jpg")
+
+    assert (again.duplicate, again.item, again.received) == (True, held, None)
+
+
+@pytest.fixture
+def keeper(superuser) -> User:
+    """Someone who may see restricted incidents, with an address to be told at."""
+    superuser.email = "keeper@example.org"
+    superuser.save()
+    return superuser
+
+
+@pytest.fixture
+def hidden_bytes(keeper) -> bytes:
+    """The bytes of an item that stands only behind a restricted incident."""
+    restricted = Incident.objects.create(
+        title="Clinic basement",
+        occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC),
+        sensitivity=Sensitivity.RESTRICTED,
+    )
+    data = make_jpeg(colour=(200, 30, 30))
+    ingest(data, by=keeper, filename="nurse_amal.jpg", incident=restricted)
+    return data
+
+
+def test_a_set_aside_copy_is_logged_with_the_hash_of_the_bytes_received(researcher, hidden_bytes):
+    """The held item's custody log records what was observed of the copy: its hash."""
+    result = ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    assert result.withheld is True
+    event = CustodyEvent.objects.get(action=CustodyEvent.Action.DUPLICATE)
+    assert event.observed_sha256 == hashlib.sha256(hidden_bytes).hexdigest()
+
+
+def test_the_set_aside_mail_names_who_sent_the_copy(
+    researcher, keeper, hidden_bytes, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    [mail] = mailoutbox
+    assert mail.to == [keeper.email]
+    assert f"{researcher.username} sent a file" in mail.body
+
+
+def test_a_set_aside_notice_that_fails_does_not_undo_the_upload(
+    researcher, hidden_bytes, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The notice runs after the commit; its failure is logged, never raised to the sender."""
+
+    def notice_fails(item, *, by):
+        raise RuntimeError("injected: the notice failed")
+
+    monkeypatch.setattr(intake.notifications, "duplicate_set_aside", notice_fails)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    assert len(callbacks) == 1  # the notice was attempted
+    assert result.withheld is True
+    assert CustodyEvent.objects.filter(action=CustodyEvent.Action.DUPLICATE).count() == 1
+
+
+def test_a_set_aside_copy_is_logged_by_its_hash_only(researcher, hidden_bytes, caplog):
+    """The ingest command shows this line at -v 2: the hash, and no item code."""
+    with caplog.at_level(logging.INFO, logger="evidence.intake"):
+        ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    [message] = [r.getMessage() for r in caplog.records if r.name == "evidence.intake"]
+    assert "set aside" in message
+    assert hashlib.sha256(hidden_bytes).hexdigest() in message
+    assert "EV-" not in message
