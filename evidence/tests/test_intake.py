@@ -23,8 +23,14 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.html import escape
 
 from evidence import custody, intake, storage
-from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
-from evidence.tests.files import make_jpeg, make_png
+from evidence.models import (
+    CustodyEvent,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+)
+from evidence.tests.files import make_geotiff, make_jpeg, make_png
 from tracker.models import Incident, Sensitivity
 
 pytestmark = pytest.mark.django_db
@@ -682,3 +688,130 @@ def test_a_set_aside_copy_is_logged_by_its_hash_only(researcher, hidden_bytes, c
     assert [r.getMessage() for r in caplog.records if r.name == "evidence.intake"] == [
         f"set aside a copy of a held item ({sha}) for an editor"
     ]
+
+
+def test_the_sender_is_named_on_the_item_its_history_its_link_and_both_custody_events(
+    researcher, incident
+):
+    """Who did what is read from all of these: the audit trail, four eyes, the custody log."""
+    item = ingest(make_png(), by=researcher, filename="chart.png", incident=incident).item
+
+    item.refresh_from_db()
+    assert item.updated_by == researcher
+    assert item.history.get().history_user == researcher
+    assert EvidenceLink.objects.get(item=item).history.get().history_user == researcher
+    assert [e.actor for e in item.custody_events.order_by("sequence")] == [researcher] * 2
+
+
+def test_a_link_and_a_custody_log_without_relevance_or_source_say_nothing(researcher, incident):
+    item = ingest(make_jpeg(), by=researcher, incident=incident).item
+
+    assert EvidenceLink.objects.get(item=item).relevance == ""
+    assert item.custody_events.get(action="acquired").details["from"] == ""
+
+
+def test_an_acquisition_time_given_by_the_sender_is_the_items_and_its_custody_events(
+    researcher,
+):
+    """The sender knows when the file was acquired (in the field, days earlier)."""
+    acquired = datetime(2019, 5, 6, 14, 0, tzinfo=UTC)
+
+    item = ingest(make_jpeg(), by=researcher, acquired_at=acquired).item
+
+    item.refresh_from_db()
+    assert item.acquired_at == acquired
+    assert item.custody_events.get(action="acquired").at == acquired
+
+
+def test_photo_claims_only_for_a_photo_and_a_scene_only_for_a_satellite_image(researcher):
+    capture = ingest(make_png(), by=researcher, filename="page.png", kind="web_capture").item
+    photo = ingest(make_jpeg(), by=researcher).item
+    scene = ingest(make_geotiff(), by=researcher, filename="scene.tif", kind="satellite").item
+
+    assert list(PhotoMetadata.objects.values_list("item", flat=True)) == [photo.pk]
+    assert list(SatelliteImage.objects.values_list("item", flat=True)) == [scene.pk]
+    assert capture.media_type == "image/png"
+
+
+def test_a_file_without_a_name_is_titled_by_its_hash(researcher):
+    item = ingest(make_jpeg(), by=researcher, filename="").item
+    assert item.title == item.sha256[:12]
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "refusal"),
+    [
+        (
+            make_jpeg(),
+            "document",
+            "A document must be one of application/pdf, text/plain; this file is image/jpeg.",
+        ),
+        (
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00",
+            "document",
+            "A document must be one of application/pdf, text/plain;"
+            " this file is an unrecognised or disallowed format.",
+        ),
+    ],
+    ids=["other-type", "unrecognised"],
+)
+def test_a_refusal_lists_what_the_kind_accepts_and_what_the_file_is(
+    researcher, data, kind, refusal
+):
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(data, by=researcher, filename="scan.pdf", kind=kind)
+    assert str(excinfo.value) == refusal
+    assert_nothing_stored()
+
+
+def test_where_the_received_bytes_can_be_read(researcher, django_capture_on_commit_callbacks):
+    """At once: the stored original; inside a caller's transaction: the staged copy,
+    until the commit puts the original in place."""
+    data = make_jpeg()
+    direct = ingest(data, by=researcher)
+    assert direct.received == storage.path_of(direct.item.original_path)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        deferred = ingest(make_png(), by=researcher, filename="chart.png")
+        assert deferred.received.parent == Path(settings.DATA_DIR) / "staging"
+        assert deferred.received.read_bytes() == make_png()
+
+
+def test_an_ingest_is_logged_with_code_type_and_size(researcher, caplog):
+    """The ingest command shows this line at -v 2."""
+    data = make_jpeg()
+    with caplog.at_level(logging.INFO, logger="evidence.intake"):
+        item = ingest(data, by=researcher).item
+
+    assert [r.getMessage() for r in caplog.records if r.name == "evidence.intake"] == [
+        f"ingested {item.code} (image/jpeg, {len(data)} bytes)"
+    ]
+
+
+def test_derivatives_are_recorded_as_made_for_the_sender(
+    researcher, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        item = ingest(make_jpeg(), by=researcher).item
+
+    made = item.custody_events.filter(action=CustodyEvent.Action.DERIVATIVE)
+    assert made.count() == 2
+    assert {e.actor for e in made} == {researcher}
+
+
+def test_a_failing_derivation_never_reaches_the_code_that_committed(
+    researcher, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Derivatives run after the commit; a failure there (even an unexpected one) is
+    logged and leaves the item and its original in place."""
+
+    def derive_fails(item, *, by=None):
+        raise RuntimeError("injected: derivation bug")
+
+    monkeypatch.setattr(intake.derivation, "derive", derive_fails)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        item = ingest(make_jpeg(), by=researcher).item
+
+    assert len(callbacks) == 1  # the derivation was attempted
+    assert EvidenceItem.objects.get() == item
+    assert originals() == [storage.path_of(item.original_path)]
