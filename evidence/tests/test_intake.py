@@ -815,3 +815,68 @@ def test_a_failing_derivation_never_reaches_the_code_that_committed(
     assert len(callbacks) == 1  # the derivation was attempted
     assert EvidenceItem.objects.get() == item
     assert originals() == [storage.path_of(item.original_path)]
+
+
+def test_bytes_stored_by_another_request_a_moment_ago_are_linked_and_kept(
+    researcher, other_researcher, incident, monkeypatch
+):
+    """Two requests with the same bytes: the other one committed between this one's
+    look-up and its insert. The insert fails on the unique hash; this request links
+    the other's item, and the other's original stays where it is."""
+    data = make_jpeg()
+    theirs = ingest(data, by=other_researcher).item
+    real_filter, real_full_clean = EvidenceItem.objects.filter, EvidenceItem.full_clean
+    looked_up = []
+
+    def look_up_before_their_commit(*args, **kwargs):
+        if "sha256" in kwargs and not looked_up:
+            looked_up.append(kwargs["sha256"])
+            return real_filter(pk__in=[])
+        return real_filter(*args, **kwargs)
+
+    def validate_before_their_commit(self, *args, **kwargs):
+        return real_full_clean(self, *args, **kwargs, validate_constraints=False)
+
+    monkeypatch.setattr(EvidenceItem.objects, "filter", look_up_before_their_commit)
+    monkeypatch.setattr(EvidenceItem, "full_clean", validate_before_their_commit)
+
+    result = ingest(data, by=researcher, filename="copy.jpg", incident=incident)
+
+    assert looked_up == [theirs.sha256]
+    assert (result.item, result.duplicate, result.withheld) == (theirs, True, False)
+    assert list(EvidenceItem.objects.all()) == [theirs]
+    assert list(theirs.incidents.all()) == [incident]
+    assert originals() == [storage.path_of(theirs.original_path)]
+    assert originals()[0].read_bytes() == data
+
+
+@pytest.mark.parametrize("when", ["before promotion", "after promotion"])
+def test_a_failing_ingest_never_removes_a_file_it_did_not_create(researcher, monkeypatch, when):
+    """Only a file this call put in place is removed on failure: one already at the
+    content address (left by a crash, or the original of a row pointed elsewhere) is
+    for check_storage and a person to decide on."""
+    data = make_jpeg()
+    there = storage.path_of(storage.original_key(hashlib.sha256(data).hexdigest()))
+    there.parent.mkdir(parents=True)
+    there.write_bytes(data)
+    if when == "before promotion":
+
+        def record_fails(item, action, **kwargs):
+            raise RuntimeError("injected: custody")
+
+        monkeypatch.setattr(intake.custody, "record", record_fails)
+    else:
+        real_promote = storage.promote
+
+        def promote_then_fail(staged):
+            assert real_promote(staged)[1] is False  # the file was already there
+            raise RuntimeError("injected: after promotion")
+
+        monkeypatch.setattr(intake.storage, "promote", promote_then_fail)
+
+    with pytest.raises(RuntimeError, match="injected"):
+        ingest(data, by=researcher)
+
+    assert not EvidenceItem.objects.exists()
+    assert originals() == [there]
+    assert there.read_bytes() == data
