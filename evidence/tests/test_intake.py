@@ -880,3 +880,13 @@ def test_a_failing_ingest_never_removes_a_file_it_did_not_create(researcher, mon
     assert not EvidenceItem.objects.exists()
     assert originals() == [there]
     assert there.read_bytes() == data
+
+
+def test_without_a_given_time_an_item_is_acquired_when_it_is_received(researcher):
+    before = datetime.now(UTC)
+    item = ingest(make_jpeg(), by=researcher).item
+    after = datetime.now(UTC)
+
+    item.refresh_from_db()
+    assert before <= item.acquired_at <= after
+    assert item.custody_events.get(action="acquired").at == item.acquired_at
