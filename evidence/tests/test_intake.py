@@ -817,12 +817,14 @@ def test_a_failing_derivation_never_reaches_the_code_that_committed(
     assert originals() == [storage.path_of(item.original_path)]
 
 
+@pytest.mark.parametrize("committed", ["before the insert", "before the validation"])
 def test_bytes_stored_by_another_request_a_moment_ago_are_linked_and_kept(
-    researcher, other_researcher, incident, monkeypatch
+    researcher, other_researcher, incident, monkeypatch, committed
 ):
-    """Two requests with the same bytes: the other one committed between this one's
-    look-up and its insert. The insert fails on the unique hash; this request links
-    the other's item, and the other's original stays where it is."""
+    """Two requests with the same bytes: the other one committed after this one's
+    look-up, before its insert (the insert fails on the unique hash) or even before
+    its validation. This request links the other's item, and the other's original
+    stays where it is."""
     data = make_jpeg()
     theirs = ingest(data, by=other_researcher).item
     real_filter, real_full_clean = EvidenceItem.objects.filter, EvidenceItem.full_clean
@@ -838,7 +840,8 @@ def test_bytes_stored_by_another_request_a_moment_ago_are_linked_and_kept(
         return real_full_clean(self, *args, **kwargs, validate_constraints=False)
 
     monkeypatch.setattr(EvidenceItem.objects, "filter", look_up_before_their_commit)
-    monkeypatch.setattr(EvidenceItem, "full_clean", validate_before_their_commit)
+    if committed == "before the insert":
+        monkeypatch.setattr(EvidenceItem, "full_clean", validate_before_their_commit)
 
     result = ingest(data, by=researcher, filename="copy.jpg", incident=incident)
 
