@@ -266,7 +266,10 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             if facts and facts.gps_latitude is not None and item.captured_latitude is None:
                 item.captured_latitude = facts.gps_latitude
                 item.captured_longitude = facts.gps_longitude
-            item.full_clean(exclude=["code"])
+            # Not the hash: a request that stored the same bytes since the look-up above
+            # must meet the unique index at save (IntegrityError, linked below), not a
+            # ValidationError here. The code is assigned by save().
+            item.full_clean(exclude=["code", "sha256"])
             item._history_user = by  # django-simple-history: who made this version
             item.save()
             _link(item, incident, relevance, by)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import stat
 import unicodedata
@@ -22,9 +23,15 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.html import escape
 
 from evidence import custody, intake, storage
-from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata
-from evidence.tests.files import make_jpeg, make_png
-from tracker.models import Incident
+from evidence.models import (
+    CustodyEvent,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+)
+from evidence.tests.files import make_geotiff, make_jpeg, make_png
+from tracker.models import Incident, Sensitivity
 
 pytestmark = pytest.mark.django_db
 
@@ -518,3 +525,371 @@ def test_exif_text_with_markup_is_stored_as_plain_text(researcher):
     # Stored verbatim, so every template must escape it (Django's autoescape does).
     assert escape(photo.camera_make) == "&lt;script&gt;alert(&#x27;exif&#x27;)&lt;/script&gt;"
     assert escape(photo.camera_make) != photo.camera_make
+
+
+# --- Mutation survivors (make mutate) ------------------------------------------------
+
+
+def fail_promotion(monkeypatch) -> None:
+    def promote_fails(staged):
+        raise OSError("injected: link failed")
+
+    monkeypatch.setattr(intake.storage, "promote", promote_fails)
+
+
+def ingest_in_callers_transaction(data: bytes, *, by, capture) -> EvidenceItem:
+    """Ingest inside a caller's transaction; the deferred promotion runs at its commit."""
+    with (
+        pytest.raises(OSError, match="injected: link failed"),
+        capture(execute=True),
+        transaction.atomic(),
+    ):
+        item = ingest(data, by=by).item
+    return item
+
+
+def critical_messages(caplog) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.name == "evidence.intake" and r.levelno == logging.CRITICAL
+    ]
+
+
+def test_a_promotion_failing_after_commit_is_logged_with_the_hash_and_the_kept_copy(
+    researcher, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """The operator must learn which original is missing and where its bytes are."""
+    fail_promotion(monkeypatch)
+    with caplog.at_level(logging.CRITICAL, logger="evidence.intake"):
+        item = ingest_in_callers_transaction(
+            make_jpeg(), by=researcher, capture=django_capture_on_commit_callbacks
+        )
+
+    [kept] = staging()
+    assert kept.name == item.sha256 + storage.KEPT
+    assert critical_messages(caplog) == [
+        f"could not store the original {item.sha256} after commit; the received bytes are in {kept}"
+    ]
+
+
+def test_a_staged_copy_that_cannot_be_kept_is_named_where_it_lies(
+    researcher, monkeypatch, caplog, django_capture_on_commit_callbacks
+):
+    """If even marking the staged copy as kept fails, the promotion's own error is
+    raised (not the marking's) and the log names the staged copy as it is."""
+    fail_promotion(monkeypatch)
+
+    def keep_fails(self):
+        raise OSError("injected: rename failed")
+
+    monkeypatch.setattr(storage.StagedFile, "keep", keep_fails)
+    with caplog.at_level(logging.CRITICAL, logger="evidence.intake"):
+        item = ingest_in_callers_transaction(
+            make_jpeg(), by=researcher, capture=django_capture_on_commit_callbacks
+        )
+
+    [staged] = staging()
+    assert hashlib.sha256(staged.read_bytes()).hexdigest() == item.sha256
+    [message] = critical_messages(caplog)
+    assert item.sha256 in message
+    assert str(staged) in message
+
+
+def test_a_link_made_for_a_copy_is_recorded_as_made_by_its_sender(
+    researcher, other_researcher, incident, other_incident
+):
+    """Four eyes reads who made a link from its history: the sender of the copy."""
+    data = make_jpeg()
+    ingest(data, by=researcher, incident=incident)
+
+    ingest(data, by=other_researcher, incident=other_incident)
+
+    link = EvidenceLink.objects.get(incident=other_incident)
+    assert link.history.get().history_user == other_researcher
+
+
+def test_a_copy_of_an_item_whose_row_names_no_file_is_linked_with_nothing_to_read(researcher):
+    """A row without a storage key (damaged, or pointed elsewhere) is not a reason to
+    refuse the copy: it is linked, and no place to read it is claimed."""
+    data = make_jpeg()
+    held = ingest(data, by=researcher).item
+    EvidenceItem.objects.filter(pk=held.pk).update(original_path="")
+
+    again = ingest(data, by=researcher, filename="copy.jpg")
+
+    assert (again.duplicate, again.item, again.received) == (True, held, None)
+
+
+@pytest.fixture
+def keeper(superuser) -> User:
+    """Someone who may see restricted incidents, with an address to be told at."""
+    superuser.email = "keeper@example.org"
+    superuser.save()
+    return superuser
+
+
+@pytest.fixture
+def hidden_bytes(keeper) -> bytes:
+    """The bytes of an item that stands only behind a restricted incident."""
+    restricted = Incident.objects.create(
+        title="Clinic basement",
+        occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC),
+        sensitivity=Sensitivity.RESTRICTED,
+    )
+    data = make_jpeg(colour=(200, 30, 30))
+    ingest(data, by=keeper, filename="nurse_amal.jpg", incident=restricted)
+    return data
+
+
+def test_a_set_aside_copy_is_logged_with_the_hash_of_the_bytes_received(researcher, hidden_bytes):
+    """The held item's custody log records what was observed of the copy: its hash."""
+    result = ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    assert result.withheld is True
+    event = CustodyEvent.objects.get(action=CustodyEvent.Action.DUPLICATE)
+    assert event.observed_sha256 == hashlib.sha256(hidden_bytes).hexdigest()
+
+
+def test_the_set_aside_mail_names_who_sent_the_copy(
+    researcher, keeper, hidden_bytes, mailoutbox, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    [mail] = mailoutbox
+    assert mail.to == [keeper.email]
+    assert f"{researcher.username} sent a file" in mail.body
+
+
+def test_a_set_aside_notice_that_fails_does_not_undo_the_upload(
+    researcher, hidden_bytes, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The notice runs after the commit; its failure is logged, never raised to the sender."""
+
+    def notice_fails(item, *, by):
+        raise RuntimeError("injected: the notice failed")
+
+    monkeypatch.setattr(intake.notifications, "duplicate_set_aside", notice_fails)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        result = ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    assert len(callbacks) == 1  # the notice was attempted
+    assert result.withheld is True
+    assert CustodyEvent.objects.filter(action=CustodyEvent.Action.DUPLICATE).count() == 1
+
+
+def test_a_set_aside_copy_is_logged_by_its_hash_only(researcher, hidden_bytes, caplog):
+    """The ingest command shows this line at -v 2: the hash, and no item code."""
+    with caplog.at_level(logging.INFO, logger="evidence.intake"):
+        ingest(hidden_bytes, by=researcher, filename="from_whatsapp.jpg")
+
+    sha = hashlib.sha256(hidden_bytes).hexdigest()
+    assert [r.getMessage() for r in caplog.records if r.name == "evidence.intake"] == [
+        f"set aside a copy of a held item ({sha}) for an editor"
+    ]
+
+
+def test_the_sender_is_named_on_the_item_its_history_its_link_and_both_custody_events(
+    researcher, incident
+):
+    """Who did what is read from all of these: the audit trail, four eyes, the custody log."""
+    item = ingest(make_png(), by=researcher, filename="chart.png", incident=incident).item
+
+    item.refresh_from_db()
+    assert item.updated_by == researcher
+    assert item.history.get().history_user == researcher
+    assert EvidenceLink.objects.get(item=item).history.get().history_user == researcher
+    assert [e.actor for e in item.custody_events.order_by("sequence")] == [researcher] * 2
+
+
+def test_a_link_and_a_custody_log_without_relevance_or_source_say_nothing(researcher, incident):
+    item = ingest(make_jpeg(), by=researcher, incident=incident).item
+
+    assert EvidenceLink.objects.get(item=item).relevance == ""
+    assert item.custody_events.get(action="acquired").details["from"] == ""
+
+
+def test_an_acquisition_time_given_by_the_sender_is_the_items_and_its_custody_events(
+    researcher,
+):
+    """The sender knows when the file was acquired (in the field, days earlier)."""
+    acquired = datetime(2019, 5, 6, 14, 0, tzinfo=UTC)
+
+    item = ingest(make_jpeg(), by=researcher, acquired_at=acquired).item
+
+    item.refresh_from_db()
+    assert item.acquired_at == acquired
+    assert item.custody_events.get(action="acquired").at == acquired
+
+
+def test_photo_claims_only_for_a_photo_and_a_scene_only_for_a_satellite_image(researcher):
+    capture = ingest(make_png(), by=researcher, filename="page.png", kind="web_capture").item
+    photo = ingest(make_jpeg(), by=researcher).item
+    scene = ingest(make_geotiff(), by=researcher, filename="scene.tif", kind="satellite").item
+
+    assert list(PhotoMetadata.objects.values_list("item", flat=True)) == [photo.pk]
+    assert list(SatelliteImage.objects.values_list("item", flat=True)) == [scene.pk]
+    assert capture.media_type == "image/png"
+
+
+def test_a_file_without_a_name_is_titled_by_its_hash(researcher):
+    item = ingest(make_jpeg(), by=researcher, filename="").item
+    assert item.title == item.sha256[:12]
+
+
+@pytest.mark.parametrize(
+    ("data", "kind", "refusal"),
+    [
+        (
+            make_jpeg(),
+            "document",
+            "A document must be one of application/pdf, text/plain; this file is image/jpeg.",
+        ),
+        (
+            b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff\x00\x00",
+            "document",
+            "A document must be one of application/pdf, text/plain;"
+            " this file is an unrecognised or disallowed format.",
+        ),
+    ],
+    ids=["other-type", "unrecognised"],
+)
+def test_a_refusal_lists_what_the_kind_accepts_and_what_the_file_is(
+    researcher, data, kind, refusal
+):
+    with pytest.raises(intake.IntakeError) as excinfo:
+        ingest(data, by=researcher, filename="scan.pdf", kind=kind)
+    assert str(excinfo.value) == refusal
+    assert_nothing_stored()
+
+
+def test_where_the_received_bytes_can_be_read(researcher, django_capture_on_commit_callbacks):
+    """At once: the stored original; inside a caller's transaction: the staged copy,
+    until the commit puts the original in place."""
+    data = make_jpeg()
+    direct = ingest(data, by=researcher)
+    assert direct.received == storage.path_of(direct.item.original_path)
+
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        deferred = ingest(make_png(), by=researcher, filename="chart.png")
+        assert deferred.received.parent == Path(settings.DATA_DIR) / "staging"
+        assert deferred.received.read_bytes() == make_png()
+
+
+def test_an_ingest_is_logged_with_code_type_and_size(researcher, caplog):
+    """The ingest command shows this line at -v 2."""
+    data = make_jpeg()
+    with caplog.at_level(logging.INFO, logger="evidence.intake"):
+        item = ingest(data, by=researcher).item
+
+    assert [r.getMessage() for r in caplog.records if r.name == "evidence.intake"] == [
+        f"ingested {item.code} (image/jpeg, {len(data)} bytes)"
+    ]
+
+
+def test_derivatives_are_recorded_as_made_for_the_sender(
+    researcher, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        item = ingest(make_jpeg(), by=researcher).item
+
+    made = item.custody_events.filter(action=CustodyEvent.Action.DERIVATIVE)
+    assert made.count() == 2
+    assert {e.actor for e in made} == {researcher}
+
+
+def test_a_failing_derivation_never_reaches_the_code_that_committed(
+    researcher, monkeypatch, django_capture_on_commit_callbacks
+):
+    """Derivatives run after the commit; a failure there (even an unexpected one) is
+    logged and leaves the item and its original in place."""
+
+    def derive_fails(item, *, by=None):
+        raise RuntimeError("injected: derivation bug")
+
+    monkeypatch.setattr(intake.derivation, "derive", derive_fails)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        item = ingest(make_jpeg(), by=researcher).item
+
+    assert len(callbacks) == 1  # the derivation was attempted
+    assert EvidenceItem.objects.get() == item
+    assert originals() == [storage.path_of(item.original_path)]
+
+
+@pytest.mark.parametrize("committed", ["before the insert", "before the validation"])
+def test_bytes_stored_by_another_request_a_moment_ago_are_linked_and_kept(
+    researcher, other_researcher, incident, monkeypatch, committed
+):
+    """Two requests with the same bytes: the other one committed after this one's
+    look-up, before its insert (the insert fails on the unique hash) or even before
+    its validation. This request links the other's item, and the other's original
+    stays where it is."""
+    data = make_jpeg()
+    theirs = ingest(data, by=other_researcher).item
+    real_filter, real_full_clean = EvidenceItem.objects.filter, EvidenceItem.full_clean
+    looked_up = []
+
+    def look_up_before_their_commit(*args, **kwargs):
+        if "sha256" in kwargs and not looked_up:
+            looked_up.append(kwargs["sha256"])
+            return real_filter(pk__in=[])
+        return real_filter(*args, **kwargs)
+
+    def validate_before_their_commit(self, *args, **kwargs):
+        return real_full_clean(self, *args, **kwargs, validate_constraints=False)
+
+    monkeypatch.setattr(EvidenceItem.objects, "filter", look_up_before_their_commit)
+    if committed == "before the insert":
+        monkeypatch.setattr(EvidenceItem, "full_clean", validate_before_their_commit)
+
+    result = ingest(data, by=researcher, filename="copy.jpg", incident=incident)
+
+    assert looked_up == [theirs.sha256]
+    assert (result.item, result.duplicate, result.withheld) == (theirs, True, False)
+    assert list(EvidenceItem.objects.all()) == [theirs]
+    assert list(theirs.incidents.all()) == [incident]
+    assert originals() == [storage.path_of(theirs.original_path)]
+    assert originals()[0].read_bytes() == data
+
+
+@pytest.mark.parametrize("when", ["before promotion", "after promotion"])
+def test_a_failing_ingest_never_removes_a_file_it_did_not_create(researcher, monkeypatch, when):
+    """Only a file this call put in place is removed on failure: one already at the
+    content address (left by a crash, or the original of a row pointed elsewhere) is
+    for check_storage and a person to decide on."""
+    data = make_jpeg()
+    there = storage.path_of(storage.original_key(hashlib.sha256(data).hexdigest()))
+    there.parent.mkdir(parents=True)
+    there.write_bytes(data)
+    if when == "before promotion":
+
+        def record_fails(item, action, **kwargs):
+            raise RuntimeError("injected: custody")
+
+        monkeypatch.setattr(intake.custody, "record", record_fails)
+    else:
+        real_promote = storage.promote
+
+        def promote_then_fail(staged):
+            assert real_promote(staged)[1] is False  # the file was already there
+            raise RuntimeError("injected: after promotion")
+
+        monkeypatch.setattr(intake.storage, "promote", promote_then_fail)
+
+    with pytest.raises(RuntimeError, match="injected"):
+        ingest(data, by=researcher)
+
+    assert not EvidenceItem.objects.exists()
+    assert originals() == [there]
+    assert there.read_bytes() == data
+
+
+def test_without_a_given_time_an_item_is_acquired_when_it_is_received(researcher):
+    before = datetime.now(UTC)
+    item = ingest(make_jpeg(), by=researcher).item
+    after = datetime.now(UTC)
+
+    item.refresh_from_db()
+    assert before <= item.acquired_at <= after
+    assert item.custody_events.get(action="acquired").at == item.acquired_at
