@@ -16,10 +16,13 @@ import pytest
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models.signals import m2m_changed
 from django.test import RequestFactory
 from django.urls import reverse
 
-from evidence import intake
+from evidence import intake, visibility
 from evidence import models as evidence_models
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, Witness
 from evidence.tests.files import make_jpeg
@@ -445,3 +448,212 @@ def test_a_hidden_scene_cannot_be_the_before_image_of_one_the_team_sees(case, re
     open_scene.before = hidden_scene
     with pytest.raises(ValidationError, match=case["hidden"].code):
         open_scene.full_clean()
+
+
+# --- Mutation survivors (make mutate) ---------------------------------------------------------
+
+
+@pytest.fixture
+def every_rule(other_researcher):
+    """For each model the policy governs (``visibility.RULES``), the keys of rows that
+    stand only behind a restricted incident (``hidden``) and of rows of the team's case
+    (``open``). The open side is made first, so that no key of a hidden row equals a
+    hidden item's key by chance (a rule filtering by the wrong field would go unseen)."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.utils import timezone
+
+    from evidence import custody
+    from evidence.models import Derivative, FlightMatch, PhotoMetadata
+    from tracker.models import ReviewEvent
+
+    named(other_researcher)
+    visible = f.IncidentFactory(title="Open strike on the bakery")
+    other_visible = f.IncidentFactory(title="Open strike on the mill")
+    restricted = f.IncidentFactory(
+        title="SECRET strike", sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher
+    )
+    rows = {model: {"hidden": set(), "open": set()} for model in visibility.RULES}
+
+    def add(side, *records):
+        for record in records:
+            rows[type(record)][side].add(record.pk)
+
+    def review_event(record):
+        return ReviewEvent.objects.create(
+            content_type=ContentType.objects.get_for_model(record),
+            object_id=record.pk,
+            action="submit",
+            from_status="draft",
+            to_status="submitted",
+            actor=other_researcher,
+        )
+
+    def item(kind, incident):
+        made = f.EvidenceItemFactory(kind=kind)
+        link = EvidenceLink.objects.create(item=made, incident=incident)
+        return made, link
+
+    observations = {}
+    for side, incident in (("open", visible), ("hidden", restricted)):
+        photo, link = item(EvidenceItem.Kind.PHOTO, incident)
+        add(side, photo, link, custody.record(photo, "acquired", actor=other_researcher))
+        add(side, PhotoMetadata.objects.create(item=photo, width=64, height=48))
+        add(
+            side,
+            Derivative.objects.create(
+                item=photo, kind="thumbnail", path="x", width=64, height=48, sha256="0" * 64
+            ),
+        )
+        scene, link = item(EvidenceItem.Kind.SATELLITE, incident)
+        add(side, scene, link, f.SatelliteImageFactory(item=scene))
+        statement, link = item(EvidenceItem.Kind.TESTIMONY, incident)
+        witness = f.WitnessFactory(pseudonym=f"{side} witness")
+        add(side, statement, link, witness, f.TestimonyFactory(item=statement, witness=witness))
+        spotted, link = item(EvidenceItem.Kind.FLIGHT_LOG, incident)
+        log = f.FlightLogFactory(item=spotted)
+        observations[side] = f.FlightObservationFactory(log=log)
+        add(side, spotted, link, log, observations[side])
+        attribution = f.AttributionFactory(incident=incident)
+        add(side, attribution, review_event(incident), review_event(attribution))
+        add(side, review_event(photo))
+    add("open", visible, other_visible)
+    add("hidden", restricted)
+    # Records about the restricted incident hide, even of an open observation or item.
+    for side, incident in (("open", visible), ("hidden", restricted)):
+        match = FlightMatch.objects.create(
+            observation=observations["open"],
+            incident=incident,
+            score=0.5,
+            reasons="time",
+            confirmed_by=other_researcher,
+            confirmed_at=timezone.now(),
+        )
+        add(side, match)
+    shared = EvidenceItem.objects.get(pk=min(rows[EvidenceItem]["open"]))
+    add("hidden", EvidenceLink.objects.create(item=shared, incident=restricted))
+    follow_up = IncidentRelation.Kind.FOLLOW_UP
+    relation = IncidentRelation.objects.create
+    add("open", relation(from_incident=visible, to_incident=other_visible, kind=follow_up))
+    add("hidden", relation(from_incident=visible, to_incident=restricted, kind=follow_up))
+    add("hidden", relation(from_incident=restricted, to_incident=visible, kind=follow_up))
+    # A witness heard in a hidden and in an open testimony stays open.
+    both = f.WitnessFactory(pseudonym="witness of both")
+    add("open", both)
+    for side, incident in (("hidden", restricted), ("open", visible)):
+        statement, link = item(EvidenceItem.Kind.TESTIMONY, incident)
+        add(side, statement, link, f.TestimonyFactory(item=statement, witness=both))
+    return rows
+
+
+def shown_to(user, model) -> set[int]:
+    return set(visible_to(user, model.objects.all()).values_list("pk", flat=True))
+
+
+def test_every_governed_model_hides_from_the_team_what_stands_only_behind_restricted_incidents(
+    researcher, every_rule
+):
+    """Each rule of ``visibility.RULES``, by its own field: the hidden rows are gone, every
+    open row is kept (a rule filtering nothing, or by the wrong field, fails here)."""
+    for model, rows in every_rule.items():
+        assert rows["hidden"] and rows["open"], f"no example of {model.__name__}"
+        shown = shown_to(researcher, model)
+        assert not rows["hidden"] & shown, f"{model.__name__} shows hidden rows"
+        assert rows["open"] <= shown, f"{model.__name__} hides open rows"
+        for side, hidden in (("hidden", True), ("open", False)):
+            for pk in rows[side]:
+                record = model.objects.get(pk=pk)
+                assert may_see(researcher, record) is not hidden, (model.__name__, pk)
+                assert visibility.is_hidden_from_some(record) is hidden, (model.__name__, pk)
+
+
+def test_every_governed_model_shows_every_row_to_a_holder_of_the_restricted_permission(
+    editor, every_rule
+):
+    named(editor)
+    for model, rows in every_rule.items():
+        assert rows["hidden"] | rows["open"] <= shown_to(editor, model), model.__name__
+        for pk in rows["hidden"]:
+            assert may_see(editor, model.objects.get(pk=pk)), (model.__name__, pk)
+
+
+def unused_scene_key() -> int:
+    """A key no satellite image and no evidence item has."""
+    from django.db.models import Max
+
+    from evidence.models import SatelliteImage
+
+    highest = [
+        m.objects.aggregate(top=Max("pk"))["top"] or 0 for m in (SatelliteImage, EvidenceItem)
+    ]
+    return max(highest) + 1
+
+
+def before_refusal(scene) -> dict[str, list[str]]:
+    with pytest.raises(ValidationError) as refused:
+        visibility.check_before(scene)
+    return refused.value.message_dict
+
+
+def test_a_hidden_before_image_is_refused_on_its_field_naming_its_code_and_the_scene_s_incident(
+    case,
+):
+    """The "before" image is judged by its item (whatever the scene's own key), and the
+    refusal stands on the form's ``before`` field, naming the hidden item's code."""
+    hidden_scene = f.SatelliteImageFactory(item=case["hidden"], pk=unused_scene_key())
+    open_scene = f.SatelliteImageFactory(item=case["shared"], before=None)
+    open_scene.before = hidden_scene
+    errors = before_refusal(open_scene)
+    assert list(errors) == ["before"]
+    [message] = errors["before"]
+    assert message.startswith(f"{case['hidden'].code} stands only behind restricted incidents")
+    assert "link it to this scene's incident first" in message
+
+
+def test_a_hidden_before_image_of_a_scene_not_yet_saved_with_its_item_names_an_incident(case):
+    """On the add page of a satellite item the scene has no item yet: the refusal then
+    asks to link the before image to an incident (the scene has none to name)."""
+    from evidence.models import SatelliteImage
+
+    hidden_scene = f.SatelliteImageFactory(item=case["hidden"], pk=unused_scene_key())
+    new_scene = SatelliteImage(provider="Imagery provider", before=hidden_scene)
+    errors = before_refusal(new_scene)
+    assert list(errors) == ["before"]
+    [message] = errors["before"]
+    assert message.startswith(f"{case['hidden'].code} stands only behind restricted incidents")
+    assert "link it to an incident first" in message
+
+
+@pytest.fixture
+def m2m_receivers():
+    """The receivers of ``m2m_changed`` as they were, back after the test."""
+    with m2m_changed.lock:
+        saved = list(m2m_changed.receivers)
+    yield
+    with m2m_changed.lock:
+        m2m_changed.receivers = saved
+        m2m_changed.sender_receivers_cache.clear()
+
+
+def test_connect_installs_the_support_check_on_supporting_evidence_once_under_its_name(
+    case, m2m_receivers
+):
+    """``connect`` puts the support check on the supporting-evidence relation only, once
+    however often it is called, under the name ``visibility_support`` (by which it can be
+    found and switched off)."""
+    through = Attribution.supporting_evidence.through
+    assert m2m_changed.disconnect(sender=through, dispatch_uid="visibility_support")
+    attribution = f.AttributionFactory(incident=case["visible"])
+    with transaction.atomic():  # unchecked now: the hidden item is accepted
+        attribution.supporting_evidence.add(case["hidden"])
+        transaction.set_rollback(True)
+    visibility.connect()
+    visibility.connect()
+    with pytest.raises(ValidationError, match=case["hidden"].code), transaction.atomic():
+        attribution.supporting_evidence.add(case["hidden"])
+    # Another many-to-many relation is none of its business.
+    case["shared"].near_duplicates.add(case["hidden"])
+    assert case["hidden"] in case["shared"].near_duplicates.all()
+    # One receiver, found by its name: removed, nothing checks any more.
+    assert m2m_changed.disconnect(sender=through, dispatch_uid="visibility_support")
+    attribution.supporting_evidence.add(case["hidden"])
+    assert case["hidden"] in attribution.supporting_evidence.all()
