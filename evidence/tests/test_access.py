@@ -34,3 +34,23 @@ def test_the_same_account_made_staff_may(not_staff):
     not_staff.is_staff = True
     not_staff.save()
     assert access.account_refusal(User.objects.get(pk=not_staff.pk)) is None
+
+
+# --- Mutation survivors (make mutate) ---------------------------------------------------------
+
+
+def test_an_uploader_who_holds_the_identity_permission_opens_by_it_without_a_viewed_event(
+    client, identity_holder
+):
+    """The uploader's exception (and its custody record) is for an uploader *without* the
+    permission: one who holds it opens their own protected item as any holder does."""
+    from tests.security.test_protected_access import events_of, get, ingest_protected
+
+    protected = ingest_protected(identity_holder)
+    assert access.is_uploader(identity_holder, protected)
+    assert not access.opens_as_uploader(identity_holder, protected)
+    before = len(events_of(protected))
+    response = get(client, identity_holder, "thumbnail", protected)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=600"
+    assert len(events_of(protected)) == before
