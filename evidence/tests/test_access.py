@@ -54,3 +54,24 @@ def test_an_uploader_who_holds_the_identity_permission_opens_by_it_without_a_vie
     assert response.status_code == 200
     assert response["Cache-Control"] == "private, max-age=600"
     assert len(events_of(protected)) == before
+
+
+def test_the_refusal_names_why_an_account_may_open_no_file(client, researcher, caplog):
+    """The reason goes to the access log: it names the rule the account fails."""
+    import logging
+
+    from django.contrib.auth.models import AnonymousUser
+
+    assert access.account_refusal(None) == "not logged in"
+    assert access.account_refusal(AnonymousUser()) == "not logged in"
+    clerk = User.objects.create_user("clerk", password="correct-horse-battery", is_staff=True)
+    assert access.account_refusal(clerk) == "no permission to view evidence"
+    item = f.EvidenceItemFactory()
+    client.force_login(clerk)
+    with caplog.at_level(logging.WARNING, logger="evidence.access"):
+        assert client.get(reverse("evidence:original", args=[item.code])).status_code == 403
+    [record] = [r for r in caplog.records if r.name == "evidence.access"]
+    assert record.getMessage().endswith(": no permission to view evidence")
+    assert access.account_refusal(researcher) is None
+    researcher.is_active = False  # (a session of it is logged out: "not logged in")
+    assert access.account_refusal(researcher) == "inactive account"
