@@ -29,6 +29,7 @@ from evidence.tests.files import make_jpeg
 from evidence.tests.test_restricted_items import named
 from evidence.visibility import may_see, visible_to
 from tracker import workflow
+from tracker.access import VIEW_RESTRICTED
 from tracker.models import Attribution, Incident, IncidentRelation, Sensitivity
 from tracker.review_admin import my_work_for, queue_for, review_counts
 from tracker.tests import factories as f
@@ -536,9 +537,10 @@ def every_rule(other_researcher):
     add("open", relation(from_incident=visible, to_incident=other_visible, kind=follow_up))
     add("hidden", relation(from_incident=visible, to_incident=restricted, kind=follow_up))
     add("hidden", relation(from_incident=restricted, to_incident=visible, kind=follow_up))
-    # A witness heard in a hidden and in an open testimony stays open.
+    # A witness heard in a hidden and in an open testimony stays open; so does one not
+    # heard yet in any.
     both = f.WitnessFactory(pseudonym="witness of both")
-    add("open", both)
+    add("open", both, f.WitnessFactory(pseudonym="witness not heard yet"))
     for side, incident in (("hidden", restricted), ("open", visible)):
         statement, link = item(EvidenceItem.Kind.TESTIMONY, incident)
         add(side, statement, link, f.TestimonyFactory(item=statement, witness=both))
@@ -657,3 +659,120 @@ def test_connect_installs_the_support_check_on_supporting_evidence_once_under_it
     assert m2m_changed.disconnect(sender=through, dispatch_uid="visibility_support")
     attribution.supporting_evidence.add(case["hidden"])
     assert case["hidden"] in attribution.supporting_evidence.all()
+
+
+def test_may_see_costs_no_query_for_a_record_no_rule_governs_nor_for_a_holder(
+    researcher, editor, case, django_assert_num_queries
+):
+    """``may_see`` asks the database only when a rule may hide the record (the admin asks
+    it for every row of a page)."""
+    named(editor)
+    editor.has_perm(VIEW_RESTRICTED)  # the permission cache, loaded once per request
+    researcher.has_perm(VIEW_RESTRICTED)
+    with django_assert_num_queries(0):
+        assert may_see(researcher, case["place"])
+        assert may_see(editor, case["restricted"])
+    assert not visibility.is_hidden_from_some(case["place"])
+
+
+def test_review_events_hide_by_the_record_they_are_about_not_by_its_key_alone(
+    researcher, other_researcher
+):
+    """An event is hidden when the record it is about (its model, in its app, and key) is:
+    an event about another record with the same key (of another model, in the same app
+    or not, or of a model of the same name in another app) stays."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.db.models import Max
+
+    from tracker.models import ReviewEvent
+
+    named(other_researcher)
+    tables = (Incident, Attribution, EvidenceItem)
+    k = 1 + max(m.objects.aggregate(top=Max("pk"))["top"] or 0 for m in tables)
+    keys = {"incident": k, "attribution": k + 1, "evidenceitem": k + 2}
+    visible = f.IncidentFactory(pk=k + 3)
+    restricted = f.IncidentFactory(
+        pk=keys["incident"], sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher
+    )
+    hidden_records = [
+        restricted,
+        f.AttributionFactory(pk=keys["attribution"], incident=restricted),
+        EvidenceLink.objects.create(
+            item=f.EvidenceItemFactory(pk=keys["evidenceitem"]), incident=restricted
+        ).item,
+    ]
+    # Open records of the other two models under each hidden record's key.
+    open_records = [
+        f.IncidentFactory(pk=keys["attribution"]),
+        f.IncidentFactory(pk=keys["evidenceitem"]),
+        f.AttributionFactory(pk=keys["incident"], incident=visible),
+        f.AttributionFactory(pk=keys["evidenceitem"], incident=visible),
+        EvidenceLink.objects.create(
+            item=f.EvidenceItemFactory(pk=keys["incident"]), incident=visible
+        ).item,
+        EvidenceLink.objects.create(
+            item=f.EvidenceItemFactory(pk=keys["attribution"]), incident=visible
+        ).item,
+    ]
+
+    def event(content_type, object_id):
+        return ReviewEvent.objects.create(
+            content_type=content_type,
+            object_id=object_id,
+            action="submit",
+            from_status="draft",
+            to_status="submitted",
+            actor=other_researcher,
+        ).pk
+
+    get_type = ContentType.objects.get_for_model
+    hidden = {event(get_type(r), r.pk) for r in hidden_records}
+    kept = {event(get_type(r), r.pk) for r in open_records}
+    for model, pk in keys.items():  # a model of the same name in another app
+        kept.add(event(ContentType.objects.create(app_label="archive", model=model), pk))
+    for model in (Witness, evidence_models.Testimony):  # other models of the item's app
+        kept.add(event(get_type(model), keys["evidenceitem"]))
+    shown = set(visible_to(researcher, ReviewEvent.objects.all()).values_list("pk", flat=True))
+    assert not hidden & shown
+    assert kept <= shown
+
+
+def test_a_refused_support_names_every_hidden_item_in_code_order_and_the_incident(case):
+    """The refusal lists the items that stand only behind restricted incidents (not the
+    others), by code, joined with ", ", and names the incident to link them to."""
+    second = ingest(case["hidden"].created_by, case["restricted"], (90, 90, 200))
+    codes = sorted([case["hidden"].code, second.code])
+    with pytest.raises(ValidationError) as refused:
+        visibility.check_support(
+            case["visible"].pk, [second.pk, case["shared"].pk, case["hidden"].pk]
+        )
+    [message] = refused.value.messages
+    assert message.startswith(f"{codes[0]}, {codes[1]} stands only behind restricted incidents")
+    assert case["shared"].code not in message
+    assert f"link it to {case['visible'].code} first" in message
+
+
+def test_support_of_an_attribution_with_no_incident_yet_is_checked_once_it_has_one(case):
+    """On an incident's add page its attributions have no incident yet: nothing to refuse
+    then; the support is refused when the saved attribution is given it."""
+    assert visibility.check_support(None, [case["hidden"].pk]) is None
+    attribution = f.AttributionFactory(incident=case["visible"])
+    with pytest.raises(ValidationError), transaction.atomic():
+        attribution.supporting_evidence.add(case["hidden"])
+    assert not attribution.supporting_evidence.exists()
+
+
+def test_a_hidden_item_can_always_be_removed_from_the_support_of_a_visible_attribution(case):
+    """Only additions are checked: support recorded before the rule (or by an operator)
+    can be taken away, from either side, and cleared."""
+    attribution = f.AttributionFactory(incident=case["visible"])
+    through = Attribution.supporting_evidence.through
+    old = {"attribution": attribution, "evidenceitem": case["hidden"]}
+    through.objects.create(**old)  # written around the check, as a legacy row
+    attribution.supporting_evidence.remove(case["hidden"])
+    assert not attribution.supporting_evidence.exists()
+    through.objects.create(**old)
+    case["hidden"].attributions.remove(attribution)
+    through.objects.create(**old)
+    attribution.supporting_evidence.clear()
+    assert not attribution.supporting_evidence.exists()
