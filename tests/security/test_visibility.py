@@ -776,3 +776,54 @@ def test_a_hidden_item_can_always_be_removed_from_the_support_of_a_visible_attri
     through.objects.create(**old)
     attribution.supporting_evidence.clear()
     assert not attribution.supporting_evidence.exists()
+
+
+def new_incident_with_attribution(client, case, sensitivity: str, items):
+    """The incident add page posted with one attribution inline citing ``items``."""
+    from tracker.tests.test_admin_forms import form_data
+
+    url = reverse("admin:tracker_incident_add")
+    data = form_data(client.get(url))
+    [total] = [k for k in data if k.endswith("-TOTAL_FORMS") and "attribution" in k.lower()]
+    row = total.removesuffix("TOTAL_FORMS") + "0-"
+    data.update(
+        {
+            "title": "New strike",
+            "occurred_start_0": "2019-05-13",
+            "occurred_start_1": "09:45",
+            "start_precision": "minute",
+            "location_precision": "town",
+            "sensitivity": sensitivity,
+            "place": case["place"].pk,
+            total: 1,
+            row + "unit": f.UnitFactory().pk,
+            row + "role": "direct",
+            row + "confidence": "low",
+            row + "relied_on": "on",
+            row + "basis": "posted",
+            row + "supporting_evidence": [item.pk for item in items],
+        }
+    )
+    return client.post(url, data)
+
+
+def test_a_new_incident_s_attribution_cannot_cite_a_hidden_item_unless_it_is_restricted(
+    client, cleared_editor, case
+):
+    """Found through the mutants of ``check_support`` (no incident yet): on the add page
+    the refusal came only from the save, as a server error. It is now the form's, by the
+    sensitivity the new incident is given."""
+    items = [case["hidden"], ingest(case["hidden"].created_by, case["restricted"], (9, 9, 9))]
+    client.force_login(cleared_editor)
+    client.raise_request_exception = False
+    response = new_incident_with_attribution(client, case, "normal", items)
+    assert response.status_code == 200
+    page = response.content.decode()
+    codes = ", ".join(sorted(item.code for item in items))
+    assert f"{codes} stands only behind restricted incidents" in page
+    assert "link it to this incident first" in page
+    assert not Incident.objects.filter(title="New strike").exists()
+    response = new_incident_with_attribution(client, case, "restricted", items)
+    assert response.status_code == 302
+    incident = Incident.objects.get(title="New strike")
+    assert set(incident.attributions.get().supporting_evidence.all()) == set(items)
