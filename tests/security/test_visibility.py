@@ -827,3 +827,32 @@ def test_a_new_incident_s_attribution_cannot_cite_a_hidden_item_unless_it_is_res
     assert response.status_code == 302
     incident = Incident.objects.get(title="New strike")
     assert set(incident.attributions.get().supporting_evidence.all()) == set(items)
+
+
+def test_a_stranger_sees_no_incident_and_the_team_no_restricted_one_but_its_named_people_do(
+    researcher, outsider, editor
+):
+    """``tracker.access`` on its own, whoever calls it: no incident at all (not even a
+    normal one) for an anonymous visitor, an account without ``view_incident`` or an
+    inactive one; normal ones for the team; restricted ones for their named people."""
+    from django.contrib.auth.models import AnonymousUser
+
+    from tracker import access as incidents
+
+    normal = f.IncidentFactory()
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
+    gone = type(researcher).objects.create_user("gone", is_staff=True, is_active=False)
+    gone.groups.set(researcher.groups.all())
+    for stranger in (None, AnonymousUser(), outsider, gone):
+        assert not incidents.may_browse(stranger), stranger
+        assert not incidents.visible_incidents(stranger).exists(), stranger
+        if stranger is not None:
+            assert not incidents.can_view_incident(stranger, normal), stranger
+    assert incidents.may_browse(researcher)
+    assert set(incidents.visible_incidents(researcher)) == {normal}
+    assert incidents.can_view_incident(researcher, normal)
+    assert not incidents.can_view_incident(researcher, restricted)
+    named(editor)
+    assert set(incidents.visible_incidents(editor)) == {normal, restricted}
+    assert incidents.can_view_incident(editor, restricted)
+    assert incidents.restricted_incidents().get() == restricted
