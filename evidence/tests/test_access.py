@@ -75,3 +75,15 @@ def test_the_refusal_names_why_an_account_may_open_no_file(client, researcher, c
     assert access.account_refusal(researcher) is None
     researcher.is_active = False  # (a session of it is logged out: "not logged in")
     assert access.account_refusal(researcher) == "inactive account"
+
+
+def test_a_protected_item_s_file_name_shows_only_where_identity_does():
+    """The name the file arrived with may name the person a protected item protects."""
+    protected = f.EvidenceItemFactory(is_protected=True, original_filename="interview_Amina.mp3")
+    plain = f.EvidenceItemFactory(is_protected=False, original_filename="crater.jpg")
+    assert not access.file_name_shown(protected, identity_shown=False)
+    assert access.file_name_shown(protected, identity_shown=True)
+    assert access.file_name_shown(plain, identity_shown=False)
+    assert access.file_name(protected, shown=False) == access.WITHHELD_FILE_NAME
+    assert access.file_name(protected, shown=True) == "interview_Amina.mp3"
+    assert access.file_name(plain, access.file_name_shown(plain, False)) == "crater.jpg"
