@@ -9,6 +9,7 @@ another incident, review e-mails, and per-row counts. Each path now reads throug
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 
@@ -856,3 +857,40 @@ def test_a_stranger_sees_no_incident_and_the_team_no_restricted_one_but_its_name
     assert set(incidents.visible_incidents(editor)) == {normal, restricted}
     assert incidents.can_view_incident(editor, restricted)
     assert incidents.restricted_incidents().get() == restricted
+
+
+HOLE = (
+    "Open: references are checked where they are written only; unlinking the item, or "
+    "making the incident normal, later leaves a hidden item cited by a visible record"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=HOLE)
+def test_no_hidden_item_stays_cited_by_a_visible_attribution_once_its_open_link_goes(
+    client, researcher, case
+):
+    """Today the team then reads the hidden item's code on the incident's page."""
+    link = EvidenceLink.objects.create(item=case["hidden"], incident=case["visible"])
+    attribution = f.AttributionFactory(incident=case["visible"])
+    attribution.supporting_evidence.add(case["hidden"])  # allowed: linked to the incident
+    with contextlib.suppress(ValidationError), transaction.atomic():
+        link.delete()
+    client.force_login(researcher)
+    page = client.get(reverse("incidents:detail", args=[case["visible"].code]))
+    assert case["hidden"].code not in page.content.decode()
+
+
+@pytest.mark.xfail(strict=True, reason=HOLE)
+def test_no_hidden_item_stays_cited_by_an_attribution_whose_incident_becomes_normal(
+    researcher, other_researcher, case
+):
+    second = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
+    attribution = f.AttributionFactory(incident=second)
+    attribution.supporting_evidence.add(case["hidden"])  # allowed: both restricted
+    second.sensitivity = Sensitivity.NORMAL
+    with contextlib.suppress(ValidationError), transaction.atomic():
+        second.save()
+    cited = visible_to(researcher, Attribution.objects.filter(pk=attribution.pk)).values_list(
+        "supporting_evidence", flat=True
+    )
+    assert case["hidden"].pk not in set(cited)
