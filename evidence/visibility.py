@@ -46,7 +46,7 @@ from evidence.models import (
     Witness,
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
-from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent
+from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, Sensitivity
 
 
 # Rules by field are small classes rather than closures made at import time, so that a
@@ -187,6 +187,16 @@ def check_support(incident_id: int | None, item_ids) -> None:
     if codes := _hidden_codes(item_ids):
         code = Incident.objects.filter(pk=incident_id).values_list("code", flat=True).first()
         raise ValidationError(UNDISCLOSED.format(codes=", ".join(codes), where=code))
+
+
+def check_new_support(incident: Incident, item_ids) -> None:
+    """``check_support`` for an incident not saved yet (the attributions inline of its add
+    page), by the sensitivity the form gives it: else only the save would refuse the
+    item (``_support_added``), as a server error instead of the form's message."""
+    if incident.sensitivity == Sensitivity.RESTRICTED:
+        return
+    if codes := _hidden_codes(item_ids):
+        raise ValidationError(UNDISCLOSED.format(codes=", ".join(codes), where="this incident"))
 
 
 def check_before(scene: SatelliteImage) -> None:

@@ -72,8 +72,12 @@ class AttributionForm(forms.ModelForm):
             self.add_error("supporting_evidence", NO_EVIDENCE)
         incident = data.get("incident") or getattr(self.instance, "incident", None)
         if incident is not None and data.get("supporting_evidence"):
+            items = [i.pk for i in data["supporting_evidence"]]
             try:  # no item standing only behind restricted incidents (evidence.visibility)
-                visibility.check_support(incident.pk, [i.pk for i in data["supporting_evidence"]])
+                if incident.pk is None:  # the inline of the incident's add page
+                    visibility.check_new_support(incident, items)
+                else:
+                    visibility.check_support(incident.pk, items)
             except ValidationError as exc:
                 self.add_error("supporting_evidence", exc)
         return data

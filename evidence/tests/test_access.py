@@ -34,3 +34,56 @@ def test_the_same_account_made_staff_may(not_staff):
     not_staff.is_staff = True
     not_staff.save()
     assert access.account_refusal(User.objects.get(pk=not_staff.pk)) is None
+
+
+# --- Mutation survivors (make mutate) ---------------------------------------------------------
+
+
+def test_an_uploader_who_holds_the_identity_permission_opens_by_it_without_a_viewed_event(
+    client, identity_holder
+):
+    """The uploader's exception (and its custody record) is for an uploader *without* the
+    permission: one who holds it opens their own protected item as any holder does."""
+    from tests.security.test_protected_access import events_of, get, ingest_protected
+
+    protected = ingest_protected(identity_holder)
+    assert access.is_uploader(identity_holder, protected)
+    assert not access.opens_as_uploader(identity_holder, protected)
+    before = len(events_of(protected))
+    response = get(client, identity_holder, "thumbnail", protected)
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "private, max-age=600"
+    assert len(events_of(protected)) == before
+
+
+def test_the_refusal_names_why_an_account_may_open_no_file(client, researcher, caplog):
+    """The reason goes to the access log: it names the rule the account fails."""
+    import logging
+
+    from django.contrib.auth.models import AnonymousUser
+
+    assert access.account_refusal(None) == "not logged in"
+    assert access.account_refusal(AnonymousUser()) == "not logged in"
+    clerk = User.objects.create_user("clerk", password="correct-horse-battery", is_staff=True)
+    assert access.account_refusal(clerk) == "no permission to view evidence"
+    item = f.EvidenceItemFactory()
+    client.force_login(clerk)
+    with caplog.at_level(logging.WARNING, logger="evidence.access"):
+        assert client.get(reverse("evidence:original", args=[item.code])).status_code == 403
+    [record] = [r for r in caplog.records if r.name == "evidence.access"]
+    assert record.getMessage().endswith(": no permission to view evidence")
+    assert access.account_refusal(researcher) is None
+    researcher.is_active = False  # (a session of it is logged out: "not logged in")
+    assert access.account_refusal(researcher) == "inactive account"
+
+
+def test_a_protected_item_s_file_name_shows_only_where_identity_does():
+    """The name the file arrived with may name the person a protected item protects."""
+    protected = f.EvidenceItemFactory(is_protected=True, original_filename="interview_Amina.mp3")
+    plain = f.EvidenceItemFactory(is_protected=False, original_filename="crater.jpg")
+    assert not access.file_name_shown(protected, identity_shown=False)
+    assert access.file_name_shown(protected, identity_shown=True)
+    assert access.file_name_shown(plain, identity_shown=False)
+    assert access.file_name(protected, shown=False) == access.WITHHELD_FILE_NAME
+    assert access.file_name(protected, shown=True) == "interview_Amina.mp3"
+    assert access.file_name(plain, access.file_name_shown(plain, False)) == "crater.jpg"
