@@ -267,3 +267,10 @@ def test_what_cannot_be_judged_counts_as_a_half_and_scores_are_given_to_four_dec
     assert flights.score(s, observation(lead=5, nation=""))[0] == 0.675  # 0.35 + 0.65 x 0.5
     # 20 minutes before: time 1 - 5/105; 0.325 + 0.35 x 0.952381 = 0.658333...
     assert flights.score(s, observation(lead=20, nation=""))[0] == 0.6583
+
+
+def test_a_great_circle_along_a_parallel_starts_towards_the_pole():
+    # Same latitude φ, 90° apart: tan(bearing) = sin 90° / (sin φ (1 - cos 90°)) = 1 / sin 60°.
+    assert flights.bearing((60, 0), (60, 90)) == pytest.approx(49.1066, abs=1e-4)
+    assert flights.bearing((60, 90), (60, 0)) == pytest.approx(360 - 49.1066, abs=1e-4)
+    assert flights.bearing((35, 36), (35, 46)) < 90  # Syria, 10° of longitude east
