@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -147,6 +147,11 @@ def _local_period_end(start: datetime, precision: str) -> datetime:
         return start + PERIODS[precision]
     zone = timezone.get_default_timezone()
     local = timezone.localtime(start, zone).replace(tzinfo=None)
+    midnight = datetime.combine(local.date(), time(), tzinfo=zone)
+    if midnight.timestamp() == start.timestamp():
+        # The first moment of the day, read back as 01:00 when the clocks skipped its
+        # midnight (Asia/Damascus, 29 March 2019): the day still ends at the next midnight.
+        local = midnight.replace(tzinfo=None)
     return (local + timedelta(days=1)).replace(tzinfo=zone)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,11 +11,12 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from evidence import flights
 from evidence.flights import CorrelationRefused, bearing, candidates, haversine_km
 from evidence.models import EvidenceLink, FlightMatch, FlightObservation
-from tracker.models import Force, Incident, ReviewStatus, Weapon
+from tracker.models import Force, Incident, ReviewStatus, Sensitivity, Weapon
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -459,3 +460,266 @@ def test_a_rejected_attribution_says_nothing_of_nationality(log):
     obs = observe(log, -5, nationality="SY")
     _, reasons = flights.score(flights.strike_of(incident), obs)
     assert "no attribution to a Russian or Syrian force: nationality not scored" in reasons
+
+
+# --- Mutation survivors (make mutate) ------------------------------------------------------
+
+
+def test_the_strike_as_the_ranking_sees_it(db):
+    incident = make_incident(start_precision="hour")
+    strike = flights.strike_of(incident)
+    assert strike == flights.Strike(
+        code=incident.code,
+        start=STRIKE,
+        end=STRIKE + timedelta(hours=1),
+        precision="hour",
+        site=SITE,
+        site_note="",
+        platform=Weapon.Platform.FIXED_WING,
+        weapon="Air-launched missile",
+        nationalities={"RU": "Aerospace forces of Russia"},
+    )
+    bare = make_incident(weapon=None, force_country=None, latitude=None, longitude=None, place=None)
+    strike = flights.strike_of(bare)
+    assert (strike.site, strike.site_note) == (None, "the incident has no location")
+    assert (strike.platform, strike.weapon, strike.nationalities) == (None, "", {})
+
+
+def test_an_incident_without_a_weapon_leaves_the_aircraft_unscored(log):
+    incident = make_incident(weapon=None)
+    observe(log, -5)
+    (only,) = candidates(incident, viewer=None)
+    assert "weapon not identified: aircraft not scored" in only.reasons
+
+
+def test_the_refusal_of_an_imprecise_time_names_the_incident(log):
+    incident = make_incident(start_precision="month")
+    with pytest.raises(CorrelationRefused) as refused:
+        candidates(incident, viewer=None)
+    assert str(refused.value) == (
+        f"{incident.code} is dated only to the month: record at least the day of the strike "
+        "before ranking flights (a month of observations would match by chance)."
+    )
+
+
+@pytest.mark.parametrize(("before", "after"), [(0, 0), (1440, 1440), (0, 1440), (1440, 0)])
+def test_window_bounds_0_and_1440_minutes_are_accepted(log, before, after):
+    incident = make_incident()
+    edges = {-before, after}  # observations exactly at the window's start and end
+    inside = {observe(log, m) for m in edges}
+    observe(log, -before - 1)
+    observe(log, after + 1)
+    assert set(ranked(incident, before=before, after=after)) == inside
+
+
+@pytest.mark.parametrize(("before", "after"), [(1441, 10), (60, 1441), (-1, 10), (60, -1)])
+def test_window_beyond_a_day_or_negative_is_refused(log, before, after):
+    with pytest.raises(CorrelationRefused, match="^Minutes before and after must be between 0 and"):
+        candidates(make_incident(), viewer=None, before=before, after=after)
+
+
+def test_same_score_nearer_to_the_strike_first_then_the_older_row(log):
+    incident = make_incident()
+    far = observe(log, -10)  # both fully consistent in time (up to 15 min before)
+    near = observe(log, -5)
+    near_too = observe(log, -5)
+    result = candidates(incident, viewer=None)
+    assert [c.observation for c in result] == [near, near_too, far]
+    assert result[0].score == result[1].score == result[2].score == 1.0
+    assert near.pk < near_too.pk
+
+
+def test_the_incidents_end_widens_the_window(log):
+    incident = make_incident(occurred_end=STRIKE + timedelta(hours=2))
+    inside = {observe(log, 60), observe(log, 130)}  # within it, and 10 minutes after its end
+    observe(log, 131)
+    result = candidates(incident, viewer=None)
+    assert {c.observation for c in result} == inside
+    assert "within the minute given for the strike (order unknown)" in result[0].reasons
+
+
+def test_an_end_before_the_end_of_the_period_does_not_shorten_it(log):
+    incident = make_incident(start_precision="hour", occurred_end=STRIKE + timedelta(minutes=20))
+    late = observe(log, 70)  # the hour's end plus 10 minutes
+    assert ranked(incident) == [late]
+
+
+def test_an_incident_of_two_days_is_ranked_and_a_longer_one_refused(log):
+    two_days = make_incident(occurred_end=STRIKE + timedelta(days=2))
+    observe(log, -5)
+    assert len(candidates(two_days, viewer=None)) == 1
+    longer = make_incident(occurred_end=STRIKE + timedelta(days=2, minutes=1))
+    with pytest.raises(CorrelationRefused) as refused:
+        candidates(longer, viewer=None)
+    assert str(refused.value) == (
+        f"{longer.code} lasted more than two days; rank flights against a shorter period."
+    )
+
+
+def attributed(**attribution) -> Incident:
+    incident = make_incident(force_country=None)
+    f.AttributionFactory(incident=incident, **attribution)
+    return incident
+
+
+def test_nationality_from_the_force_its_unit_or_the_official(log):
+    syrian = Force.objects.create(name="Syrian Arab Air Force", country="")  # by its name
+    russian = Force.objects.create(name="VKS", country="Russia")  # by its country
+    cases = {
+        "SY fits the attribution to Syrian Arab Air Force": attributed(force=syrian, unit=None),
+        "RU fits the attribution to VKS": attributed(force=russian, unit=None),
+        "SY fits the attribution to Syrian Arab Air Force ": attributed(
+            force=None, unit=f.UnitFactory(force=syrian)
+        ),
+        "RU fits the attribution to Gen. Example": attributed(
+            force=None,
+            unit=None,
+            official=f.OfficialFactory(name="Gen. Example", nationality="Russian"),
+        ),
+    }
+    for expected, incident in cases.items():
+        obs = observe(log, -5, nationality=expected[:2])
+        _, reasons = flights.score(flights.strike_of(incident), obs)
+        assert expected.strip() in reasons
+
+
+def test_the_attributions_are_read_in_one_query_whatever_they_name(log, django_assert_num_queries):
+    incident = make_incident()
+    f.AttributionFactory(
+        incident=incident,
+        force=None,
+        unit=f.UnitFactory(force=Force.objects.create(name="Syrian Arab Air Force")),
+        official=f.OfficialFactory(nationality="Syrian"),
+    )
+    with django_assert_num_queries(1):
+        strike = flights.strike_of(incident)
+    assert set(strike.nationalities) == {"RU", "SY"}
+
+
+def test_the_command_loads_what_the_ranking_reads_with_the_incident(log, django_assert_num_queries):
+    place = f.PlaceFactory(name="Kafr Nabl", latitude=Decimal("35.80"), longitude=Decimal("36.60"))
+    code = make_incident(latitude=None, longitude=None, place=place).code
+    observe(log, -5)
+    incident = flights.load_incident(f"  {code.lower()} ")
+    with django_assert_num_queries(2):  # the attributions, then the window's observations
+        (only,) = candidates(incident, viewer=None)
+    assert "fixed-wing jet fits air-launched missile (fixed-wing aircraft)" in only.reasons
+
+
+def test_candidates_carry_their_logs_item_code_but_not_the_extra_columns(
+    log, django_assert_num_queries
+):
+    incident = make_incident()
+    observe(log, -5, extra={"spotter": "long free text"})
+    observe(f.FlightLogFactory(), -6)
+    with django_assert_num_queries(2):
+        result = candidates(incident, viewer=None)
+        codes = [c.observation.log.item.code for c in result]
+    assert codes[0] == log.item.code and all(codes)
+    assert all("extra" in c.observation.get_deferred_fields() for c in result)
+
+
+def test_only_the_observation_confirmed_for_this_incident_is_marked(log, reviewer):
+    incident = make_incident()
+    other = make_incident(occurred_start=STRIKE + timedelta(days=3))
+    confirmed, for_other, plain = observe(log, -5), observe(log, -6), observe(log, -7)
+    flights.confirm(observation=confirmed, incident=incident, by=reviewer)
+    flights.confirm(observation=for_other, incident=other, by=reviewer)
+
+    marked = {c.observation: c.confirmed for c in candidates(incident, viewer=None)}
+
+    assert marked == {confirmed: True, for_other: False, plain: False}
+
+
+# The local day, and the days the clocks change in Asia/Damascus: 29 March 2019 had 23
+# hours (its midnight was skipped: the day began at 01:00), 24 October 2019 had 25.
+
+
+@pytest.mark.parametrize(
+    ("day", "hours"), [((2019, 5, 13), 24), ((2019, 3, 29), 23), ((2019, 10, 24), 25)]
+)
+def test_a_time_known_to_the_day_covers_the_local_day_when_the_clocks_change(log, day, hours):
+    first, last = (moment.astimezone(UTC) for moment in flights.day_bounds(date(*day)))
+    start = datetime(*day, tzinfo=LOCAL).astimezone(UTC)  # the day's first moment
+    assert (first, last) == (start, start + timedelta(hours=hours))
+    assert timezone.localtime(last).strftime("%d %H:%M") == f"{day[2] + 1:02d} 00:00"
+    incident = make_incident(start_precision="day", occurred_start=start)
+    at_start = observe(log, 0, observed_at=start)
+    at_end = observe(log, 0, observed_at=start + timedelta(hours=hours))
+    observe(log, 0, observed_at=start + timedelta(hours=hours, minutes=1))
+    observe(log, 0, observed_at=start - timedelta(minutes=1))
+
+    assert set(ranked(incident, before=0, after=0)) == {at_start, at_end}
+
+
+def test_the_day_is_the_projects_local_day_whatever_time_zone_is_active(log):
+    midnight = datetime(2019, 5, 13, tzinfo=LOCAL)
+    incident = make_incident(start_precision="day", occurred_start=midnight)
+    late = observe(log, 0, observed_at=midnight + timedelta(hours=23, minutes=30))
+    with timezone.override(ZoneInfo("America/New_York")):
+        assert ranked(incident, before=0, after=0) == [late]
+        assert flights.day_bounds(midnight.date()) == (midnight, midnight + timedelta(days=1))
+
+
+def test_confirming_without_a_note_stores_no_note(log, reviewer):
+    incident = make_incident()
+    match = flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+    assert FlightMatch.objects.get(pk=match.pk).note == ""
+
+
+def test_a_reviewer_cannot_confirm_an_observation_of_a_log_hidden_from_them(log, reviewer):
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
+    f.EvidenceLinkFactory(item=log.item, incident=restricted)  # the log's only incident
+    incident = make_incident()
+    with pytest.raises(ValidationError) as refused:
+        flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+    assert refused.value.messages == ["No such flight observation."]
+    assert not FlightMatch.objects.exists()
+    assert not EvidenceLink.objects.filter(incident=incident).exists()
+
+
+def test_confirming_for_an_imprecise_incident_records_that_it_was_not_ranked(log, reviewer):
+    incident = make_incident(start_precision="month")
+    match = flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+    stored = FlightMatch.objects.get(pk=match.pk)
+    assert (stored.score, stored.reasons) == (
+        0.0,
+        "not ranked: the incident's time is too imprecise",
+    )
+
+
+def test_the_link_made_by_confirming_says_which_line_and_who_made_it(log, reviewer):
+    incident = make_incident()
+    attribution = incident.attributions.get()
+    obs = observe(log, -5)
+    flights.confirm(observation=obs, incident=incident, by=reviewer, attribution=attribution)
+
+    link = EvidenceLink.objects.get(item=log.item, incident=incident)
+    assert link.relevance == (
+        f"Spotter log line {obs.line_number}: {obs} (flight confirmed by a reviewer)."
+    )
+    assert link.history.get().history_user == reviewer
+    assert attribution.history.latest().history_user == reviewer
+
+
+def test_a_confirmation_racing_another_is_refused_as_already_confirmed(log, reviewer, monkeypatch):
+    """Another reviewer confirms the same flight between our check and our save."""
+    incident = make_incident()
+    obs = observe(log, -5)
+    checked = FlightMatch.full_clean
+
+    def check_then_the_other_reviewer_saves(match, *args, **kwargs):
+        checked(match, *args, **kwargs)
+        FlightMatch.objects.create(
+            observation=obs,
+            incident=incident,
+            score=1,
+            confirmed_by=reviewer,
+            confirmed_at=timezone.now(),
+        )
+
+    monkeypatch.setattr(FlightMatch, "full_clean", check_then_the_other_reviewer_saves)
+    with pytest.raises(ValidationError) as refused:
+        flights.confirm(observation=obs, incident=incident, by=reviewer)
+    assert refused.value.messages == ["This observation is already confirmed for this incident."]
+    assert FlightMatch.objects.count() == 1

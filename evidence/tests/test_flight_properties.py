@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -144,3 +145,132 @@ def test_the_angle_between_two_directions_is_symmetric_and_at_most_180(a, b):
     angle = flights.angle_between(a, b)
     assert 0 <= angle <= 180
     assert abs(angle - flights.angle_between(b, a)) < 1e-9
+
+
+# --- Mutation survivors (make mutate): each rule with its numbers -----------------------
+
+SOUTH = (35.55, 36.60)  # due south of the site, about 28 km: the bearing to it is exactly 0°
+
+
+def test_minutes_of_an_hour_or_more_are_written_in_hours_and_minutes():
+    assert flights._time(strike(), AT - timedelta(minutes=59))[1] == "59 min before the strike"
+    assert flights._time(strike(), AT - timedelta(minutes=90))[1] == "1 h 30 min before the strike"
+    assert flights._time(strike(), AT + timedelta(minutes=45))[1] == "45 min after the strike"
+
+
+def test_a_flight_two_hours_early_is_said_to_be_too_early():
+    value, reason = flights._time(strike(), AT - timedelta(minutes=125))
+    assert (value, reason) == (0.0, "2 h 5 min before the strike: too early to be its aircraft")
+    assert flights._time(strike(), AT - timedelta(minutes=119))[1] == "1 h 59 min before the strike"
+
+
+def test_at_the_minute_of_the_strike_the_time_is_fully_consistent():
+    assert flights._time(strike(), AT) == (1.0, "at the time of the strike")
+
+
+def test_within_the_period_given_for_the_strike_the_time_scores_0_7_from_its_start_to_its_end():
+    within = "within the hour given for the strike (order unknown)"
+    for minutes in (0, 30, 60):
+        assert flights._time(strike(minutes=60), AT + timedelta(minutes=minutes)) == (0.7, within)
+    assert flights._time(strike(minutes=60), AT + timedelta(minutes=61))[0] < 0.5
+
+
+def heading_score(heading, *, raw=None, at=AT, minutes=0, distance=28.0):
+    obs = observation(heading=heading, station=SOUTH)
+    obs.observed_at = at
+    if raw is not None:
+        obs.heading_raw = raw
+    return flights._heading(strike(minutes=minutes), obs, SOUTH, distance)
+
+
+def test_the_heading_curve_full_within_10_degrees_then_down_to_nothing_45_degrees_further():
+    assert flights.bearing(SOUTH, SITE) == 0.0
+    scores = {h: heading_score(h)[0] for h in (0, 10, 20, 32, 350, 340, 55, 90, 180)}
+    assert scores[0] == scores[10] == scores[350] == 1.0
+    assert scores[20] == scores[340] == pytest.approx(0.7778, abs=1e-4)  # 10° beyond: 1 - 10/45
+    assert scores[32] == pytest.approx(0.5111, abs=1e-4)  # 22° beyond
+    assert scores[55] == scores[90] == scores[180] == 0.0
+    assert heading_score(20)[1] == "heading 20°, 20° off the bearing to the site (0°)"
+
+
+def test_a_compass_point_is_judged_within_its_sector():
+    assert heading_score(45, raw="NE")[0] == pytest.approx(0.5)  # ±22.5°: 22.5° beyond
+    assert heading_score(45, raw="N")[0] == 1.0  # N of 4 winds: ±45°
+    assert heading_score(45, raw="NE")[1] == "heading NE, 45° off the bearing to the site (0°)"
+
+
+def test_within_3_km_of_the_site_the_heading_is_not_scored():
+    assert heading_score(0, distance=2.9) == (
+        None,
+        "station within 3 km of the site: heading says little",
+    )
+    assert heading_score(0, distance=3.0)[0] == 1.0
+
+
+def test_at_the_minute_of_the_strike_the_heading_is_judged_against_the_bearing_to_the_site():
+    value, reason = heading_score(180)  # leaving: the way back from the site
+    assert value == 0.0
+    assert reason == "heading 180°, 180° off the bearing to the site (0°)"
+    assert heading_score(180, at=AT + timedelta(minutes=1)) == (
+        1.0,
+        "heading 180°, 0° off the way back from the site (180°)",
+    )
+
+
+def test_within_the_period_of_the_strike_the_better_of_both_ways_counts():
+    away = "heading 180°, 0° off the way back from the site (180°)"
+    for minutes in (0, 30, 60):  # its start, its middle, its end
+        assert heading_score(180, at=AT + timedelta(minutes=minutes), minutes=60) == (1.0, away)
+    assert heading_score(0, at=AT + timedelta(minutes=30), minutes=60)[0] == 1.0
+    before = heading_score(180, at=AT - timedelta(minutes=5), minutes=60)
+    assert before == (0.0, "heading 180°, 180° off the bearing to the site (0°)")
+
+
+def test_within_the_period_a_heading_fitting_neither_way_is_told_against_the_bearing_to_the_site():
+    value, reason = heading_score(90, at=AT + timedelta(minutes=30), minutes=60)
+    assert (value, reason) == (0.0, "heading 90°, 90° off the bearing to the site (0°)")
+
+
+def test_the_distance_curve_full_to_20_km_then_down_to_nothing_at_150():
+    s = strike()
+    assert flights._distance(s, None, 20.0) == (1.0, "station 20 km from the site")
+    assert flights._distance(s, None, 21.0)[0] == pytest.approx(0.99231, abs=1e-5)
+    assert flights._distance(s, None, 85.0)[0] == pytest.approx(0.5, abs=1e-9)
+    assert flights._distance(s, None, 149.0)[0] == pytest.approx(0.00769, abs=1e-5)
+    assert flights._distance(s, None, 150.0)[0] == 0.0
+    assert flights._distance(s, None, 400.0)[0] == 0.0
+
+
+def test_nationality_fits_1_contradicts_0_unknown_is_not_judged():
+    s = strike()  # attributed to the Russian Aerospace Forces
+    assert flights._nationality(s, observation(nation="RU")) == (
+        1.0,
+        "RU fits the attribution to Russian Aerospace Forces",
+    )
+    assert flights._nationality(s, observation(nation="SY")) == (
+        0.0,
+        "SY does not fit the attribution to Russian Aerospace Forces",
+    )
+    assert flights._nationality(s, observation(nation="unknown")) == (None, "nationality not known")
+
+
+def test_a_contradicting_nationality_costs_its_whole_weight():
+    s = strike(site=None, platform=None)
+    fits, _ = flights.score(s, observation(lead=5, nation="RU"))
+    contradicts, reasons = flights.score(s, observation(lead=5, nation="SY"))
+    assert (fits, contradicts) == (0.725, 0.625)  # 0.35 time + 0.55 x 0.5 unknown, + 0.10 or 0
+    assert "SY does not fit the attribution to Russian Aerospace Forces" in reasons
+
+
+def test_what_cannot_be_judged_counts_as_a_half_and_scores_are_given_to_four_decimals():
+    s = strike(site=None, platform=None, nations={})
+    assert flights.score(s, observation(lead=5, nation=""))[0] == 0.675  # 0.35 + 0.65 x 0.5
+    # 20 minutes before: time 1 - 5/105; 0.325 + 0.35 x 0.952381 = 0.658333...
+    assert flights.score(s, observation(lead=20, nation=""))[0] == 0.6583
+
+
+def test_a_great_circle_along_a_parallel_starts_towards_the_pole():
+    # Same latitude φ, 90° apart: tan(bearing) = sin 90° / (sin φ (1 - cos 90°)) = 1 / sin 60°.
+    assert flights.bearing((60, 0), (60, 90)) == pytest.approx(49.1066, abs=1e-4)
+    assert flights.bearing((60, 90), (60, 0)) == pytest.approx(360 - 49.1066, abs=1e-4)
+    assert flights.bearing((35, 36), (35, 46)) < 90  # Syria, 10° of longitude east
