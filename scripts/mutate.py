@@ -67,11 +67,10 @@ def load_equivalents() -> dict[str, dict]:
 
 
 def mutated_lines(diff: str) -> list[str]:
-    return [
-        line[1:].strip()
-        for line in diff.splitlines()
-        if line.startswith("+") and not line.startswith("+++")
-    ]
+    """The mutant's changed lines; for a mutant that only deletes, "deleted: <line>"."""
+    lines = diff.splitlines()[2:]  # after the --- and +++ header
+    added = [line[1:].strip() for line in lines if line.startswith("+")]
+    return added or [f"deleted: {line[1:].strip()}" for line in lines if line.startswith("-")]
 
 
 def diff_of(name: str, path: str) -> str:
