@@ -460,3 +460,17 @@ def test_blocked_actions_say_why_a_button_is_missing(incident, researcher, revie
     blocked = dict(workflow.blocked_actions(own, reviewer))
     assert set(blocked) == {"verify", "reject"}
     assert blocked["verify"].startswith("Four eyes: you cannot verify")
+
+
+# --- Mutation survivors (make mutate) -------------------------------------------------------
+
+
+def test_an_edit_is_compared_with_the_records_own_previous_version(incident, researcher, reviewer):
+    """Four eyes names what the reviewer changed in this record, even when another record
+    of the same kind was saved in between."""
+    submitted(incident, researcher)
+    f.IncidentFactory(created_by=researcher, title="Another incident, saved meanwhile")
+    incident.title = "Edited by the reviewer"
+    incident._history_user = reviewer
+    incident.save()
+    assert workflow.changes_since_submission(incident, reviewer) == ["its fields: title"]
