@@ -733,6 +733,9 @@ def test_a_link_moved_away_counts_whatever_was_saved_just_before(incident, resea
     """Where a link was before the move is read from that link's own history, not from
     the entry saved just before (here another link's)."""
     link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    # A second entry before the move: where it was is one row (PostgreSQL refuses two).
+    link.relevance = "Shows the crater"
+    link.save()
     submitted(incident, researcher)
     f.EvidenceLinkFactory(item__created_by=researcher)
     link.incident = f.IncidentFactory(created_by=researcher)
@@ -754,3 +757,34 @@ def test_an_attribution_without_a_recorded_creation_has_no_author(researcher, ed
 def test_a_new_record_may_be_filled_in_by_whoever_may_add_it(researcher):
     assert workflow.can_edit(None, researcher)
     assert workflow.can_edit(Incident(), researcher)
+
+
+def test_a_record_the_reviewer_deleted_counts_as_edited_when_it_comes_back(
+    incident, researcher, reviewer
+):
+    """Deleting a record is changing it, even if the reviewer saved it unchanged before
+    and it is then brought back (a restore writes no history of its own)."""
+    submitted(incident, researcher)
+    kept = Incident.objects.get(pk=incident.pk)
+    incident._history_user = reviewer
+    incident.save()  # unchanged
+    incident.delete()
+    Incident.objects.bulk_create([kept])
+    assert workflow.changes_since_submission(kept, reviewer) == ["its fields"]
+
+
+@pytest.mark.parametrize("actor", ["official", "unit", "force"])
+def test_a_deleted_attribution_counts_after_the_actor_it_named_is_deleted(
+    incident, researcher, reviewer, actor
+):
+    """E.g. an editor merged two records of the same official and deleted one."""
+    named = {"official": f.OfficialFactory, "unit": f.UnitFactory, "force": f.ForceFactory}
+    attribution = f.AttributionFactory(
+        incident=incident, created_by=researcher, **{"unit": None, actor: named[actor]()}
+    )
+    submitted(incident, researcher)
+    attribution._history_user = reviewer
+    attribution.delete()
+    getattr(attribution, actor).delete()
+    changes = workflow.changes_since_submission(incident, reviewer)
+    assert [c.split(":")[0] for c in changes] == ["its attributions"]
