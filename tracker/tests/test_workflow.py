@@ -790,3 +790,15 @@ def test_a_deleted_attribution_counts_after_the_actor_it_named_is_deleted(
     assert workflow.changes_since_submission(incident, reviewer) == [
         f"its attributions: a deleted actor ({attribution.get_role_display()})"
     ]
+
+
+def test_four_eyes_names_every_part_the_reviewer_changed(incident, researcher, reviewer):
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    submitted(incident, researcher)
+    _reviewer_edits(incident, reviewer)
+    link.relied_on = False
+    link._history_user = reviewer
+    link.save()
+    assert f"(you changed its fields: title; its evidence links: {link.item.code})" in (
+        workflow.refusal(incident, Action.VERIFY, reviewer)
+    )
