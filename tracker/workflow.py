@@ -167,7 +167,8 @@ def _attribution_changes(rows) -> list[str]:
         fields = _changed_fields(row)
         if fields is not None and not fields:
             continue  # saved unchanged
-        who = f"{row.official or row.unit or row.force} ({row.get_role_display()})"
+        actor = row.official or row.unit or row.force or "a deleted actor"  # merged away
+        who = f"{actor} ({row.get_role_display()})"
         if fields and "supporting_evidence" in fields:
             supporting.add(who)
         if fields is None or fields - {"supporting_evidence"}:

@@ -460,3 +460,345 @@ def test_blocked_actions_say_why_a_button_is_missing(incident, researcher, revie
     blocked = dict(workflow.blocked_actions(own, reviewer))
     assert set(blocked) == {"verify", "reject"}
     assert blocked["verify"].startswith("Four eyes: you cannot verify")
+
+
+# --- Mutation survivors (make mutate) -------------------------------------------------------
+
+
+def test_an_edit_is_compared_with_the_records_own_previous_version(incident, researcher, reviewer):
+    """Four eyes names what the reviewer changed in this record, even when another record
+    of the same kind was saved in between."""
+    submitted(incident, researcher)
+    f.IncidentFactory(created_by=researcher, title="Another incident, saved meanwhile")
+    incident.title = "Edited by the reviewer"
+    incident._history_user = reviewer
+    incident.save()
+    assert workflow.changes_since_submission(incident, reviewer) == ["its fields: title"]
+
+
+def test_edits_saved_one_after_another_are_all_named(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    incident._history_user = reviewer
+    incident.title = "First edit by the reviewer"
+    incident.save()
+    incident.killed_max = 9
+    incident.save()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        "its fields: killed max, title"
+    ]
+
+
+def test_an_edit_of_a_record_without_earlier_history_still_counts(incident, researcher, reviewer):
+    """A record restored without its history (raw loads write none): the reviewer's
+    edit has nothing to compare with, yet it is an edit."""
+    submitted(incident, researcher)
+    incident.history.all().delete()
+    incident.title = "Edited by the reviewer"
+    incident._history_user = reviewer
+    incident.save()
+    assert workflow.changes_since_submission(incident, reviewer) == ["its fields"]
+    assert "(you changed its fields)" in workflow.refusal(incident, Action.VERIFY, reviewer)
+
+
+def test_a_comment_is_asked_for_even_when_none_is_passed(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    for action in (Action.REQUEST_CHANGES, Action.REJECT):
+        assert "needs a comment" in workflow.refusal(incident, action, reviewer)
+    with pytest.raises(TransitionError, match="needs a comment"):
+        transition(incident, Action.REJECT, by=reviewer)
+
+
+def test_a_transition_without_a_comment_records_none(incident, researcher, reviewer):
+    event = transition(incident, Action.SUBMIT, by=researcher)
+    assert ReviewEvent.objects.get(pk=event.pk).comment == ""
+
+
+def test_wrong_state_refusal_names_the_record_its_state_and_every_allowed_state(
+    incident, researcher
+):
+    type(incident).objects.filter(pk=incident.pk).update(status=S.VERIFIED)
+    incident.refresh_from_db()
+    assert workflow.refusal(incident, Action.SUBMIT, researcher) == (
+        f"{incident.code} is verified; 'submit for review' is only possible from "
+        "changes requested or draft."
+    )
+
+
+def test_role_refusals_say_who_may_act(incident, researcher, other_researcher):
+    submitted(incident, researcher)
+    assert workflow.refusal(incident, Action.VERIFY, other_researcher) == (
+        "Only reviewers can review."
+    )
+    other_researcher.is_active = False
+    assert workflow.refusal(incident, Action.VERIFY, other_researcher) == (
+        "Your account is inactive."
+    )
+
+
+def test_every_unverified_item_is_named_in_code_order(incident, researcher, reviewer):
+    items = [f.EvidenceItemFactory(created_by=researcher) for _ in range(2)]
+    for item in reversed(items):
+        f.EvidenceLinkFactory(incident=incident, item=item)
+    submitted(incident, researcher)
+    first, second = sorted(item.code for item in items)
+    assert f"not yet verified: {first}, {second}. Verify it first" in workflow.refusal(
+        incident, Action.VERIFY, reviewer
+    )
+
+
+def test_every_unverified_attribution_is_named(incident, researcher, reviewer):
+    first, second = (f.AttributionFactory(incident=incident) for _ in range(2))
+    submitted(incident, researcher)
+    assert f"not yet verified: {first} (draft), {second} (draft). " in workflow.refusal(
+        incident, Action.VERIFY, reviewer
+    )
+
+
+@pytest.fixture
+def staffless_reviewer(reviewer):
+    """A reviewer whose account may open no evidence file (not a staff account)."""
+    user = f.UserFactory(username="staffless_reviewer", is_staff=False)
+    user.groups.add(*reviewer.groups.all())
+    return user
+
+
+def test_reviewer_who_may_open_no_file_cannot_judge_an_item(item, researcher, staffless_reviewer):
+    submitted(item, researcher)
+    message = workflow.refusal(item, Action.VERIFY, staffless_reviewer)
+    assert message.startswith(f"You may not open the files of {item.code} (")
+    assert message.endswith("so you cannot verify it.")
+    assert "protected" not in message
+
+
+def test_protected_item_refusal_names_the_account_not_the_protection_when_cleared(
+    researcher, staffless_reviewer
+):
+    """A reviewer allowed to see protected identities, whose account may open no file,
+    is told what really stops them."""
+    from django.contrib.auth.models import Permission
+
+    staffless_reviewer.user_permissions.add(
+        Permission.objects.get(codename="view_protected_identity")
+    )
+    item = submitted(f.EvidenceItemFactory(created_by=researcher, is_protected=True), researcher)
+    message = workflow.refusal(item, Action.REJECT, staffless_reviewer, comment="no")
+    assert message.startswith(f"You may not open the files of {item.code} (")
+    assert "is protected" not in message
+
+
+def test_a_record_without_a_code_is_named_as_it_names_itself():
+    place = f.PlaceFactory(name="Kafr Nabl")
+    assert workflow.label(place) == str(place)
+    assert "Kafr Nabl" in workflow.label(place)
+
+
+def test_stale_refusal_names_the_record_and_its_new_state(incident, researcher, reviewer, editor):
+    submitted(incident, researcher)
+    stale = Incident.objects.get(pk=incident.pk)
+    transition(incident, Action.VERIFY, by=reviewer)
+    with pytest.raises(TransitionError) as caught:
+        transition(stale, Action.REJECT, by=editor, comment="no")
+    assert str(caught.value) == (
+        f"{incident.code} was changed meanwhile: it is now verified. Reload and try again."
+    )
+
+
+def test_the_history_of_a_transition_names_who_took_it_and_why(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    transition(incident, Action.VERIFY, by=reviewer)
+    entry = incident.history.first()
+    assert entry.status == S.VERIFIED
+    assert entry.history_user == reviewer
+    assert "verify" in (entry.history_change_reason or "")
+
+
+# Four eyes reads the latest submission of this very record.
+
+
+def _reviewer_edits(record, reviewer):
+    record.title = "Edited by the reviewer"
+    record._history_user = reviewer
+    record.save()
+
+
+def test_another_incidents_later_submission_does_not_excuse_an_edit(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    _reviewer_edits(incident, reviewer)
+    submitted(f.IncidentFactory(created_by=researcher), researcher)
+    assert workflow.edited_since_submission(incident, reviewer)
+
+
+def test_a_later_submission_of_another_kind_of_record_does_not_excuse_an_edit(
+    incident, researcher, reviewer
+):
+    submitted(incident, researcher)
+    _reviewer_edits(incident, reviewer)
+    submitted(f.EvidenceItemFactory(pk=incident.pk, created_by=researcher), researcher)
+    assert workflow.edited_since_submission(incident, reviewer)
+
+
+def test_an_edit_counts_from_the_submission_not_from_a_later_review(incident, researcher, reviewer):
+    submitted(incident, researcher)
+    _reviewer_edits(incident, reviewer)
+    transition(incident, Action.REQUEST_CHANGES, by=reviewer, comment="See my fix.")
+    assert workflow.changes_since_submission(incident, reviewer) == ["its fields: title"]
+
+
+# What a reviewer changed of an incident's parts, whatever became of them afterwards.
+
+
+def test_an_evidence_link_to_an_item_deleted_since_still_counts(incident, researcher, reviewer):
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    submitted(incident, researcher)
+    link.relied_on = False
+    link._history_user = reviewer
+    link.save()
+    link.item.delete()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        "its evidence links: a deleted item"
+    ]
+
+
+def test_a_relation_to_an_incident_deleted_since_still_counts(incident, researcher, reviewer):
+    from tracker.models import IncidentRelation
+
+    other = f.IncidentFactory(created_by=researcher)
+    relation = IncidentRelation.objects.create(
+        from_incident=incident, to_incident=other, kind=IncidentRelation.Kind.DUPLICATE
+    )
+    submitted(incident, researcher)
+    relation.kind = IncidentRelation.Kind.SAME_OPERATION
+    relation._history_user = reviewer
+    relation.save()
+    other.delete()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        "its related incidents: a deleted incident"
+    ]
+
+
+def test_reviewer_who_edits_the_scene_details_cannot_verify_the_satellite_image(
+    researcher, reviewer
+):
+    scene = f.SatelliteImageFactory(item__created_by=researcher)
+    item = submitted(scene.item, researcher)
+    scene.provider = "Another provider"
+    scene._history_user = reviewer
+    scene.save()
+    assert workflow.changes_since_submission(item, reviewer) == ["its scene details"]
+    assert "(you changed its scene details)" in workflow.refusal(item, Action.VERIFY, reviewer)
+
+
+def test_reviewer_who_adds_or_removes_an_attribution_cannot_verify_the_incident(
+    incident, researcher, reviewer
+):
+    kept = f.AttributionFactory(incident=incident, created_by=researcher)
+    submitted(incident, researcher)
+    added = Attribution(incident=incident, unit=f.UnitFactory(), role=Attribution.Role.AIDED)
+    added._history_user = reviewer
+    added.save()
+    assert workflow.changes_since_submission(incident, reviewer) == [f"its attributions: {added}"]
+    kept._history_user = reviewer
+    kept.delete()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        f"its attributions: {', '.join(sorted([str(added), str(kept)]))}"
+    ]
+
+
+def test_an_attribution_saved_unchanged_after_an_edit_still_counts(incident, researcher, reviewer):
+    attribution = f.AttributionFactory(incident=incident, created_by=researcher)
+    submitted(incident, researcher)
+    attribution._history_user = reviewer
+    attribution.basis = "Changed by the reviewer"
+    attribution.save()
+    attribution.save()  # unchanged, e.g. the incident's page saved again
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        f"its attributions: {attribution}"
+    ]
+
+
+def test_linking_evidence_to_another_incident_is_no_edit_of_this_one(
+    incident, researcher, reviewer
+):
+    submitted(incident, researcher)
+    link = f.EvidenceLinkFactory.build(
+        incident=f.IncidentFactory(created_by=researcher),
+        item=f.EvidenceItemFactory(created_by=researcher),
+    )
+    link._history_user = reviewer
+    link.save()
+    assert workflow.changes_since_submission(incident, reviewer) == []
+
+
+def test_a_link_moved_away_counts_whatever_was_saved_just_before(incident, researcher, reviewer):
+    """Where a link was before the move is read from that link's own history, not from
+    the entry saved just before (here another link's)."""
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    # A second entry before the move: where it was is one row (PostgreSQL refuses two).
+    link.relevance = "Shows the crater"
+    link.save()
+    submitted(incident, researcher)
+    f.EvidenceLinkFactory(item__created_by=researcher)
+    link.incident = f.IncidentFactory(created_by=researcher)
+    link._history_user = reviewer
+    link.save()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        f"its evidence links: {link.item.code}"
+    ]
+
+
+def test_an_attribution_without_a_recorded_creation_has_no_author(researcher, editor):
+    attribution = f.AttributionFactory()  # no created_by, and no history of its creation
+    attribution.history.all().delete()
+    assert workflow.author_id(attribution) is None
+    refused(attribution, Action.SUBMIT, researcher, match="Only the author")
+    transition(attribution, Action.SUBMIT, by=editor)
+
+
+def test_a_new_record_may_be_filled_in_by_whoever_may_add_it(researcher):
+    assert workflow.can_edit(None, researcher)
+    assert workflow.can_edit(Incident(), researcher)
+
+
+def test_a_record_the_reviewer_deleted_counts_as_edited_when_it_comes_back(
+    incident, researcher, reviewer
+):
+    """Deleting a record is changing it, even if the reviewer saved it unchanged before
+    and it is then brought back (a restore writes no history of its own)."""
+    submitted(incident, researcher)
+    kept = Incident.objects.get(pk=incident.pk)
+    incident._history_user = reviewer
+    incident.save()  # unchanged
+    incident.delete()
+    Incident.objects.bulk_create([kept])
+    assert workflow.changes_since_submission(kept, reviewer) == ["its fields"]
+
+
+@pytest.mark.parametrize("actor", ["official", "unit", "force"])
+def test_a_deleted_attribution_counts_after_the_actor_it_named_is_deleted(
+    incident, researcher, reviewer, actor
+):
+    """E.g. an editor merged two records of the same official and deleted one: the
+    message names no "None"."""
+    named = {"official": f.OfficialFactory, "unit": f.UnitFactory, "force": f.ForceFactory}
+    attribution = f.AttributionFactory(
+        incident=incident, created_by=researcher, **{"unit": None, actor: named[actor]()}
+    )
+    submitted(incident, researcher)
+    attribution._history_user = reviewer
+    attribution.delete()
+    getattr(attribution, actor).delete()
+    assert workflow.changes_since_submission(incident, reviewer) == [
+        f"its attributions: a deleted actor ({attribution.get_role_display()})"
+    ]
+
+
+def test_four_eyes_names_every_part_the_reviewer_changed(incident, researcher, reviewer):
+    link = f.EvidenceLinkFactory(incident=incident, item__created_by=researcher)
+    submitted(incident, researcher)
+    _reviewer_edits(incident, reviewer)
+    link.relied_on = False
+    link._history_user = reviewer
+    link.save()
+    assert f"(you changed its fields: title; its evidence links: {link.item.code})" in (
+        workflow.refusal(incident, Action.VERIFY, reviewer)
+    )
