@@ -61,11 +61,10 @@ def django_db_setup(django_db_setup):
 def _sqlite_copy(source: Path, target: Path) -> None:
     """A consistent copy of a SQLite database (its WAL included)."""
     import sqlite3
+    from contextlib import closing
 
-    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
         src.backup(dst)
-    dst.close()
-    src.close()
 
 
 def _mutate_slot(directory) -> int:

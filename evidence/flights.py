@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
@@ -37,6 +37,7 @@ from evidence import links
 from evidence.flightlog import country_code, heading_tolerance
 from evidence.models import FlightMatch, FlightObservation
 from evidence.visibility import may_see, visible_to
+from tracker import periods
 from tracker.locks import LOCKED
 from tracker.models import Attribution, DatePrecision, Incident, ReviewStatus, Weapon
 
@@ -141,18 +142,11 @@ class Candidate:
 
 
 def _local_period_end(start: datetime, precision: str) -> datetime:
-    """The end of the period beginning at ``start``, counted in local wall-clock time
-    (a day is 23 or 25 hours when the clocks change)."""
+    """The end of the period beginning at ``start``: a day ends at the next local
+    midnight (a day is 23 or 25 hours when the clocks change; ``tracker.periods``)."""
     if precision != DatePrecision.DAY:
         return start + PERIODS[precision]
-    zone = timezone.get_default_timezone()
-    local = timezone.localtime(start, zone).replace(tzinfo=None)
-    midnight = datetime.combine(local.date(), time(), tzinfo=zone)
-    if midnight.timestamp() == start.timestamp():
-        # The first moment of the day, read back as 01:00 when the clocks skipped its
-        # midnight (Asia/Damascus, 29 March 2019): the day still ends at the next midnight.
-        local = midnight.replace(tzinfo=None)
-    return (local + timedelta(days=1)).replace(tzinfo=zone)
+    return periods.to_aware(periods.incident_period(start, precision, None).latest)
 
 
 def strike_of(incident: Incident) -> Strike:

@@ -161,8 +161,12 @@ def _promote_after_commit(staged: storage.StagedFile) -> None:
 
 
 def _link(item: EvidenceItem, incident: Incident | None, relevance: str, by) -> None:
-    if incident is not None:
+    if incident is None:
+        return
+    try:
         links.link(item, incident, by=by, relevance=relevance)
+    except locks.Refused as exc:  # a held item cited where the link would hide it
+        raise IntakeError(" ".join(exc.messages)) from None
 
 
 def _already_held(

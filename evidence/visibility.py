@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db.models import Exists, Model, OuterRef, QuerySet
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from evidence import access
 from evidence.models import (
@@ -46,6 +46,7 @@ from evidence.models import (
     Witness,
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
+from tracker.locks import RAW, Refused
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, Sensitivity
 
 
@@ -216,6 +217,106 @@ def check_before(scene: SatelliteImage) -> None:
     raise ValidationError({"before": UNDISCLOSED.format(codes=codes, where=where)})
 
 
+# The same rule from the other side: a write that hides an item still named by a record
+# the team sees, or shows a record that names a hidden item. Removing an item's last link
+# to an incident the team sees (or deleting that incident), linking an item only to
+# restricted incidents, restricting an incident or opening a restricted one to the team,
+# moving an attribution to another incident. Checked after the write, inside its
+# transaction, so that every way of making it is covered; ``Undisclosed`` rolls it back.
+
+EXPOSED = (
+    "Refused: {names} would then stand only behind restricted incidents while {where}, "
+    "which the team sees, names it. Take it out of there, or link it to an incident the "
+    "team sees, first."
+)
+
+
+class Undisclosed(Refused):
+    """A write that would leave a record the team sees naming a hidden item."""
+
+
+def check_disclosed(*, items=(), incidents=(), leaving=()) -> None:
+    """Raise ``Undisclosed`` if an attribution or scene the team sees names a hidden item,
+    among those about ``items`` or the incidents ``incidents`` (ids); attributions of the
+    incidents ``leaving`` (being deleted) do not count."""
+    items, incidents = list(items), list(incidents)
+    hidden = access.hidden_item_ids()
+    cited = (
+        Attribution.supporting_evidence.through.objects.filter(evidenceitem_id__in=hidden)
+        .filter(Q(evidenceitem_id__in=items) | Q(attribution__incident_id__in=incidents))
+        .exclude(attribution__incident__in=restricted_incidents())
+        .exclude(attribution__incident_id__in=list(leaving))
+        .select_related(
+            "evidenceitem",
+            "attribution__incident",
+            "attribution__official",
+            "attribution__unit",
+            "attribution__force",
+        )
+        .order_by("evidenceitem__code", "attribution_id")
+    )
+    for row in cited[:1]:
+        where = f"{row.attribution.incident.code}'s attribution to {row.attribution}"
+        raise Undisclosed(EXPOSED.format(names=row.evidenceitem.code, where=where))
+    linked = EvidenceLink.objects.filter(incident_id__in=incidents).values("item_id")
+    scenes = (
+        SatelliteImage.objects.filter(before__item_id__in=hidden)
+        .filter(Q(item_id__in=items) | Q(before__item_id__in=items) | Q(item_id__in=linked))
+        .exclude(item_id__in=hidden)
+        .select_related("item", "before__item")
+        .order_by("item__code")
+    )
+    for scene in scenes[:1]:
+        where = f'the scene {scene.item.code} (as its "before" image)'
+        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))
+
+
+def _deleted_with(origin, model: type[Model]) -> list[int]:
+    """The ids of ``model`` rows whose deletion (``origin``: what ``delete()`` was called
+    on) is deleting this row too (their attributions go with them)."""
+    if isinstance(origin, model):
+        return [origin.pk]
+    if isinstance(origin, QuerySet) and origin.model is model:
+        return list(origin.values_list("pk", flat=True))
+    return []
+
+
+def _link_stored(sender, instance, raw=False, **kwargs) -> None:
+    if not raw and instance.pk is not None:  # a link moved to another item: both count
+        stored = EvidenceLink.objects.filter(pk=instance.pk).values_list("item_id", flat=True)
+        instance._stored_item_id = stored.first()
+
+
+def _link_saved(sender, instance, raw=False, **kwargs) -> None:
+    if not raw:
+        check_disclosed(items={instance.item_id, getattr(instance, "_stored_item_id", None)})
+
+
+def _link_deleted(sender, instance, origin=None, **kwargs) -> None:
+    # (An item itself is never deleted: its custody events protect it.)
+    check_disclosed(items=[instance.item_id], leaving=_deleted_with(origin, Incident))
+
+
+def _links_added(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:
+    # incident.evidence.add(...) and item.incidents.add(...) make links with bulk_create.
+    if action == "post_add" and pk_set:
+        check_disclosed(items=pk_set if model is EvidenceItem else [instance.pk])
+
+
+def _incident_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if raw or created or (update_fields is not None and "sensitivity" not in update_fields):
+        return
+    linked = EvidenceLink.objects.filter(incident=instance).values_list("item_id", flat=True)
+    check_disclosed(items=linked, incidents=[instance.pk])
+
+
+def _attribution_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+    if raw or created or getattr(instance, RAW, False):
+        return
+    if update_fields is None or "incident" in update_fields:  # it may have moved
+        check_disclosed(incidents=[instance.incident_id])
+
+
 def _support_added(sender, instance, action, reverse, pk_set, **kwargs) -> None:
     if action != "pre_add" or not pk_set:
         return
@@ -228,10 +329,16 @@ def _support_added(sender, instance, action, reverse, pk_set, **kwargs) -> None:
 
 def connect() -> None:
     """Called once from ``EvidenceConfig.ready``."""
-    from django.db.models.signals import m2m_changed
+    from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 
     m2m_changed.connect(
         _support_added,
         sender=Attribution.supporting_evidence.through,
         dispatch_uid="visibility_support",
     )
+    pre_save.connect(_link_stored, sender=EvidenceLink, dispatch_uid="visibility_link_pre")
+    post_save.connect(_link_saved, sender=EvidenceLink, dispatch_uid="visibility_link_save")
+    post_delete.connect(_link_deleted, sender=EvidenceLink, dispatch_uid="visibility_link_del")
+    m2m_changed.connect(_links_added, sender=EvidenceLink, dispatch_uid="visibility_link_add")
+    post_save.connect(_incident_saved, sender=Incident, dispatch_uid="visibility_incident")
+    post_save.connect(_attribution_saved, sender=Attribution, dispatch_uid="visibility_attr")

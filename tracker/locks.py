@@ -38,7 +38,13 @@ AUDIT_STAMPS = frozenset({"created_at", "updated_at", "created_by", "updated_by"
 RAW = "_loaded_raw"  # set on an instance saved raw, for the many-to-many that follow
 
 
-class Locked(ValidationError):
+class Refused(ValidationError):
+    """A write the case's rules refuse wherever it comes from (a lock here, a hidden
+    record named by a visible one in ``evidence.visibility``): the admin shows the
+    message instead of an error, and the transaction rolls back."""
+
+
+class Locked(Refused):
     """A write refused because the record it would change is locked."""
 
 

@@ -97,16 +97,33 @@ class Period:
 
 
 def local(moment: datetime) -> datetime:
-    """An aware datetime as a naive one in the case's local time."""
+    """An aware datetime as a naive one in the case's local time (the project's time
+    zone, whatever zone is active)."""
     if timezone.is_aware(moment):
-        moment = timezone.localtime(moment)
+        moment = timezone.localtime(moment, timezone.get_default_timezone())
     return moment.replace(tzinfo=None)
+
+
+def start_of(moment: datetime, precision: str | None) -> datetime:
+    """The local first moment of the period of ``precision`` stored as ``moment``. A day
+    whose midnight the clocks skipped (Asia/Damascus, 29 March 2019) begins at 01:00;
+    as the start of a day (or month, or year) that moment reads as its midnight, so the
+    period still ends at a midnight, not an hour into the next day."""
+    wall = local(moment)
+    if precision in (P.MINUTE, P.HOUR) or not timezone.is_aware(moment):
+        return wall
+    day = midnight(wall.date())
+    # make_aware reads a skipped wall time with the offset before the change; such a
+    # time compares unequal to every other (PEP 495), hence the timestamps.
+    if wall != day and to_aware(day).timestamp() == moment.timestamp():
+        return day
+    return wall
 
 
 def to_aware(moment: datetime) -> datetime:
     """A naive local datetime as an aware one (the inverse of ``local``), clamped."""
     moment = min(max(moment, datetime(1, 1, 2)), datetime(9999, 12, 30))
-    return timezone.make_aware(moment)
+    return timezone.make_aware(moment, timezone.get_default_timezone())
 
 
 def midnight(day: date) -> datetime:
@@ -116,7 +133,7 @@ def midnight(day: date) -> datetime:
 def incident_period(start: datetime, precision: str | None, end: datetime | None) -> Period:
     """When an incident may have happened: the period of its start, stretched to its
     recorded end for attacks that lasted."""
-    earliest = local(start)
+    earliest = start_of(start, precision)
     latest = add_precision(earliest, precision)
     if end is not None:
         latest = max(latest, local(end))

@@ -104,25 +104,26 @@ class LockedWithParentInline:
 
 
 class LockRefusals:
-    """For a ModelAdmin whose writes may meet ``tracker.locks`` after its forms were
-    valid: a delete whose cascade would remove a locked record's link, attribution or
-    relation, or a save that meets a record locked meanwhile. The page answers with the
-    lock's message and the record's page, not an error; the view's transaction has rolled
-    back whatever it wrote."""
+    """For a ModelAdmin whose writes may meet a rule (``tracker.locks.Refused``) after its
+    forms were valid: a delete whose cascade would remove a locked record's link,
+    attribution or relation, a save that meets a record locked meanwhile, or one that
+    would leave a hidden item named by a record the team sees (``evidence.visibility``).
+    The page answers with the rule's message and the record's page, not an error; the
+    view's transaction has rolled back whatever it wrote."""
 
     def delete_view(self, request, object_id, extra_context=None):
         try:
             return super().delete_view(request, object_id, extra_context)
-        except locks.Locked as exc:
+        except locks.Refused as exc:
             return self._lock_refused(request, exc, object_id, "Not deleted")
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         try:
             return super().changeform_view(request, object_id, form_url, extra_context)
-        except locks.Locked as exc:
+        except locks.Refused as exc:
             return self._lock_refused(request, exc, object_id, "Not saved")
 
-    def _lock_refused(self, request, exc: locks.Locked, object_id, what: str):
+    def _lock_refused(self, request, exc: locks.Refused, object_id, what: str):
         self.message_user(request, f"{what}: {' '.join(exc.messages)}", messages.ERROR)
         if object_id is None:
             return HttpResponseRedirect(request.get_full_path())

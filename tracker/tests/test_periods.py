@@ -240,3 +240,50 @@ def test_dates_are_accepted_from_1900_to_2100_inclusive(year, accepted):
             assert refused.value.code == "year_out_of_range"
             assert refused.value.messages == ["Give a date between 1900 and 2100."]
     assert year_in_range(None) and check_year(None) is None  # no date: nothing to check
+
+
+# The days the clocks change in the case's zone (Asia/Damascus by default): 29 March
+# 2019 began at 01:00 (its midnight was skipped), 24 October 2019 had 25 hours. A value
+# read back from the database is in UTC.
+
+
+def _stored(*wall) -> datetime:
+    from datetime import UTC
+
+    from tracker.periods import to_aware
+
+    return to_aware(datetime(*wall)).astimezone(UTC)
+
+
+@pytest.mark.parametrize("precision", [P.DAY, P.MONTH, P.YEAR, None])
+def test_a_day_whose_midnight_was_skipped_still_ends_at_a_midnight(settings, precision):
+    settings.TIME_ZONE = "Asia/Damascus"
+    period = incident_period(_stored(2019, 3, 29), precision, None)
+    assert period.earliest == datetime(2019, 3, 29)
+    assert period.latest.time() == datetime.min.time()
+
+
+def test_the_first_hour_of_that_day_stays_its_own_hour(settings):
+    """Only a period of days or longer starts at the skipped midnight; an hour does not."""
+    settings.TIME_ZONE = "Asia/Damascus"
+    for precision in (P.HOUR, P.MINUTE):
+        period = incident_period(_stored(2019, 3, 29, 1), precision, None)
+        assert period.earliest == datetime(2019, 3, 29, 1), precision
+
+
+@pytest.mark.parametrize("wall", [(2019, 10, 24), (2019, 5, 14), (2019, 3, 29, 14, 30)])
+def test_other_days_start_where_they_were_stored(settings, wall):
+    settings.TIME_ZONE = "Asia/Damascus"
+    period = incident_period(_stored(*wall), P.DAY, None)
+    assert period == type(period)(datetime(*wall), datetime(*wall) + timedelta(days=1))
+
+
+def test_the_period_is_read_in_the_projects_zone_whatever_zone_is_active(settings):
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    settings.TIME_ZONE = "Asia/Damascus"
+    with timezone.override(ZoneInfo("America/New_York")):
+        period = incident_period(_stored(2019, 3, 29), P.DAY, None)
+    assert period.earliest == datetime(2019, 3, 29)
