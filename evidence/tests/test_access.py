@@ -87,3 +87,13 @@ def test_a_protected_item_s_file_name_shows_only_where_identity_does():
     assert access.file_name(protected, shown=False) == access.WITHHELD_FILE_NAME
     assert access.file_name(protected, shown=True) == "interview_Amina.mp3"
     assert access.file_name(plain, access.file_name_shown(plain, False)) == "crater.jpg"
+
+
+def test_custody_details_withhold_the_file_name_only():
+    details = {"filename": "interview_name.mp3", "size": 1234, "media_type": "audio/mpeg"}
+    assert access.custody_details(details, shown=False) == {
+        "filename": access.WITHHELD_FILE_NAME,
+        "size": 1234,
+        "media_type": "audio/mpeg",
+    }
+    assert access.custody_details(details, shown=True) == details

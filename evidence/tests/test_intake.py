@@ -893,3 +893,37 @@ def test_without_a_given_time_an_item_is_acquired_when_it_is_received(researcher
     item.refresh_from_db()
     assert before <= item.acquired_at <= after
     assert item.custody_events.get(action="acquired").at == item.acquired_at
+
+
+def test_a_satellite_scene_keeps_its_footprint_and_time_read_from_the_file(researcher):
+    data = make_geotiff(size=(200, 100), west=36.60, north=35.90, pixel_deg=0.0001)
+    item = ingest(data, by=researcher, filename="scene.tif", kind="satellite").item
+    scene = SatelliteImage.objects.get(item=item)
+    assert (scene.west, scene.south, scene.east, scene.north) == (
+        Decimal("36.600000"),
+        Decimal("35.890000"),
+        Decimal("36.620000"),
+        Decimal("35.900000"),
+    )
+    assert scene.captured_at == datetime(2019, 5, 14, 8, 12, tzinfo=UTC)
+
+
+def test_a_copy_already_held_is_read_from_the_held_original(researcher):
+    first = ingest(make_jpeg(), by=researcher)
+    again = ingest(make_jpeg(), by=researcher, filename="copy.jpg")
+    assert again.duplicate and again.item == first.item
+    assert again.received == storage.path_of(first.item.original_path)
+    assert again.received.read_bytes() == make_jpeg()
+
+
+def test_an_image_refused_by_its_reader_is_refused_with_the_readers_reason(researcher):
+    from evidence.imaging import MAX_TIFF_PARTS
+    from evidence.tests.test_hostile_images import many_strips_tiff
+
+    with pytest.raises(intake.IntakeError) as refused:
+        ingest(many_strips_tiff(MAX_TIFF_PARTS + 1), by=researcher, filename="scan.tif")
+    assert str(refused.value) == (
+        f"The TIFF declares {MAX_TIFF_PARTS + 1:,} strips or tiles (more than "
+        f"{MAX_TIFF_PARTS:,}); refused as a possible resource-exhaustion attack."
+    )
+    assert_nothing_stored()

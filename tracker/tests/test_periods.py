@@ -199,27 +199,48 @@ def test_a_partial_date_with_anything_after_it_is_refused(day, tail):
 
 
 @pytest.mark.parametrize("zone", ["Etc/GMT+12", "Asia/Damascus", "Pacific/Kiritimati"])
-def test_unbounded_ends_become_the_first_and_last_day_that_convert_in_any_zone(zone):
+def test_unbounded_ends_become_the_first_and_last_day_that_convert_in_any_zone(settings, zone):
     from datetime import UTC
-
-    from django.utils import timezone
 
     from tracker.periods import EARLIEST, to_aware
 
-    with timezone.override(zone):
-        first, last = to_aware(EARLIEST), to_aware(LATEST)
-        assert first.replace(tzinfo=None) == datetime(1, 1, 2)
-        assert last.replace(tzinfo=None) == datetime(9999, 12, 30)
-        assert first.astimezone(UTC) < last.astimezone(UTC)  # both convert
-        middle = datetime(2019, 5, 14, 9, 40)
-        assert to_aware(middle).replace(tzinfo=None) == middle  # inside: unchanged
+    settings.TIME_ZONE = zone  # the case's zone
+    first, last = to_aware(EARLIEST), to_aware(LATEST)
+    assert first.replace(tzinfo=None) == datetime(1, 1, 2)
+    assert last.replace(tzinfo=None) == datetime(9999, 12, 30)
+    assert first.astimezone(UTC) < last.astimezone(UTC)  # both convert
+    middle = datetime(2019, 5, 14, 9, 40)
+    assert to_aware(middle).replace(tzinfo=None) == middle  # inside: unchanged
 
 
-def test_there_is_no_year_0000():
-    with pytest.raises(ValueError, match="there is no year 0000"):
-        parse_partial("0000")
-    with pytest.raises(ValueError, match="there is no year 0000"):
-        parse_partial("0000-05-14")
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("0000", "there is no year 0000"),
+        ("0000-05-14", "there is no year 0000"),
+        ("May 2019", "expected YYYY, YYYY-MM or YYYY-MM-DD"),
+        (" 2019-02-30 ", "2019-02-30 is not a date in the calendar"),
+        ("2019-13", "2019-13 is not a date in the calendar"),
+    ],
+)
+def test_a_refused_partial_date_says_why(text, message):
+    """The postings import shows these messages to the researcher, row by row."""
+    with pytest.raises(ValueError) as refused:
+        parse_partial(text)
+    assert str(refused.value) == message
+
+
+@pytest.mark.parametrize(
+    ("start", "precision", "end"),
+    [
+        (datetime(2019, 1, 31, 9), P.MONTH, datetime(2019, 2, 28, 9)),
+        (datetime(2020, 1, 30), P.MONTH, datetime(2020, 2, 29)),
+        (datetime(2019, 3, 31), P.MONTH, datetime(2019, 4, 30)),
+        (datetime(2020, 2, 29), P.YEAR, datetime(2021, 2, 28)),
+    ],
+)
+def test_a_month_or_year_from_a_day_the_next_lacks_ends_on_its_last_day(start, precision, end):
+    assert add_precision(start, precision) == end
 
 
 @pytest.mark.parametrize(
