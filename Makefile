@@ -62,7 +62,7 @@ test: install-dev browser lint
 	rm -rf "$$data"; exit $$status
 
 # Mutation testing of the core modules (docs/testing.md); not part of `make test`.
-# MODULES=tracker/periods.py for one module, MINUTES= bounds the run (default 120),
+# MODULES=tracker/responsibility/periods.py for one module, MINUTES= bounds the run (default 120),
 # RETEST=1 tests again the mutants the last run's tests missed.
 $(VENV)/.installed-mutate: requirements-mutate.txt requirements-dev.txt requirements.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements-mutate.txt

@@ -65,7 +65,7 @@ def _naive_admins():
 def _tuned_incidents(params):
     """The page's own queries, no rendering: the floor for the incident list."""
     from evidence.models import EvidenceLink
-    from tracker.adminkit import count_of
+    from tracker.admin.kit import count_of
     from tracker.models import Incident
 
     qs = Incident.objects.all()

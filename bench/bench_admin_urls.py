@@ -3,6 +3,6 @@
 from django.urls import path
 
 from bench.bench_admin import naive_site
-from tracker.urls import urlpatterns as project_urls
+from tracker.project.urls import urlpatterns as project_urls
 
 urlpatterns = [path("naive/", naive_site.urls), *project_urls]

@@ -1,7 +1,7 @@
 """Flight-log benchmarks (issue 5: flight-spotter logs).
 
 - correlation for one incident with 100,000 (quick) or 1,000,000 (full)
-  observations in the database: median time of ``flights.candidates`` (target
+  observations in the database: median time of ``ranking.candidates`` (target
   < 50 ms), against the bare window query it is built on;
 - import of 100,000 rows: rows per second against Python's ``csv`` module merely
   parsing the same file, and peak memory against that parse (the import
@@ -30,7 +30,7 @@ TYPES = ("Su-24", "Su-34", "Su-22", "MiG-23", "L-39", "Mi-8", "Mi-17", "helicopt
 COMPASS = ("N", "NE", "E", "SE", "S", "SW", "W", "NW", "NNE", "ENE", "ESE", "SSE")
 SETUP = (
     "import django, os\n"
-    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tracker.settings')\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tracker.project.settings')\n"
     "django.setup()\n"
     "from django.contrib.auth.models import User\n"
     "from evidence import flightlog\n"
@@ -84,7 +84,7 @@ def _observations(total: int, user) -> None:
     """Top the table up to ``total`` observations spread over a year (bulk inserts)."""
     from django.db import transaction
 
-    from evidence.flightlog import aircraft_class
+    from evidence.flights.flightlog import aircraft_class
     from evidence.models import EvidenceItem, FlightLog, FlightObservation
 
     missing = total - FlightObservation.objects.count()
@@ -147,8 +147,8 @@ def _incident(user):
 def run(report: Report, *, scale: str) -> None:
     from django.contrib.auth.models import User
 
-    from evidence import flights
-    from evidence.flightlog import import_flight_log
+    from evidence.flights import ranking
+    from evidence.flights.flightlog import import_flight_log
     from evidence.models import FlightObservation
 
     user, _ = User.objects.get_or_create(username="bench")
@@ -157,10 +157,10 @@ def run(report: Report, *, scale: str) -> None:
     total = OBSERVATIONS[scale]
     _observations(total, user)
     incident = _incident(user)
-    strike = flights.strike_of(incident)
-    window = flights.window_for(strike, before=flights.DEFAULT_BEFORE, after=flights.DEFAULT_AFTER)
-    found = len(flights.candidates(incident, viewer=None))
-    ours = time_it(lambda: flights.candidates(incident, viewer=None), runs=21, warmup=3)
+    strike = ranking.strike_of(incident)
+    window = ranking.window_for(strike, before=ranking.DEFAULT_BEFORE, after=ranking.DEFAULT_AFTER)
+    found = len(ranking.candidates(incident, viewer=None))
+    ours = time_it(lambda: ranking.candidates(incident, viewer=None), runs=21, warmup=3)
     bare = time_it(
         lambda: list(
             FlightObservation.objects.filter(

@@ -23,7 +23,7 @@ CHUNK = 1024 * 1024
 DATABASE_BOUND = False  # files and pixels; the database adds a few rows per file
 SETUP = (
     "import django, os\n"
-    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tracker.settings')\n"
+    "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tracker.project.settings')\n"
     "django.setup()\n"
     "from pathlib import Path\n"
     "from django.contrib.auth.models import User\n"
@@ -60,7 +60,8 @@ def _jpeg_24mp(path: Path) -> None:
 def run(report: Report, *, scale: str) -> None:
     from django.contrib.auth.models import User
 
-    from evidence import imaging, intake, storage
+    from evidence import intake
+    from evidence.files import imaging, storage
 
     work = Path(tempfile.mkdtemp(prefix="bench-intake-"))
     size = (1024 if scale == "full" else 256) * CHUNK

@@ -39,7 +39,7 @@ PRECISIONS = ["minute"] * 14 + ["hour", "day", "day", "month", "year"]
 def _tree(force, branching: int) -> list[list]:
     """Units level by level (index = depth)."""
     from tracker.models import Unit
-    from tracker.names import keys_field, loose_key, search_key
+    from tracker.responsibility.names import keys_field, loose_key, search_key
 
     levels: list[list] = []
     parents = [None]
@@ -102,7 +102,7 @@ def build(scale: str) -> dict:
         TargetType,
         Unit,
     )
-    from tracker.names import loose_key, search_key
+    from tracker.responsibility.names import loose_key, search_key
 
     size = SIZES[scale]
     rng = random.Random(9)
@@ -289,7 +289,7 @@ def _targets(levels_by_force, commander, user) -> dict:
 def naive_chain(incident) -> list:
     """Walk up one parent at a time; one query per level, per posting's official."""
     from tracker.models import Position
-    from tracker.responsibility import assess
+    from tracker.responsibility.chain import assess
 
     entries = []
     for attribution in incident.attributions.filter(unit__isnull=False):
@@ -306,7 +306,7 @@ def naive_chain(incident) -> list:
 def naive_dossier(official) -> list:
     """Children one unit at a time, then each unit's attributions, each incident's
     targets and each attribution's evidence by its own query."""
-    from tracker.responsibility import assess
+    from tracker.responsibility.chain import assess
 
     rows = []
     aliases = list(official.aliases.all())
@@ -351,7 +351,7 @@ def run(report: Report, *, scale: str) -> None:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from tracker.responsibility import chain_of_command, dossier
+    from tracker.responsibility.chain import chain_of_command, dossier
 
     data = build(scale)
     incidents, commander = data["incidents"], data["commander"]

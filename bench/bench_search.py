@@ -1,5 +1,5 @@
 """Incident text search at scale (issue: scale, item 3): full-text search
-(tracker/search.py: a tsvector column with a GIN index on PostgreSQL, FTS5 on SQLite)
+(tracker/workspace/search.py: a tsvector column with a GIN index on PostgreSQL, FTS5 on SQLite)
 against the LIKE search the admin used before, measured in the same run on the same data.
 
 First the admin page without a search (rendering 50 rows and the filters: the floor
@@ -66,9 +66,9 @@ def run(report: Report, *, scale: str) -> None:
     from django.urls import reverse
 
     from bench.bench_admin import SIZES
-    from tracker.admin import IncidentAdmin
+    from tracker.admin.case import IncidentAdmin
     from tracker.models import Incident
-    from tracker.search import search_incidents
+    from tracker.workspace.search import search_incidents
 
     client = superuser_client(scale, SIZES, "bench-search")
     _ready_for_queries()

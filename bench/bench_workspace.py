@@ -186,14 +186,14 @@ def _tuned_offset(client: Client, url: str, page: int):
     """Our view with a plain OFFSET paginator instead of the deferred join."""
     from django.core.paginator import Paginator
 
-    from tracker import workspace
+    from tracker.workspace import browser
 
-    original = workspace.DeferredJoinPaginator
-    workspace.DeferredJoinPaginator = Paginator
+    original = browser.DeferredJoinPaginator
+    browser.DeferredJoinPaginator = Paginator
     try:
         return time_it(lambda: client.get(f"{url}&page={page}"), runs=3)
     finally:
-        workspace.DeferredJoinPaginator = original
+        browser.DeferredJoinPaginator = original
 
 
 def _report_figures(report: Report, get, queries) -> None:

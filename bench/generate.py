@@ -144,7 +144,7 @@ def generate(*, incidents: int, evidence: int, observations: int, officials: int
         Unit,
         Weapon,
     )
-    from tracker.names import search_key
+    from tracker.responsibility.names import search_key
 
     rng = random.Random(seed)
     timings: dict[str, float] = {}
@@ -494,7 +494,7 @@ def main() -> int:
     parser.add_argument("--officials", type=int, default=500)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.project.settings")
     import django
 
     django.setup()

@@ -29,7 +29,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.environ.setdefault("TRACKER_DATA_DIR", tempfile.mkdtemp(prefix="tracker-bench-"))
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tracker.project.settings")
     import django
 
     django.setup()

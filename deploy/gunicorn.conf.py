@@ -25,9 +25,9 @@ Why these choices:
 
 import os
 
-from tracker.env import env_int, env_str
+from tracker.project.env import env_int, env_str
 
-wsgi_app = "tracker.wsgi:application"
+wsgi_app = "tracker.project.wsgi:application"
 
 # A unix socket in production (the systemd unit sets it), loopback TCP otherwise.
 bind = [env_str("GUNICORN_BIND", "127.0.0.1:8001")]

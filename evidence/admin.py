@@ -14,11 +14,8 @@ from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
-from evidence import (
-    access,
-    flight_admin,  # noqa: F401 - registers the flight-log admins
-    intake,
-)
+import evidence.flights.admin  # noqa: F401 - registers the flight-log admins
+from evidence import access, intake
 from evidence.forms import UploadForm
 from evidence.models import (
     CustodyEvent,
@@ -31,8 +28,8 @@ from evidence.models import (
     Witness,
 )
 from evidence.visibility import visible_to
-from tracker import adminkit
-from tracker.adminkit import (
+from tracker.admin import kit
+from tracker.admin.kit import (
     AuditedAdmin,
     DeferredJoinPaginator,
     HistoryAdmin,
@@ -40,7 +37,7 @@ from tracker.adminkit import (
     count_of,
     status_badge,
 )
-from tracker.review_admin import LockedWithParentInline, ReviewAdminMixin
+from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 
 INTEGRITY_FIELDS = (
     "code",
@@ -83,7 +80,7 @@ def _thumbnail_column(user):
     return thumbnail
 
 
-class ReadOnlyInline(adminkit.TabularInline):
+class ReadOnlyInline(kit.TabularInline):
     extra = 0
     can_delete = False
 
@@ -94,7 +91,7 @@ class ReadOnlyInline(adminkit.TabularInline):
         return False
 
 
-class IncidentLinkInline(LockedWithParentInline, adminkit.TabularInline):
+class IncidentLinkInline(LockedWithParentInline, kit.TabularInline):
     model = EvidenceLink
     fk_name = "item"
     extra = 0
@@ -107,7 +104,7 @@ class IncidentLinkInline(LockedWithParentInline, adminkit.TabularInline):
         return super().get_queryset(request).select_related("item", "incident")
 
 
-class PhotoMetadataInline(adminkit.StackedInline):
+class PhotoMetadataInline(kit.StackedInline):
     model = PhotoMetadata
     can_delete = False
     readonly_fields = [
@@ -138,7 +135,7 @@ class PhotoMetadataInline(adminkit.StackedInline):
         )
 
 
-class SatelliteImageInline(LockedWithParentInline, adminkit.StackedInline):
+class SatelliteImageInline(LockedWithParentInline, kit.StackedInline):
     model = SatelliteImage
     fk_name = "item"
     can_delete = False
@@ -151,7 +148,7 @@ class SatelliteImageInline(LockedWithParentInline, adminkit.StackedInline):
     )
 
 
-class TestimonyInline(LockedWithParentInline, adminkit.StackedInline):
+class TestimonyInline(LockedWithParentInline, kit.StackedInline):
     model = Testimony
     can_delete = False
     autocomplete_fields = ("witness",)
@@ -514,7 +511,7 @@ class WitnessAdmin(AuditedAdmin):
     @method_decorator(sensitive_post_parameters(*PROTECTED))
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         """Add and change: an error report of this page shows no identity (see also
-        tracker.errors, which masks these fields on every page)."""
+        tracker.accounts.errors, which masks these fields on every page)."""
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_fields(self, request, obj=None):
@@ -539,7 +536,7 @@ class WitnessAdmin(AuditedAdmin):
 
 @admin.register(CustodyEvent)
 class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
-    """Read-only: the custody log is written by evidence.custody only."""
+    """Read-only: the custody log is written by evidence.files.custody only."""
 
     paginator = DeferredJoinPaginator
 

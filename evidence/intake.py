@@ -26,7 +26,8 @@ from typing import Any, BinaryIO
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from evidence import access, custody, derivation, imaging, links, sniffing, storage
+from evidence import access, links
+from evidence.files import custody, derivation, imaging, sniffing, storage
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,

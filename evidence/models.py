@@ -495,9 +495,9 @@ class CustodyEventQuerySet(models.QuerySet):
 
 class CustodyEvent(models.Model):
     """One step in an item's chain of custody. Append-only and hash-chained:
-    each event stores the previous event's hash and its own (evidence.custody).
+    each event stores the previous event's hash and its own (evidence.files.custody).
 
-    ``evidence.custody.record`` is the only writer; a saved event cannot be
+    ``evidence.files.custody.record`` is the only writer; a saved event cannot be
     saved again or deleted, here or (through triggers) in the database."""
 
     class Action(models.TextChoices):

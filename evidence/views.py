@@ -28,13 +28,14 @@ from django.http import (
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
-from evidence import access, custody, fixity, storage
+from evidence import access
+from evidence.files import custody, fixity, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
-from tracker.security import client_ip
+from tracker.accounts.security import client_ip
 
 log = logging.getLogger("evidence.access")
 # Bytes that do not match the custody log: tampering, or a failing disk.
-custody_log = logging.getLogger("evidence.custody")
+custody_log = logging.getLogger("evidence.files.custody")
 
 OCTET_STREAM = "application/octet-stream"
 USER_AGENT_LIMIT = 200
@@ -267,7 +268,7 @@ def original(request: HttpRequest, code: str) -> HttpResponseBase:
     """The original file as a download, checked against and recorded in the
     item's custody log.
 
-    The custody log is the reference (``evidence/fixity.py``): if the row names
+    The custody log is the reference (``evidence/files/fixity.py``): if the row names
     another hash than the log's ``received`` event, the file is withheld (409,
     logged at CRITICAL). Otherwise the bytes are hashed as they are served and
     the ``downloaded`` event records that hash (``observed_sha256``); bytes that

@@ -9,7 +9,7 @@ running them once). A mutant the tests catch is *killed*; one they miss
 (an *equivalent* mutant), listed with its reason in scripts/equivalent_mutants.toml.
 
     python scripts/mutate.py                    # every core module
-    python scripts/mutate.py tracker/periods.py # one module
+    python scripts/mutate.py tracker/responsibility/periods.py # one module
     python scripts/mutate.py --report           # the last results, without running
     python scripts/mutate.py --retest           # again, the mutants the tests missed
 
@@ -214,7 +214,9 @@ def report(modules: list[str]) -> bool:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("modules", nargs="*", help="paths such as tracker/periods.py")
+    parser.add_argument(
+        "modules", nargs="*", help="paths such as tracker/responsibility/periods.py"
+    )
     parser.add_argument("--minutes", type=float, default=120, help="bound of the run")
     parser.add_argument("--children", type=int, default=os.cpu_count() or 2)
     parser.add_argument("--report", action="store_true", help="only report the last results")

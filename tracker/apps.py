@@ -6,6 +6,7 @@ class TrackerConfig(AppConfig):
     verbose_name = "Case"
 
     def ready(self) -> None:
-        from tracker import locks, sessions  # noqa: F401 - sessions: the login time stamp
+        from tracker import locks
+        from tracker.accounts import sessions  # noqa: F401 - the login time stamp
 
         locks.connect()

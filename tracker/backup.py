@@ -61,7 +61,7 @@ from django.db.migrations.recorder import MigrationRecorder
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from evidence import storage
+from evidence.files import storage
 from evidence.management.commands.verify_evidence import sha256_of as _sha256
 from evidence.models import Derivative, EvidenceItem
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from tracker import codes
-from tracker.names import keys_field, loose_key, search_key
+from tracker.responsibility.names import keys_field, loose_key, search_key
 
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
 LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
@@ -474,7 +474,7 @@ class Unit(models.Model):
         """Refuse a parent that is this unit or lies below it (a loop in the tree)."""
         from django.core.exceptions import ValidationError
 
-        from tracker.responsibility import parent_loop_message
+        from tracker.responsibility.chain import parent_loop_message
 
         super().clean()
         message = parent_loop_message(self)

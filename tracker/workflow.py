@@ -22,7 +22,7 @@ from evidence import access
 from evidence.models import EvidenceItem, EvidenceLink, SatelliteImage, Testimony
 from tracker.locks import LOCKED  # records in these states are edited nowhere until reopened
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, ReviewStatus
-from tracker.responsibility import can_verify_attribution
+from tracker.responsibility.chain import can_verify_attribution
 
 S = ReviewStatus
 

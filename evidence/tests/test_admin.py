@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from PIL import Image
 
-from evidence import intake, storage
+from evidence import intake
+from evidence.files import storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from evidence.tests.test_intake import make_jpeg
 from tracker.tests import factories as f

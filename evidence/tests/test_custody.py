@@ -1,4 +1,4 @@
-"""evidence.custody: the append-only, hash-chained custody log.
+"""evidence.files.custody: the append-only, hash-chained custody log.
 
 The log is refused changes at two levels: the ORM (model and queryset) and the
 database (triggers from migration 0004, on SQLite and PostgreSQL alike). Tests
@@ -19,7 +19,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from evidence import custody, intake
+from evidence import intake
+from evidence.files import custody
 from evidence.models import CustodyEvent, EvidenceItem
 
 pytestmark = pytest.mark.django_db

@@ -21,7 +21,8 @@ from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from evidence import bagging, custody, intake, storage
+from evidence import intake
+from evidence.files import bagging, custody, storage
 from evidence.models import CustodyEvent, EvidenceItem, Witness
 from evidence.models import Testimony as WitnessTestimony  # a "Test*" name is collected
 from evidence.tests.test_intake import make_jpeg

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence.flight_admin import candidates_html
+from evidence.flights.admin import candidates_html
 from evidence.models import EvidenceItem, FlightLog, FlightMatch, FlightObservation
 from evidence.tests.test_flight_correlation import STRIKE, TOWARDS, make_incident, observe
 from evidence.tests.test_flightlog_import import EXAMPLE, HEADER, row

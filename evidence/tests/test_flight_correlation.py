@@ -1,4 +1,5 @@
-"""Ranking observed flights against a strike (evidence.flights and ``correlate_flights``)."""
+"""Ranking observed flights against a strike (``evidence.flights.ranking``,
+``correlate_flights``)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from evidence import flights
-from evidence.flights import CorrelationRefused, bearing, candidates, haversine_km
+from evidence.flights import ranking
+from evidence.flights.ranking import CorrelationRefused, bearing, candidates, haversine_km
 from evidence.models import EvidenceLink, FlightMatch, FlightObservation
 from tracker.models import Force, Incident, ReviewStatus, Sensitivity, Weapon
 from tracker.tests import factories as f
@@ -93,7 +94,7 @@ def test_great_circle_bearing_and_distance():
     # Damascus to Aleppo, about 305 km north-north-east.
     assert haversine_km((33.5138, 36.2765), (36.2021, 37.1343)) == pytest.approx(308, abs=5)
     assert bearing((33.5138, 36.2765), (36.2021, 37.1343)) == pytest.approx(15, abs=2)
-    assert flights.angle_between(350, 10) == 20 and flights.angle_between(90, 270) == 180
+    assert ranking.angle_between(350, 10) == 20 and ranking.angle_between(90, 270) == 180
 
 
 # --- The synthetic case of the issue's "Done when" -----------------------------------------
@@ -264,7 +265,7 @@ def test_query_count_is_pinned_and_does_not_grow_with_candidates(log, django_ass
 def test_confirmed_candidates_are_marked(log, reviewer):
     incident = make_incident()
     obs = observe(log, -5)
-    flights.confirm(observation=obs, incident=incident, by=reviewer)
+    ranking.confirm(observation=obs, incident=incident, by=reviewer)
 
     (only,) = candidates(incident, viewer=None)
 
@@ -332,7 +333,7 @@ def test_reviewer_confirms_with_who_when_and_support_for_an_attribution(log, rev
     obs = observe(log, -5)
     attribution = incident.attributions.get()
 
-    match = flights.confirm(
+    match = ranking.confirm(
         observation=obs,
         incident=incident,
         by=reviewer,
@@ -352,17 +353,17 @@ def test_reviewer_confirms_with_who_when_and_support_for_an_attribution(log, rev
 def test_researcher_cannot_confirm(log, researcher):
     incident = make_incident()
     with pytest.raises(PermissionDenied, match="Only reviewers"):
-        flights.confirm(observation=observe(log, -5), incident=incident, by=researcher)
+        ranking.confirm(observation=observe(log, -5), incident=incident, by=researcher)
     assert not FlightMatch.objects.exists()
 
 
 def test_same_flight_cannot_be_confirmed_twice(log, reviewer):
     incident = make_incident()
     obs = observe(log, -5)
-    flights.confirm(observation=obs, incident=incident, by=reviewer)
+    ranking.confirm(observation=obs, incident=incident, by=reviewer)
 
     with pytest.raises(ValidationError, match="already confirmed for this incident"):
-        flights.confirm(observation=obs, incident=incident, by=reviewer)
+        ranking.confirm(observation=obs, incident=incident, by=reviewer)
 
 
 def test_locked_incident_and_foreign_attribution_are_refused(log, reviewer):
@@ -371,13 +372,13 @@ def test_locked_incident_and_foreign_attribution_are_refused(log, reviewer):
     obs = observe(log, -5)
 
     with pytest.raises(ValidationError, match="That attribution belongs to another incident"):
-        flights.confirm(
+        ranking.confirm(
             observation=obs, incident=incident, by=reviewer, attribution=other.attributions.get()
         )
     Incident.objects.filter(pk=incident.pk).update(status=ReviewStatus.VERIFIED)
     incident.refresh_from_db()
     with pytest.raises(ValidationError, match="is verified: an editor must reopen it"):
-        flights.confirm(observation=obs, incident=incident, by=reviewer)
+        ranking.confirm(observation=obs, incident=incident, by=reviewer)
     assert not FlightMatch.objects.exists()
 
 
@@ -395,7 +396,7 @@ def time_score(log, incident, minutes: float) -> float:
         aircraft_class="unknown",
         nationality="",
     )
-    value, _ = flights.score(flights.strike_of(incident), obs)
+    value, _ = ranking.score(ranking.strike_of(incident), obs)
     # The four unknown components weigh 0.65 at 0.5 each: what is left is the time's.
     return round((value - 0.65 * 0.5) / 0.35, 3)
 
@@ -428,7 +429,7 @@ def test_the_score_never_rises_as_the_lead_grows(log):
 def test_a_station_with_one_coordinate_is_a_station_without_a_position(log):
     incident = make_incident()
     obs = observe(log, -5, station_longitude=None)
-    value, reasons = flights.score(flights.strike_of(incident), obs)
+    value, reasons = ranking.score(ranking.strike_of(incident), obs)
     assert "no station position: heading and distance not scored" in reasons
     assert 0 < value < 1
 
@@ -448,7 +449,7 @@ def test_the_distance_curve(log, km, expected):
         aircraft_class="unknown",
         nationality="",
     )
-    value, reasons = flights.score(flights.strike_of(incident), obs)
+    value, reasons = ranking.score(ranking.strike_of(incident), obs)
     distance = round((value - 0.35 - 0.55 * 0.5) / 0.10, 2)  # time full, three unknown
     assert distance == pytest.approx(expected, abs=0.02)
     assert f"station {km:.0f} km from the site" in reasons
@@ -458,7 +459,7 @@ def test_a_rejected_attribution_says_nothing_of_nationality(log):
     incident = make_incident(force_country="Russia")
     incident.attributions.update(status=ReviewStatus.REJECTED)
     obs = observe(log, -5, nationality="SY")
-    _, reasons = flights.score(flights.strike_of(incident), obs)
+    _, reasons = ranking.score(ranking.strike_of(incident), obs)
     assert "no attribution to a Russian or Syrian force: nationality not scored" in reasons
 
 
@@ -467,8 +468,8 @@ def test_a_rejected_attribution_says_nothing_of_nationality(log):
 
 def test_the_strike_as_the_ranking_sees_it(db):
     incident = make_incident(start_precision="hour")
-    strike = flights.strike_of(incident)
-    assert strike == flights.Strike(
+    strike = ranking.strike_of(incident)
+    assert strike == ranking.Strike(
         code=incident.code,
         start=STRIKE,
         end=STRIKE + timedelta(hours=1),
@@ -480,7 +481,7 @@ def test_the_strike_as_the_ranking_sees_it(db):
         nationalities={"RU": "Aerospace forces of Russia"},
     )
     bare = make_incident(weapon=None, force_country=None, latitude=None, longitude=None, place=None)
-    strike = flights.strike_of(bare)
+    strike = ranking.strike_of(bare)
     assert (strike.site, strike.site_note) == (None, "the incident has no location")
     assert (strike.platform, strike.weapon, strike.nationalities) == (None, "", {})
 
@@ -579,7 +580,7 @@ def test_nationality_from_the_force_its_unit_or_the_official(log):
     }
     for expected, incident in cases.items():
         obs = observe(log, -5, nationality=expected[:2])
-        _, reasons = flights.score(flights.strike_of(incident), obs)
+        _, reasons = ranking.score(ranking.strike_of(incident), obs)
         assert expected.strip() in reasons
 
 
@@ -592,7 +593,7 @@ def test_the_attributions_are_read_in_one_query_whatever_they_name(log, django_a
         official=f.OfficialFactory(nationality="Syrian"),
     )
     with django_assert_num_queries(1):
-        strike = flights.strike_of(incident)
+        strike = ranking.strike_of(incident)
     assert set(strike.nationalities) == {"RU", "SY"}
 
 
@@ -600,7 +601,7 @@ def test_the_command_loads_what_the_ranking_reads_with_the_incident(log, django_
     place = f.PlaceFactory(name="Kafr Nabl", latitude=Decimal("35.80"), longitude=Decimal("36.60"))
     code = make_incident(latitude=None, longitude=None, place=place).code
     observe(log, -5)
-    incident = flights.load_incident(f"  {code.lower()} ")
+    incident = ranking.load_incident(f"  {code.lower()} ")
     with django_assert_num_queries(2):  # the attributions, then the window's observations
         (only,) = candidates(incident, viewer=None)
     assert "fixed-wing jet fits air-launched missile (fixed-wing aircraft)" in only.reasons
@@ -623,8 +624,8 @@ def test_only_the_observation_confirmed_for_this_incident_is_marked(log, reviewe
     incident = make_incident()
     other = make_incident(occurred_start=STRIKE + timedelta(days=3))
     confirmed, for_other, plain = observe(log, -5), observe(log, -6), observe(log, -7)
-    flights.confirm(observation=confirmed, incident=incident, by=reviewer)
-    flights.confirm(observation=for_other, incident=other, by=reviewer)
+    ranking.confirm(observation=confirmed, incident=incident, by=reviewer)
+    ranking.confirm(observation=for_other, incident=other, by=reviewer)
 
     marked = {c.observation: c.confirmed for c in candidates(incident, viewer=None)}
 
@@ -639,7 +640,7 @@ def test_only_the_observation_confirmed_for_this_incident_is_marked(log, reviewe
     ("day", "hours"), [((2019, 5, 13), 24), ((2019, 3, 29), 23), ((2019, 10, 24), 25)]
 )
 def test_a_time_known_to_the_day_covers_the_local_day_when_the_clocks_change(log, day, hours):
-    first, last = (moment.astimezone(UTC) for moment in flights.day_bounds(date(*day)))
+    first, last = (moment.astimezone(UTC) for moment in ranking.day_bounds(date(*day)))
     start = datetime(*day, tzinfo=LOCAL).astimezone(UTC)  # the day's first moment
     assert (first, last) == (start, start + timedelta(hours=hours))
     assert timezone.localtime(last).strftime("%d %H:%M") == f"{day[2] + 1:02d} 00:00"
@@ -658,12 +659,12 @@ def test_the_day_is_the_projects_local_day_whatever_time_zone_is_active(log):
     late = observe(log, 0, observed_at=midnight + timedelta(hours=23, minutes=30))
     with timezone.override(ZoneInfo("America/New_York")):
         assert ranked(incident, before=0, after=0) == [late]
-        assert flights.day_bounds(midnight.date()) == (midnight, midnight + timedelta(days=1))
+        assert ranking.day_bounds(midnight.date()) == (midnight, midnight + timedelta(days=1))
 
 
 def test_confirming_without_a_note_stores_no_note(log, reviewer):
     incident = make_incident()
-    match = flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+    match = ranking.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
     assert FlightMatch.objects.get(pk=match.pk).note == ""
 
 
@@ -672,7 +673,7 @@ def test_a_reviewer_cannot_confirm_an_observation_of_a_log_hidden_from_them(log,
     f.EvidenceLinkFactory(item=log.item, incident=restricted)  # the log's only incident
     incident = make_incident()
     with pytest.raises(ValidationError) as refused:
-        flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+        ranking.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
     assert refused.value.messages == ["No such flight observation."]
     assert not FlightMatch.objects.exists()
     assert not EvidenceLink.objects.filter(incident=incident).exists()
@@ -680,7 +681,7 @@ def test_a_reviewer_cannot_confirm_an_observation_of_a_log_hidden_from_them(log,
 
 def test_confirming_for_an_imprecise_incident_records_that_it_was_not_ranked(log, reviewer):
     incident = make_incident(start_precision="month")
-    match = flights.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
+    match = ranking.confirm(observation=observe(log, -5), incident=incident, by=reviewer)
     stored = FlightMatch.objects.get(pk=match.pk)
     assert (stored.score, stored.reasons) == (
         0.0,
@@ -692,7 +693,7 @@ def test_the_link_made_by_confirming_says_which_line_and_who_made_it(log, review
     incident = make_incident()
     attribution = incident.attributions.get()
     obs = observe(log, -5)
-    flights.confirm(observation=obs, incident=incident, by=reviewer, attribution=attribution)
+    ranking.confirm(observation=obs, incident=incident, by=reviewer, attribution=attribution)
 
     link = EvidenceLink.objects.get(item=log.item, incident=incident)
     assert link.relevance == (
@@ -720,6 +721,6 @@ def test_a_confirmation_racing_another_is_refused_as_already_confirmed(log, revi
 
     monkeypatch.setattr(FlightMatch, "full_clean", check_then_the_other_reviewer_saves)
     with pytest.raises(ValidationError) as refused:
-        flights.confirm(observation=obs, incident=incident, by=reviewer)
+        ranking.confirm(observation=obs, incident=incident, by=reviewer)
     assert refused.value.messages == ["This observation is already confirmed for this incident."]
     assert FlightMatch.objects.count() == 1

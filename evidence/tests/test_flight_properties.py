@@ -1,6 +1,6 @@
 """Flight ranking's rules as properties (Hypothesis): what holds for any flight.
 
-``flights.score`` is pure (a strike and an observation in, a score and reasons out),
+``ranking.score`` is pure (a strike and an observation in, a score and reasons out),
 so these run without a database, on observations that are never saved.
 """
 
@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from evidence import flights
+from evidence.flights import ranking
 from evidence.models import FlightObservation
 from tracker.models import DatePrecision, Weapon
 
@@ -24,7 +24,7 @@ Class = FlightObservation.AircraftClass
 
 
 def strike(*, minutes: int = 0, site=SITE, platform=Weapon.Platform.FIXED_WING, nations=None):
-    return flights.Strike(
+    return ranking.Strike(
         code="INC-0001",
         start=AT,
         end=AT + timedelta(minutes=minutes),
@@ -63,7 +63,7 @@ stations = st.one_of(
 )
 classes = st.sampled_from(list(Class.values))
 nations = st.sampled_from(["RU", "SY", "", "unknown"])
-platforms = st.one_of(st.none(), st.sampled_from(list(flights.FIT)))
+platforms = st.one_of(st.none(), st.sampled_from(list(ranking.FIT)))
 
 
 @given(leads, leads, headings, stations, classes, nations)
@@ -72,17 +72,17 @@ def test_the_score_never_rises_as_the_lead_grows(a, b, heading, station, cls, na
     common = {"heading": heading, "station": station, "cls": cls, "nation": nation}
     s = strike()
     assert (
-        flights.score(s, observation(lead=near, **common))[0]
-        >= (flights.score(s, observation(lead=far, **common))[0])
+        ranking.score(s, observation(lead=near, **common))[0]
+        >= (ranking.score(s, observation(lead=far, **common))[0])
     )
 
 
 @given(leads)
 def test_the_time_component_is_full_until_15_minutes_and_none_from_120(lead):
-    value, _ = flights._time(strike(), AT - timedelta(minutes=lead))
-    if lead <= flights.FULL_LEAD:
+    value, _ = ranking._time(strike(), AT - timedelta(minutes=lead))
+    if lead <= ranking.FULL_LEAD:
         assert value == 1.0
-    elif lead >= flights.ZERO_LEAD:
+    elif lead >= ranking.ZERO_LEAD:
         assert value == 0.0
     else:  # a straight line between the two
         assert abs(value - (120 - lead) / 105) < 1e-9
@@ -90,7 +90,7 @@ def test_the_time_component_is_full_until_15_minutes_and_none_from_120(lead):
 
 @given(st.floats(min_value=0.01, max_value=24 * 60))
 def test_after_the_strike_the_score_falls_to_none_at_30_minutes(lag):
-    value, reason = flights._time(strike(), AT + timedelta(minutes=lag))
+    value, reason = ranking._time(strike(), AT + timedelta(minutes=lag))
     assert abs(value - max(0.0, 0.5 * (1 - lag / 30))) < 1e-6  # times are to the microsecond
     assert reason.endswith("after the strike")
 
@@ -99,7 +99,7 @@ def test_after_the_strike_the_score_falls_to_none_at_30_minutes(lag):
 def test_every_score_is_between_0_and_1_with_a_reason_per_judged_part(
     lead, heading, station, cls, nation, platform, minutes
 ):
-    value, reasons = flights.score(
+    value, reasons = ranking.score(
         strike(minutes=minutes, platform=platform), observation(
             lead=lead, heading=heading, station=station, cls=cls, nation=nation
         )
@@ -113,20 +113,20 @@ def test_every_score_is_between_0_and_1_with_a_reason_per_judged_part(
 def test_what_cannot_be_judged_counts_as_an_even_half(lead, cls):
     """No site, no weapon, no attribution, no nationality: those parts are 0.5 each."""
     s = strike(site=None, platform=None, nations={})
-    value, _ = flights.score(s, observation(lead=lead, cls=cls, nation=""))
-    time, _ = flights._time(s, AT - timedelta(minutes=lead))
-    expected = flights.WEIGHTS["time"] * time + flights.UNKNOWN * (1 - flights.WEIGHTS["time"])
+    value, _ = ranking.score(s, observation(lead=lead, cls=cls, nation=""))
+    time, _ = ranking._time(s, AT - timedelta(minutes=lead))
+    expected = ranking.WEIGHTS["time"] * time + ranking.UNKNOWN * (1 - ranking.WEIGHTS["time"])
     assert abs(value - round(expected, 4)) < 1e-9
 
 
 @given(st.floats(min_value=0, max_value=180), st.floats(min_value=0, max_value=180))
 def test_a_heading_further_off_the_bearing_never_scores_higher(a, b):
     station = (35.60, 36.40)  # about 28 km south-west of the site
-    towards = flights.bearing(station, SITE)
+    towards = ranking.bearing(station, SITE)
     scores = []
     for off in sorted((a, b)):
         heading = round(towards + off) % 360
-        value, _ = flights._heading(
+        value, _ = ranking._heading(
             strike(), observation(heading=heading, station=station), station, 28.0
         )
         scores.append(value)
@@ -137,14 +137,14 @@ def test_a_heading_further_off_the_bearing_never_scores_higher(a, b):
 def test_a_station_further_from_the_site_never_scores_higher(a, b):
     near, far = sorted((a, b))
     s = strike()
-    assert flights._distance(s, None, near)[0] >= flights._distance(s, None, far)[0]
+    assert ranking._distance(s, None, near)[0] >= ranking._distance(s, None, far)[0]
 
 
 @given(st.floats(0, 360), st.floats(0, 360))
 def test_the_angle_between_two_directions_is_symmetric_and_at_most_180(a, b):
-    angle = flights.angle_between(a, b)
+    angle = ranking.angle_between(a, b)
     assert 0 <= angle <= 180
-    assert abs(angle - flights.angle_between(b, a)) < 1e-9
+    assert abs(angle - ranking.angle_between(b, a)) < 1e-9
 
 
 # --- Mutation survivors (make mutate): each rule with its numbers -----------------------
@@ -153,26 +153,26 @@ SOUTH = (35.55, 36.60)  # due south of the site, about 28 km: the bearing to it 
 
 
 def test_minutes_of_an_hour_or_more_are_written_in_hours_and_minutes():
-    assert flights._time(strike(), AT - timedelta(minutes=59))[1] == "59 min before the strike"
-    assert flights._time(strike(), AT - timedelta(minutes=90))[1] == "1 h 30 min before the strike"
-    assert flights._time(strike(), AT + timedelta(minutes=45))[1] == "45 min after the strike"
+    assert ranking._time(strike(), AT - timedelta(minutes=59))[1] == "59 min before the strike"
+    assert ranking._time(strike(), AT - timedelta(minutes=90))[1] == "1 h 30 min before the strike"
+    assert ranking._time(strike(), AT + timedelta(minutes=45))[1] == "45 min after the strike"
 
 
 def test_a_flight_two_hours_early_is_said_to_be_too_early():
-    value, reason = flights._time(strike(), AT - timedelta(minutes=125))
+    value, reason = ranking._time(strike(), AT - timedelta(minutes=125))
     assert (value, reason) == (0.0, "2 h 5 min before the strike: too early to be its aircraft")
-    assert flights._time(strike(), AT - timedelta(minutes=119))[1] == "1 h 59 min before the strike"
+    assert ranking._time(strike(), AT - timedelta(minutes=119))[1] == "1 h 59 min before the strike"
 
 
 def test_at_the_minute_of_the_strike_the_time_is_fully_consistent():
-    assert flights._time(strike(), AT) == (1.0, "at the time of the strike")
+    assert ranking._time(strike(), AT) == (1.0, "at the time of the strike")
 
 
 def test_within_the_period_given_for_the_strike_the_time_scores_0_7_from_its_start_to_its_end():
     within = "within the hour given for the strike (order unknown)"
     for minutes in (0, 30, 60):
-        assert flights._time(strike(minutes=60), AT + timedelta(minutes=minutes)) == (0.7, within)
-    assert flights._time(strike(minutes=60), AT + timedelta(minutes=61))[0] < 0.5
+        assert ranking._time(strike(minutes=60), AT + timedelta(minutes=minutes)) == (0.7, within)
+    assert ranking._time(strike(minutes=60), AT + timedelta(minutes=61))[0] < 0.5
 
 
 def heading_score(heading, *, raw=None, at=AT, minutes=0, distance=28.0):
@@ -180,11 +180,11 @@ def heading_score(heading, *, raw=None, at=AT, minutes=0, distance=28.0):
     obs.observed_at = at
     if raw is not None:
         obs.heading_raw = raw
-    return flights._heading(strike(minutes=minutes), obs, SOUTH, distance)
+    return ranking._heading(strike(minutes=minutes), obs, SOUTH, distance)
 
 
 def test_the_heading_curve_full_within_10_degrees_then_down_to_nothing_45_degrees_further():
-    assert flights.bearing(SOUTH, SITE) == 0.0
+    assert ranking.bearing(SOUTH, SITE) == 0.0
     scores = {h: heading_score(h)[0] for h in (0, 10, 20, 32, 350, 340, 55, 90, 180)}
     assert scores[0] == scores[10] == scores[350] == 1.0
     assert scores[20] == scores[340] == pytest.approx(0.7778, abs=1e-4)  # 10° beyond: 1 - 10/45
@@ -233,44 +233,44 @@ def test_within_the_period_a_heading_fitting_neither_way_is_told_against_the_bea
 
 def test_the_distance_curve_full_to_20_km_then_down_to_nothing_at_150():
     s = strike()
-    assert flights._distance(s, None, 20.0) == (1.0, "station 20 km from the site")
-    assert flights._distance(s, None, 21.0)[0] == pytest.approx(0.99231, abs=1e-5)
-    assert flights._distance(s, None, 85.0)[0] == pytest.approx(0.5, abs=1e-9)
-    assert flights._distance(s, None, 149.0)[0] == pytest.approx(0.00769, abs=1e-5)
-    assert flights._distance(s, None, 150.0)[0] == 0.0
-    assert flights._distance(s, None, 400.0)[0] == 0.0
+    assert ranking._distance(s, None, 20.0) == (1.0, "station 20 km from the site")
+    assert ranking._distance(s, None, 21.0)[0] == pytest.approx(0.99231, abs=1e-5)
+    assert ranking._distance(s, None, 85.0)[0] == pytest.approx(0.5, abs=1e-9)
+    assert ranking._distance(s, None, 149.0)[0] == pytest.approx(0.00769, abs=1e-5)
+    assert ranking._distance(s, None, 150.0)[0] == 0.0
+    assert ranking._distance(s, None, 400.0)[0] == 0.0
 
 
 def test_nationality_fits_1_contradicts_0_unknown_is_not_judged():
     s = strike()  # attributed to the Russian Aerospace Forces
-    assert flights._nationality(s, observation(nation="RU")) == (
+    assert ranking._nationality(s, observation(nation="RU")) == (
         1.0,
         "RU fits the attribution to Russian Aerospace Forces",
     )
-    assert flights._nationality(s, observation(nation="SY")) == (
+    assert ranking._nationality(s, observation(nation="SY")) == (
         0.0,
         "SY does not fit the attribution to Russian Aerospace Forces",
     )
-    assert flights._nationality(s, observation(nation="unknown")) == (None, "nationality not known")
+    assert ranking._nationality(s, observation(nation="unknown")) == (None, "nationality not known")
 
 
 def test_a_contradicting_nationality_costs_its_whole_weight():
     s = strike(site=None, platform=None)
-    fits, _ = flights.score(s, observation(lead=5, nation="RU"))
-    contradicts, reasons = flights.score(s, observation(lead=5, nation="SY"))
+    fits, _ = ranking.score(s, observation(lead=5, nation="RU"))
+    contradicts, reasons = ranking.score(s, observation(lead=5, nation="SY"))
     assert (fits, contradicts) == (0.725, 0.625)  # 0.35 time + 0.55 x 0.5 unknown, + 0.10 or 0
     assert "SY does not fit the attribution to Russian Aerospace Forces" in reasons
 
 
 def test_what_cannot_be_judged_counts_as_a_half_and_scores_are_given_to_four_decimals():
     s = strike(site=None, platform=None, nations={})
-    assert flights.score(s, observation(lead=5, nation=""))[0] == 0.675  # 0.35 + 0.65 x 0.5
+    assert ranking.score(s, observation(lead=5, nation=""))[0] == 0.675  # 0.35 + 0.65 x 0.5
     # 20 minutes before: time 1 - 5/105; 0.325 + 0.35 x 0.952381 = 0.658333...
-    assert flights.score(s, observation(lead=20, nation=""))[0] == 0.6583
+    assert ranking.score(s, observation(lead=20, nation=""))[0] == 0.6583
 
 
 def test_a_great_circle_along_a_parallel_starts_towards_the_pole():
     # Same latitude φ, 90° apart: tan(bearing) = sin 90° / (sin φ (1 - cos 90°)) = 1 / sin 60°.
-    assert flights.bearing((60, 0), (60, 90)) == pytest.approx(49.1066, abs=1e-4)
-    assert flights.bearing((60, 90), (60, 0)) == pytest.approx(360 - 49.1066, abs=1e-4)
-    assert flights.bearing((35, 36), (35, 46)) < 90  # Syria, 10° of longitude east
+    assert ranking.bearing((60, 0), (60, 90)) == pytest.approx(49.1066, abs=1e-4)
+    assert ranking.bearing((60, 90), (60, 0)) == pytest.approx(360 - 49.1066, abs=1e-4)
+    assert ranking.bearing((35, 36), (35, 46)) < 90  # Syria, 10° of longitude east

@@ -1,4 +1,4 @@
-"""Importing flight-spotter logs (evidence.flightlog and ``import_flightlog``).
+"""Importing flight-spotter logs (evidence.flights.flightlog and ``import_flightlog``).
 
 Every file is generated here; the hostile inputs of the issue each have a test
 that checks the message names the line and that nothing was half-imported (no
@@ -17,8 +17,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
-from evidence import flightlog
-from evidence.flightlog import FlightLogRefused, import_flight_log
+from evidence.flights import flightlog
+from evidence.flights.flightlog import FlightLogRefused, import_flight_log
 from evidence.management.commands import import_flightlog as command_module
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog, FlightObservation
 from evidence.tests.files import make_jpeg
@@ -30,7 +30,7 @@ HEADER = (
     "observed_at,station,station_lat,station_lon,aircraft_type,aircraft_count,"
     "nationality,origin,heading,callsign,activity,notes"
 )
-# The example of shared/formats/flightlog-csv.md.
+# The example of docs/formats/flightlog-csv.md.
 ROW_1 = (
     "2019-05-13T09:42:00+03:00,KFN-1,35.62,36.57,Su-24,2,RU,Hmeimim,NE,,passing,two jets north-east"
 )

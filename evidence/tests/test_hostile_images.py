@@ -31,7 +31,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from PIL import Image
 
-from evidence import imaging, intake, storage
+from evidence import intake
+from evidence.files import imaging, storage
 from evidence.models import Derivative, EvidenceItem
 from evidence.tests.files import make_bomb_png, make_jpeg, make_png, png_chunk
 from evidence.tests.test_verify_evidence import database_url

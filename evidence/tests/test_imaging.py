@@ -1,4 +1,4 @@
-"""evidence.imaging and evidence.derivation: previews that carry nothing from the
+"""evidence.files.imaging and evidence.files.derivation: previews that carry nothing from the
 original but its pixels, damaged images kept and flagged, bombs refused."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from decimal import Decimal
 import pytest
 from PIL import Image, ImageDraw
 
-from evidence import imaging, intake, storage
+from evidence import intake
+from evidence.files import imaging, storage
 from evidence.models import Derivative, EvidenceItem, SatelliteImage
 from evidence.tests.files import make_bomb_png, make_geotiff, make_jpeg
 

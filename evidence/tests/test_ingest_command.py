@@ -16,9 +16,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from evidence import intake
+from evidence.files.progress import Progress
 from evidence.management.commands import ingest as ingest_command
 from evidence.models import CustodyEvent, EvidenceItem
-from evidence.progress import Progress
 from evidence.tests.test_intake import make_jpeg
 from tracker.tests import factories as f
 

@@ -22,7 +22,8 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils.html import escape
 
-from evidence import custody, intake, storage
+from evidence import intake
+from evidence.files import custody, storage
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,
@@ -917,7 +918,7 @@ def test_a_copy_already_held_is_read_from_the_held_original(researcher):
 
 
 def test_an_image_refused_by_its_reader_is_refused_with_the_readers_reason(researcher):
-    from evidence.imaging import MAX_TIFF_PARTS
+    from evidence.files.imaging import MAX_TIFF_PARTS
     from evidence.tests.test_hostile_images import many_strips_tiff
 
     with pytest.raises(intake.IntakeError) as refused:

@@ -22,7 +22,8 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, OperationalError, connection, transaction
 
-from evidence import imaging, intake, sniffing, storage, storage_audit
+from evidence import intake
+from evidence.files import imaging, sniffing, storage, storage_audit
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from evidence.tests.files import make_jpeg
 
@@ -363,7 +364,7 @@ def test_delete_orphans_removes_only_old_orphans_no_row_points_at(stored, caplog
     for path in held:
         age(path, storage.STAGING_MAX_AGE + 60)
 
-    with caplog.at_level(logging.WARNING, logger="evidence.storage_audit"):
+    with caplog.at_level(logging.WARNING, logger="evidence.files.storage_audit"):
         status, output = check_storage("--delete-orphans")
 
     assert status == 1  # the young orphan and the file put there by hand remain

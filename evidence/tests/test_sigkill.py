@@ -23,7 +23,8 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
-from evidence import intake, storage, storage_audit
+from evidence import intake
+from evidence.files import storage, storage_audit
 from evidence.models import EvidenceItem
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_verify_evidence import database_url
@@ -50,7 +51,8 @@ STOP_AFTER_PROMOTION = """
 import sys, time, django
 django.setup()
 from django.contrib.auth.models import User
-from evidence import intake, storage
+from evidence import intake
+from evidence.files import storage
 real_promote = storage.promote
 def promote_then_stop(staged):
     real_promote(staged)

@@ -16,7 +16,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-from evidence import custody, fixity, storage
+from evidence.files import custody, fixity, storage
 from evidence.management.commands import verify_evidence
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.test_custody import ingest_text, raw, triggers_dropped

@@ -20,7 +20,8 @@ from django.db import close_old_connections
 from django.urls import reverse
 from PIL import Image
 
-from evidence import intake, storage, views
+from evidence import intake, views
+from evidence.files import storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from evidence.views import download_name
 from tracker.tests import factories as f
@@ -364,7 +365,7 @@ def test_x_accel_redirect_refusal_names_no_file(client, researcher, protected_it
 def _start_with_prefix(tmp_path, value: str) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "TRACKER_"))}
     env.update(
-        DJANGO_SETTINGS_MODULE="tracker.settings",
+        DJANGO_SETTINGS_MODULE="tracker.project.settings",
         TRACKER_DATA_DIR=str(tmp_path / "data"),
         TRACKER_X_ACCEL_REDIRECT_PREFIX=value,
     )

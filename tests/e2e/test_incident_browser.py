@@ -11,10 +11,10 @@ import pytest
 from django.contrib.auth.models import Group, User
 from playwright.sync_api import expect
 
+from demo import files as demo_files
 from evidence import intake
-from evidence.derivation import derive
+from evidence.files.derivation import derive
 from evidence.models import Derivative, SatelliteImage
-from tracker.demo import files as demo_files
 from tracker.tests.factories import IncidentFactory, PlaceFactory
 from tracker.tests.seed import ensure_seed_data
 

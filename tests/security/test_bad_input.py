@@ -1,4 +1,4 @@
-"""Bad input is a 400, never a 500 (issue 14, ``tracker/hostile_input.py``).
+"""Bad input is a 400, never a 500 (issue 14, ``tracker/accounts/hostile_input.py``).
 
 Every URL pattern of the project, the admin's included, is requested with hostile
 values in its parameters and with hostile query strings, as a superuser and as a
@@ -28,8 +28,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from evidence.models import EvidenceItem
 from evidence.tests.files import make_jpeg
-from tracker import hostile_input
-from tracker.hostile_input import (
+from tracker.accounts import hostile_input
+from tracker.accounts.hostile_input import (
     BAD_PATTERN,
     MAX_URL_TEXT,
     TOO_LONG,
@@ -37,8 +37,8 @@ from tracker.hostile_input import (
     UNUSABLE_VALUE,
     check_request,
 )
+from tracker.accounts.security import BadInput
 from tracker.models import Incident, Official, Place
-from tracker.security import BadInput
 from tracker.tests import factories as f
 from tracker.tests.test_admin_forms import incident_post
 
@@ -185,7 +185,7 @@ def test_lone_surrogates_are_refused():
 def test_a_search_of_hundreds_of_words_is_no_server_error(superuser):
     """Within the length limit, 999 words would make the admin's default search one
     nested condition per word, deeper than SQLite allows; the admin searches the first
-    words only (tracker.adminkit.MAX_SEARCH_WORDS)."""
+    words only (tracker.admin.kit.MAX_SEARCH_WORDS)."""
     client = Client(raise_request_exception=False)
     client.force_login(superuser)
     response = client.get("/admin/evidence/evidenceitem/?q=" + "a+" * 999)
@@ -284,7 +284,7 @@ urlpatterns = [
     path("json/", json_lookup),
     path("locked/", locked),
 ]
-handler400 = "tracker.security.bad_request"
+handler400 = "tracker.accounts.security.bad_request"
 
 
 @pytest.mark.urls(__name__)
@@ -396,7 +396,7 @@ def test_admin_days_and_versions_no_calendar_holds_are_not_a_500(client, editor,
 def test_a_date_no_period_can_be_computed_for_is_refused_next_to_its_field(client, editor):
     """9999-12-31 saved, then every page of the incident failed (the day after overflows);
     0001-01-01 in the case's time zone is a date before Christ in UTC."""
-    from tracker.periods import YEAR_OUT_OF_RANGE
+    from tracker.responsibility.periods import YEAR_OUT_OF_RANGE
     from tracker.tests import factories as f
 
     incident = f.IncidentFactory(created_by=editor)

@@ -23,8 +23,9 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from evidence import intake, storage
-from evidence.fixity import FixityError
+from evidence import intake
+from evidence.files import storage
+from evidence.files.fixity import FixityError
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_verify_evidence import point_row_at
@@ -55,7 +56,7 @@ def critical(caplog) -> list[str]:
     return [
         record.getMessage()
         for record in caplog.records
-        if record.name == "evidence.custody" and record.levelno == logging.CRITICAL
+        if record.name == "evidence.files.custody" and record.levelno == logging.CRITICAL
     ]
 
 
@@ -148,7 +149,7 @@ def test_download_of_a_swapped_item_is_withheld_and_logged(
     settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = prefix
     client.force_login(researcher)
 
-    with caplog.at_level(logging.CRITICAL, logger="evidence.custody"):
+    with caplog.at_level(logging.CRITICAL, logger="evidence.files.custody"):
         response = client.get(reverse("evidence:original", args=[item.code]))
 
     assert response.status_code == 409
@@ -196,7 +197,10 @@ def test_file_altered_on_disk_is_cut_off_before_its_end(client, researcher, capl
 
     response = client.get(reverse("evidence:original", args=[item.code]))
     received = bytearray()
-    with caplog.at_level(logging.CRITICAL, logger="evidence.custody"), pytest.raises(FixityError):
+    with (
+        caplog.at_level(logging.CRITICAL, logger="evidence.files.custody"),
+        pytest.raises(FixityError),
+    ):
         for chunk in response.streaming_content:
             received += chunk
 
@@ -220,7 +224,7 @@ def test_file_altered_on_disk_is_not_handed_to_nginx(client, researcher, item, s
     path.write_bytes(PLANTED)
     client.force_login(researcher)
 
-    with caplog.at_level(logging.CRITICAL, logger="evidence.custody"):
+    with caplog.at_level(logging.CRITICAL, logger="evidence.files.custody"):
         response = client.get(reverse("evidence:original", args=[item.code]))
 
     assert response.status_code == 409

@@ -20,7 +20,8 @@ from django.contrib.auth.models import Group, Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence import access, custody, intake
+from evidence import access, intake
+from evidence.files import custody
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_ingest_command import run
@@ -328,7 +329,7 @@ def test_ingest_command_prints_no_code_for_hidden_bytes(case, sender, tmp_path):
 
 
 def test_a_flight_log_held_only_behind_a_restricted_incident_is_set_aside(keeper, sender):
-    from evidence import flightlog
+    from evidence.flights import flightlog
     from evidence.tests.test_flightlog_import import EXAMPLE
 
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=keeper)

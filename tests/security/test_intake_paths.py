@@ -19,7 +19,8 @@ from django.contrib.auth.models import Permission
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence import flightlog, intake
+from evidence import intake
+from evidence.flights import flightlog
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_flightlog_import import EXAMPLE

@@ -27,13 +27,14 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.urls import reverse
 
-from evidence import flights, intake
+from evidence import intake
+from evidence.flights import ranking
 from evidence.models import EvidenceItem, EvidenceLink, FlightMatch
 from evidence.tests.files import make_jpeg
 from tracker import locks
 from tracker.models import Attribution, Incident, IncidentRelation, Position, ReviewStatus
-from tracker.postings import import_postings
-from tracker.responsibility import attribute_command
+from tracker.responsibility.chain import attribute_command
+from tracker.responsibility.postings import import_postings
 from tracker.tests import factories as f
 from tracker.tests.test_backup_restore import new_machine, run
 from tracker.tests.test_import_postings import POSTINGS, UNITS
@@ -832,7 +833,7 @@ def test_confirming_a_flight_cannot_add_support_to_a_verified_attribution(review
     before = snapshot()
 
     with pytest.raises(ValidationError) as refused:
-        flights.confirm(
+        ranking.confirm(
             observation=observation,
             incident=reviewed.incident,
             by=reviewer,

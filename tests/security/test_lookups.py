@@ -4,7 +4,7 @@ Django's admin accepts any lookup on a model's own fields in the query string. A
 researcher used that to read a witness's real name by bisection
 (``?real_name__regex=^SAMPLE real na[m-z]``), and a protected item's file name through
 the item list and the custody log. Every admin now accepts only the lookups its own
-filters produce (``tracker.adminkit.PolicyMixin``) and refuses the rest with a 400.
+filters produce (``tracker.admin.kit.PolicyMixin``) and refuses the rest with a 400.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.urls import reverse
 
 from evidence import intake
 from evidence.models import Witness
-from tracker.adminkit import PROTECTED_FIELDS, PolicyMixin, touches_protected
+from tracker.admin.kit import PROTECTED_FIELDS, PolicyMixin, touches_protected
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

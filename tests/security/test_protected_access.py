@@ -21,8 +21,9 @@ from django.contrib.auth.models import User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence import access, custody, intake
-from evidence.flight_admin import FlightLogUploadForm
+from evidence import access, intake
+from evidence.files import custody
+from evidence.flights.admin import FlightLogUploadForm
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_flightlog_import import EXAMPLE

@@ -30,8 +30,8 @@ from evidence.tests.test_restricted_items import named
 from evidence.visibility import may_see, visible_to
 from tracker import workflow
 from tracker.access import VIEW_RESTRICTED
+from tracker.admin.review import my_work_for, queue_for, review_counts
 from tracker.models import Attribution, Incident, IncidentRelation, Sensitivity
-from tracker.review_admin import my_work_for, queue_for, review_counts
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db
@@ -320,7 +320,7 @@ def hidden_flights(other_researcher):
     named(other_researcher)
     from datetime import datetime, timedelta, timezone
 
-    from evidence import flightlog
+    from evidence.flights import flightlog
     from evidence.tests.test_flightlog_import import EXAMPLE
 
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
@@ -342,11 +342,11 @@ def hidden_flights(other_researcher):
 def test_rankings_and_timelines_show_no_observation_of_a_hidden_log(
     client, researcher, reviewer, hidden_flights
 ):
-    from evidence import flights
+    from evidence.flights import ranking
 
     strike, log = hidden_flights["strike"], hidden_flights["log"]
-    assert flights.candidates(strike, viewer=None)  # the operator's command sees the rows
-    assert flights.candidates(strike, viewer=researcher) == []
+    assert ranking.candidates(strike, viewer=None)  # the operator's command sees the rows
+    assert ranking.candidates(strike, viewer=researcher) == []
     client.force_login(reviewer)
     for url in (
         reverse("incidents:detail", args=[strike.code]),
@@ -463,7 +463,7 @@ def every_rule(other_researcher):
     from django.contrib.contenttypes.models import ContentType
     from django.utils import timezone
 
-    from evidence import custody
+    from evidence.files import custody
     from evidence.models import Derivative, FlightMatch, PhotoMetadata
     from tracker.models import ReviewEvent
 

@@ -1,9 +1,9 @@
-"""Loose name keys (tracker.names.loose_key) beside the strict search keys, filled for
+"""Loose name keys (tracker.responsibility.names.loose_key) beside the strict search keys, filled for
 the officials, aliases and units already recorded."""
 
 from django.db import migrations, models
 
-from tracker.names import keys_field, loose_key
+from tracker.responsibility.names import keys_field, loose_key
 
 
 def fill(apps, schema_editor):

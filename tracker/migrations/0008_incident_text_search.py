@@ -1,7 +1,7 @@
-"""Full-text search over incidents' code, title and narrative (used by tracker/search.py).
+"""Full-text search over incidents' code, title and narrative (used by tracker/workspace/search.py).
 
 Both databases index the same *document*, ``code || ' ' || title || ' ' || narrative``,
-folded the way ``tracker.names.search_key`` folds the words a user types: case,
+folded the way ``tracker.responsibility.names.search_key`` folds the words a user types: case,
 diacritics, Arabic short vowels and tatweel, alef/hamza variants, alef maksura and ta
 marbuta, the Cyrillic letters NFKD decomposes (й, ё, ї, ў...). No stemming and no stop
 words: the same rules for every language.

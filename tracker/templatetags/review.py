@@ -4,8 +4,8 @@ the one status badge (``adminkit.status_badge``) on the team's pages."""
 from django import template
 
 from tracker import findings
-from tracker.adminkit import status_badge
-from tracker.review_admin import review_counts
+from tracker.admin.kit import status_badge
+from tracker.admin.review import review_counts
 
 register = template.Library()
 

@@ -103,7 +103,7 @@ PROJECT: list[Row] = [
     Row("map",                              url("map"),                                   ALL_200),
     Row("timeline",                         url("timeline"),                              ALL_200),
     Row("case_report",                      url("case_report"),                           ALL_200),
-    # Officials (tracker.views): view_official.
+    # Officials (tracker.workspace.officials): view_official.
     Row("officials:search",                 url("officials:search", query="?q=Official"), ALL_200),
     Row("officials:dossier",                url("officials:dossier", pk("official")),     ALL_200),
     Row("officials:dossier",                url("officials:dossier", fixed(999999)),      TEAM_404, note="unknown"),
@@ -146,7 +146,7 @@ PROJECT: list[Row] = [
     Row("admin:app_list",                   url("admin:app_list", fixed("axes")),         STAFF_404),
     Row("admin:app_list",                   url("admin:app_list", fixed("otp_totp")),     STAFF_404),
     Row("admin/(?P<url>.*)$",               fixed("/admin/no-such-page/"),                STAFF_404, note="catch-all"),
-    # Flight pages (evidence.flight_admin): view_flightobservation; confirming needs review_incident.
+    # Flight pages (evidence.flights.admin): view_flightobservation; confirming needs review_incident.
     Row("admin:evidence_flightobservation_timeline",   url("admin:evidence_flightobservation_timeline"), STAFF_200),
     Row("admin:evidence_flightobservation_candidates", url("admin:evidence_flightobservation_candidates", pk("incident")), STAFF_200),
     Row("admin:evidence_flightobservation_candidates", url("admin:evidence_flightobservation_candidates", pk("restricted")), STAFF_404, note="restricted"),
@@ -156,7 +156,7 @@ PROJECT: list[Row] = [
     Row("admin:auth_user_password_change",  lambda w: reverse("admin:auth_user_password_change", args=[w.objects["auth.user"].pk]), STAFF_403),
     Row("admin:otp_totp_totpdevice_config", url("admin:otp_totp_totpdevice_config", pk("device")), STAFF_403),
     Row("admin:otp_totp_totpdevice_qrcode", url("admin:otp_totp_totpdevice_qrcode", pk("device")), STAFF_403),
-    # Review steps of one record (tracker.review_admin): the page asks to confirm.
+    # Review steps of one record (tracker.admin.review): the page asks to confirm.
     # A restricted incident is absent from the admin too: its pages answer "does not exist"
     # (the admin's change and delete pages redirect to the index with that message).
     Row("admin:tracker_incident_review",    url("admin:tracker_incident_review", pk("restricted"), fixed("submit")), STAFF_404, note="restricted"),
@@ -194,7 +194,7 @@ MODEL_RIGHTS: dict[str, tuple[str, str, str]] = {
     "evidence.flightobservation":  ("v",   "v",   "v"),
     "evidence.evidenceitem":       ("vac", "vac", "vac"),   # never deleted by a role
     "evidence.witness":            ("vac", "vac", "vac"),   # identity fields need a permission
-    "evidence.custodyevent":       ("v",   "v",   "v"),     # written by evidence.custody only
+    "evidence.custodyevent":       ("v",   "v",   "v"),     # written by evidence.files.custody only
     "evidence.satelliteimage":     ("vac", "vac", "vac"),
     "evidence.testimony":          ("vac", "vac", "vac"),
 }

@@ -5,7 +5,7 @@ from django.contrib import admin
 from django.contrib.contenttypes.models import ContentType
 from django.urls import reverse
 
-from evidence import custody
+from evidence.files import custody
 from evidence.models import CustodyEvent
 from tracker.models import ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
@@ -94,7 +94,7 @@ def test_changelist_queries_do_not_grow_with_rows(name, client, editor, django_a
 
 def test_deep_pages_show_the_right_rows_in_order(client, editor, monkeypatch):
     """The deferred-join paginator picks a page's keys first, then loads the rows."""
-    from tracker.admin import IncidentAdmin
+    from tracker.admin.case import IncidentAdmin
     from tracker.models import Incident
 
     monkeypatch.setattr(IncidentAdmin, "list_per_page", 3)

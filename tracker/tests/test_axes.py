@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from django.test import RequestFactory
 from django.urls import reverse
 
-from tracker.security import client_ip, lockout_message
+from tracker.accounts.security import client_ip, lockout_message
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"

@@ -24,7 +24,8 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
-from evidence import custody, intake, storage
+from evidence import intake
+from evidence.files import custody, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem, Witness
 from evidence.tests.files import make_jpeg
 from tracker import backup

@@ -10,7 +10,6 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from tracker import reports
 from tracker.models import (
     Attribution,
     DatePrecision,
@@ -19,7 +18,7 @@ from tracker.models import (
     Sensitivity,
     TargetType,
 )
-from tracker.responsibility import dossier
+from tracker.responsibility.chain import dossier
 from tracker.tests import factories
 from tracker.tests.factories import (
     AttributionFactory,
@@ -32,6 +31,7 @@ from tracker.tests.factories import (
     PositionFactory,
     UnitFactory,
 )
+from tracker.workspace import reports
 
 REPORT = reverse("case_report")
 LIST = reverse("incidents:list")

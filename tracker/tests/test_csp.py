@@ -82,7 +82,7 @@ def _img_src(tmp_path, tile_url: str) -> subprocess.CompletedProcess:
         if not name.startswith(("DJANGO_", "TRACKER_", "DATABASE_", "DB_"))
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="tracker.settings",
+        DJANGO_SETTINGS_MODULE="tracker.project.settings",
         TRACKER_DATA_DIR=str(tmp_path / "data"),
         TRACKER_MAP_TILE_URL=tile_url,
     )

@@ -21,7 +21,7 @@ from django.http.multipartparser import MultiPartParser
 from django.test import RequestFactory
 from gunicorn.config import Config
 
-from evidence import storage
+from evidence.files import storage
 
 ROOT = settings.BASE_DIR
 DEPLOY = ROOT / "deploy"
@@ -86,7 +86,7 @@ def test_gunicorn_defaults_are_sane(monkeypatch):
     assert config["worker_class"] == "gthread"
     assert config["threads"] >= 2
     assert 30 <= config["timeout"] <= config["graceful_timeout"]
-    assert config["wsgi_app"] == "tracker.wsgi:application"
+    assert config["wsgi_app"] == "tracker.project.wsgi:application"
     assert config["bind"] == ["127.0.0.1:8001"]
     assert config["control_socket_disable"] is True
     assert config["secure_scheme_headers"] == {"X-FORWARDED-PROTO": "https"}
@@ -270,7 +270,7 @@ def start(tmp_path, **variables: str) -> subprocess.CompletedProcess:
         if not name.startswith(("DJANGO_", "TRACKER_", "DATABASE_", "DB_"))
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="tracker.settings",
+        DJANGO_SETTINGS_MODULE="tracker.project.settings",
         TRACKER_DATA_DIR=str(tmp_path),
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="s" * 30 + "-0123456789-abcdefghijklmnop",

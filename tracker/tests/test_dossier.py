@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tracker.models import Attribution, Incident, OfficialAlias, ReviewStatus, TargetType
-from tracker.responsibility import BASIS_CHAIN, BASIS_DIRECT, chain_of_command, dossier
+from tracker.responsibility.chain import BASIS_CHAIN, BASIS_DIRECT, chain_of_command, dossier
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -1,9 +1,9 @@
-"""tracker.env: good values are read, bad ones stop start-up naming the variable."""
+"""tracker.project.env: good values are read, bad ones stop start-up naming the variable."""
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tracker.env import env_bool, env_int, env_list, env_str
+from tracker.project.env import env_bool, env_int, env_list, env_str
 
 # --- env_bool ------------------------------------------------------------------------
 

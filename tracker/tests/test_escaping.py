@@ -21,7 +21,7 @@ from django.db import models
 from django.urls import reverse
 from django.utils.html import escape
 
-from evidence import custody
+from evidence.files import custody
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,

@@ -21,7 +21,7 @@ from django.views.decorators.csrf import csrf_exempt
 from evidence import intake
 from evidence.admin import WitnessAdmin
 from evidence.models import EvidenceItem, Witness
-from tracker.errors import IdentityReporterFilter
+from tracker.accounts.errors import IdentityReporterFilter
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -1,4 +1,4 @@
-"""Import of units and postings (shared/formats/postings-csv.md): every row error by
+"""Import of units and postings (docs/formats/postings-csv.md): every row error by
 line, nothing half-imported, precision kept, and the alias rule for officials."""
 
 from datetime import date
@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from tracker.models import Force, Official, OfficialAlias, Position, Unit
-from tracker.postings import ImportRejected, import_postings
+from tracker.responsibility.postings import ImportRejected, import_postings
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from evidence import intake
-from evidence.derivation import derive
+from evidence.files.derivation import derive
 from evidence.models import Derivative, EvidenceItem, FlightMatch, SatelliteImage
 from evidence.tests.files import make_jpeg, make_png
 from tracker import workflow
@@ -353,7 +353,7 @@ def test_unknown_or_weird_codes_are_404(client, researcher, case, path):
 )
 def test_codes_no_database_could_hold_are_a_400(client, researcher, case, path):
     """A NUL byte (PostgreSQL refuses it) or a path longer than any code: refused before
-    the page is looked up (tracker.hostile_input)."""
+    the page is looked up (tracker.accounts.hostile_input)."""
     client.force_login(researcher)
     assert client.get(path).status_code == 400
 

@@ -25,11 +25,11 @@ from django.db import transaction
 from django.db.models import Count
 from django.test import TestCase, override_settings
 
-from evidence.imaging import read_photo_facts
+import demo
+from demo import data, files, flightlog
+from evidence.files.imaging import read_photo_facts
 from evidence.models import EvidenceItem, FlightLog, PhotoMetadata, SatelliteImage
 from evidence.models import Testimony as WitnessTestimony  # a "Test*" name is collected
-from tracker import demo
-from tracker.demo import data, files, flightlog
 from tracker.models import (
     Attribution,
     Force,
@@ -110,7 +110,7 @@ def test_failed_build_leaves_no_records_and_no_files(db, settings, monkeypatch):
         raise RuntimeError("satellite step failed")
 
     # Documents, web captures and audio are stored before the satellite step.
-    monkeypatch.setattr("tracker.demo.items.EvidenceSteps._satellite", fail)
+    monkeypatch.setattr("demo.items.EvidenceSteps._satellite", fail)
 
     with pytest.raises(RuntimeError, match="satellite step failed"):
         run("load_demo")

@@ -13,9 +13,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from tracker import maps
 from tracker.models import DatePrecision, Incident, LocationPrecision, Sensitivity, TargetType
 from tracker.tests.factories import FlightObservationFactory, IncidentFactory, PlaceFactory
+from tracker.workspace import maps
 
 MAP = reverse("map")
 TIMELINE = reverse("timeline")

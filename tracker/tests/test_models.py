@@ -26,7 +26,7 @@ from tracker.models import (
     Position,
     Unit,
 )
-from tracker.names import loose_key, search_key
+from tracker.responsibility.names import loose_key, search_key
 
 pytestmark = pytest.mark.django_db
 
@@ -441,7 +441,7 @@ def test_unit_search_keys_cover_name_and_every_alias(force):
     assert Unit.objects.filter(search_keys__contains="|" + search_key("Силы Тигра") + "|").exists()
 
 
-# --- Loose name keys (tracker.names.loose_key) ----------------------------------------------
+# --- Loose name keys (tracker.responsibility.names.loose_key) ---------------------------
 
 
 @pytest.mark.parametrize(

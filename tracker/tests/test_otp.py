@@ -1,4 +1,4 @@
-"""The second factor (tracker.otp): members of the groups in
+"""The second factor (tracker.accounts.otp): members of the groups in
 TRACKER_OTP_REQUIRED_GROUPS pair an authenticator app, then give its code after
 every password; everyone else logs in as before. Codes are computed here from the
 device's key, as the app on a phone would."""
@@ -13,7 +13,7 @@ from django.urls import reverse
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from tracker import otp
+from tracker.accounts import otp
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct-horse-battery"

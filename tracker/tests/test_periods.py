@@ -1,4 +1,4 @@
-"""tracker.periods: dates known to a precision, read as periods.
+"""tracker.responsibility.periods: dates known to a precision, read as periods.
 
 Each test states a rule that a one-line change of the module broke without any test
 noticing (mutation testing, issue 15).
@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tracker.models import DatePrecision as P
-from tracker.periods import (
+from tracker.responsibility.periods import (
     FIRST_YEAR,
     LAST_YEAR,
     LATEST,
@@ -202,7 +202,7 @@ def test_a_partial_date_with_anything_after_it_is_refused(day, tail):
 def test_unbounded_ends_become_the_first_and_last_day_that_convert_in_any_zone(settings, zone):
     from datetime import UTC
 
-    from tracker.periods import EARLIEST, to_aware
+    from tracker.responsibility.periods import EARLIEST, to_aware
 
     settings.TIME_ZONE = zone  # the case's zone
     first, last = to_aware(EARLIEST), to_aware(LATEST)
@@ -249,7 +249,7 @@ def test_a_month_or_year_from_a_day_the_next_lacks_ends_on_its_last_day(start, p
 def test_dates_are_accepted_from_1900_to_2100_inclusive(year, accepted):
     from django.core.exceptions import ValidationError
 
-    from tracker.periods import check_year, year_in_range
+    from tracker.responsibility.periods import check_year, year_in_range
 
     for value in (date(year, 6, 1), datetime(year, 6, 1, 12, 0)):
         assert year_in_range(value) is accepted
@@ -271,7 +271,7 @@ def test_dates_are_accepted_from_1900_to_2100_inclusive(year, accepted):
 def _stored(*wall) -> datetime:
     from datetime import UTC
 
-    from tracker.periods import to_aware
+    from tracker.responsibility.periods import to_aware
 
     return to_aware(datetime(*wall)).astimezone(UTC)
 

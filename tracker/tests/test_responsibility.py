@@ -9,9 +9,9 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 from django.utils import timezone
 
-from tracker.attribution_admin import OVERLAP_FLAG, AttributionForm
+from tracker.admin.attribution import OVERLAP_FLAG, AttributionForm
 from tracker.models import Attribution, Incident, Position, ReviewStatus, Unit
-from tracker.responsibility import (
+from tracker.responsibility.chain import (
     CERTAIN,
     NO_EVIDENCE,
     POSSIBLE,
@@ -40,7 +40,7 @@ def incident(when: str, precision: str = "minute", unit: Unit | None = None, **f
 
 def posting(official_name: str, unit: Unit, start="", end="", **fields) -> Position:
     """A posting with dates written as in the CSV: "2019", "2019-05" or "2019-05-14"."""
-    from tracker.periods import parse_partial
+    from tracker.responsibility.periods import parse_partial
 
     values = {"start": None, "end": None}
     for name, text in (("start", start), ("end", end)):
@@ -487,7 +487,7 @@ def test_overlapping_command_postings_are_flagged(client, editor, tree, first, s
     assert flags["71st Brigade"] is flagged
     assert (OVERLAP_FLAG in units.content.decode()) is flagged
     # The flag agrees with the periods the chain uses.
-    from tracker.responsibility import tenure
+    from tracker.responsibility.chain import tenure
 
     assert tenure(a).possible.overlaps(tenure(b).possible) is flagged
 

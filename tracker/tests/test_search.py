@@ -1,4 +1,4 @@
-"""Incident text search (tracker/search.py) on SQLite (FTS5) and PostgreSQL (GIN)."""
+"""Incident text search (tracker/workspace/search.py) on SQLite (FTS5) and PostgreSQL (GIN)."""
 
 import importlib
 
@@ -10,10 +10,10 @@ from django.db import connection
 from django.urls import reverse
 
 from tracker.models import Incident, Sensitivity
-from tracker.names import search_key
-from tracker.search import search_incidents
+from tracker.responsibility.names import search_key
 from tracker.tests import factories as f
 from tracker.tests.test_admin_changelists import PINNED
+from tracker.workspace.search import search_incidents
 
 CHANGELIST = reverse("admin:tracker_incident_changelist")
 

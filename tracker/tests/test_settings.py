@@ -1,4 +1,4 @@
-"""tracker.settings: a development default with nothing set, a production mode
+"""tracker.project.settings: a development default with nothing set, a production mode
 that refuses to start half-configured, and the database options it promises."""
 
 import json
@@ -32,7 +32,7 @@ def _start(tmp_path, **variables: str) -> subprocess.CompletedProcess:
         for name, value in os.environ.items()
         if not name.startswith(("DJANGO_", "TRACKER_", "DATABASE_", "DB_"))
     }
-    env["DJANGO_SETTINGS_MODULE"] = "tracker.settings"
+    env["DJANGO_SETTINGS_MODULE"] = "tracker.project.settings"
     env["TRACKER_DATA_DIR"] = str(tmp_path / "data")
     env.update(variables)
     return subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
@@ -178,7 +178,7 @@ def _deploy_check(tmp_path, **variables: str) -> subprocess.CompletedProcess:
         if not name.startswith(("DJANGO_", "TRACKER_", "DATABASE_", "DB_"))
     }
     env.update(
-        DJANGO_SETTINGS_MODULE="tracker.settings",
+        DJANGO_SETTINGS_MODULE="tracker.project.settings",
         TRACKER_DATA_DIR=str(tmp_path / "data"),
         DJANGO_DEBUG="0",
         DJANGO_SECRET_KEY="x7Gq2-" + "pR9vLm4TzK8wNc1YbHs5JdF3eUa6QiOo0XyVtZgBnMkWlEpCr",
@@ -212,7 +212,7 @@ def test_deploy_check_fails_when_https_is_switched_off(tmp_path):
 def test_sessions_end_when_idle_and_at_browser_close(client, researcher, monkeypatch):
     from django.contrib.sessions.models import Session
 
-    from tracker import sessions
+    from tracker.accounts import sessions
 
     client.force_login(researcher)
     assert client.session.get_expire_at_browser_close() is True

@@ -217,7 +217,7 @@ def test_attribution_roles(attribution, researcher, other_researcher, reviewer, 
 
 
 def test_attribution_without_evidence_is_not_verified(researcher, reviewer):
-    from tracker.responsibility import NO_EVIDENCE
+    from tracker.responsibility.chain import NO_EVIDENCE
 
     attribution = submitted(f.AttributionFactory(created_by=researcher), researcher)
     refused(attribution, Action.VERIFY, reviewer, match=NO_EVIDENCE)

@@ -13,7 +13,6 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from evidence.models import EvidenceItem
-from tracker.exports import neutralise
 from tracker.models import Attribution, Incident, ReviewStatus, Sensitivity, TargetType
 from tracker.tests.factories import (
     AttributionFactory,
@@ -25,6 +24,7 @@ from tracker.tests.factories import (
     PlaceFactory,
     UnitFactory,
 )
+from tracker.workspace.exports import neutralise
 
 LIST = reverse("incidents:list")
 CSV = reverse("incidents:export_csv")

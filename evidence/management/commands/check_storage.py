@@ -1,6 +1,6 @@
 """``manage.py check_storage [--delete-orphans [--min-age SECONDS]]``: files against rows.
 
-Prints one line per finding (see ``evidence/storage_audit.py``), then a summary,
+Prints one line per finding (see ``evidence/files/storage_audit.py``), then a summary,
 and exits with status 1 if anything is wrong:
 
     ORPHAN originals/ab/cd/<sha256>                 a stored file nothing points at
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence import storage, storage_audit
+from evidence.files import storage, storage_audit
 
 
 class Command(BaseCommand):

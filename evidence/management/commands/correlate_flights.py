@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evidence import flights
+from evidence.flights import ranking
 
 HELP = (
     "Print the flight observations consistent with an incident, best first, one per line: "
@@ -22,30 +22,30 @@ class Command(BaseCommand):
         parser.add_argument(
             "--before",
             type=int,
-            default=flights.DEFAULT_BEFORE,
+            default=ranking.DEFAULT_BEFORE,
             metavar="MIN",
-            help=f"Minutes before the incident's time (default {flights.DEFAULT_BEFORE}).",
+            help=f"Minutes before the incident's time (default {ranking.DEFAULT_BEFORE}).",
         )
         parser.add_argument(
             "--after",
             type=int,
-            default=flights.DEFAULT_AFTER,
+            default=ranking.DEFAULT_AFTER,
             metavar="MIN",
-            help=f"Minutes after the incident's time (default {flights.DEFAULT_AFTER}).",
+            help=f"Minutes after the incident's time (default {ranking.DEFAULT_AFTER}).",
         )
 
     def handle(self, *args, **options) -> None:
-        incident = flights.load_incident(options["code"])
+        incident = ranking.load_incident(options["code"])
         if incident is None:
             raise CommandError(f"No incident with code {options['code']!r}.")
         try:
-            ranked = flights.candidates(
+            ranked = ranking.candidates(
                 incident, viewer=None, before=options["before"], after=options["after"]
             )
-        except flights.CorrelationRefused as exc:
+        except ranking.CorrelationRefused as exc:
             raise CommandError(str(exc)) from None
         for candidate in ranked:
-            self.stdout.write(flights.line(candidate))
+            self.stdout.write(ranking.line(candidate))
         self.stderr.write(
             f"{len(ranked)} candidate observations for {incident.code}.",
             style_func=lambda text: text,

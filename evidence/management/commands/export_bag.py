@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from evidence import bagging
+from evidence.files import bagging
 
 
 class Command(BaseCommand):

@@ -16,12 +16,13 @@ from django.core.management.base import (
     DjangoHelpFormatter,
 )
 
-from evidence import flightlog, intake
+from evidence import intake
+from evidence.files.progress import Progress, quiet_info
+from evidence.flights import flightlog
 from evidence.management.commands.ingest import Entry, NotRegularFile, open_regular, printable
-from evidence.progress import Progress, quiet_info
 
 HELP = """\
-Store a flight-spotter log (shared/formats/flightlog-csv.md) as an evidence item
+Store a flight-spotter log (docs/formats/flightlog-csv.md) as an evidence item
 through the intake path, then create one flight observation per row.
 
 Every row is checked first; each problem is printed on stderr as

@@ -27,8 +27,8 @@ from django.core.management.base import (
 )
 
 from evidence import intake
+from evidence.files.progress import Progress, quiet_info
 from evidence.models import EvidenceItem
-from evidence.progress import Progress, quiet_info
 from tracker import locks
 from tracker.access import visible_incidents
 from tracker.models import Incident

@@ -10,7 +10,7 @@ problem and exits with status 1:
     LOG-DAMAGED EV-000123 expected <sha256 of the received event> got <sha256 of the file>
     CHAIN EV-000123 broken at event <n>
 
-The custody log is the reference (``evidence/fixity.py``): the hash the item's
+The custody log is the reference (``evidence/files/fixity.py``): the hash the item's
 ``received`` event names must be the row's hash, or the row was pointed at
 another file, however well that file matches the row. ``-`` stands for no hash
 (a row without a file, a log without a ``received`` event). When the two
@@ -47,8 +47,8 @@ from collections.abc import Iterator
 from django.core.management.base import BaseCommand, CommandError
 from django.db.models import QuerySet
 
-from evidence import custody, fixity
-from evidence.fixity import sha256_of as sha256_of  # re-exported: tracker.backup imports it
+from evidence.files import custody, fixity
+from evidence.files.fixity import sha256_of as sha256_of  # re-exported: tracker.backup imports it
 from evidence.models import CustodyEvent, EvidenceItem
 
 BATCH = 500

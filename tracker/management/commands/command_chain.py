@@ -16,7 +16,7 @@ import re
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from tracker.models import Incident
-from tracker.responsibility import chain_of_command
+from tracker.responsibility.chain import chain_of_command
 
 # Tabs and line breaks inside a name would break the one-line, tab-separated format.
 _BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand
 
-from tracker import demo
+import demo
 
 
 class Command(BaseCommand):

@@ -1,6 +1,6 @@
 """Import units and postings: ``python manage.py import_postings --user USERNAME PATH ...``.
 
-The CSV shape is ``shared/formats/postings-csv.md``: a file of units, a file of
+The CSV shape is ``docs/formats/postings-csv.md``: a file of units, a file of
 postings, or both in one file with a ``record`` column. Every row is checked before
 anything is written; one wrong row and nothing is imported.
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from tracker.postings import ImportRejected, import_postings
+from tracker.responsibility.postings import ImportRejected, import_postings
 
 HELP = (
     "Import units and postings from CSV files (units before postings, whatever the order "

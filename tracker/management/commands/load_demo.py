@@ -6,8 +6,8 @@ import logging
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tracker import demo
-from tracker.demo.data import ADMIN_URL
+import demo
+from demo.data import ADMIN_URL
 
 
 class Command(BaseCommand):

@@ -1,0 +1,289 @@
+"""Small admin building blocks shared by the case and evidence admins.
+
+Every admin and inline of the project derives from ``ModelAdmin``, ``TabularInline``
+or ``StackedInline`` here (a test checks it), so every one of them applies the
+visibility policy (``evidence.visibility.visible_to``) to its rows, its counts'
+subqueries and every choice field it offers, and accepts only the lookups its own
+filters need (``PolicyMixin.lookup_allowed``).
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.contrib.admin import widgets
+from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
+from django.core.exceptions import FieldDoesNotExist
+from django.core.paginator import Paginator
+from django.db import models, router
+from django.db.models import Count, IntegerField, OuterRef, Subquery
+from django.db.models.constants import LOOKUP_SEP
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseNotAllowed
+from django.utils.html import format_html
+from django.utils.text import smart_split
+from simple_history.admin import SimpleHistoryAdmin
+
+from tracker.models import ReviewStatus
+from tracker.responsibility import periods
+
+VIEW_PROTECTED = "evidence.view_protected_identity"
+# Fields that hold protected identity, by "app_label.model": never filtered, searched or
+# looked up by anyone without VIEW_PROTECTED, whatever an admin declares.
+PROTECTED_FIELDS = {
+    "evidence.witness": frozenset({"real_name", "contact"}),
+    "evidence.evidenceitem": frozenset({"original_filename"}),
+    "evidence.custodyevent": frozenset({"details"}),
+}
+HIDDEN_RECORDS = "records you may not see"
+MAX_SEARCH_WORDS = 12
+# What Django's field filters put in the query string after the field's path.
+FILTER_SUFFIXES = ("exact", "isnull", "gte", "lt")
+
+
+def touches_protected(model, lookup: str) -> bool:
+    """Does ``lookup`` (``witness__real_name__icontains``) read a protected field?"""
+    for part in lookup.lstrip("=^@").split(LOOKUP_SEP):
+        if part in PROTECTED_FIELDS.get(model._meta.label_lower, ()):
+            return True
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return False
+        if not field.is_relation or field.related_model is None:
+            return False
+        model = field.related_model
+    return False
+
+
+class PolicyMixin:
+    """Rows, choices and lookups of one admin or inline under the project's rules.
+
+    - ``get_queryset``: only what the user may know exists (``visible_to``);
+    - foreign-key and many-to-many choices, autocompletes included (their posted
+      values are checked against the same queryset): only visible records;
+    - lookups in the query string: only those the admin's ``list_filter`` and
+      ``date_hierarchy`` produce, plus ``extra_lookups`` (links the project itself
+      builds); anything else, and any lookup on a protected field for a user without
+      the permission, is refused with a 400 (Django's DisallowedModelAdminLookup);
+    - search fields that reach a protected field are dropped for such a user."""
+
+    extra_lookups: tuple[str, ...] = ()
+
+    def get_queryset(self, request):
+        from evidence.visibility import visible_to
+
+        return visible_to(request.user, super().get_queryset(request))
+
+    def _visible_choices(self, formfield, request):
+        from evidence.visibility import visible_to
+
+        if formfield is not None and getattr(formfield, "queryset", None) is not None:
+            formfield.queryset = visible_to(request.user, formfield.queryset)
+        return formfield
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if isinstance(db_field, models.DateField) and formfield is not None:
+            formfield.validators.append(periods.check_year)  # DateTimeField included
+        return formfield
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return self._visible_choices(formfield, request)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return self._visible_choices(formfield, request)
+
+    def allowed_lookups(self, request) -> set[str]:
+        """The query-string parameters this admin's filters read."""
+        allowed = set(self.extra_lookups)
+        for item in self.get_list_filter(request):
+            if isinstance(item, type):  # a filter class names its own parameter
+                name = getattr(item, "parameter_name", None)
+                if name:
+                    allowed.add(name)
+                continue
+            path = item[0] if isinstance(item, (list, tuple)) else item
+            allowed.update(f"{path}__{suffix}" for suffix in FILTER_SUFFIXES)
+            field = get_fields_from_path(self.model, path)[-1]
+            if field.is_relation and getattr(field, "target_field", None) is not None:
+                allowed.add(f"{path}__{field.target_field.name}__exact")
+        if self.date_hierarchy:
+            allowed.update(
+                f"{self.date_hierarchy}__{part}" for part in ("year", "month", "day", "gte", "lt")
+            )
+        return allowed
+
+    def lookup_allowed(self, lookup, value, request=None) -> bool:
+        if request is None:
+            return False
+        if touches_protected(self.model, lookup) and not request.user.has_perm(VIEW_PROTECTED):
+            return False
+        if lookup in self.allowed_lookups(request):
+            return True
+        # Popups of raw-id widgets pass a foreign key's limit_choices_to (Django's rule).
+        for fk_lookup in self.model._meta.related_fkey_lookups:
+            fk_lookup = fk_lookup() if callable(fk_lookup) else fk_lookup
+            if (lookup, value) in widgets.url_params_from_lookup_dict(fk_lookup).items():
+                return True
+        return False
+
+    def get_deleted_objects(self, objs, request):
+        """Django's summary of what a deletion would remove names every related record.
+        If it would remove one the user may not see, it names none of them and the
+        deletion is refused ("records you may not see" counts as a missing permission)."""
+        from evidence.visibility import visible_to
+
+        collector = NestedObjects(using=router.db_for_write(self.model))
+        collector.collect(objs)
+        found: dict = {}
+        for row in [*(r for rows in collector.data.values() for r in rows), *collector.protected]:
+            found.setdefault(type(row), []).append(row)
+        for model, rows in found.items():
+            pks = [row.pk for row in rows]
+            seen = visible_to(request.user, model._default_manager.filter(pk__in=pks)).count()
+            if seen < len(pks):
+                return [str(obj) for obj in objs], {}, {HIDDEN_RECORDS}, []
+        return super().get_deleted_objects(objs, request)
+
+    def get_search_results(self, request, queryset, search_term):
+        # Each word is a condition over every search field: a thousand words would hold a
+        # worker for seconds (PostgreSQL) or overflow SQLite's expression depth.
+        words = list(smart_split(search_term))
+        if len(words) > MAX_SEARCH_WORDS:
+            search_term = " ".join(words[:MAX_SEARCH_WORDS])
+        return super().get_search_results(request, queryset, search_term)
+
+    def get_search_fields(self, request):
+        fields = super().get_search_fields(request)
+        if request.user.has_perm(VIEW_PROTECTED):
+            return fields
+        return tuple(f for f in fields if not touches_protected(self.model, f))
+
+
+class ModelAdmin(PolicyMixin, admin.ModelAdmin):
+    """The base of every admin of the project."""
+
+
+class TabularInline(PolicyMixin, admin.TabularInline):
+    pass
+
+
+class StackedInline(PolicyMixin, admin.StackedInline):
+    pass
+
+
+def status_badge(status: str) -> str:
+    label = ReviewStatus(status).label if status in ReviewStatus.values else status
+    return format_html('<span class="status-badge status-{}">{}</span>', status, label)
+
+
+def count_of(queryset, field: str):
+    """A correlated subquery counting ``queryset`` rows whose ``field`` is the outer row.
+
+    Counting this way costs one lookup per row of the page, whereas
+    ``annotate(Count(...))`` groups the whole table before paging."""
+    counted = (
+        queryset.filter(**{field: OuterRef("pk")})
+        .order_by()
+        .values(field)
+        .annotate(n=Count("*"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def view_on_site(request, content_type_id: int, object_id: str):
+    """Django's "view on site" redirect (``/admin/r/<type>/<id>/``), for records the user
+    may see only: for any other id it answers 404 as for one that does not exist, so it
+    cannot be used to find which ids of restricted records exist."""
+    from django.contrib.contenttypes.models import ContentType
+    from django.contrib.contenttypes.views import shortcut
+    from django.core.exceptions import ValidationError
+
+    from evidence.visibility import visible_to
+
+    content_type = ContentType.objects.filter(pk=content_type_id).first()
+    model = content_type.model_class() if content_type else None
+    try:
+        seen = model is not None and (
+            visible_to(request.user, model._default_manager.filter(pk=object_id)).exists()
+        )
+    except (ValueError, ValidationError):
+        seen = False
+    if not seen:
+        raise Http404("No such record.")
+    return shortcut(request, content_type_id, object_id)
+
+
+class ReadOnlyAdmin(ModelAdmin):
+    """For records written only by a service (review log, custody log, imported rows):
+    viewable, never added, changed or deleted through the admin."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class DeferredJoinPaginator(Paginator):
+    """Pages of a big table without dragging the skipped rows through the joins.
+
+    A deep page first picks its 50 primary keys (an index scan over the ordering),
+    then loads those rows with their joins and annotations. With a plain OFFSET,
+    PostgreSQL joins and annotates every skipped row before discarding it."""
+
+    def page(self, number):
+        number = self.validate_number(number)
+        bottom = (number - 1) * self.per_page
+        keys = list(self.object_list.values_list("pk", flat=True)[bottom : bottom + self.per_page])
+        rows = list(self.object_list.filter(pk__in=keys))  # same order, joins, annotations
+        return self._get_page(rows, number, self)
+
+
+class AuditedAdmin(ModelAdmin):
+    """Records who created and last changed a record; big-table defaults."""
+
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = DeferredJoinPaginator
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            obj.created_by = request.user
+        obj.updated_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class HistoryAdmin(PolicyMixin, SimpleHistoryAdmin):
+    """simple_history's pages, read-only and limited to the records this admin shows.
+
+    simple_history saves any valid POST to the page of a past version from whoever may
+    view the record: a researcher could rewrite an official, an author revert a verified
+    incident to a draft behind the workflow. Records change through the change form only.
+    Its pages also look records up around ``get_queryset``, which would show restricted
+    incidents to everyone."""
+
+    def _visible(self, request, object_id: str) -> None:
+        if self.get_object(request, unquote(object_id)) is None:
+            raise Http404("No such record.")
+
+    def history_view(self, request, object_id, extra_context=None):
+        self._visible(request, object_id)
+        return super().history_view(request, object_id, extra_context)
+
+    def history_form_view(self, request, object_id, version_id, extra_context=None):
+        if request.method not in ("GET", "HEAD"):
+            return HttpResponseNotAllowed(["GET", "HEAD"])
+        if not str(version_id).isascii() or not str(version_id).isdigit():
+            raise Http404("No such version.")
+        self._visible(request, object_id)
+        return super().history_form_view(request, object_id, version_id, extra_context)
+
+    def revert_disabled(self, request, obj=None) -> bool:
+        return True

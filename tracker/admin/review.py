@@ -1,0 +1,422 @@
+"""The review workflow in the admin: buttons, bulk actions, locking, queue pages.
+
+Every state change goes through tracker.workflow.transition(), one record at a
+time, so each record gets its own ReviewEvent and refusal message.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import quote, unquote
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import OuterRef, Subquery
+from django.forms.models import BaseInlineFormSet
+from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+
+from tracker import locks, workflow
+from tracker.admin.kit import status_badge
+from tracker.models import ReviewEvent, ReviewStatus
+from tracker.workflow import RULES, Action, TransitionError
+
+
+class CommentForm(forms.Form):
+    comment = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
+        required=False,
+        help_text="Required to request changes, reject or reopen: say what and why.",
+    )
+
+
+def _change_url(record) -> str:
+    meta = record._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+
+
+class LockCheckedInlineFormSet(BaseInlineFormSet):
+    """Puts what ``tracker.locks`` refuses next to the rows, where a model's ``clean()``
+    cannot: removing a row (a row ticked for deletion is not validated; its delete would
+    meet the lock only at save time) and changing a row's many-to-many values (set after
+    the row is saved)."""
+
+    def clean(self) -> None:
+        super().clean()
+        many = {field.name for field in self.model._meta.many_to_many}
+        refused: list[str] = []
+        for form in self.initial_forms:
+            if form.instance.pk is None:
+                continue
+            deleting = self.can_delete and self._should_delete_form(form)
+            if not deleting and not many & set(form.changed_data):
+                continue  # the model's clean() has checked it
+            try:
+                locks.check(form.instance, deleting=True)
+            except locks.Locked as exc:
+                if deleting:
+                    refused += exc.messages
+                else:
+                    form.add_error(None, exc)
+        if refused:
+            raise ValidationError([f"Not removed: {message}" for message in refused])
+
+
+_LOCK_CHECKED: dict[type, type] = {}
+
+
+def lock_checked(formset: type[BaseInlineFormSet]) -> type[BaseInlineFormSet]:
+    """``formset`` with the checks of ``LockCheckedInlineFormSet`` (for an inline that
+    declares a formset of its own)."""
+    if issubclass(formset, LockCheckedInlineFormSet):
+        return formset
+    if formset not in _LOCK_CHECKED:
+        name = f"LockChecked{formset.__name__}"
+        _LOCK_CHECKED[formset] = type(name, (LockCheckedInlineFormSet, formset), {})
+    return _LOCK_CHECKED[formset]
+
+
+class LockedWithParentInline:
+    """Inlines of a record the user may not edit (locked, or someone else's) are read-only;
+    in the others, rows that ``tracker.locks`` keeps are refused with a form error."""
+
+    formset = LockCheckedInlineFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        kwargs.setdefault("formset", lock_checked(self.formset))
+        return super().get_formset(request, obj, **kwargs)
+
+    def _parent_editable(self, request, obj) -> bool:
+        return obj is None or workflow.can_edit(obj, request.user)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return self._parent_editable(request, obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return self._parent_editable(request, obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return self._parent_editable(request, obj) and super().has_delete_permission(request, obj)
+
+
+class LockRefusals:
+    """For a ModelAdmin whose writes may meet a rule (``tracker.locks.Refused``) after its
+    forms were valid: a delete whose cascade would remove a locked record's link,
+    attribution or relation, a save that meets a record locked meanwhile, or one that
+    would leave a hidden item named by a record the team sees (``evidence.visibility``).
+    The page answers with the rule's message and the record's page, not an error; the
+    view's transaction has rolled back whatever it wrote."""
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except locks.Refused as exc:
+            return self._lock_refused(request, exc, object_id, "Not deleted")
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except locks.Refused as exc:
+            return self._lock_refused(request, exc, object_id, "Not saved")
+
+    def _lock_refused(self, request, exc: locks.Refused, object_id, what: str):
+        self.message_user(request, f"{what}: {' '.join(exc.messages)}", messages.ERROR)
+        if object_id is None:
+            return HttpResponseRedirect(request.get_full_path())
+        meta = self.model._meta
+        url = reverse(
+            f"admin:{meta.app_label}_{meta.model_name}_change", args=[quote(unquote(object_id))]
+        )
+        return HttpResponseRedirect(url)
+
+
+class ReviewAdminMixin(LockRefusals):
+    """For the ModelAdmin of a model with a ``status`` under review."""
+
+    change_form_template = "admin/tracker/review_change_form.html"
+
+    # --- Locking ------------------------------------------------------------------------
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        allowed = super().has_change_permission(request, obj)
+        return allowed and (obj is None or workflow.can_edit(obj, request.user))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # Deleting is for drafts only; anything reviewed stays on record.
+        allowed = super().has_delete_permission(request, obj)
+        return allowed and (obj is None or obj.status == ReviewStatus.DRAFT)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # deletion must be one audited record at a time
+        return actions
+
+    def has_review_permission(self, request) -> bool:
+        return workflow.is_reviewer(request.user, self.model)
+
+    def has_publish_permission(self, request) -> bool:
+        return workflow.is_editor(request.user, self.model)
+
+    # --- The review panel on the change page -------------------------------------------------
+
+    def review_panel(self, obj, user) -> str:
+        """The record's state, the buttons this user may press, and its review timeline."""
+        meta = obj._meta
+        buttons = format_html_join(
+            " ",
+            '<a class="button review-button" href="{}">{}</a>',
+            (
+                (
+                    reverse(f"admin:{meta.app_label}_{meta.model_name}_review", args=[obj.pk, a]),
+                    Action(a).label,
+                )
+                for a in workflow.available_actions(obj, user)
+            ),
+        )
+        events = ReviewEvent.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
+        ).select_related("actor")
+        timeline = format_html_join(
+            "",
+            "<li><time>{}</time> <strong>{}</strong> {}: {} → {}{}</li>",
+            (
+                (
+                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
+                    e.actor,
+                    Action(e.action).label.lower() if e.action in RULES else e.action,
+                    e.get_from_status_display(),
+                    e.get_to_status_display(),
+                    format_html(" — “{}”", e.comment) if e.comment else "",
+                )
+                for e in events
+            ),
+        )
+        blocked = format_html_join(
+            "",
+            '<p class="review-blocked">{} is not possible yet: {}</p>',
+            ((Action(a).label, reason) for a, reason in workflow.blocked_actions(obj, user)),
+        )
+        history = reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])
+        return format_html(
+            '{} {}{}<ol class="review-timeline">{}</ol>'
+            '<p><a href="{}">Field-by-field history of every change</a></p>',
+            status_badge(obj.status),
+            buttons or "",
+            blocked,
+            timeline or format_html("<li>{}</li>", "Not reviewed yet."),
+            history,
+        )
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        panel = self.review_panel(obj, request.user) if obj is not None else ""
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), "review_panel": panel}
+        )
+
+    # --- One record: the intermediate page and the transition --------------------------------
+
+    def get_urls(self):
+        meta = self.model._meta
+        name = f"{meta.app_label}_{meta.model_name}_review"
+        return [
+            path(
+                "<path:object_id>/review/<str:action>/",
+                self.admin_site.admin_view(self.review_view),
+                name=name,
+            ),
+            *super().get_urls(),
+        ]
+
+    def review_view(self, request: HttpRequest, object_id: str, action: str):
+        # Through get_queryset, as every admin page: a restricted incident is not there.
+        record = self.get_object(request, unquote(object_id))
+        if record is None:
+            raise Http404("No such record.")
+        if not self.has_view_permission(request, record):
+            raise PermissionDenied
+        if action not in RULES:
+            self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
+            return HttpResponseRedirect(_change_url(record))
+        form = CommentForm(request.POST if request.method == "POST" else None)
+        if form.is_bound and form.is_valid():
+            try:
+                workflow.transition(
+                    record, action, by=request.user, comment=form.cleaned_data["comment"]
+                )
+            except TransitionError as exc:
+                self.message_user(request, f"Refused: {exc}", messages.ERROR)
+                if "comment" in str(exc):
+                    return self._confirm(request, [record], action, form)
+            else:
+                self.message_user(
+                    request,
+                    f"{workflow.label(record)}: {Action(action).label.lower()} — now "
+                    f"{ReviewStatus(record.status).label}.",
+                )
+            return HttpResponseRedirect(_change_url(record))
+        return self._confirm(request, [record], action, form)
+
+    def _confirm(self, request, records, action, form, *, bulk=False):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"{Action(action).label}: confirm",
+            "opts": self.model._meta,
+            "records": records,
+            "action": action,
+            "action_label": Action(action).label,
+            "needs_comment": RULES[action].needs_comment,
+            "form": form,
+            "bulk": bulk,
+            "checkbox_name": ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "admin/tracker/review_confirm.html", context)
+
+    # --- Bulk actions ---------------------------------------------------------------------
+
+    def _bulk(self, request, queryset, action):
+        if "apply" not in request.POST:
+            return self._confirm(request, list(queryset), action, CommentForm(), bulk=True)
+        form = CommentForm(request.POST)
+        form.is_valid()
+        comment = form.cleaned_data.get("comment", "")
+        done, refused = [], []
+        for record in queryset:
+            try:
+                workflow.transition(record, action, by=request.user, comment=comment)
+                done.append(workflow.label(record))
+            except TransitionError as exc:
+                refused.append(f"{workflow.label(record)}: {exc}")
+        if done:
+            self.message_user(
+                request, f"{Action(action).label} done for {len(done)}: {', '.join(done)}."
+            )
+        for reason in refused:
+            self.message_user(request, f"Refused — {reason}", messages.ERROR)
+        return None
+
+    @admin.action(description="Submit selected for review")
+    def submit_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.SUBMIT)
+
+    @admin.action(description="Request changes on selected", permissions=["review"])
+    def request_changes_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.REQUEST_CHANGES)
+
+    @admin.action(description="Verify selected", permissions=["review"])
+    def verify_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.VERIFY)
+
+    @admin.action(description="Reject selected", permissions=["review"])
+    def reject_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.REJECT)
+
+    @admin.action(description="Publish selected", permissions=["publish"])
+    def publish_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.PUBLISH)
+
+    @admin.action(description="Reopen selected", permissions=["publish"])
+    def reopen_selected(self, request, queryset):
+        return self._bulk(request, queryset, Action.REOPEN)
+
+    actions = (
+        "submit_selected",
+        "request_changes_selected",
+        "verify_selected",
+        "reject_selected",
+        "publish_selected",
+        "reopen_selected",
+    )
+
+
+# --- Queue pages ------------------------------------------------------------------------------
+
+
+def _with_submitted_at(queryset):
+    ct = ContentType.objects.get_for_model(queryset.model)
+    last_submit = (
+        ReviewEvent.objects.filter(content_type=ct, object_id=OuterRef("pk"), action="submit")
+        .order_by("-at")
+        .values("at")[:1]
+    )
+    return queryset.annotate(submitted_at=Subquery(last_submit))
+
+
+def review_models():
+    from evidence.models import EvidenceItem
+    from tracker.models import Attribution, Incident
+
+    return (Incident, EvidenceItem, Attribution)
+
+
+# What a queue row shows of an attribution: its incident and whom it names (one query).
+ROW_RELATIONS = {"attribution": ("incident", "force", "unit", "official")}
+
+
+def _visible_to(user, queryset):
+    from evidence.visibility import visible_to  # evidence's admin imports this module
+
+    related = ROW_RELATIONS.get(queryset.model._meta.model_name)
+    return visible_to(user, queryset.select_related(*related) if related else queryset)
+
+
+def queue_for(user):
+    """Submitted work ``user`` may review (not their own), oldest submission first."""
+    rows = []
+    for model in review_models():
+        if workflow.is_reviewer(user, model):
+            qs = model.objects.filter(status=ReviewStatus.SUBMITTED).exclude(created_by=user)
+            qs = _visible_to(user, qs)
+            rows.append((model._meta, _with_submitted_at(qs).order_by("submitted_at", "pk")))
+    return rows
+
+
+def my_work_for(user):
+    statuses = [ReviewStatus.DRAFT, ReviewStatus.CHANGES_REQUESTED]
+    return [
+        (
+            model._meta,
+            _visible_to(user, model.objects.filter(created_by=user, status__in=statuses)).order_by(
+                "-pk"
+            ),
+        )
+        for model in review_models()
+    ]
+
+
+def review_counts(user) -> dict[str, int]:
+    return {
+        "queue": sum(qs.count() for _, qs in queue_for(user)),
+        "mine": sum(qs.count() for _, qs in my_work_for(user)),
+    }
+
+
+def _list_page(request, title, sections, empty):
+    limit = 200
+    context = {
+        **admin.site.each_context(request),
+        "title": title,
+        "sections": [(meta, list(qs[:limit]), qs.count()) for meta, qs in sections],
+        "empty": empty,
+        "limit": limit,
+    }
+    return TemplateResponse(request, "admin/tracker/review_list.html", context)
+
+
+def review_queue(request):
+    return _list_page(
+        request, "Review queue", queue_for(request.user), "Nothing is waiting for your review."
+    )
+
+
+def my_work(request):
+    return _list_page(
+        request,
+        "My work: drafts and changes requested",
+        my_work_for(request.user),
+        "You have no drafts and no changes requested.",
+    )

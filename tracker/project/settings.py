@@ -1,0 +1,336 @@
+"""Settings for the tracker, read from the environment (see .env.example).
+
+Development works with nothing set. With DJANGO_DEBUG=0 the process refuses to
+start unless DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS are given.
+"""
+
+import importlib.util
+import os
+from datetime import timedelta
+from pathlib import Path
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dj_database_url
+from csp.constants import NONE, SELF
+from django.core.exceptions import ImproperlyConfigured
+
+from tracker.project.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+
+# Where the SQLite file and the evidence files live. Never inside a static or
+# media URL: originals are served only through permission-checked views.
+DATA_DIR = Path(env_str("TRACKER_DATA_DIR", str(BASE_DIR / "var"))).resolve()
+# Private upload temp dir; created here so that the first upload cannot fail on it.
+(DATA_DIR / "tmp").mkdir(mode=0o750, parents=True, exist_ok=True)
+
+if DEBUG:
+    SECRET_KEY = env_str(
+        "DJANGO_SECRET_KEY", "django-insecure-development-only-never-in-production"
+    )
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+else:
+    SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+    if len(SECRET_KEY) < 50:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY must be set to at least 50 random characters when DJANGO_DEBUG=0."
+        )
+    ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS must name the tracker's host(s) when DJANGO_DEBUG=0."
+        )
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_filters",
+    "simple_history",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "tracker",
+    "evidence",
+]
+
+MIDDLEWARE = [
+    # Outermost, so that every response gets the policy, even a refusal raised by
+    # another middleware (a foreign Host header).
+    "csp.middleware.CSPMiddleware",
+    # Next, so that a NUL byte, an over-long value or a broken pattern is refused with
+    # the readable 400 (with the policy) before sessions or views read it.
+    "tracker.accounts.hostile_input.HostileInputMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tracker.accounts.sessions.IdleTimeoutMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "tracker.accounts.otp.SecondFactorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # Last, as its documentation asks: turns a lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
+]
+
+ROOT_URLCONF = "tracker.project.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "tracker.project.wsgi.application"
+
+# SQLite by default (one file under TRACKER_DATA_DIR); PostgreSQL through DATABASE_URL.
+_SQLITE_OPTIONS = {
+    # WAL lets readers run beside one writer; IMMEDIATE takes the write lock at
+    # BEGIN so two read-then-write transactions queue (busy timeout) instead of
+    # failing with "database is locked" when the reader tries to upgrade.
+    "transaction_mode": "IMMEDIATE",
+    "timeout": 20,
+    "init_command": (
+        "PRAGMA journal_mode=WAL;"
+        "PRAGMA synchronous=NORMAL;"
+        "PRAGMA foreign_keys=ON;"
+        "PRAGMA busy_timeout=20000;"
+    ),
+}
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{DATA_DIR / 'tracker.sqlite3'}")
+try:
+    _db = dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 0, minimum=0))
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL cannot be used: {exc}") from None
+if _db["ENGINE"] == "django.db.backends.sqlite3":
+    _db["OPTIONS"] = {**_SQLITE_OPTIONS, **_db.get("OPTIONS", {})}
+    # A file, not Django's shared in-memory default, so that tests of concurrent
+    # writers exercise the same locking as production.
+    _db["TEST"] = {"NAME": str(DATA_DIR / "test-tracker.sqlite3")}
+DATABASES = {"default": _db}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 12},
+    },
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en"
+USE_I18N = True
+USE_TZ = True  # stored in UTC
+TIME_ZONE = env_str("TRACKER_TIME_ZONE", "Asia/Damascus")  # shown in the case's local time
+try:
+    ZoneInfo(TIME_ZONE)
+except (ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TRACKER_TIME_ZONE must be an IANA zone such as Asia/Damascus; got {TIME_ZONE!r}."
+    ) from None
+
+STATIC_URL = "static/"
+# Leaflet's JavaScript and CSS come from the django-leaflet package; only its static
+# files are used (as an app it would import GeoDjango, which needs GDAL).
+STATICFILES_DIRS = [
+    Path(importlib.util.find_spec("leaflet").submodule_search_locations[0]) / "static"
+]
+# `collectstatic` writes here; nginx serves it (deploy/nginx/tracker.conf). Outside the
+# data dir in a deployment, so the service never needs to write it.
+STATIC_ROOT = Path(env_str("TRACKER_STATIC_ROOT", str(DATA_DIR / "static"))).resolve()
+
+LOGIN_URL = "admin:login"
+
+# Upload limits; files above the memory limit are streamed to a private temp dir.
+DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("TRACKER_MAX_REQUEST_MEMORY", 10 * 1024 * 1024, minimum=1024)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+FILE_UPLOAD_TEMP_DIR = str(DATA_DIR / "tmp")
+FILE_UPLOAD_PERMISSIONS = 0o640
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o750
+TRACKER_MAX_UPLOAD_BYTES = env_int("TRACKER_MAX_UPLOAD_BYTES", 4 * 1024**3, minimum=1)
+
+# Behind nginx: originals are handed to nginx with "X-Accel-Redirect: <prefix>/<key>"
+# instead of being streamed by Django. The prefix names an `internal` location
+# aliased to TRACKER_DATA_DIR (see docs/deploying.md). Empty: Django streams the file.
+_x_accel = env_str("TRACKER_X_ACCEL_REDIRECT_PREFIX", "")
+TRACKER_X_ACCEL_REDIRECT_PREFIX = _x_accel.rstrip("/")
+if _x_accel and (
+    not TRACKER_X_ACCEL_REDIRECT_PREFIX.startswith("/")
+    or any(ch.isspace() or not ch.isprintable() for ch in _x_accel)
+):
+    raise ImproperlyConfigured(
+        "TRACKER_X_ACCEL_REDIRECT_PREFIX must be a URL path starting with '/', "
+        f"such as /protected; got {_x_accel!r}."
+    )
+
+# Review notifications. Development prints mail to the console.
+EMAIL_BACKEND = env_str(
+    "DJANGO_EMAIL_BACKEND",
+    "django.core.mail.backends.console.EmailBackend"
+    if DEBUG
+    else "django.core.mail.backends.smtp.EmailBackend",
+)
+EMAIL_HOST = env_str("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("DJANGO_EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("DJANGO_EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("DJANGO_EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost")
+# Used to build links in e-mails.
+TRACKER_BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000")
+
+# Named as the Source-Organization of exported BagIt bags.
+TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")
+
+# Background map tiles for the workspace maps ({z}/{x}/{y} template). Empty: no tiles
+# (maps still draw the incidents on a blank background, e.g. offline in the field).
+# Set but empty means "no tiles", so this one is read without env_str's empty = default.
+TRACKER_MAP_TILE_URL = os.environ.get(
+    "TRACKER_MAP_TILE_URL", "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+).strip()
+TRACKER_MAP_ATTRIBUTION = env_str("TRACKER_MAP_ATTRIBUTION", "© OpenStreetMap contributors")
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# A session ends after this long without a request (tracker.accounts.sessions restarts the
+# clock at most every five minutes), and when the browser closes.
+SESSION_COOKIE_AGE = env_int("TRACKER_SESSION_IDLE_SECONDS", 8 * 3600, minimum=600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# HTTPS in production (`manage.py check --deploy` reports nothing with these).
+# DJANGO_SECURE_COOKIES=0 exists for `make serve`: a production-like run over plain
+# HTTP on loopback, where a browser would not send secure cookies back. It is refused
+# for any other host, and `check --deploy` warns about it.
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", not DEBUG)
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "[::1]"}
+if not DEBUG and not SESSION_COOKIE_SECURE and not set(ALLOWED_HOSTS) <= _LOOPBACK_HOSTS:
+    raise ImproperlyConfigured(
+        "DJANGO_SECURE_COOKIES=0 is only for a run on loopback: DJANGO_ALLOWED_HOSTS must "
+        "then name only 127.0.0.1, localhost or [::1]."
+    )
+SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", not DEBUG)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 0 if DEBUG else 31_536_000, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", True)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", True)
+# Trust the proxy's "this came over HTTPS" header only when one is configured, e.g.
+# DJANGO_SECURE_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO,https
+_proxy_header = env_list("DJANGO_SECURE_PROXY_SSL_HEADER", [])
+if _proxy_header:
+    if len(_proxy_header) != 2 or not _proxy_header[0].startswith("HTTP_"):
+        raise ImproperlyConfigured(
+            "DJANGO_SECURE_PROXY_SSL_HEADER must be HEADER,value such as "
+            "HTTP_X_FORWARDED_PROTO,https."
+        )
+    SECURE_PROXY_SSL_HEADER = tuple(_proxy_header)
+
+# --- Security: CSP, login protection, second factor (docs/architecture.md, "Security") ---
+
+# Content-Security-Policy (django-csp 4). Scripts and styles come only from our own
+# static files: no inline <script>, no onclick=, no style="" anywhere (positions that
+# depend on data are set from data-* attributes by tracker/js/position.js). The Django
+# admin needs no 'unsafe-inline' either: its templates pass data to its scripts as
+# JSON (<script type="application/json">, never executed) and its scripts set styles
+# through the DOM, which CSP allows. Responses that set their own policy keep it
+# (the evidence file views' "default-src 'none'; sandbox"): the middleware only adds
+# the header when it is missing.
+_tiles = urlsplit(TRACKER_MAP_TILE_URL)
+if TRACKER_MAP_TILE_URL and (
+    _tiles.scheme not in ("https", "http")
+    or not _tiles.netloc
+    or "@" in _tiles.netloc
+    or "{" in _tiles.netloc.removeprefix("{s}.")
+):
+    raise ImproperlyConfigured(
+        "TRACKER_MAP_TILE_URL must be an http(s) URL template such as "
+        f"https://tile.openstreetmap.org/{{z}}/{{x}}/{{y}}.png; got {TRACKER_MAP_TILE_URL!r}."
+    )
+# Leaflet's {s} subdomain placeholder becomes CSP's leftmost-label wildcard.
+_tile_origin = (
+    [f"{_tiles.scheme}://{_tiles.netloc}".replace("{s}", "*")] if TRACKER_MAP_TILE_URL else []
+)
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:", *_tile_origin],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+
+# Login protection (django-axes): after TRACKER_LOGIN_FAILURE_LIMIT failed logins for
+# one username from one address, that pair is refused for TRACKER_LOGIN_COOLOFF_MINUTES.
+# Locking the pair, not the address or the account alone, means a stranger guessing
+# from elsewhere cannot lock a colleague out; failures during a lockout do not prolong
+# it, so nobody can keep the team out for good.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked pair before checking
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("TRACKER_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("TRACKER_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "tracker.accounts.security.locked_out"
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
+# The client's address: REMOTE_ADDR, or with TRACKER_PROXY_COUNT=n proxies in front
+# (each appending to X-Forwarded-For) the address the outermost proxy saw. Without a
+# proxy the header is the client's own claim and is ignored.
+TRACKER_PROXY_COUNT = env_int("TRACKER_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "tracker.accounts.security.client_ip"
+
+# Second factor (django-otp, TOTP): members of these groups must confirm an
+# authenticator app at their first login and enter its code after every password.
+TRACKER_OTP_REQUIRED_GROUPS = env_list("TRACKER_OTP_REQUIRED_GROUPS", [])
+OTP_TOTP_ISSUER = TRACKER_ORGANIZATION  # the name shown in the authenticator app
+# The admin's device pages never show a key or QR code: an administrator removes a
+# lost device but cannot copy someone's second factor.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
+# Where a login goes when its ?next= is missing or points off-site (Django's default,
+# /accounts/profile/, does not exist here).
+LOGIN_REDIRECT_URL = "/"
+
+# Django's own limits, stated: more files or fields in one request is refused with
+# the readable 400 page (tracker.accounts.security.bad_request).
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 1000
+
+# Error reports (500 page, mail to ADMINS) never show a witness's identity or settings.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "tracker.accounts.errors.IdentityReporterFilter"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env_str("TRACKER_LOG_LEVEL", "INFO")},
+}

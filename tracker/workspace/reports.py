@@ -1,0 +1,524 @@
+"""The case report at /reports/case/?<filters>: the filtered incidents as a printable
+investigation report (cover, figures, chart, map, one section per incident, officials).
+
+The incidents are those of the incident browser for the same query string
+(``workspace.incident_filter``). The figures are computed by the database over the
+whole filtered set; the sections show at most ``MAX_INCIDENTS`` of them and the page
+says how many were left out. The page costs the same number of queries for 1 or 500
+incidents.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.conf import settings
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_safe
+
+from evidence.access import VIEW_EVIDENCE
+from evidence.models import EvidenceItem
+from tracker import findings
+from tracker.access import requires_browse
+from tracker.models import (
+    Attribution,
+    Force,
+    Incident,
+    Official,
+    Position,
+    ReviewStatus,
+    TargetType,
+)
+from tracker.responsibility.chain import BASIS_CHAIN, BASIS_DIRECT, Link, assess, tenure, walk
+from tracker.responsibility.periods import format_partial, local
+from tracker.workspace.browser import filter_messages, incident_filter, query_without
+from tracker.workspace.exports import detail_prefix
+from tracker.workspace.filters import SORTS
+from tracker.workspace.maps import map_config, safe_colour
+
+# Sections beyond this make a page no one prints; the figures still cover everything.
+MAX_INCIDENTS = 500
+# Without a ``sort`` parameter a report reads in time order, oldest first.
+REPORT_SORT = "date"
+VIEW_OFFICIAL = "tracker.view_official"
+
+
+# --- Figures over the whole filtered set ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A count known per incident as a range, summed: at least ``low``, at most ``high``.
+
+    An incident with a lower figure and no upper one adds its lower figure to both
+    (``open_ended`` says how many); one with no figure at all adds nothing
+    (``unknown``)."""
+
+    low: int
+    high: int
+    unknown: int
+    open_ended: int
+
+    def __str__(self) -> str:
+        return str(self.low) if self.low == self.high else f"{self.low}–{self.high}"
+
+
+@dataclass(frozen=True)
+class Figures:
+    incidents: int
+    killed: Tally
+    injured: Tally
+    without_target_type: int
+    without_force: int
+
+
+def _tally(prefix: str) -> dict[str, object]:
+    low, high = f"{prefix}_min", f"{prefix}_max"
+    return {
+        f"{prefix}_low": Coalesce(Sum(low), 0),
+        f"{prefix}_high": Coalesce(Sum(Coalesce(high, low)), 0),
+        f"{prefix}_unknown": Count(
+            "pk", filter=Q(**{f"{low}__isnull": True, f"{high}__isnull": True})
+        ),
+        f"{prefix}_open": Count(
+            "pk", filter=Q(**{f"{low}__isnull": False, f"{high}__isnull": True})
+        ),
+    }
+
+
+def figures(incidents: QuerySet[Incident]) -> Figures:
+    """Counts and casualty ranges of ``incidents``: one query."""
+    target_types = Incident.target_types.through.objects.filter(incident=OuterRef("pk"))
+    forces = findings.attributions().filter(
+        Q(force__isnull=False) | Q(unit__isnull=False), incident=OuterRef("pk")
+    )
+    row = incidents.order_by().aggregate(
+        n=Count("pk"),
+        no_target=Count("pk", filter=~Q(Exists(target_types))),
+        no_force=Count("pk", filter=~Q(Exists(forces))),
+        **_tally("killed"),
+        **_tally("injured"),
+    )
+    return Figures(
+        incidents=row["n"],
+        killed=Tally(
+            row["killed_low"], row["killed_high"], row["killed_unknown"], row["killed_open"]
+        ),
+        injured=Tally(
+            row["injured_low"], row["injured_high"], row["injured_unknown"], row["injured_open"]
+        ),
+        without_target_type=row["no_target"],
+        without_force=row["no_force"],
+    )
+
+
+def by_target_type(incidents: QuerySet[Incident]) -> list[dict[str, object]]:
+    """Incidents per target type (an incident with two types counts for each): one query."""
+    through = Incident.target_types.through.objects.filter(
+        incident__in=incidents.order_by().values("pk")
+    )
+    rows = (
+        through.values(name=F("targettype__name"), colour=F("targettype__colour"))
+        .annotate(n=Count("incident_id"))
+        .order_by("-n", "name")
+    )
+    return [{**row, "colour": safe_colour(row["colour"])} for row in rows]
+
+
+def by_status(incidents: QuerySet[Incident]) -> list[tuple[str, int]]:
+    """Incidents per review status, in the workflow's order: one query."""
+    counts = dict(incidents.order_by().values_list("status").annotate(n=Count("pk")))
+    return [(label, counts[value]) for value, label in ReviewStatus.choices if value in counts]
+
+
+def by_force(incidents: QuerySet[Incident]) -> list[tuple[Force, int]]:
+    """Incidents with an attribution presented with them (``tracker.findings``) to each
+    force, directly or through one of its units: one query. An incident attributed to two
+    forces counts for each."""
+    counted = (
+        findings.attributions()
+        .filter(
+            Q(force=OuterRef("pk")) | Q(unit__force=OuterRef("pk")),
+            incident__in=incidents.order_by().values("pk"),
+        )
+        .order_by()
+        .annotate(n=Func("incident", function="COUNT", template="COUNT(DISTINCT %(expressions)s)"))
+        .values("n")
+    )
+    forces = Force.objects.annotate(n=Subquery(counted, output_field=IntegerField()))
+    return sorted(((f, f.n) for f in forces if f.n), key=lambda pair: (-pair[1], pair[0].name))
+
+
+@dataclass(frozen=True)
+class MonthCount:
+    month: date
+    n: int
+
+    @property
+    def label(self) -> str:
+        return f"{self.month.year:04d}-{self.month.month:02d}"
+
+
+@dataclass(frozen=True)
+class Months:
+    counts: list[MonthCount]  # every month from the first to the last, empty ones too
+    month_unknown: list[tuple[int, int]]  # (year, incidents dated only to that year)
+
+
+def by_month(incidents: QuerySet[Incident]) -> Months:
+    """Incidents per month of their start in the case's time zone: one query. Incidents
+    dated only to a year are counted per year apart, never put in January."""
+    year_only = Case(
+        When(start_precision="year", then=Value(True)),
+        default=Value(False),
+        output_field=BooleanField(),
+    )
+    rows = (
+        incidents.order_by()
+        .annotate(month=TruncMonth("occurred_start"), year_only=year_only)
+        .values_list("month", "year_only")
+        .annotate(n=Count("pk"))
+    )
+    months: dict[date, int] = defaultdict(int)
+    years: dict[int, int] = defaultdict(int)
+    for month, is_year_only, n in rows:
+        first = local(month).date() if isinstance(month, datetime) else month
+        if is_year_only:
+            years[first.year] += n
+        else:
+            months[first.replace(day=1)] += n
+    return Months(_every_month(months), sorted(years.items()))
+
+
+def _every_month(counts: dict[date, int]) -> list[MonthCount]:
+    if not counts:
+        return []
+    first, last = min(counts), max(counts)
+    result, month = [], first
+    while month <= last:
+        result.append(MonthCount(month, counts.get(month, 0)))
+        year, index = divmod(month.month, 12)
+        month = date(month.year + year, index + 1, 1)
+    return result
+
+
+# --- The chart: bars by month, drawn here as inline SVG ------------------------------------
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    n: int
+    show_label: bool
+
+    @property
+    def middle(self) -> float:
+        return round(self.x + self.width / 2, 2)
+
+    @property
+    def above(self) -> float:
+        return round(self.y - 4, 2)
+
+
+@dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    left: int
+    baseline: int
+    bars: list[ChartBar]
+    ticks: list[tuple[float, int]]  # (y, value) of the horizontal grid lines
+    values: bool  # few enough bars to write each one's count above it
+
+
+CHART_WIDTH, CHART_HEIGHT = 760, 230
+CHART_MARGIN = {"left": 40, "right": 8, "top": 16, "bottom": 46}
+VALUE_LABELS = 24  # bars up to which each count is written above its bar
+
+
+def month_chart(counts: list[MonthCount]) -> Chart | None:
+    """Bar geometry for the month counts, in SVG user units (the template draws it)."""
+    if not counts:
+        return None
+    left, top = CHART_MARGIN["left"], CHART_MARGIN["top"]
+    plot_width = CHART_WIDTH - left - CHART_MARGIN["right"]
+    baseline = CHART_HEIGHT - CHART_MARGIN["bottom"]
+    plot_height = baseline - top
+    step = _tick_step(max(c.n for c in counts))
+    ceiling = step * max(1, math.ceil(max(c.n for c in counts) / step))
+    slot = plot_width / len(counts)
+    every = max(1, math.ceil(len(counts) / 12))  # at most a dozen month labels
+    bars = []
+    for index, count in enumerate(counts):
+        height = plot_height * count.n / ceiling
+        bars.append(
+            ChartBar(
+                x=round(left + index * slot + slot * 0.1, 2),
+                y=round(baseline - height, 2),
+                width=round(max(slot * 0.8, 0.5), 2),
+                height=round(height, 2),
+                label=count.label,
+                n=count.n,
+                show_label=index % every == 0,
+            )
+        )
+    ticks = [
+        (round(baseline - plot_height * value / ceiling, 2), value)
+        for value in range(0, ceiling + 1, step)
+    ]
+    return Chart(CHART_WIDTH, CHART_HEIGHT, left, baseline, bars, ticks, len(bars) <= VALUE_LABELS)
+
+
+def _tick_step(peak: int) -> int:
+    """1, 2, 5, 10, 20, 50...: the smallest that draws at most five grid lines above zero."""
+    for exponent in range(10):
+        for mantissa in (1, 2, 5):
+            step = mantissa * 10**exponent
+            if peak <= 5 * step:
+                return step
+    return 10**10
+
+
+# --- The incidents shown, and the officials linked to them ----------------------------------
+
+
+def report_incidents(incidents: QuerySet[Incident], limit: int) -> list[Incident]:
+    """The first ``limit`` incidents with everything a section shows: five queries. Only
+    the attributions and evidence links presented with each incident are loaded
+    (``tracker.findings``); supporting items are sorted out by ``supporting``."""
+    supporting_items = EvidenceItem.objects.only("id", "code", "status").order_by("code")
+    attributions = (
+        findings.attributions()
+        .select_related("force", "unit", "unit__force", "official")
+        .prefetch_related(Prefetch("supporting_evidence", queryset=supporting_items))
+        .order_by("id")
+    )
+    evidence = (
+        findings.evidence_links()
+        .select_related("item")
+        .only(
+            "id",
+            "incident",
+            "relied_on",
+            "item__code",
+            "item__kind",
+            "item__sha256",
+            "item__status",
+        )
+        .order_by("item__code")
+    )
+    return list(
+        incidents.select_related("place", "attack_type", "weapon").prefetch_related(
+            Prefetch("target_types", queryset=TargetType.objects.order_by("name")),
+            Prefetch("evidence_links", queryset=evidence),
+            Prefetch("attributions", queryset=attributions),
+        )[:limit]
+    )
+
+
+def supporting(attribution: Attribution, incident: Incident) -> list[EvidenceItem]:
+    """The prefetched supporting items of ``attribution`` presented with ``incident``: a
+    published incident's attribution is shown with its checked items only."""
+    return [
+        item
+        for item in attribution.supporting_evidence.all()
+        if findings.stands(item.status, incident.status)
+    ]
+
+
+@dataclass
+class LinkedOfficial:
+    official: Official
+    links: list[tuple[Incident, Link]] = field(default_factory=list)
+
+
+def linked_officials(incidents: list[Incident]) -> list[LinkedOfficial]:
+    """The officials tied to ``incidents`` the way their dossiers tie them: named by an
+    attribution presented with the incident, or in command (on the incident's date) of an
+    attributed unit or a unit above it. Rejected incidents are left out, as in the
+    dossier. Reads the prefetched attributions of ``report_incidents``; two queries
+    whatever their number."""
+    live = [i for i in incidents if i.status != ReviewStatus.REJECTED]
+    unit_ids = {a.unit_id for i in live for a in i.attributions.all() if a.unit_id}
+    above = walk(unit_ids, "up")
+    reached = {unit_id for units in above.values() for unit_id in units}
+    postings: dict[int, list] = defaultdict(list)
+    if reached:
+        for position in (
+            Position.objects.filter(unit_id__in=reached, is_command=True)
+            .select_related("official", "unit")
+            .order_by("start", "official__name", "id")
+        ):
+            postings[position.unit_id].append((position, tenure(position)))
+
+    found: dict[int, LinkedOfficial] = {}
+    seen: set[tuple] = set()
+
+    def add(official: Official, incident: Incident, link: Link, key: tuple) -> None:
+        if key not in seen:
+            seen.add(key)
+            found.setdefault(official.pk, LinkedOfficial(official)).links.append((incident, link))
+
+    for incident in live:
+        for a in incident.attributions.all():
+            items = supporting(a, incident)
+            codes = tuple(item.code for item in items)
+            states = tuple((item.code, item.status) for item in items)
+            if a.official_id:
+                link = Link(BASIS_DIRECT, a, codes, evidence_states=states)
+                add(a.official, incident, link, ("direct", a.pk))
+            if not a.unit_id:
+                continue
+            for unit_id, depth in sorted(above[a.unit_id].items(), key=lambda item: item[1]):
+                for position, held in postings.get(unit_id, ()):
+                    verdict = assess(position, incident, held)
+                    if verdict is not None:
+                        link = Link(
+                            BASIS_CHAIN, a, codes, *verdict, position, depth, evidence_states=states
+                        )
+                        add(
+                            position.official, incident, link, (incident.pk, position.pk, a.unit_id)
+                        )
+    return sorted(found.values(), key=lambda entry: entry.official.name.casefold())
+
+
+# --- Presentation helpers -------------------------------------------------------------------
+
+
+def count_range(low: int | None, high: int | None) -> str:
+    """One incident's count as written in the report: ``5``, ``3–5``, ``at least 3``."""
+    if low is None and high is None:
+        return "unknown"
+    if high is None:
+        return f"at least {low}"
+    if low is None:
+        return f"up to {high}"
+    return str(low) if low == high else f"{low}–{high}"
+
+
+def incident_when(incident: Incident) -> str:
+    """The start to its precision, and the end when the attack lasted."""
+    start = format_partial(incident.occurred_start, incident.start_precision)
+    if incident.occurred_end:
+        return f"{start} to {format_partial(incident.occurred_end, 'minute')}"
+    return start
+
+
+@dataclass(frozen=True)
+class Section:
+    incident: Incident
+    url: str
+    when: str
+    killed: str
+    injured: str
+    latitude: object
+    longitude: object
+    # (attribution, its supporting items) presented with the incident
+    attributions: list[tuple[Attribution, list[EvidenceItem]]]
+
+
+def section(incident: Incident, pages: str) -> Section:
+    """What an incident's section shows beyond its fields; ``pages`` is the incident pages'
+    URL prefix."""
+    place = incident.place
+    latitude = (
+        incident.latitude if incident.latitude is not None else getattr(place, "latitude", None)
+    )
+    longitude = (
+        incident.longitude if incident.longitude is not None else getattr(place, "longitude", None)
+    )
+    return Section(
+        incident,
+        f"{pages}{incident.code}/",
+        incident_when(incident),
+        count_range(incident.killed_min, incident.killed_max),
+        count_range(incident.injured_min, incident.injured_max),
+        latitude,
+        longitude,
+        [(a, supporting(a, incident)) for a in incident.attributions.all()],
+    )
+
+
+def geojson_url(query: str) -> str:
+    return reverse("incidents:export_geojson") + (f"?{query}" if query else "")
+
+
+# --- The page -------------------------------------------------------------------------------
+
+
+@require_safe
+@requires_browse
+def case_report(request: HttpRequest) -> HttpResponse:
+    found = incident_filter(request)
+    filter_messages(request, found)
+    errors = found.filter_errors()
+    # By id: a filter may make the queryset DISTINCT, which aggregates would wrap in a
+    # subquery where the correlated EXISTS of ``figures`` cannot reach the incident.
+    matching = Incident.objects.filter(pk__in=found.qs.values("pk"))
+    sort = found.sort_key if request.GET.get("sort") else REPORT_SORT
+    total = figures(matching)
+    shown = report_incidents(matching.order_by(*SORTS[sort][1]), MAX_INCIDENTS)
+    months = by_month(matching)
+    officials = linked_officials(shown)
+    pages = detail_prefix()
+    can_see_officials = request.user.has_perm(VIEW_OFFICIAL)
+    query = query_without(request, "page")
+    context = {
+        "section": "report",
+        "query": query,
+        "organization": settings.TRACKER_ORGANIZATION,
+        "generated": timezone.localtime(),
+        "generated_by": request.user.get_full_name() or request.user.get_username(),
+        "active": found.active(),
+        "sort_label": SORTS[sort][0],
+        "figures": total,
+        "tallies": [("Killed", total.killed), ("Injured", total.injured)],
+        "statuses": by_status(matching),
+        "target_types": by_target_type(matching),
+        "forces": by_force(matching),
+        "months": months,
+        "chart": month_chart(months.counts),
+        "sections": [section(incident, pages) for incident in shown],
+        "left_out": total.incidents - len(shown),
+        "limit": MAX_INCIDENTS,
+        "officials": [
+            (
+                entry,
+                reverse("officials:dossier", args=[entry.official.pk]) if can_see_officials else "",
+            )
+            for entry in officials
+        ],
+        "can_list_evidence": request.user.has_perm(VIEW_EVIDENCE),
+        # The map draws the GeoJSON export of the same filters: every matching incident.
+        "map_config": None if errors else map_config(geojson=geojson_url(query)),
+        "basis_direct": BASIS_DIRECT,
+    }
+    return render(request, "tracker/case_report.html", context)
