@@ -919,7 +919,7 @@ def test_a_copy_already_held_is_read_from_the_held_original(researcher):
 
 def test_an_image_refused_by_its_reader_is_refused_with_the_readers_reason(researcher):
     from evidence.files.imaging import MAX_TIFF_PARTS
-    from evidence.tests.test_hostile_images import many_strips_tiff
+    from evidence.files.tests.test_hostile_images import many_strips_tiff
 
     with pytest.raises(intake.IntakeError) as refused:
         ingest(many_strips_tiff(MAX_TIFF_PARTS + 1), by=researcher, filename="scan.tif")

@@ -25,9 +25,9 @@ from django.core.management import call_command
 
 from evidence import intake
 from evidence.files import storage, storage_audit
+from evidence.files.tests.test_verify_evidence import database_url
 from evidence.models import EvidenceItem
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_verify_evidence import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -38,9 +38,9 @@ from tracker.accounts.hostile_input import (
     check_request,
 )
 from tracker.accounts.security import BadInput
+from tracker.admin.tests.test_admin_forms import incident_post
 from tracker.models import Incident, Official, Place
 from tracker.tests import factories as f
-from tracker.tests.test_admin_forms import incident_post
 
 pytestmark = pytest.mark.django_db
 

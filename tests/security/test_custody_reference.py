@@ -26,9 +26,9 @@ from django.urls import reverse
 from evidence import intake
 from evidence.files import storage
 from evidence.files.fixity import FixityError
+from evidence.files.tests.test_verify_evidence import point_row_at
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_verify_evidence import point_row_at
 
 pytestmark = pytest.mark.django_db
 

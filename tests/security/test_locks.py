@@ -35,9 +35,9 @@ from tracker import locks
 from tracker.models import Attribution, Incident, IncidentRelation, Position, ReviewStatus
 from tracker.responsibility.chain import attribute_command
 from tracker.responsibility.postings import import_postings
+from tracker.responsibility.tests.test_import_postings import POSTINGS, UNITS
 from tracker.tests import factories as f
 from tracker.tests.test_backup_restore import new_machine, run
-from tracker.tests.test_import_postings import POSTINGS, UNITS
 from tracker.workflow import Action, transition
 
 S = ReviewStatus

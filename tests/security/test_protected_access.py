@@ -24,9 +24,9 @@ from django.urls import reverse
 from evidence import access, intake
 from evidence.files import custody
 from evidence.flights.admin import FlightLogUploadForm
+from evidence.flights.tests.test_flightlog_import import EXAMPLE
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_flightlog_import import EXAMPLE
 from evidence.tests.test_views import add_derivative, body_of
 
 pytestmark = pytest.mark.django_db

@@ -321,7 +321,7 @@ def hidden_flights(other_researcher):
     from datetime import datetime, timedelta, timezone
 
     from evidence.flights import flightlog
-    from evidence.tests.test_flightlog_import import EXAMPLE
+    from evidence.flights.tests.test_flightlog_import import EXAMPLE
 
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
     log = flightlog.import_flight_log(
@@ -780,7 +780,7 @@ def test_a_hidden_item_can_always_be_removed_from_the_support_of_a_visible_attri
 
 def new_incident_with_attribution(client, case, sensitivity: str, items):
     """The incident add page posted with one attribution inline citing ``items``."""
-    from tracker.tests.test_admin_forms import form_data
+    from tracker.admin.tests.test_admin_forms import form_data
 
     url = reverse("admin:tracker_incident_add")
     data = form_data(client.get(url))

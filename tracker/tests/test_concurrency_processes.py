@@ -92,7 +92,7 @@ def work(environment: dict, worker: int, user_ids: dict, shared_ids: list, start
 
 @pytest.mark.django_db(transaction=True)
 def test_eight_processes_lose_no_update_and_share_no_code(researcher, reviewer):
-    from evidence.tests.test_verify_evidence import database_url
+    from evidence.files.tests.test_verify_evidence import database_url
     from tracker.models import CodeCounter, Incident, ReviewEvent, ReviewStatus
     from tracker.tests.factories import IncidentFactory
     from tracker.workflow import Action, transition

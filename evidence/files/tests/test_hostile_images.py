@@ -33,9 +33,9 @@ from PIL import Image
 
 from evidence import intake
 from evidence.files import imaging, storage
+from evidence.files.tests.test_verify_evidence import database_url
 from evidence.models import Derivative, EvidenceItem
 from evidence.tests.files import make_bomb_png, make_jpeg, make_png, png_chunk
-from evidence.tests.test_verify_evidence import database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)  # committed: the child must see it
 

@@ -14,12 +14,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evidence.flights.admin import candidates_html
+from evidence.flights.tests.test_flight_correlation import STRIKE, TOWARDS, make_incident, observe
+from evidence.flights.tests.test_flightlog_import import EXAMPLE, HEADER, row
 from evidence.models import EvidenceItem, FlightLog, FlightMatch, FlightObservation
-from evidence.tests.test_flight_correlation import STRIKE, TOWARDS, make_incident, observe
-from evidence.tests.test_flightlog_import import EXAMPLE, HEADER, row
+from tracker.admin.tests.test_admin_changelists import PINNED
 from tracker.models import Incident, ReviewStatus
 from tracker.tests import factories as f
-from tracker.tests.test_admin_changelists import PINNED
 
 pytestmark = pytest.mark.django_db
 

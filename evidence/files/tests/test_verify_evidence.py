@@ -17,9 +17,9 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from evidence.files import custody, fixity, storage
+from evidence.files.tests.test_custody import ingest_text, raw, triggers_dropped
 from evidence.management.commands import verify_evidence
 from evidence.models import CustodyEvent, EvidenceItem
-from evidence.tests.test_custody import ingest_text, raw, triggers_dropped
 
 pytestmark = pytest.mark.django_db
 

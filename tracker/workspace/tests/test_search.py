@@ -9,10 +9,10 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
+from tracker.admin.tests.test_admin_changelists import PINNED
 from tracker.models import Incident, Sensitivity
 from tracker.responsibility.names import search_key
 from tracker.tests import factories as f
-from tracker.tests.test_admin_changelists import PINNED
 from tracker.workspace.search import search_incidents
 
 CHANGELIST = reverse("admin:tracker_incident_changelist")
