@@ -235,17 +235,15 @@ class Undisclosed(Refused):
     """A write that would leave a record the team sees naming a hidden item."""
 
 
-def check_disclosed(*, items=(), incidents=(), leaving=()) -> None:
+def check_disclosed(*, items=(), incidents=()) -> None:
     """Raise ``Undisclosed`` if an attribution or scene the team sees names a hidden item,
-    among those about ``items`` or the incidents ``incidents`` (ids); attributions of the
-    incidents ``leaving`` (being deleted) do not count."""
+    among those about ``items`` or the incidents ``incidents`` (ids)."""
     items, incidents = list(items), list(incidents)
     hidden = access.hidden_item_ids()
     cited = (
         Attribution.supporting_evidence.through.objects.filter(evidenceitem_id__in=hidden)
         .filter(Q(evidenceitem_id__in=items) | Q(attribution__incident_id__in=incidents))
         .exclude(attribution__incident__in=restricted_incidents())
-        .exclude(attribution__incident_id__in=list(leaving))
         .select_related(
             "evidenceitem",
             "attribution__incident",
@@ -271,16 +269,6 @@ def check_disclosed(*, items=(), incidents=(), leaving=()) -> None:
         raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))
 
 
-def _deleted_with(origin, model: type[Model]) -> list[int]:
-    """The ids of ``model`` rows whose deletion (``origin``: what ``delete()`` was called
-    on) is deleting this row too (their attributions go with them)."""
-    if isinstance(origin, model):
-        return [origin.pk]
-    if isinstance(origin, QuerySet) and origin.model is model:
-        return list(origin.values_list("pk", flat=True))
-    return []
-
-
 def _link_stored(sender, instance, raw=False, **kwargs) -> None:
     if not raw and instance.pk is not None:  # a link moved to another item: both count
         stored = EvidenceLink.objects.filter(pk=instance.pk).values_list("item_id", flat=True)
@@ -292,9 +280,11 @@ def _link_saved(sender, instance, raw=False, **kwargs) -> None:
         check_disclosed(items={instance.item_id, getattr(instance, "_stored_item_id", None)})
 
 
-def _link_deleted(sender, instance, origin=None, **kwargs) -> None:
-    # (An item itself is never deleted: its custody events protect it.)
-    check_disclosed(items=[instance.item_id], leaving=_deleted_with(origin, Incident))
+def _link_deleted(sender, instance, **kwargs) -> None:
+    # Deleting an incident deletes its attributions (and their support) before its links,
+    # so its own attributions no longer count here. An item itself is never deleted: its
+    # custody events protect it.
+    check_disclosed(items=[instance.item_id])
 
 
 def _links_added(sender, instance, action, reverse, model, pk_set, **kwargs) -> None:

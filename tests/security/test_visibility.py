@@ -661,6 +661,44 @@ def test_connect_installs_the_support_check_on_supporting_evidence_once_under_it
     assert case["hidden"] in attribution.supporting_evidence.all()
 
 
+@pytest.fixture
+def all_receivers():
+    """The receivers of the model signals as they were, back after the test."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    signals = (m2m_changed, pre_save, post_save, post_delete)
+    saved = {}
+    for signal in signals:
+        with signal.lock:
+            saved[signal] = list(signal.receivers)
+    yield
+    for signal in signals:
+        with signal.lock:
+            signal.receivers = saved[signal]
+            signal.sender_receivers_cache.clear()
+
+
+def test_connect_installs_each_disclosure_check_once_under_its_name(all_receivers):
+    """Each receiver of the rule from the other side can be found (and switched off) by
+    its name, and is installed once however often ``connect`` runs."""
+    from django.db.models.signals import post_delete, post_save, pre_save
+
+    named = [
+        (pre_save, EvidenceLink, "visibility_link_pre"),
+        (post_save, EvidenceLink, "visibility_link_save"),
+        (post_delete, EvidenceLink, "visibility_link_del"),
+        (m2m_changed, EvidenceLink, "visibility_link_add"),
+        (post_save, Incident, "visibility_incident"),
+        (post_save, Attribution, "visibility_attr"),
+    ]
+    visibility.connect()
+    for signal, sender, uid in named:
+        before = len(signal._live_receivers(sender)[0])
+        assert signal.disconnect(sender=sender, dispatch_uid=uid), uid
+        assert len(signal._live_receivers(sender)[0]) == before - 1, uid
+        assert not signal.disconnect(sender=sender, dispatch_uid=uid), uid  # it was one
+
+
 def test_may_see_costs_no_query_for_a_record_no_rule_governs_nor_for_a_holder(
     researcher, editor, case, django_assert_num_queries
 ):

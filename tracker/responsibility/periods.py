@@ -12,6 +12,7 @@ tracker records, so nothing is claimed more exactly than it was written.
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -71,15 +72,9 @@ def add_precision(moment: datetime, precision: str | None) -> datetime:
 
 
 def _replace_month(moment: datetime, year: int, month: int) -> datetime:
-    # 31 January + one month is the end of February, not an error.
-    day = moment.day
-    while True:
-        try:
-            return moment.replace(year=year, month=month, day=day)
-        except ValueError:
-            if day <= 28:
-                raise
-            day -= 1
+    # 31 January + one month is the end of February, not an error. A year outside
+    # Python's range raises ValueError (add_precision reads it as unbounded).
+    return moment.replace(year=year, month=month, day=min(moment.day, monthrange(year, month)[1]))
 
 
 @dataclass(frozen=True)
