@@ -1086,6 +1086,25 @@ def test_hiding_the_before_image_of_a_visible_scene_is_refused(case):
     refused(link.delete)
 
 
+def test_the_incident_page_answers_a_refused_opening_with_its_message_not_an_error(
+    client, other_researcher, case
+):
+    from tests.security.test_locks import change_url, save_page
+
+    second = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
+    f.AttributionFactory(incident=second).supporting_evidence.add(case["hidden"])
+    client.force_login(other_researcher)
+
+    def open_it(data):
+        data["sensitivity"] = [Sensitivity.NORMAL]
+
+    answer = save_page(client, change_url(second), open_it)
+    assert answer.status_code == 302
+    page = client.get(answer.url).content.decode()
+    assert "Not saved: Refused:" in page
+    assert Incident.objects.get(pk=second.pk).sensitivity == Sensitivity.RESTRICTED
+
+
 def test_the_incident_page_answers_a_refused_removal_with_its_message_not_an_error(
     client, researcher, case
 ):
