@@ -268,7 +268,8 @@ def check_disclosed(*, items=(), incidents=(), leaving=()) -> None:
     )
     for scene in scenes[:1]:
         where = f'the scene {scene.item.code} (as its "before" image)'
-        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))
+        # scene.before is never None here: the query filters on it
+        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))  # type: ignore[union-attr]
 
 
 def _deleted_with(origin, model: type[Model]) -> list[int]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeGuard
 
 from django.utils import timezone
 
@@ -48,7 +49,7 @@ def check_year(value: date | datetime | None) -> None:
 _KNOWN = frozenset(P.values)
 
 
-def known(precision: str | None) -> bool:
+def known(precision: str | None) -> TypeGuard[str]:
     return precision in _KNOWN
 
 
