@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test lint bench mutate install install-dev browser clean serve loadtest
+.PHONY: run test quick lint bench mutate install install-dev browser clean serve loadtest
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -43,9 +43,12 @@ browser:
 	  { echo "Could not install chromium: run 'apt-get install -y chromium' as root."; exit 1; }; \
 	fi
 
+# The contracts and the type-checked modules: docs/architecture.md, "Architecture as code".
 lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(TEST_ENV) $(BIN)/mypy
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
 
 # Each run gets its own data directory, so its own SQLite test database.
@@ -59,6 +62,12 @@ test: install-dev browser lint
 	else \
 	  echo "=== PostgreSQL not reachable: suite ran on SQLite only ==="; \
 	fi; \
+	rm -rf "$$data"; exit $$status
+
+# The inner loop: lint, then the suite without the browser tests, on SQLite only.
+quick: install-dev lint
+	@data=$$(mktemp -d /tmp/tracker-test.XXXXXX); status=0; \
+	$(TEST_ENV) TRACKER_DATA_DIR=$$data $(BIN)/pytest -q -p no:cacheprovider -m "not e2e" || status=1; \
 	rm -rf "$$data"; exit $$status
 
 # Mutation testing of the core modules (docs/testing.md); not part of `make test`.

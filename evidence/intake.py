@@ -139,7 +139,7 @@ def _held_file(item: EvidenceItem) -> Path | None:
 def _inside_callers_transaction() -> bool:
     """Is ingest running inside someone else's transaction? A test case's own
     wrapping transaction does not count (as for Django's durable atomic blocks)."""
-    return any(not block._from_testcase for block in connection.atomic_blocks)
+    return any(not block._from_testcase for block in connection.atomic_blocks)  # type: ignore[attr-defined]
 
 
 def _promote_after_commit(staged: storage.StagedFile) -> None:
@@ -275,7 +275,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             # must meet the unique index at save (IntegrityError, linked below), not a
             # ValidationError here. The code is assigned by save().
             item.full_clean(exclude=["code", "sha256"])
-            item._history_user = by  # django-simple-history: who made this version
+            item._history_user = by  # type: ignore[attr-defined]  # django-simple-history: who made this version
             item.save()
             _link(item, incident, relevance, by)
             if facts and kind == EvidenceItem.Kind.PHOTO:

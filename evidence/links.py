@@ -18,7 +18,7 @@ def link(item: EvidenceItem, incident: Incident, *, by, relevance: str = "") -> 
     if existing is not None:
         return existing
     made = EvidenceLink(item=item, incident=incident, relevance=relevance[:300])
-    made._history_user = by  # django-simple-history: who made this version
+    made._history_user = by  # type: ignore[attr-defined]  # django-simple-history: who made this version
     with transaction.atomic():
         made.save()
     return made

@@ -266,7 +266,8 @@ def check_disclosed(*, items=(), incidents=()) -> None:
     )
     for scene in scenes[:1]:
         where = f'the scene {scene.item.code} (as its "before" image)'
-        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))
+        # scene.before is never None here: the query filters on it
+        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))  # type: ignore[union-attr]
 
 
 def _link_stored(sender, instance, raw=False, **kwargs) -> None:

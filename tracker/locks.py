@@ -24,7 +24,7 @@ The status is read from the database, not from an instance that may be stale.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -97,7 +97,8 @@ def _unchanged(instance: models.Model, stored: dict | None, fields=None) -> bool
     if stored is None:
         return False
     names = (
-        stored.keys() if fields is None else [instance._meta.get_field(f).attname for f in fields]
+        # the names are concrete fields, which have an attname
+        stored.keys() if fields is None else [instance._meta.get_field(f).attname for f in fields]  # type: ignore[union-attr]
     )
     return all(
         _normal(getattr(instance, n)) == _normal(stored.get(n)) for n in names if n in stored
@@ -161,7 +162,7 @@ def check(instance: models.Model, *, deleting: bool = False) -> None:
     several models, such as an inline formset)."""
     from evidence.models import EvidenceLink
 
-    checks = {
+    checks: dict[type[models.Model], Callable[..., None]] = {
         EvidenceLink: check_link,
         Attribution: check_attribution,
         IncidentRelation: check_relation,

@@ -113,7 +113,7 @@ def _part_edits(model: type[models.Model], field: str, incident_id: int, user, s
     """``user``'s history entries since ``since`` of ``model`` rows that belong, or
     belonged just before the entry, to incident ``incident_id`` through ``field``: a
     row moved to another incident, or deleted (a '-' entry), counts too."""
-    history = model.history.all()
+    history = model.history.all()  # type: ignore[attr-defined]  # django-simple-history's manager
     before = (
         history.filter(id=OuterRef("id"), history_id__lt=OuterRef("history_id"))
         .order_by("-history_id")

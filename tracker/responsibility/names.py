@@ -11,6 +11,7 @@ LIKE folds case for ASCII only).
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 from django.db.models import Exists, OuterRef, Q
 
@@ -138,7 +139,7 @@ def loose_key(text: str) -> str:
     return _DOUBLED.sub(r"\1", " ".join(kept))
 
 
-def keys_field(names) -> str:
+def keys_field(names: Iterable[str]) -> str:
     """``|key1|key2|`` for a multi-valued key field (``Unit.search_keys``, ``loose_keys``):
     a whole-name match is a search for ``|key|``, a partial one for ``key``."""
     return "|" + "|".join(names) + "|"

@@ -15,6 +15,7 @@ import re
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeGuard
 
 from django.utils import timezone
 
@@ -49,7 +50,7 @@ def check_year(value: date | datetime | None) -> None:
 _KNOWN = frozenset(P.values)
 
 
-def known(precision: str | None) -> bool:
+def known(precision: str | None) -> TypeGuard[str]:
     return precision in _KNOWN
 
 
