@@ -226,3 +226,33 @@ def test_timeline_bars_open_the_browser_on_their_period(live_server, page, shots
     expect(page.locator("h1 .count")).to_have_text(str(last))
     assert "occurred_after=2019-05-27" in page.url
     assert violations(page) == []
+
+
+def test_the_map_writes_each_range_as_every_page_does(live_server, page, settings):
+    """The list beside the map and a marker's popup, drawn by map.js from the GeoJSON
+    export's two numbers, write a range as ``tracker.display.count_range`` does."""
+    from tracker.tests.test_display import RANGES
+
+    settings.TRACKER_MAP_TILE_URL = ""
+    ensure_seed_data()
+    user = User.objects.create_user("researcher", password=PASSWORD, is_staff=True)
+    user.groups.add(Group.objects.get(name="Researcher"))
+    written = {}
+    for n, (low, high, text) in enumerate(RANGES):
+        incident = IncidentFactory(
+            latitude=Decimal("35.60") + Decimal(n) * Decimal("0.2"),
+            longitude=Decimal("36.40"),
+            location_precision=LocationPrecision.EXACT,
+            killed_min=low,
+            killed_max=high,
+        )
+        written[incident.code] = text
+    login(page, live_server.url, "/map/")
+    expect(page.locator(".map-canvas")).to_have_attribute("data-map-ready", str(len(RANGES)))
+    for code, text in written.items():
+        row = page.locator("#map-list tbody tr").filter(has_text=code)
+        expect(row.locator("td").nth(4)).to_have_text(text)
+        page.locator(f".map-pin[data-code='{code}']").focus()
+        page.keyboard.press("Enter")  # a marker opens its popup on Enter
+        expect(popup(page)).to_contain_text(code)
+        expect(popup(page)).to_contain_text(f"Killed: {text}")

@@ -7,7 +7,6 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils import timezone
 from django.utils.html import format_html_join
 
 from evidence.models import EvidenceLink
@@ -23,6 +22,7 @@ from tracker.admin.attribution import (
 )
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
+from tracker.display import count_range
 from tracker.models import (
     AttackType,
     Attribution,
@@ -40,6 +40,7 @@ from tracker.models import (
     Weapon,
 )
 from tracker.responsibility.names import official_name_q, unit_name_q
+from tracker.responsibility.periods import format_partial
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
 
@@ -226,14 +227,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
     @admin.display(description="when", ordering="occurred_start")
     def occurred(self, obj: Incident) -> str:
-        fmt = {
-            "minute": "%Y-%m-%d %H:%M",
-            "hour": "%Y-%m-%d %H h",
-            "day": "%Y-%m-%d",
-            "month": "%Y-%m",
-            "year": "%Y",
-        }[obj.start_precision]
-        return timezone.localtime(obj.occurred_start).strftime(fmt)
+        return format_partial(obj.occurred_start, obj.start_precision)
 
     @admin.display(description="targets")
     def targets(self, obj: Incident) -> str:
@@ -241,11 +235,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
     @admin.display(description="killed", ordering="killed_max")
     def killed(self, obj: Incident) -> str:
-        if obj.killed_min is None and obj.killed_max is None:
-            return "–"
-        if obj.killed_min == obj.killed_max or obj.killed_max is None:
-            return str(obj.killed_min)
-        return f"{obj.killed_min if obj.killed_min is not None else '?'}–{obj.killed_max}"
+        return count_range(obj.killed_min, obj.killed_max)
 
     @admin.display(description="status", ordering="status")
     def status_badge(self, obj: Incident) -> str:

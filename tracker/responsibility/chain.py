@@ -22,6 +22,7 @@ from django.db.models import Q
 from django.db.models.expressions import RawSQL
 
 from tracker import findings, locks
+from tracker.display import summed_range
 from tracker.models import (
     Attribution,
     Incident,
@@ -368,15 +369,6 @@ class DossierIncident:
         return incident_date(self.incident)
 
     @property
-    def killed(self) -> str:
-        low, high = self.incident.killed_min, self.incident.killed_max
-        if low is None and high is None:
-            return "–"
-        if high is None or low == high:
-            return str(low)
-        return f"{'?' if low is None else low}–{high}"
-
-    @property
     def bases(self) -> list[str]:
         return sorted({link.basis for link in self.links})
 
@@ -402,6 +394,10 @@ class Totals:
     without_count: int
     by_target_type: list[tuple[str, int]]
     by_month: list[tuple[str, int]]
+
+    @property
+    def killed(self) -> str:
+        return summed_range(self.killed_min, self.killed_max, self.without_count, self.incidents)
 
 
 @dataclass

@@ -44,6 +44,7 @@ from evidence.access import VIEW_EVIDENCE
 from evidence.models import EvidenceItem
 from tracker import findings
 from tracker.access import requires_browse
+from tracker.display import summed_range
 from tracker.models import (
     Attribution,
     Force,
@@ -82,9 +83,10 @@ class Tally:
     high: int
     unknown: int
     open_ended: int
+    incidents: int  # summed over
 
     def __str__(self) -> str:
-        return str(self.low) if self.low == self.high else f"{self.low}–{self.high}"
+        return summed_range(self.low, self.high, self.unknown, self.incidents)
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,11 @@ def _tally(prefix: str) -> dict[str, object]:
     }
 
 
+def _tallied(row: dict[str, int], prefix: str) -> Tally:
+    low, high = row[f"{prefix}_low"], row[f"{prefix}_high"]
+    return Tally(low, high, row[f"{prefix}_unknown"], row[f"{prefix}_open"], incidents=row["n"])
+
+
 def figures(incidents: QuerySet[Incident]) -> Figures:
     """Counts and casualty ranges of ``incidents``: one query."""
     target_types = Incident.target_types.through.objects.filter(incident=OuterRef("pk"))
@@ -125,12 +132,8 @@ def figures(incidents: QuerySet[Incident]) -> Figures:
     )
     return Figures(
         incidents=row["n"],
-        killed=Tally(
-            row["killed_low"], row["killed_high"], row["killed_unknown"], row["killed_open"]
-        ),
-        injured=Tally(
-            row["injured_low"], row["injured_high"], row["injured_unknown"], row["injured_open"]
-        ),
+        killed=_tallied(row, "killed"),
+        injured=_tallied(row, "injured"),
         without_target_type=row["no_target"],
         without_force=row["no_force"],
     )
@@ -413,17 +416,6 @@ def linked_officials(incidents: list[Incident]) -> list[LinkedOfficial]:
 # --- Presentation helpers -------------------------------------------------------------------
 
 
-def count_range(low: int | None, high: int | None) -> str:
-    """One incident's count as written in the report: ``5``, ``3–5``, ``at least 3``."""
-    if low is None and high is None:
-        return "unknown"
-    if high is None:
-        return f"at least {low}"
-    if low is None:
-        return f"up to {high}"
-    return str(low) if low == high else f"{low}–{high}"
-
-
 def incident_when(incident: Incident) -> str:
     """The start to its precision, and the end when the attack lasted."""
     start = format_partial(incident.occurred_start, incident.start_precision)
@@ -437,8 +429,6 @@ class Section:
     incident: Incident
     url: str
     when: str
-    killed: str
-    injured: str
     latitude: object
     longitude: object
     # (attribution, its supporting items) presented with the incident
@@ -459,8 +449,6 @@ def section(incident: Incident, pages: str) -> Section:
         incident,
         f"{pages}{incident.code}/",
         incident_when(incident),
-        count_range(incident.killed_min, incident.killed_max),
-        count_range(incident.injured_min, incident.injured_max),
         latitude,
         longitude,
         [(a, supporting(a, incident)) for a in incident.attributions.all()],

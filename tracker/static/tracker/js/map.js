@@ -2,10 +2,10 @@
  * (leaflet/leaflet.js and leaflet.css from django-leaflet's static files; no CDN).
  *
  * To put a map on a page:
- *   1. In the view: config = tracker.maps.map_config(geojson=URL) for a GeoJSON
+ *   1. In the view: config = tracker.workspace.maps.map_config(geojson=URL) for a GeoJSON
  *      FeatureCollection such as the export (incidents:export_geojson?<filters>), or
  *      map_config(features={"type": "FeatureCollection", "features": [...]}) whose
- *      properties are tracker.exports.record(incident) (code, title, date, killed_max,
+ *      properties are tracker.workspace.exports.record(incident) (code, title, date, killed_max,
  *      location_precision, target_types, url...).
  *   2. In the template: {{ config|json_script:"some-id" }} and <div data-map="some-id">
  *      (give it a height in CSS); load leaflet.css, leaflet.js and this file (defer).
@@ -24,7 +24,7 @@
 (function () {
   "use strict";
 
-  // Fallbacks for a config without them; tracker/maps.py is the source of these figures.
+  // Fallbacks for a config without them; tracker/workspace/maps.py is the source of these figures.
   const RADII = { neighbourhood: 500, town: 2000, district: 15000, governorate: 40000 };
   const SIZE = { unknown: 4, base: 5, scale: 2.2, max: 20 };
   const NO_TYPE = "#8a8f94";
@@ -61,13 +61,17 @@
     return bdi;
   }
 
+  // The rule of tracker/display.py's count_range, which writes the range on every page.
   function killed(p) {
     const none = function (v) { return v === null || v === undefined; };
-    if (none(p.killed_max)) return "unknown";
-    if (none(p.killed_min)) return "up to " + p.killed_max;
-    return p.killed_min === p.killed_max ? String(p.killed_max) : p.killed_min + "–" + p.killed_max;
+    const low = p.killed_min, high = p.killed_max;
+    if (none(low) && none(high)) return "unknown";
+    if (none(high)) return "at least " + low;
+    if (none(low)) return "up to " + high;
+    return low === high ? String(low) : low + "–" + high;
   }
 
+  // As tracker/responsibility/periods.py's format_partial writes a date to its precision.
   function when(p) {
     const iso = p.date || "";
     const precision = p.date_precision || "day";
@@ -75,7 +79,8 @@
     if (precision === "year") return iso.slice(0, 4) + " (year only)";
     if (precision === "month") return iso.slice(0, 7) + " (month only)";
     if (precision === "day") return iso.slice(0, 10);
-    return iso.slice(0, 10) + " " + iso.slice(11, 16) + (precision === "hour" ? " (hour)" : "");
+    if (precision === "hour") return iso.slice(0, 10) + " " + iso.slice(11, 13) + " h";
+    return iso.slice(0, 10) + " " + iso.slice(11, 16);
   }
 
   function colourOf(p, config) {
