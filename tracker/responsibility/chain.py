@@ -41,6 +41,7 @@ from tracker.responsibility.periods import (
     format_partial,
     incident_period,
     known,
+    month_of,
     to_aware,
 )
 
@@ -520,13 +521,6 @@ def _dossier_attributions(
     return sorted(rows.values(), key=lambda a: (a.incident.occurred_start, a.incident_id, a.pk))
 
 
-def month_of(incident: Incident) -> str:
-    """``2019-05``; ``2019 (month unknown)`` for a date known only to the year."""
-    if incident.start_precision in ("minute", "hour", "day", "month"):
-        return format_partial(incident.occurred_start, "month")
-    return format_partial(incident.occurred_start, "year") + " (month unknown)"
-
-
 def totals(incidents: list[DossierIncident]) -> Totals:
     killed_min = killed_max = without = 0
     by_target: Counter[str] = Counter()
@@ -539,7 +533,7 @@ def totals(incidents: list[DossierIncident]) -> Totals:
         killed_min += low
         killed_max += i.killed_max if i.killed_max is not None else low
         by_target.update(entry.target_types or ["(no target type)"])
-        by_month[month_of(i)] += 1
+        by_month[month_of(i.occurred_start, i.start_precision)] += 1
     return Totals(
         incidents=len(incidents),
         certain=sum(1 for e in incidents if e.certain),

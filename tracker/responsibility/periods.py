@@ -195,6 +195,19 @@ def format_partial(value: date | datetime | None, precision: str | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M")
 
 
+# The precisions that place a date in one month; anything else (a year, or a precision
+# not recorded) only in its year.
+MONTH_OR_FINER = (P.MINUTE, P.HOUR, P.DAY, P.MONTH)
+
+
+def month_of(value: date | datetime, precision: str | None) -> str:
+    """The month a date falls in, for counts by month: ``2019-05``; ``2019 (month
+    unknown)`` for a date known only to its year, never put in January."""
+    if precision in MONTH_OR_FINER:
+        return format_partial(value, P.MONTH)
+    return f"{format_partial(value, P.YEAR)} (month unknown)"
+
+
 def parse_partial(text: str) -> tuple[date, str]:
     """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` -> (first day, precision); ValueError if not."""
     match = _PARTIAL_DATE.match(text.strip())

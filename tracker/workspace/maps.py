@@ -35,7 +35,17 @@ from django.views.decorators.http import require_safe
 from evidence.models import FlightObservation
 from tracker.access import requires_browse
 from tracker.models import DatePrecision, Incident, LocationPrecision, TargetType
+from tracker.responsibility.periods import MONTH_OR_FINER
 from tracker.workspace.browser import filter_messages, incident_filter, query_without
+from tracker.workspace.charts import (
+    BUCKETS,
+    axis_label,
+    bucket_count,
+    bucket_name,
+    bucket_starts,
+    next_bucket,
+    value_axis,
+)
 from tracker.workspace.filters import local_midnight
 
 # --- Shared by the map and the timeline ---------------------------------------------------
@@ -187,12 +197,11 @@ def incident_map(request: HttpRequest) -> HttpResponse:
 
 # --- Timeline -------------------------------------------------------------------------
 
-BUCKETS = ("day", "week", "month")
 MAX_BARS = 400
 PRECISE = (DatePrecision.MINUTE, DatePrecision.HOUR, DatePrecision.DAY)
 # The dates precise enough to stand in one bar of each bucket; coarser ones are counted
 # and named under the chart instead of piling up on the first day of their month.
-DRAWN = {"day": PRECISE, "week": PRECISE, "month": (*PRECISE, DatePrecision.MONTH)}
+DRAWN = {"day": PRECISE, "week": PRECISE, "month": MONTH_OR_FINER}
 BAD_BUCKET = "Bucket must be day, week or month (got {raw!r}); showing by {bucket}."
 TOO_MANY_BARS = (
     "By {asked} the chart would need {bars} bars (at most {limit}); showing by {bucket}."
@@ -203,37 +212,25 @@ WIDTH, LEFT, RIGHT, TOP = 960, 44, 8, 10
 BARS_HEIGHT, AXIS_HEIGHT, FLIGHTS_GAP, FLIGHTS_HEIGHT = 200, 26, 22, 46
 
 
-def period_start(kind: str, day: date) -> date:
-    if kind == "week":
-        return day - timedelta(days=day.weekday())  # ISO weeks start on Monday, as TruncWeek
-    if kind == "month":
-        return day.replace(day=1)
-    return day
+@dataclass
+class Bucket:
+    """One bar of the timeline: its incidents per first target type, and flights."""
 
+    start: date
+    end: date  # the first day of the next bucket
+    name: str
+    counts: dict[int | None, int] = field(default_factory=dict)
+    flights: int = 0
+    href: str = ""
+    cells: list[int] = field(default_factory=list)  # counts in the legend's order
 
-def next_period(kind: str, start: date) -> date:
-    if kind == "day":
-        return start + timedelta(days=1)
-    if kind == "week":
-        return start + timedelta(days=7)
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
 
-
-def period_starts(kind: str, first: date, last: date) -> list[date]:
-    starts, current = [], period_start(kind, first)
-    while current <= last:
-        starts.append(current)
-        current = next_period(kind, current)
-    return starts
-
-
-def bar_count(kind: str, first: date, last: date) -> int:
-    span = (last - first).days + 1
-    if kind == "day":
-        return span
-    if kind == "week":
-        return (period_start("week", last) - period_start("week", first)).days // 7 + 1
-    return (last.year - first.year) * 12 + last.month - first.month + 1
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
 
 
 def default_bucket(first: date, last: date) -> str:
@@ -250,56 +247,16 @@ def choose_bucket(raw: str, first: date, last: date) -> tuple[str, str | None]:
     if raw not in BUCKETS:
         return chosen, BAD_BUCKET.format(raw=raw[:20], bucket=chosen)
     for kind in BUCKETS[BUCKETS.index(raw) :]:
-        bars = bar_count(kind, first, last)
+        bars = bucket_count(kind, first, last)
         if bars <= MAX_BARS or kind == "month":
             if kind == raw:
                 return kind, None
-            asked = bar_count(raw, first, last)
+            asked = bucket_count(raw, first, last)
             return kind, TOO_MANY_BARS.format(asked=raw, bars=asked, limit=MAX_BARS, bucket=kind)
     raise AssertionError("unreachable: month is always drawn")
 
 
-@dataclass
-class Period:
-    start: date
-    end: date  # the first day of the next period
-    name: str
-    counts: dict[int | None, int] = field(default_factory=dict)
-    flights: int = 0
-    href: str = ""
-    cells: list[int] = field(default_factory=list)  # counts in the legend's order
-
-    @property
-    def total(self) -> int:
-        return sum(self.counts.values())
-
-    @property
-    def last_day(self) -> date:
-        return self.end - timedelta(days=1)
-
-
-def period_name(kind: str, start: date) -> str:
-    if kind == "month":
-        return f"{start:%B %Y}"
-    day = f"{start.day} {start:%b %Y}"
-    return f"week of {day}" if kind == "week" else day
-
-
-def tick_label(kind: str, start: date, previous: date | None) -> str:
-    if kind == "month":
-        return f"{start:%b}" if previous and previous.year == start.year else f"{start:%b %Y}"
-    label = f"{start.day} {start:%b}"
-    return label if previous and previous.year == start.year else f"{label} {start:%Y}"
-
-
-def nice_step(top: int, ticks: int = 4) -> int:
-    """A round gridline step (1, 2, 5 x 10^n) giving about ``ticks`` lines up to ``top``."""
-    raw = max(top, 1) / ticks
-    magnitude = 10 ** math.floor(math.log10(raw))
-    return max(1, int(next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)))
-
-
-def bar_links(request: HttpRequest, found, periods: list[Period]) -> None:
+def bar_links(request: HttpRequest, found, periods: list[Bucket]) -> None:
     """Each bar opens the incident browser on its period, within the page's own dates."""
     cleaned = getattr(found.form, "cleaned_data", {})
     after, before = cleaned.get("occurred_after"), cleaned.get("occurred_before")
@@ -313,15 +270,14 @@ def bar_links(request: HttpRequest, found, periods: list[Period]) -> None:
         period.href = f"{base}?{params.urlencode()}"
 
 
-def draw(kind: str, periods: list[Period], legend: list[dict], flights: bool) -> dict:
+def draw(kind: str, periods: list[Bucket], legend: list[dict], flights: bool) -> dict:
     """The stacked bars, gridlines and labels of the chart, in SVG coordinates."""
     plot = WIDTH - LEFT - RIGHT
     step = plot / len(periods)
     width = max(step * 0.8, 1.0) if step > 3 else step
     baseline = TOP + BARS_HEIGHT
-    grid = nice_step(max(p.total for p in periods))
-    top = grid * max(1, math.ceil(max(p.total for p in periods) / grid))
-    scale = BARS_HEIGHT / top
+    axis = value_axis(max(p.total for p in periods))
+    scale = BARS_HEIGHT / axis.top
     flights_top = baseline + AXIS_HEIGHT + FLIGHTS_GAP
     flights_scale = FLIGHTS_HEIGHT / max([p.flights for p in periods] + [1])
     every = max(1, math.ceil(len(periods) / 12))
@@ -355,7 +311,7 @@ def draw(kind: str, periods: list[Period], legend: list[dict], flights: bool) ->
         )
         if i % every == 0:
             labels.append(
-                {"x": round(x + width / 2, 2), "text": tick_label(kind, period.start, previous)}
+                {"x": round(x + width / 2, 2), "text": axis_label(kind, period.start, previous)}
             )
             previous = period.start
     return {
@@ -368,9 +324,7 @@ def draw(kind: str, periods: list[Period], legend: list[dict], flights: bool) ->
         "label_y": baseline + 16,
         "bars": bars,
         "labels": labels,
-        "gridlines": [
-            {"y": round(baseline - v * scale, 2), "value": v} for v in range(0, top + 1, grid)
-        ],
+        "gridlines": [{"y": round(baseline - v * scale, 2), "value": v} for v in axis.values],
         "flights_top": flights_top,
         "flights_baseline": flights_top + FLIGHTS_HEIGHT,
         "flights_max": max(p.flights for p in periods),
@@ -483,11 +437,10 @@ def timeline(request: HttpRequest) -> HttpResponse:
         messages.warning(request, problem)
     if kind == "month":
         first, last = local_day(span["first_month"]), local_day(span["last_month"])
-    starts = period_starts(kind, first, last)
     counts = incident_counts(found.qs, kind)
     periods = [
-        Period(start, next_period(kind, start), period_name(kind, start), counts.get(start, {}))
-        for start in starts
+        Bucket(start, next_bucket(kind, start), bucket_name(kind, start), counts.get(start, {}))
+        for start in bucket_starts(kind, first, last)
     ]
     with_flights = request.user.has_perm(VIEW_FLIGHTS)
     if with_flights:

@@ -10,7 +10,6 @@ incidents.
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -55,8 +54,9 @@ from tracker.models import (
     TargetType,
 )
 from tracker.responsibility.chain import BASIS_CHAIN, BASIS_DIRECT, Link, assess, tenure, walk
-from tracker.responsibility.periods import format_partial, local
+from tracker.responsibility.periods import MONTH_OR_FINER, format_partial, local, month_of
 from tracker.workspace.browser import filter_messages, incident_filter, query_without
+from tracker.workspace.charts import MonthCount, every_month, month_chart
 from tracker.workspace.exports import detail_prefix
 from tracker.workspace.filters import SORTS
 from tracker.workspace.maps import map_config, safe_colour
@@ -177,27 +177,22 @@ def by_force(incidents: QuerySet[Incident]) -> list[tuple[Force, int]]:
 
 
 @dataclass(frozen=True)
-class MonthCount:
-    month: date
-    n: int
-
-    @property
-    def label(self) -> str:
-        return f"{self.month.year:04d}-{self.month.month:02d}"
-
-
-@dataclass(frozen=True)
 class Months:
     counts: list[MonthCount]  # every month from the first to the last, empty ones too
     month_unknown: list[tuple[int, int]]  # (year, incidents dated only to that year)
+
+    @property
+    def years(self) -> list[tuple[str, int]]:
+        """(``2019 (month unknown)``, incidents) of ``month_unknown``."""
+        return [(month_of(date(year, 1, 1), None), n) for year, n in self.month_unknown]
 
 
 def by_month(incidents: QuerySet[Incident]) -> Months:
     """Incidents per month of their start in the case's time zone: one query. Incidents
     dated only to a year are counted per year apart, never put in January."""
     year_only = Case(
-        When(start_precision="year", then=Value(True)),
-        default=Value(False),
+        When(start_precision__in=MONTH_OR_FINER, then=Value(False)),
+        default=Value(True),
         output_field=BooleanField(),
     )
     rows = (
@@ -214,100 +209,7 @@ def by_month(incidents: QuerySet[Incident]) -> Months:
             years[first.year] += n
         else:
             months[first.replace(day=1)] += n
-    return Months(_every_month(months), sorted(years.items()))
-
-
-def _every_month(counts: dict[date, int]) -> list[MonthCount]:
-    if not counts:
-        return []
-    first, last = min(counts), max(counts)
-    result, month = [], first
-    while month <= last:
-        result.append(MonthCount(month, counts.get(month, 0)))
-        year, index = divmod(month.month, 12)
-        month = date(month.year + year, index + 1, 1)
-    return result
-
-
-# --- The chart: bars by month, drawn here as inline SVG ------------------------------------
-
-
-@dataclass(frozen=True)
-class ChartBar:
-    x: float
-    y: float
-    width: float
-    height: float
-    label: str
-    n: int
-    show_label: bool
-
-    @property
-    def middle(self) -> float:
-        return round(self.x + self.width / 2, 2)
-
-    @property
-    def above(self) -> float:
-        return round(self.y - 4, 2)
-
-
-@dataclass(frozen=True)
-class Chart:
-    width: int
-    height: int
-    left: int
-    baseline: int
-    bars: list[ChartBar]
-    ticks: list[tuple[float, int]]  # (y, value) of the horizontal grid lines
-    values: bool  # few enough bars to write each one's count above it
-
-
-CHART_WIDTH, CHART_HEIGHT = 760, 230
-CHART_MARGIN = {"left": 40, "right": 8, "top": 16, "bottom": 46}
-VALUE_LABELS = 24  # bars up to which each count is written above its bar
-
-
-def month_chart(counts: list[MonthCount]) -> Chart | None:
-    """Bar geometry for the month counts, in SVG user units (the template draws it)."""
-    if not counts:
-        return None
-    left, top = CHART_MARGIN["left"], CHART_MARGIN["top"]
-    plot_width = CHART_WIDTH - left - CHART_MARGIN["right"]
-    baseline = CHART_HEIGHT - CHART_MARGIN["bottom"]
-    plot_height = baseline - top
-    step = _tick_step(max(c.n for c in counts))
-    ceiling = step * max(1, math.ceil(max(c.n for c in counts) / step))
-    slot = plot_width / len(counts)
-    every = max(1, math.ceil(len(counts) / 12))  # at most a dozen month labels
-    bars = []
-    for index, count in enumerate(counts):
-        height = plot_height * count.n / ceiling
-        bars.append(
-            ChartBar(
-                x=round(left + index * slot + slot * 0.1, 2),
-                y=round(baseline - height, 2),
-                width=round(max(slot * 0.8, 0.5), 2),
-                height=round(height, 2),
-                label=count.label,
-                n=count.n,
-                show_label=index % every == 0,
-            )
-        )
-    ticks = [
-        (round(baseline - plot_height * value / ceiling, 2), value)
-        for value in range(0, ceiling + 1, step)
-    ]
-    return Chart(CHART_WIDTH, CHART_HEIGHT, left, baseline, bars, ticks, len(bars) <= VALUE_LABELS)
-
-
-def _tick_step(peak: int) -> int:
-    """1, 2, 5, 10, 20, 50...: the smallest that draws at most five grid lines above zero."""
-    for exponent in range(10):
-        for mantissa in (1, 2, 5):
-            step = mantissa * 10**exponent
-            if peak <= 5 * step:
-                return step
-    return 10**10
+    return Months(every_month(months), sorted(years.items()))
 
 
 # --- The incidents shown, and the officials linked to them ----------------------------------

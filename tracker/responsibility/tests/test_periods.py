@@ -22,6 +22,7 @@ from tracker.responsibility.periods import (
     add_precision,
     format_partial,
     incident_period,
+    month_of,
     parse_partial,
 )
 
@@ -122,6 +123,21 @@ def test_anything_else_is_refused(text):
 )
 def test_partial_dates_are_shown_to_their_precision(value, precision, shown):
     assert format_partial(value, precision) == shown
+
+
+@pytest.mark.parametrize(
+    ("value", "precision", "month"),
+    [
+        (START, P.MINUTE, "2019-05"),
+        (START, P.HOUR, "2019-05"),
+        (date(2019, 5, 14), P.DAY, "2019-05"),
+        (date(2019, 5, 1), P.MONTH, "2019-05"),
+        (date(2019, 1, 1), P.YEAR, "2019 (month unknown)"),  # not January
+        (date(2019, 1, 1), None, "2019 (month unknown)"),  # unknown: the widest
+    ],
+)
+def test_a_date_is_counted_in_its_month_or_only_in_its_year(value, precision, month):
+    assert month_of(value, precision) == month
 
 
 # --- Properties (Hypothesis): the rules above, for any date the tracker accepts ------------

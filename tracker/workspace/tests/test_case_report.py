@@ -31,7 +31,7 @@ from tracker.tests.factories import (
     PositionFactory,
     UnitFactory,
 )
-from tracker.workspace import reports
+from tracker.workspace import charts, reports
 
 REPORT = reverse("case_report")
 LIST = reverse("incidents:list")
@@ -232,11 +232,11 @@ def test_month_in_the_case_time_zone(logged_in, case):
 
 
 def test_chart_scale():
-    chart = reports.month_chart([reports.MonthCount(date(2019, 5, 1), 7)])
+    chart = charts.month_chart([charts.MonthCount(date(2019, 5, 1), 7)])
     assert [value for _, value in chart.ticks] == [0, 2, 4, 6, 8]
     bar = chart.bars[0]
     assert bar.y + bar.height == chart.baseline
-    assert reports.month_chart([]) is None
+    assert charts.month_chart([]) is None
 
 
 # --- Filters ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from tracker.models import DatePrecision, Incident, LocationPrecision, Sensitivity, TargetType
 from tracker.tests.factories import FlightObservationFactory, IncidentFactory, PlaceFactory
-from tracker.workspace import maps
+from tracker.workspace import charts, maps
 
 MAP = reverse("map")
 TIMELINE = reverse("timeline")
@@ -217,11 +217,11 @@ def test_default_bucket_follows_the_span():
 
 
 def test_periods_cover_the_span_and_start_where_the_database_truncates():
-    weeks = maps.period_starts("week", date(2019, 5, 1), date(2019, 5, 20))
+    weeks = charts.bucket_starts("week", date(2019, 5, 1), date(2019, 5, 20))
     assert weeks == [date(2019, 4, 29), date(2019, 5, 6), date(2019, 5, 13), date(2019, 5, 20)]
-    months = maps.period_starts("month", date(2019, 11, 15), date(2020, 2, 1))
+    months = charts.bucket_starts("month", date(2019, 11, 15), date(2020, 2, 1))
     assert months == [date(2019, 11, 1), date(2019, 12, 1), date(2020, 1, 1), date(2020, 2, 1)]
-    assert maps.next_period("month", date(2020, 1, 1)) == date(2020, 2, 1)
+    assert charts.next_bucket("month", date(2020, 1, 1)) == date(2020, 2, 1)
 
 
 @pytest.mark.parametrize("raw", ["fortnight", "DAY", "<b>x</b>", "1' OR '1'='1"])
