@@ -351,7 +351,8 @@ def run(report: Report, *, scale: str) -> None:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
-    from tracker.responsibility.chain import chain_of_command, dossier
+    from tracker.responsibility.chain import chain_of_command
+    from tracker.responsibility.dossier import dossier
 
     data = build(scale)
     incidents, commander = data["incidents"], data["commander"]

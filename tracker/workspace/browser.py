@@ -36,6 +36,16 @@ def query_without(request: HttpRequest, *names: str) -> str:
     return params.urlencode()
 
 
+# Parameters of the workspace's pages that are not filters: kept out of the links from
+# one page to another (the map, the timeline, the report).
+OWN_PARAMETERS = ("page", "bucket")
+
+
+def page_query(request: HttpRequest) -> str:
+    """The filters of this page as a query string, for the navigation and other pages."""
+    return query_without(request, *OWN_PARAMETERS)
+
+
 def filter_messages(request: HttpRequest, found: IncidentFilter) -> None:
     for line in found.filter_errors():
         messages.warning(request, f"Not applied: {line}")

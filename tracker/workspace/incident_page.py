@@ -40,7 +40,8 @@ from tracker.models import (
 from tracker.responsibility.chain import ChainEntry, chain_of_command
 from tracker.responsibility.periods import format_partial
 from tracker.workspace.exports import FIELDS, detail_prefix, record
-from tracker.workspace.maps import map_config, safe_colour
+from tracker.workspace.legend import safe_colour
+from tracker.workspace.maps import map_config
 
 # Codes are handed out as INC-0001 (tracker.codes); anything else cannot name an incident
 # and is refused before it reaches the database (PostgreSQL rejects a NUL in a string).

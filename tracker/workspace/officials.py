@@ -29,12 +29,8 @@ from tracker.access import VIEW_RESTRICTED
 from tracker.admin.kit import status_badge
 from tracker.findings import is_checked
 from tracker.models import Official, Position, ReviewStatus, Unit
-from tracker.responsibility.chain import (
-    BASIS_DIRECT,
-    Dossier,
-    dossier,
-    tenure,
-)
+from tracker.responsibility.chain import tenure
+from tracker.responsibility.dossier import BASIS_DIRECT, Dossier, dossier
 from tracker.responsibility.names import official_name_q, unit_name_q
 from tracker.responsibility.periods import EARLIEST, LATEST, format_partial, midnight
 from tracker.workspace.exports import neutralise

@@ -2,7 +2,15 @@
 
 from django.urls import include, path
 
-from tracker.workspace import browser, exports, incident_page, maps, officials, reports
+from tracker.workspace import (
+    browser,
+    exports,
+    incident_page,
+    maps,
+    officials,
+    reports,
+    timeline,
+)
 
 # The incident browser and what it exports, all driven by tracker.workspace.filters.
 incidents = [
@@ -22,7 +30,7 @@ dossiers = [
 urlpatterns = [
     path("incidents/", include((incidents, "incidents"))),
     path("map/", maps.incident_map, name="map"),
-    path("timeline/", maps.timeline, name="timeline"),
+    path("timeline/", timeline.timeline, name="timeline"),
     path("officials/", include((dossiers, "officials"))),
     path("reports/case/", reports.case_report, name="case_report"),
 ]

@@ -18,7 +18,7 @@ from tracker.models import (
     Sensitivity,
     TargetType,
 )
-from tracker.responsibility.chain import dossier
+from tracker.responsibility.dossier import dossier
 from tracker.tests import factories
 from tracker.tests.factories import (
     AttributionFactory,

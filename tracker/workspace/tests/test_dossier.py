@@ -12,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tracker.models import Attribution, Incident, OfficialAlias, ReviewStatus, TargetType
-from tracker.responsibility.chain import BASIS_CHAIN, BASIS_DIRECT, chain_of_command, dossier
+from tracker.responsibility.chain import chain_of_command
+from tracker.responsibility.dossier import BASIS_CHAIN, BASIS_DIRECT, dossier
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from tracker.models import DatePrecision, Incident, LocationPrecision, Sensitivity, TargetType
 from tracker.tests.factories import FlightObservationFactory, IncidentFactory, PlaceFactory
-from tracker.workspace import charts, maps
+from tracker.workspace import charts, legend, maps, timeline
 
 MAP = reverse("map")
 TIMELINE = reverse("timeline")
@@ -172,7 +172,7 @@ def test_map_config_refuses_a_colour_that_is_not_hex(logged_in, case, types):
     TargetType.objects.filter(pk=types["Market"].pk).update(colour='"/><svg')
     config = logged_in.get(MAP).context["map_config"]
     market = next(t for t in config["types"] if t["name"] == "Market")
-    assert market["colour"] == maps.NO_TYPE["colour"]
+    assert market["colour"] == legend.NO_TYPE["colour"]
     assert '"/><svg' not in logged_in.get(MAP).content.decode()
 
 
@@ -211,9 +211,9 @@ def test_marker_sizes_grow_with_casualties_and_unknown_is_smallest():
 
 
 def test_default_bucket_follows_the_span():
-    assert maps.default_bucket(date(2019, 5, 1), date(2019, 6, 30)) == "day"
-    assert maps.default_bucket(date(2019, 4, 1), date(2020, 3, 31)) == "week"
-    assert maps.default_bucket(date(2017, 1, 1), date(2020, 3, 31)) == "month"
+    assert timeline.default_bucket(date(2019, 5, 1), date(2019, 6, 30)) == "day"
+    assert timeline.default_bucket(date(2019, 4, 1), date(2020, 3, 31)) == "week"
+    assert timeline.default_bucket(date(2017, 1, 1), date(2020, 3, 31)) == "month"
 
 
 def test_periods_cover_the_span_and_start_where_the_database_truncates():
@@ -277,7 +277,7 @@ def test_incidents_without_target_type_have_their_own_stack(logged_in, case):
     response = logged_in.get(TIMELINE, {"bucket": "month"})
     may = _periods(response)[0]
     assert may.counts[None] == 1 and may.total == 3
-    assert response.context["legend"][-1] == {**maps.NO_TYPE, "count": 1}
+    assert response.context["legend"][-1] == {**legend.NO_TYPE, "count": 1}
     assert logged_in.get(MAP).context["legend"][-1]["count"] == 1
 
 

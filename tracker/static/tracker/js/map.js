@@ -24,7 +24,7 @@
 (function () {
   "use strict";
 
-  // Fallbacks for a config without them; tracker/workspace/maps.py is the source of these figures.
+  // Fallbacks for a config without them; tracker/workspace/maps.py is their source.
   const RADII = { neighbourhood: 500, town: 2000, district: 15000, governorate: 40000 };
   const SIZE = { unknown: 4, base: 5, scale: 2.2, max: 20 };
   const NO_TYPE = "#8a8f94";
