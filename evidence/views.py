@@ -202,7 +202,7 @@ def _through_nginx(
     """
     if request.method == "GET":  # HEAD hands out no bytes: nothing to check or record
         try:
-            served = fixity.sha256_of(path)
+            served = storage.sha256_of(path)
         except FileNotFoundError:  # removed since it was found
             log.error("original missing: %s; run verify_evidence", item.code)
             raise Http404("The original cannot be found.") from None

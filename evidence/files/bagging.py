@@ -416,7 +416,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def _copy_original(item: EvidenceItem, target: Path) -> None:
     """Copy the held original, checking on the way that it is still what was received."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     try:
         source = open(storage.path_of(item.original_path), "rb")  # noqa: SIM115
     except FileNotFoundError:
@@ -425,10 +424,8 @@ def _copy_original(item: EvidenceItem, target: Path) -> None:
             "Nothing was exported."
         ) from None
     with source, open(target, "xb") as out:
-        while chunk := source.read(storage.CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-    if digest.hexdigest() != item.sha256:
+        copied = storage.copy_hashed(source, out)
+    if copied.sha256 != item.sha256:
         raise ExportError(
             f"The original of {item.code} no longer matches its recorded SHA-256; "
             "run verify_evidence. Nothing was exported."
