@@ -344,7 +344,7 @@ def test_a_log_stored_by_a_plain_upload_gets_its_rows_on_import(researcher, tmp_
 
 def test_unknown_user_and_missing_file_are_refused(researcher, tmp_path):
     status, _, err = run("--user", "nobody", str(csv_file(tmp_path, EXAMPLE)))
-    assert status == 1 and "No active user named 'nobody'." in err
+    assert status == 1 and "No user named 'nobody'." in err
     status, _, err = run("--user", "researcher", str(tmp_path / "missing.csv"))
     assert status == 1 and "No such file" in err
     assert nothing_stored()
