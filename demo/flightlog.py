@@ -1,7 +1,8 @@
 """The demo case's flight-spotter log: observations around strike days, written
 in the tracker's CSV format (docs/formats/flightlog-csv.md). The demo imports
 it through ``evidence.flights.flightlog`` like any spotter network's file, so the
-normalisations (aircraft class, nationality, heading) follow the importer's rules.
+normalisations (aircraft class, nationality, heading) follow the importer's rules
+(``evidence.flights.normalise``).
 
 Deterministic: each strike day has its own seeded ``random.Random``.
 """
@@ -16,8 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from demo import data
-from evidence.flights.flightlog import COMPASS
-from evidence.flights.flightlog import (
+from evidence.flights.normalise import COMPASS
+from evidence.flights.normalise import (
     heading_degrees as heading_degrees,  # the one rule, re-exported
 )
 from evidence.flights.ranking import bearing

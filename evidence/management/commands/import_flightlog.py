@@ -12,7 +12,7 @@ from django.core.management.base import CommandError, CommandParser
 from evidence import intake
 from evidence.files.local import Entry, NotRegularFile, open_regular, printable
 from evidence.files.progress import Progress, quiet_info
-from evidence.flights import flightlog
+from evidence.flights import flightlog, normalise
 from tracker.management.arguments import RawHelpCommand, add_user_argument, user_from
 
 HELP = """\
@@ -116,7 +116,7 @@ class Command(RawHelpCommand):
     def _problems(self, problems, more: int) -> None:
         naive = False
         for problem in problems:
-            naive = naive or problem.reason == flightlog.NAIVE_TIME
+            naive = naive or problem.reason == normalise.NAIVE_TIME
             self.stderr.write(str(problem), style_func=lambda text: text)
         if more:
             self.stderr.write(f"… and {more:,} more problems", style_func=lambda text: text)
