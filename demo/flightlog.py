@@ -22,21 +22,7 @@ from evidence.flights.normalise import (
     heading_degrees as heading_degrees,  # the one rule, re-exported
 )
 from evidence.flights.ranking import bearing
-
-CSV_COLUMNS = [
-    "observed_at",
-    "station",
-    "station_lat",
-    "station_lon",
-    "aircraft_type",
-    "aircraft_count",
-    "nationality",
-    "origin",
-    "heading",
-    "callsign",
-    "activity",
-    "notes",
-]
+from evidence.flights.reading import COLUMNS
 
 
 def compass_point(degrees: float, winds: int = 16) -> str:
@@ -177,7 +163,7 @@ def flight_log_csv(sightings: Sequence[Sighting]) -> bytes:
     ``NAIVE_TIME_STATIONS`` write local times without an offset."""
     coordinates = _station_coordinates()
     located: set[str] = set()
-    header = ",".join(CSV_COLUMNS)
+    header = ",".join(COLUMNS)
     lines = [header]
     for s in sightings:
         lat, lon = ("", "") if s.station in located else coordinates[s.station]

@@ -29,10 +29,13 @@ from evidence.flights.normalise import (
     parse_time,
 )
 
-REQUIRED = ("observed_at", "station", "aircraft_type")
-OPTIONAL = (
+# In the order docs/formats/flightlog-csv.md lists them (the demo's log is written so).
+COLUMNS = (
+    "observed_at",
+    "station",
     "station_lat",
     "station_lon",
+    "aircraft_type",
     "aircraft_count",
     "nationality",
     "origin",
@@ -41,7 +44,7 @@ OPTIONAL = (
     "activity",
     "notes",
 )
-COLUMNS = (*REQUIRED, *OPTIONAL)
+REQUIRED = ("observed_at", "station", "aircraft_type")
 # Longest value of each text column (the model's max_length).
 LIMITS = {
     "station": 50,
