@@ -33,7 +33,7 @@ SETUP = (
     "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'tracker.project.settings')\n"
     "django.setup()\n"
     "from django.contrib.auth.models import User\n"
-    "from evidence import flightlog\n"
+    "from evidence.flights import flightlog\n"
 )
 PRODUCTION = (
     "import os\n"
@@ -84,7 +84,7 @@ def _observations(total: int, user) -> None:
     """Top the table up to ``total`` observations spread over a year (bulk inserts)."""
     from django.db import transaction
 
-    from evidence.flights.flightlog import aircraft_class
+    from evidence.flights.normalise import aircraft_class
     from evidence.models import EvidenceItem, FlightLog, FlightObservation
 
     missing = total - FlightObservation.objects.count()

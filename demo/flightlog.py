@@ -1,7 +1,8 @@
 """The demo case's flight-spotter log: observations around strike days, written
 in the tracker's CSV format (docs/formats/flightlog-csv.md). The demo imports
 it through ``evidence.flights.flightlog`` like any spotter network's file, so the
-normalisations (aircraft class, nationality, heading) follow the importer's rules.
+normalisations (aircraft class, nationality, heading) follow the importer's rules
+(``evidence.flights.normalise``).
 
 Deterministic: each strike day has its own seeded ``random.Random``.
 """
@@ -16,26 +17,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from demo import data
-from evidence.flights.flightlog import COMPASS
-from evidence.flights.flightlog import (
+from evidence.flights.normalise import COMPASS
+from evidence.flights.normalise import (
     heading_degrees as heading_degrees,  # the one rule, re-exported
 )
 from evidence.flights.ranking import bearing
-
-CSV_COLUMNS = [
-    "observed_at",
-    "station",
-    "station_lat",
-    "station_lon",
-    "aircraft_type",
-    "aircraft_count",
-    "nationality",
-    "origin",
-    "heading",
-    "callsign",
-    "activity",
-    "notes",
-]
+from evidence.flights.reading import COLUMNS
 
 
 def compass_point(degrees: float, winds: int = 16) -> str:
@@ -176,7 +163,7 @@ def flight_log_csv(sightings: Sequence[Sighting]) -> bytes:
     ``NAIVE_TIME_STATIONS`` write local times without an offset."""
     coordinates = _station_coordinates()
     located: set[str] = set()
-    header = ",".join(CSV_COLUMNS)
+    header = ",".join(COLUMNS)
     lines = [header]
     for s in sightings:
         lat, lon = ("", "") if s.station in located else coordinates[s.station]

@@ -1,4 +1,7 @@
-"""The upload form: one or many files, sent through evidence.intake."""
+"""The upload forms' shared fields (``ItemDetailsForm``: what every upload tells the
+intake about the item it makes) and the evidence upload form: one or many files, sent
+through evidence.intake. The flight-log import's form (``evidence/flights/forms.py``)
+derives from ``ItemDetailsForm`` too."""
 
 from __future__ import annotations
 
@@ -25,15 +28,10 @@ class MultipleFileField(forms.FileField):
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
 
-class UploadForm(forms.Form):
-    files = MultipleFileField(
-        help_text="One or many files (a folder's worth is fine). Each is hashed on arrival; a "
-        "file already held is linked, not stored twice."
-    )
-    kind = forms.ChoiceField(choices=EvidenceItem.Kind.choices)
-    incident = forms.ModelChoiceField(
-        Incident.objects.none(), required=False, help_text="Link every file to it."
-    )
+class ItemDetailsForm(forms.Form):
+    """The details of the item an upload makes, defined once for every upload form.
+    ``help_texts`` lets a form word a field's help for its own files."""
+
     relevance = forms.CharField(max_length=300, required=False)
     title = forms.CharField(
         max_length=200, required=False, help_text="Leave empty to use each file's name."
@@ -46,12 +44,33 @@ class UploadForm(forms.Form):
     received_from = forms.CharField(
         max_length=200, required=False, help_text="How it reached the team (custody log)."
     )
+
+    help_texts: dict[str, str] = {}
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        for name, text in self.help_texts.items():
+            self.fields[name].help_text = text
+
+
+class UploadForm(ItemDetailsForm):
+    field_order = ("files", "kind", "incident")  # then the details, then the flags
+
+    files = MultipleFileField(
+        help_text="One or many files (a folder's worth is fine). Each is hashed on arrival; a "
+        "file already held is linked, not stored twice."
+    )
+    kind = forms.ChoiceField(choices=EvidenceItem.Kind.choices)
+    incident = forms.ModelChoiceField(
+        Incident.objects.none(), required=False, help_text="Link every file to it."
+    )
     is_graphic = forms.BooleanField(label="graphic", required=False)
     identifies_people = forms.BooleanField(required=False)
     is_protected = forms.BooleanField(label="protected", required=False)
 
     def __init__(self, *args, user, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, user=user, **kwargs)
         # Only incidents the uploader may see: the id of another is an invalid choice.
         self.fields["incident"].queryset = visible_incidents(user).order_by("code")
 

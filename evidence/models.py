@@ -5,25 +5,28 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
-from tracker import codes
 from tracker.models import (
     LATITUDE,
     LONGITUDE,
     Audited,
+    Coded,
     DatePrecision,
     Incident,
     Place,
     ReviewStatus,
     SourceType,
+    coordinates_pair,
 )
 
 
-class EvidenceItem(Audited):
+class EvidenceItem(Coded, Audited):
+    code_prefix, code_width = "EV", 6
+
     class Kind(models.TextChoices):
         PHOTO = "photo", "photo"
         VIDEO = "video", "video"
@@ -34,7 +37,6 @@ class EvidenceItem(Audited):
         AUDIO = "audio", "audio"
         WEB_CAPTURE = "web_capture", "web capture"
 
-    code = models.CharField(max_length=16, unique=True, editable=False)
     kind = models.CharField(max_length=12, choices=Kind.choices, db_index=True)
     title = models.CharField(max_length=200, help_text="Short description shown in lists.")
     description = models.TextField(blank=True, help_text="What it shows or says, and its context.")
@@ -148,36 +150,13 @@ class EvidenceItem(Audited):
                 condition=Q(sha256="") | Q(sha256__regex=r"^[0-9a-f]{64}$"),
                 name="evidence_sha256_hex",
             ),
-            models.CheckConstraint(
-                condition=Q(captured_latitude__isnull=True, captured_longitude__isnull=True)
-                | Q(
-                    captured_latitude__isnull=False,
-                    captured_longitude__isnull=False,
-                    captured_latitude__gte=-90,
-                    captured_latitude__lte=90,
-                    captured_longitude__gte=-180,
-                    captured_longitude__lte=180,
-                ),
-                name="evidence_coordinates_valid",
-                violation_error_message="Give both latitude (-90 to 90) and longitude "
-                "(-180 to 180), or neither.",
+            coordinates_pair(
+                "captured_latitude", "captured_longitude", name="evidence_coordinates_valid"
             ),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.code:
-            return super().save(*args, **kwargs)
-        # One transaction: a save the database refuses gives its code back.
-        with transaction.atomic(using=kwargs.get("using")):
-            self.code = codes.next_code("EV", 6)
-            try:
-                super().save(*args, **kwargs)
-            except BaseException:
-                self.code = ""
-                raise
 
     def get_absolute_url(self) -> str:
         return reverse("admin:evidence_evidenceitem_change", args=[self.pk])

@@ -29,7 +29,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from evidence import access
-from evidence.files import custody, fixity, storage
+from evidence.files import custody, fixity, sniffing, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from tracker.accounts.security import client_ip
 
@@ -58,23 +58,6 @@ WITHHELD = (
     "received. This has been logged for the administrators.\n"
 )
 INLINE_TYPES = {"image/jpeg", "image/png", "image/webp"}
-EXTENSIONS = {
-    "image/jpeg": "jpg",
-    "image/png": "png",
-    "image/tiff": "tif",
-    "image/webp": "webp",
-    "video/mp4": "mp4",
-    "video/quicktime": "mov",
-    "video/webm": "webm",
-    "audio/mpeg": "mp3",
-    "audio/wav": "wav",
-    "audio/mp4": "m4a",
-    "audio/ogg": "ogg",
-    "application/pdf": "pdf",
-    "text/plain": "txt",
-    "text/csv": "csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
-}
 
 
 def download_name(code: str, media_type: str, suffix: str = "") -> str:
@@ -83,7 +66,7 @@ def download_name(code: str, media_type: str, suffix: str = "") -> str:
     The name the file arrived with is never used: it may name a source, and it is
     the client's text."""
     stem = re.sub(r"[^A-Za-z0-9-]", "_", code) or "evidence"
-    return f"{stem}{suffix}.{EXTENSIONS.get(media_type, 'bin')}"
+    return f"{stem}{suffix}.{sniffing.EXTENSIONS.get(media_type, 'bin')}"
 
 
 def _log_refusal(request: HttpRequest, code: str, what: str, reason: str) -> None:
@@ -202,7 +185,7 @@ def _through_nginx(
     """
     if request.method == "GET":  # HEAD hands out no bytes: nothing to check or record
         try:
-            served = fixity.sha256_of(path)
+            served = storage.sha256_of(path)
         except FileNotFoundError:  # removed since it was found
             log.error("original missing: %s; run verify_evidence", item.code)
             raise Http404("The original cannot be found.") from None

@@ -62,8 +62,8 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from evidence.files import storage
-from evidence.management.commands.verify_evidence import sha256_of as _sha256
 from evidence.models import Derivative, EvidenceItem
+from tracker.batches import batches
 
 FORMAT = 1
 DATA = "data.jsonl"
@@ -144,20 +144,14 @@ def _create(path: Path, mode: str = "wb"):
 
 def _copy(source: Path, target: Path) -> str:
     """Copy ``source`` to a new file ``target`` and return the SHA-256 of what was written."""
-    digest = hashlib.sha256()
     with source.open("rb") as stream, _create(target) as out:
-        while chunk := stream.read(storage.CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-        out.flush()
-        os.fsync(out.fileno())
-    return digest.hexdigest()
+        return storage.copy_hashed(stream, out).sha256
 
 
 def _link(source: Path, target: Path) -> str:
     _private_dirs(target.parent)
     os.link(source, target)
-    return _sha256(target)
+    return storage.sha256_of(target)
 
 
 # --- Backup ----------------------------------------------------------------------------
@@ -213,17 +207,10 @@ def _dump(path: Path) -> dict[str, int]:
     return dict(counts)
 
 
-def _batches(queryset) -> Iterator[list]:
-    last = 0
-    while batch := list(queryset.filter(pk__gt=last).order_by("pk")[:BATCH]):
-        yield batch
-        last = batch[-1][0]
-
-
 def _copy_files(out_dir: Path, rows, manifest, link: bool, summary: Summary) -> int:
     """Copy each (pk, name, key, sha256) row's file; unavailable ones go in ``summary``."""
     copied = 0
-    for batch in _batches(rows):
+    for batch in batches(rows, BATCH):
         for _pk, name, key, sha256 in batch:
             target = out_dir / key
             try:
@@ -266,7 +253,7 @@ def _write_backup(out_dir: Path, link: bool) -> Summary:
     partial = out_dir / f".{MANIFEST}.partial"
     with _snapshot(), _create(partial, "w") as manifest:
         summary = Summary(counts=_dump(out_dir / DATA))
-        manifest.write(f"{_sha256(out_dir / DATA)}  {DATA}\n")
+        manifest.write(f"{storage.sha256_of(out_dir / DATA)}  {DATA}\n")
         items = EvidenceItem.objects.exclude(sha256="").values_list(
             "pk", "code", "original_path", "sha256"
         )
@@ -287,7 +274,7 @@ def _write_backup(out_dir: Path, link: bool) -> Summary:
         }
         with _create(out_dir / INFO) as out:
             out.write(json.dumps(info, indent=2, sort_keys=True).encode())
-        manifest.write(f"{_sha256(out_dir / INFO)}  {INFO}\n")
+        manifest.write(f"{storage.sha256_of(out_dir / INFO)}  {INFO}\n")
         manifest.flush()
         os.fsync(manifest.fileno())
     partial.rename(out_dir / MANIFEST)  # last: a backup without it is incomplete
@@ -314,18 +301,17 @@ def verify(in_dir: Path) -> dict:
             if not match or ".." in match[2]:
                 raise BackupError(f"{MANIFEST} line {number} is damaged.")
             path = in_dir / match[2]
-            if not path.is_file() or path.is_symlink() or _sha256(path) != match[1]:
+            if not path.is_file() or path.is_symlink() or storage.sha256_of(path) != match[1]:
                 raise BackupError(
                     f"The backup is damaged: {match[2]} does not match its checksum "
                     f"in {MANIFEST}. Nothing was restored."
                 )
             listed += 1
     found = 0
-    for root, _dirs, names in os.walk(in_dir):
-        for name in names:
-            if not Path(root, name).is_file() or Path(root, name).is_symlink():
-                raise BackupError(f"The backup holds something that is not a file: {name}.")
-            found += 1
+    for entry in storage.walk_files(in_dir):
+        if not entry.is_file(follow_symlinks=False):
+            raise BackupError(f"The backup holds something that is not a file: {entry.name}.")
+        found += 1
     if found != listed + 1:  # the manifest itself
         raise BackupError(
             f"The backup holds {found - 1} files but its manifest lists {listed}: "
@@ -342,7 +328,7 @@ def holdings() -> list[str]:
     held = []
     for area in ("originals", "derivatives"):
         folder = storage.root() / area
-        if folder.is_dir() and any(files for _root, _dirs, files in os.walk(folder)):
+        if folder.is_dir() and next(storage.walk_files(folder), None) is not None:
             held.append(f"files under {area}/")
     held += [
         str(model._meta.verbose_name_plural)
@@ -426,7 +412,7 @@ def _load(path: Path) -> dict[str, int]:
 def _place_originals(in_dir: Path, unavailable: dict[str, str], placed: list[str]) -> int:
     count = 0
     items = EvidenceItem.objects.exclude(sha256="").values_list("pk", "code", "sha256")
-    for batch in _batches(items):
+    for batch in batches(items, BATCH):
         for _pk, code, sha256 in batch:
             if code in unavailable:
                 continue
@@ -450,7 +436,7 @@ def _place_originals(in_dir: Path, unavailable: dict[str, str], placed: list[str
 
 def _place_derivatives(in_dir: Path, unavailable: dict[str, str], placed: list[str]) -> int:
     count = 0
-    for batch in _batches(Derivative.objects.values_list("pk", "path", "sha256")):
+    for batch in batches(Derivative.objects.values_list("pk", "path", "sha256"), BATCH):
         for _pk, key, sha256 in batch:
             if key in unavailable:
                 continue

@@ -5,7 +5,13 @@ caller's transaction: on PostgreSQL the row lock makes concurrent callers
 queue; on SQLite the IMMEDIATE transaction mode does. If the caller's
 transaction rolls back, so does the increment, so codes have no gaps from
 failed saves.
+
+``assigned`` is how a record gets its code: ``tracker.models.Coded.save`` uses it,
+so every coded record (incidents, evidence items) is numbered the same way.
 """
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import F
@@ -32,3 +38,17 @@ def format_code(prefix: str, number: int, width: int) -> str:
 
 def next_code(prefix: str, width: int) -> str:
     return format_code(prefix, reserve(prefix), width)
+
+
+@contextmanager
+def assigned(record, prefix: str, width: int, *, using: str | None = None) -> Iterator[None]:
+    """Give ``record`` the next code of ``prefix`` while the block saves it, in one
+    transaction: a save the database refuses gives its code back (the counter rolls
+    back with it, and ``record.code`` is empty again)."""
+    with transaction.atomic(using=using):
+        record.code = next_code(prefix, width)
+        try:
+            yield
+        except BaseException:
+            record.code = ""
+            raise

@@ -3,11 +3,13 @@ postings, attributions and the review log."""
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericForeignKey
 from django.contrib.contenttypes.models import ContentType
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -17,6 +19,27 @@ from tracker.responsibility.names import keys_field, loose_key, search_key
 
 LATITUDE = [MinValueValidator(-90), MaxValueValidator(90)]
 LONGITUDE = [MinValueValidator(-180), MaxValueValidator(180)]
+COORDINATES_PAIR = "Give both latitude (-90 to 90) and longitude (-180 to 180), or neither."
+
+
+def coordinates_pair(latitude: str, longitude: str, *, name: str) -> models.CheckConstraint:
+    """The one rule of an optional pair of coordinates, for a model's constraints: both
+    or neither, each within its range (WGS84 degrees)."""
+    return models.CheckConstraint(
+        condition=Q(**{f"{latitude}__isnull": True, f"{longitude}__isnull": True})
+        | Q(
+            **{
+                f"{latitude}__isnull": False,
+                f"{longitude}__isnull": False,
+                f"{latitude}__gte": -90,
+                f"{latitude}__lte": 90,
+                f"{longitude}__gte": -180,
+                f"{longitude}__lte": 180,
+            }
+        ),
+        name=name,
+        violation_error_message=COORDINATES_PAIR,
+    )
 
 
 class DatePrecision(models.TextChoices):
@@ -90,6 +113,26 @@ class Audited(models.Model):
 
     class Meta:
         abstract = True
+
+
+class Coded(models.Model):
+    """A record known by a human code (INC-0001, EV-000001), handed out by its first
+    save (``tracker.codes.assigned``): the code is the record's identity, so every path
+    that saves one (admin, intake, demo, factories) gets it without having to remember."""
+
+    code_prefix: ClassVar[str]
+    code_width: ClassVar[int]
+
+    code = models.CharField(max_length=16, unique=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self.code:
+            return super().save(*args, **kwargs)
+        with codes.assigned(self, self.code_prefix, self.code_width, using=kwargs.get("using")):
+            super().save(*args, **kwargs)
 
 
 # --- Vocabularies: tables an editor manages -------------------------------------------
@@ -194,7 +237,9 @@ class IncidentQuerySet(models.QuerySet):
         return self.filter(status__in=statuses)
 
 
-class Incident(Audited):
+class Incident(Coded, Audited):
+    code_prefix, code_width = "INC", 4
+
     class HarmGrade(models.TextChoices):
         CONFIRMED = "confirmed", "confirmed"
         FAIR = "fair", "fair"
@@ -202,7 +247,7 @@ class Incident(Audited):
         CONTESTED = "contested", "contested"
         DISCOUNTED = "discounted", "discounted"
 
-    code = models.CharField(
+    code = models.CharField(  # Coded's, with its help
         max_length=16, unique=True, editable=False, help_text="Assigned on save."
     )
     title = models.CharField(max_length=200, help_text="Short and factual: what, where, when.")
@@ -347,36 +392,11 @@ class Incident(Audited):
                 name="incident_end_after_start",
                 violation_error_message="The end cannot be before the start.",
             ),
-            models.CheckConstraint(
-                condition=Q(latitude__isnull=True, longitude__isnull=True)
-                | Q(
-                    latitude__isnull=False,
-                    longitude__isnull=False,
-                    latitude__gte=-90,
-                    latitude__lte=90,
-                    longitude__gte=-180,
-                    longitude__lte=180,
-                ),
-                name="incident_coordinates_valid",
-                violation_error_message="Give both latitude (-90 to 90) and longitude "
-                "(-180 to 180), or neither.",
-            ),
+            coordinates_pair("latitude", "longitude", name="incident_coordinates_valid"),
         ]
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
-
-    def save(self, *args, **kwargs) -> None:
-        if self.code:
-            return super().save(*args, **kwargs)
-        # One transaction: a save the database refuses gives its code back.
-        with transaction.atomic(using=kwargs.get("using")):
-            self.code = codes.next_code("INC", 4)
-            try:
-                super().save(*args, **kwargs)
-            except BaseException:
-                self.code = ""
-                raise
 
     def get_absolute_url(self) -> str:
         return reverse("admin:tracker_incident_change", args=[self.pk])

@@ -103,6 +103,18 @@ def last_submitted_at(record):
     )
 
 
+def review_events(record) -> list[tuple[ReviewEvent, str]]:
+    """The record's workflow events, oldest first, each with its action as the review
+    panel words it ("verify", or the stored word of an action no longer offered)."""
+    events = ReviewEvent.objects.filter(
+        content_type=ContentType.objects.get_for_model(record), object_id=record.pk
+    ).select_related("actor")
+    return [
+        (event, Action(event.action).label.lower() if event.action in RULES else event.action)
+        for event in events
+    ]
+
+
 def _edits(history: QuerySet, user, since) -> QuerySet:
     return history.filter(history_user=user, history_date__gte=since).exclude(
         history_change_reason__startswith=WORKFLOW_REASON

@@ -35,21 +35,19 @@ import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from decimal import Decimal
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
 import bagit
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from evidence import access
-from evidence.files import custody, storage
+from evidence.files import custody, sniffing, storage
+from evidence.files.bag_records import custody_record, incident_record, item_record, utc
 from evidence.files.progress import quiet_info
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink
 from evidence.visibility import may_see, visible_to
@@ -64,30 +62,6 @@ PROTECTED_REFUSED = (
 NO_INCIDENTS = "Name at least one incident to export."
 DEFAULT_ORGANIZATION = "Accountability tracker"
 CHECKSUMS = ["sha256", "sha512"]
-PROTECTED_WITNESS_FIELDS = ("real_name", "contact", "notes")
-CUSTODY_HASH_METHOD = (
-    "event_hash = SHA-256 of the UTF-8 JSON object {item (the EV code), sequence, action, "
-    "actor (the actor_id below), at, observed_sha256, details, previous_hash}, "
-    'keys sorted, separators "," and ":", non-ASCII characters unescaped; '
-    "previous_hash is the event_hash of the event before it (empty for the first)."
-)
-EXTENSIONS = {
-    "image/jpeg": ".jpg",
-    "image/png": ".png",
-    "image/tiff": ".tif",
-    "image/webp": ".webp",
-    "video/mp4": ".mp4",
-    "video/quicktime": ".mov",
-    "video/webm": ".webm",
-    "audio/mpeg": ".mp3",
-    "audio/wav": ".wav",
-    "audio/mp4": ".m4a",
-    "audio/ogg": ".ogg",
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/csv": ".csv",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
-}
 
 # bagit builds a bag by changing the process's working directory; one bag at a
 # time per process. (A web view should run exports in a worker, not a request thread.)
@@ -165,7 +139,7 @@ def export_bag(
             include_protected=include_protected,
             header={
                 "identifier": identifier,
-                "exported_at": _utc(now),
+                "exported_at": utc(now),
                 "exported_by": exporter or None,
                 "organization": organization or _organization(),
                 "protected_identity_included": include_protected,
@@ -180,7 +154,7 @@ def export_bag(
             ),
             "External-Identifier": identifier,
             "Bagging-Date": now.astimezone(UTC).date().isoformat(),
-            "Exported-At": _utc(now),
+            "Exported-At": utc(now),
             "Exported-By": exporter or "(no user given)",
             "Protected-Identity-Included": "yes" if include_protected else "no",
         }
@@ -354,7 +328,8 @@ def _write_payload(
         if item.original_path and item.is_protected and not include_protected:
             withheld.add(item.code)
         elif item.original_path:
-            name = item.sha256 + EXTENSIONS.get(item.media_type, "")
+            extension = sniffing.EXTENSIONS.get(item.media_type)
+            name = item.sha256 + (f".{extension}" if extension else "")
             _copy_original(item, root / "originals" / folder / name)
             original = f"data/originals/{folder}/{name}"
             included.add(item.code)
@@ -416,7 +391,6 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
 def _copy_original(item: EvidenceItem, target: Path) -> None:
     """Copy the held original, checking on the way that it is still what was received."""
     target.parent.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256()
     try:
         source = open(storage.path_of(item.original_path), "rb")  # noqa: SIM115
     except FileNotFoundError:
@@ -425,10 +399,8 @@ def _copy_original(item: EvidenceItem, target: Path) -> None:
             "Nothing was exported."
         ) from None
     with source, open(target, "xb") as out:
-        while chunk := source.read(storage.CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-    if digest.hexdigest() != item.sha256:
+        copied = storage.copy_hashed(source, out)
+    if copied.sha256 != item.sha256:
         raise ExportError(
             f"The original of {item.code} no longer matches its recorded SHA-256; "
             "run verify_evidence. Nothing was exported."
@@ -450,247 +422,6 @@ def _make_bag(root: Path, bag_info: dict[str, str]) -> tuple[str, str]:
         bagit.Bag(str(root)).validate(completeness_only=True)
     fingerprint = hashlib.sha256((root / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
     return bag.info["Payload-Oxum"], fingerprint
-
-
-# --- Records -----------------------------------------------------------------------------
-
-
-def _utc(value: datetime | None) -> str | None:
-    return value.astimezone(UTC).isoformat() if value is not None else None
-
-
-def _local(value: datetime | None) -> str | None:
-    return timezone.localtime(value).isoformat() if value is not None else None
-
-
-def _number(value: Decimal | None) -> str | None:
-    return str(value) if value is not None else None
-
-
-def _name(value) -> str | None:
-    return str(value) if value is not None else None
-
-
-def _place(place) -> dict[str, Any] | None:
-    if place is None:
-        return None
-    return {
-        "name": place.name,
-        "district": place.district,
-        "governorate": place.governorate,
-        "latitude": _number(place.latitude),
-        "longitude": _number(place.longitude),
-    }
-
-
-def incident_record(incident: Incident) -> dict[str, Any]:
-    return {
-        "code": incident.code,
-        "title": incident.title,
-        "narrative": incident.narrative,
-        "status": incident.status,
-        "sensitivity": incident.sensitivity,
-        "occurred": {
-            "start": _utc(incident.occurred_start),
-            "start_local": _local(incident.occurred_start),
-            "start_precision": incident.start_precision,
-            "end": _utc(incident.occurred_end),
-            "end_local": _local(incident.occurred_end),
-        },
-        "place": _place(incident.place),
-        "coordinates": {
-            "latitude": _number(incident.latitude),
-            "longitude": _number(incident.longitude),
-            "precision": incident.location_precision,
-        },
-        "attack_type": _name(incident.attack_type),
-        "weapon": _name(incident.weapon),
-        "target_types": sorted(t.name for t in incident.target_types.all()),
-        "casualties": {
-            "killed": {"min": incident.killed_min, "max": incident.killed_max},
-            "injured": {"min": incident.injured_min, "max": incident.injured_max},
-            "children_killed": incident.children_killed,
-            "women_killed": incident.women_killed,
-        },
-        "civilian_harm_grade": incident.civilian_harm,
-        "attributions": [
-            {
-                "force": _name(a.force),
-                "unit": _name(a.unit),
-                "official": _name(a.official),
-                "role": a.role,
-                "confidence": a.confidence,
-                "basis": a.basis,
-                "status": a.status,
-                "supporting_evidence": sorted(e.code for e in a.supporting_evidence.all()),
-            }
-            for a in incident.attributions.all()
-        ],
-        "related_incidents": [
-            {"from": incident.code, "to": r.to_incident.code, "kind": r.kind, "note": r.note}
-            for r in incident.relations_from.all()
-        ]
-        + [
-            {"from": r.from_incident.code, "to": incident.code, "kind": r.kind, "note": r.note}
-            for r in incident.relations_to.all()
-        ],
-        "evidence": [
-            {"code": link.item.code, "relevance": link.relevance, "relied_on": link.relied_on}
-            for link in incident.evidence_links.all()
-        ],
-    }
-
-
-def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any]:
-    record: dict[str, Any] = {
-        "code": item.code,
-        "kind": item.kind,
-        "title": item.title,
-        "description": item.description,
-        "sha256": item.sha256,
-        "size": item.size,
-        "media_type": item.media_type,
-        "original_filename": access.file_name(
-            item, access.file_name_shown(item, include_protected)
-        ),
-        "perceptual_hash": item.perceptual_hash,
-        "near_duplicates": sorted(other.code for other in item.near_duplicates.all()),
-        "derivative_problem": item.derivative_problem,
-        "status": item.status,
-        "captured": {
-            "at": _utc(item.captured_at),
-            "at_local": _local(item.captured_at),
-            "precision": item.captured_precision,
-            "place": _place(item.captured_place),
-            "latitude": _number(item.captured_latitude),
-            "longitude": _number(item.captured_longitude),
-        },
-        "source": {
-            "type": _name(item.source_type),
-            "name": item.source_name,
-            "url": item.source_url,
-        },
-        "acquired": {
-            "at": _utc(item.acquired_at),
-            "by": item.acquired_by.get_username() if item.acquired_by else None,
-        },
-        "verification_method": item.verification_method,
-        "graphic": item.is_graphic,
-        "identifies_people": item.identifies_people,
-        "protected": item.is_protected,
-        "links": [
-            {
-                "incident": link.incident.code,
-                "relevance": link.relevance,
-                "relied_on": link.relied_on,
-            }
-            for link in item.links.all()
-        ],
-    }
-    for name, build in (
-        ("photo", _photo),
-        ("satellite", _satellite),
-        ("flight_log", _flight_log),
-        ("testimony", lambda t: _testimony(t, include_protected=include_protected)),
-    ):
-        try:
-            detail = getattr(item, name)
-        except ObjectDoesNotExist:
-            continue
-        record[name] = build(detail)
-    return record
-
-
-def _photo(photo) -> dict[str, Any]:
-    return {
-        "width": photo.width,
-        "height": photo.height,
-        "camera_make": photo.camera_make,
-        "camera_model": photo.camera_model,
-        "taken_at": _utc(photo.taken_at),
-        "taken_at_offset": photo.taken_at_offset,
-        "gps_latitude": _number(photo.gps_latitude),
-        "gps_longitude": _number(photo.gps_longitude),
-        "gps_altitude": photo.gps_altitude,
-        "orientation": photo.orientation,
-    }
-
-
-def _satellite(scene) -> dict[str, Any]:
-    return {
-        "provider": scene.provider,
-        "sensor": scene.sensor,
-        "scene_id": scene.scene_id,
-        "captured_at": _utc(scene.captured_at),
-        "resolution_m": scene.resolution_m,
-        "bounds": {
-            "west": _number(scene.west),
-            "south": _number(scene.south),
-            "east": _number(scene.east),
-            "north": _number(scene.north),
-        },
-        "cloud_cover": scene.cloud_cover,
-        "before": scene.before.item.code if scene.before else None,
-    }
-
-
-def _flight_log(log) -> dict[str, Any]:
-    return {
-        "assumed_time_zone": log.assumed_time_zone,
-        "imported_at": _utc(log.imported_at),
-        "row_count": log.row_count,
-    }
-
-
-def _testimony(testimony, *, include_protected: bool) -> dict[str, Any]:
-    witness = testimony.witness
-    who: dict[str, Any] = {"pseudonym": witness.pseudonym, "role": witness.role}
-    if include_protected:
-        who.update({field: getattr(witness, field) for field in PROTECTED_WITNESS_FIELDS})
-    return {
-        "witness": who,
-        "interview_date": testimony.interview_date.isoformat(),
-        "method": testimony.method,
-        "language": testimony.language,
-        "interviewer": testimony.interviewer,
-        "summary": testimony.summary,
-        "consent": {
-            "given": testimony.consent_given,
-            "quote": testimony.consent_quote,
-            "name": testimony.consent_name,
-            "share_with_courts": testimony.consent_share_courts,
-        },
-    }
-
-
-def custody_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any]:
-    """The item's chain. A protected item's file name (protected identity) is withheld
-    unless identity is included; the events whose details it was in then say so, as
-    their hash covers the full details and can be recomputed only by the holder."""
-    shown = access.file_name_shown(item, include_protected)
-    events = []
-    for event in item.custody_events.all():
-        details = access.custody_details(event.details, shown)
-        events.append(
-            {
-                "sequence": event.sequence,
-                "action": event.action,
-                "actor": event.actor.get_username() if event.actor else None,
-                "actor_id": event.actor_id,
-                "at": event.at.isoformat(),  # as hashed (UTC), so the chain can be recomputed
-                "observed_sha256": event.observed_sha256,
-                "details": details,
-                "details_withheld": details != event.details,
-                "previous_hash": event.previous_hash,
-                "event_hash": event.event_hash,
-            }
-        )
-    return {
-        "item": item.code,
-        "sha256": item.sha256,
-        "hash_method": CUSTODY_HASH_METHOD,
-        "events": events,
-    }
 
 
 def _organization() -> str:

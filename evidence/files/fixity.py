@@ -10,7 +10,8 @@ and the log.
 - ``check_item`` is what ``verify_evidence`` runs for each item.
 - ``VerifiedStream`` hashes a file while it is served and withholds the last
   chunk until the hash is known and matches (the download view uses it).
-- ``sha256_of`` hashes a stored file in constant memory.
+
+Files are hashed by ``storage.sha256_of``, the one way a file is hashed.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ import hashlib
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import BinaryIO
 
 from evidence.files import storage
+from evidence.files.storage import sha256_of
 from evidence.models import EvidenceItem
 
 log = logging.getLogger("evidence.files.custody")
@@ -39,17 +40,6 @@ LOG_MISMATCH = "mismatch"
 
 class FixityError(Exception):
     """Bytes being handed out are not the ones the custody log received."""
-
-
-def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in 1 MiB chunks into one reused buffer."""
-    digest = hashlib.sha256()
-    buffer = bytearray(storage.CHUNK)
-    view = memoryview(buffer)
-    with path.open("rb", buffering=0) as stream:
-        while size := stream.readinto(buffer):
-            digest.update(view[:size])
-    return digest.hexdigest()
 
 
 def stored_sha256(key: str) -> str | None:

@@ -22,6 +22,26 @@ ALLOWED: dict[str, set[str]] = {
     "flight_log": {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 }
 
+# The usual file extension of each accepted type: for download names and bag files,
+# which are never named after the client's file name.
+EXTENSIONS = {
+    "image/jpeg": "jpg",
+    "image/png": "png",
+    "image/tiff": "tif",
+    "image/webp": "webp",
+    "video/mp4": "mp4",
+    "video/quicktime": "mov",
+    "video/webm": "webm",
+    "audio/mpeg": "mp3",
+    "audio/wav": "wav",
+    "audio/mp4": "m4a",
+    "audio/ogg": "ogg",
+    "application/pdf": "pdf",
+    "text/plain": "txt",
+    "text/csv": "csv",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+}
+
 _ACTIVE_TEXT_MARKERS = (b"<!doctype", b"<html", b"<svg", b"<script", b"<?xml", b"%!ps")
 
 

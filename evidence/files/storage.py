@@ -5,6 +5,10 @@ it is linked into place with ``os.link``, which fails if the name exists, and
 made read-only (0440). Incoming bytes are first *staged* in a private
 directory while they are hashed; only a fully received, hashed file is
 promoted. Nothing here is reachable through a URL.
+
+The one way bytes are hashed and copied is here too: ``sha256_of`` hashes a file,
+``copy_hashed`` copies a stream while hashing it (staging, backups and bags all
+use it), and ``entries``/``walk_files`` walk a tree (the storage audit, backups).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import os
 import re
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +35,68 @@ _KEY = re.compile(
 
 class TooLarge(Exception):
     pass
+
+
+# --- Hashing and hashed copying ---------------------------------------------------------
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read in 1 MiB chunks into one reused buffer."""
+    digest = hashlib.sha256()
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    with path.open("rb", buffering=0) as stream:
+        while size := stream.readinto(buffer):
+            digest.update(view[:size])
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Copied:
+    sha256: str
+    size: int
+    head: bytes  # the first ``head_bytes`` bytes
+
+
+def copy_hashed(
+    source: BinaryIO, out: BinaryIO, *, max_bytes: int | None = None, head_bytes: int = 0
+) -> Copied:
+    """Copy ``source`` into ``out`` in 1 MiB chunks, hashing each on the way, in
+    constant memory, then flush and fsync ``out``. Past ``max_bytes`` raises TooLarge
+    (the caller removes what was written); the first ``head_bytes`` are kept."""
+    digest = hashlib.sha256()
+    size = 0
+    head = b""
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if max_bytes is not None and size > max_bytes:
+            raise TooLarge(f"The file is larger than the limit of {max_bytes:,} bytes.")
+        if len(head) < head_bytes:
+            head += chunk[: head_bytes - len(head)]
+        digest.update(chunk)
+        out.write(chunk)
+    out.flush()
+    os.fsync(out.fileno())
+    return Copied(sha256=digest.hexdigest(), size=size, head=head)
+
+
+# --- Walking a tree ------------------------------------------------------------------
+
+
+def entries(folder: Path | str) -> list[os.DirEntry]:
+    """One directory's entries in name order (a few dozen at most in a two-level hash tree)."""
+    with os.scandir(folder) as found:
+        return sorted(found, key=lambda entry: entry.name)
+
+
+def walk_files(folder: Path | str) -> Iterator[os.DirEntry]:
+    """Everything below ``folder`` that is not a directory, depth first in name order.
+    Links are not followed: a link is yielded as it is, for the caller to judge."""
+    for entry in entries(folder):
+        if entry.is_dir(follow_symlinks=False):
+            yield from walk_files(entry.path)
+        else:
+            yield entry
 
 
 STAGING_MAX_AGE = 6 * 3600  # seconds; older staged files are leftovers of rolled-back work
@@ -71,7 +138,7 @@ def sweep_staging(now: float | None = None) -> int:
         return 0
     limit = (now or time.time()) - STAGING_MAX_AGE
     removed = 0
-    for entry in os.scandir(folder):
+    for entry in entries(folder):
         if entry.name.endswith(KEPT):
             continue
         if entry.is_file(follow_symlinks=False) and entry.stat().st_mtime < limit:
@@ -126,26 +193,14 @@ def stage(stream: BinaryIO, *, max_bytes: int | None = None) -> StagedFile:
     limit = settings.TRACKER_MAX_UPLOAD_BYTES if max_bytes is None else max_bytes
     sweep_staging()
     target = _private_dir(root() / "staging") / uuid.uuid4().hex
-    digest = hashlib.sha256()
-    size = 0
-    head = b""
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
-            while chunk := stream.read(CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(f"The file is larger than the limit of {limit:,} bytes.")
-                if len(head) < HEAD_BYTES:
-                    head += chunk[: HEAD_BYTES - len(head)]
-                digest.update(chunk)
-                out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+            copied = copy_hashed(stream, out, max_bytes=limit, head_bytes=HEAD_BYTES)
     except BaseException:
         target.unlink(missing_ok=True)
         raise
-    return StagedFile(path=target, sha256=digest.hexdigest(), size=size, head=head)
+    return StagedFile(path=target, sha256=copied.sha256, size=copied.size, head=copied.head)
 
 
 def promote(staged: StagedFile) -> tuple[str, bool]:

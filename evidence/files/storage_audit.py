@@ -51,8 +51,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from evidence.files import custody, storage
-from evidence.files.fixity import sha256_of
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
+from tracker.batches import batches
 
 log = logging.getLogger(__name__)
 
@@ -159,20 +159,6 @@ def _still_unreferenced(key: str) -> bool:
     return not Derivative.objects.filter(path=key).exists()
 
 
-def _sorted_entries(path: str) -> list[os.DirEntry]:
-    """One directory's entries (a few dozen at most in a two-level hash tree)."""
-    with os.scandir(path) as entries:
-        return sorted(entries, key=lambda entry: entry.name)
-
-
-def _files_under(top: os.DirEntry) -> Iterator[os.DirEntry]:
-    if not top.is_dir(follow_symlinks=False):
-        yield top
-        return
-    for entry in _sorted_entries(top.path):
-        yield from _files_under(entry)
-
-
 def _orphans(
     area: str,
     held_in: Callable[[str], set[str]],
@@ -182,9 +168,12 @@ def _orphans(
     base = storage.root() / area
     if not base.is_dir():
         return
-    for top in _sorted_entries(str(base)):
-        held = held_in(top.name) if top.is_dir(follow_symlinks=False) else set()
-        for entry in _files_under(top):
+    for top in storage.entries(base):
+        if top.is_dir(follow_symlinks=False):
+            held, found = held_in(top.name), storage.walk_files(top.path)
+        else:
+            held, found = set(), iter([top])
+        for entry in found:
             key = Path(entry.path).relative_to(storage.root()).as_posix()
             if key in held:
                 continue
@@ -214,14 +203,6 @@ def _removable(entry: os.DirEntry, key: str, removable_before: float | None) -> 
 # --- Rows without files ------------------------------------------------------------
 
 
-def _batches(queryset) -> Iterator[list]:
-    """``queryset`` (of value tuples, primary key first) in primary-key batches."""
-    last = 0
-    while batch := list(queryset.filter(pk__gt=last).order_by("pk")[:BATCH]):
-        yield batch
-        last = batch[-1][0]
-
-
 def _on_disk(key: str) -> bool:
     try:
         return storage.path_of(key).is_file()
@@ -231,7 +212,7 @@ def _on_disk(key: str) -> bool:
 
 def _missing_originals() -> Iterator[Finding]:
     items = EvidenceItem.objects.exclude(sha256="").values_list("pk", "code", "original_path")
-    for batch in _batches(items):
+    for batch in batches(items, BATCH):
         for _pk, code, key in batch:
             if not _on_disk(key):
                 yield Finding(MISSING, key, code)
@@ -239,7 +220,7 @@ def _missing_originals() -> Iterator[Finding]:
 
 def _missing_derivatives() -> Iterator[Finding]:
     rows = Derivative.objects.values_list("pk", "item__code", "path")
-    for batch in _batches(rows):
+    for batch in batches(rows, BATCH):
         for _pk, code, key in batch:
             if not _on_disk(key):
                 yield Finding(MISSING_DERIVATIVE, key, code)
@@ -253,7 +234,7 @@ def _staging(now: float, removable_before: float | None) -> Iterator[Finding]:
     if not folder.is_dir():
         return
     stale_before = now - storage.STAGING_MAX_AGE
-    for entry in _sorted_entries(str(folder)):
+    for entry in storage.entries(folder):
         key = f"staging/{entry.name}"
         mtime = entry.stat(follow_symlinks=False).st_mtime
         kind = STALE_STAGING if mtime < stale_before else STAGING
@@ -271,7 +252,7 @@ def _missing_original_held_in(path: Path) -> str:
     """The code of an item whose original is missing and whose bytes ``path``
     holds: what a promotion failing after its commit leaves (see intake). An item
     whose custody log names those bytes counts too, whatever its row says."""
-    sha256 = sha256_of(path)
+    sha256 = storage.sha256_of(path)
     item = EvidenceItem.objects.filter(sha256=sha256).only("code", "original_path").first()
     if item is not None and not _on_disk(item.original_path):
         return item.code

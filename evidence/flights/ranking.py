@@ -34,7 +34,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from evidence import links
-from evidence.flights.flightlog import country_code, heading_tolerance
+from evidence.flights.normalise import country_code, heading_tolerance
 from evidence.models import FlightMatch, FlightObservation
 from evidence.visibility import may_see, visible_to
 from tracker.locks import LOCKED

@@ -23,7 +23,7 @@ from django.urls import reverse
 
 from evidence import access, intake
 from evidence.files import custody
-from evidence.flights.admin import FlightLogUploadForm
+from evidence.flights.forms import FlightLogUploadForm
 from evidence.flights.tests.test_flightlog_import import EXAMPLE
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg

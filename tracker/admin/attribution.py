@@ -15,15 +15,12 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
-from django.db.models.functions import TruncMonth, TruncYear
-from django.db.models.lookups import Exact, In, IsNull, LessThanOrEqual
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from evidence import visibility
@@ -38,6 +35,11 @@ from tracker.responsibility.chain import (
     ChainEntry,
     attribute_command,
     chain_of_command,
+)
+from tracker.responsibility.commanders import (
+    attributed_commanders,
+    positions_with_overlap,
+    units_with_overlap,
 )
 
 ADD_ATTRIBUTION = "tracker.add_attribution"
@@ -150,58 +152,21 @@ class AttributionInline(LockedWithParentInline, kit.StackedInline):
         mine = [e for e in entries if e.attributed_unit.pk == obj.unit_id]
         if not mine:
             return "No command posting over this unit or the units above it on this date."
-        action = reverse("incident_add_commander", args=[obj.incident_id])
-        rows = format_html_join(
-            "",
-            "<li>{} <a href='{}'><bdi>{}</bdi></a>: {}{} of <bdi>{}</bdi>, {} to {} · "
-            "<strong>{}</strong>{}</li>",
-            (
-                (
-                    self._button(e, action, attributed),
-                    dossier_url(e.official),
-                    e.official.name,
-                    e.position.title,
-                    " (acting)" if e.position.is_acting else "",
-                    e.unit.name,
-                    e.started or "start unknown",
-                    e.ended or "still in post",
-                    e.certainty,
-                    f" ({e.reason})" if e.reason else "",
-                )
-                for e in mine
-            ),
-        )
-        return format_html(
-            '<ul class="commander-suggestions">{}</ul><p class="help">A button adds the '
-            "attribution at once and reloads the page: save other changes first.</p>",
-            rows,
-        )
+        context = {
+            "entries": mine,
+            "attributed": attributed,
+            "may_attribute": getattr(self, "_may_attribute", False),
+            "action": reverse("incident_add_commander", args=[obj.incident_id]),
+        }
+        return render_to_string("admin/tracker/commander_suggestions.html", context)
 
     def _chain(self, incident: Incident) -> tuple[list[ChainEntry], set[int]]:
         """The incident's chain and the officials already attributed as commanders,
         computed once per page (an inline instance serves one request)."""
         cache = self.__dict__.setdefault("_chains", {})
         if incident.pk not in cache:
-            attributed = set(
-                Attribution.objects.filter(
-                    incident=incident, role=Attribution.Role.COMMANDER, official__isnull=False
-                ).values_list("official_id", flat=True)
-            )
-            cache[incident.pk] = (chain_of_command(incident), attributed)
+            cache[incident.pk] = (chain_of_command(incident), attributed_commanders(incident))
         return cache[incident.pk]
-
-    def _button(self, entry: ChainEntry, action: str, attributed: set[int]) -> SafeString:
-        if entry.official.pk in attributed:
-            return format_html('<span class="help">{}</span>', "attributed as commander")
-        if not getattr(self, "_may_attribute", False):
-            return format_html('<span class="help">{}</span>', "not attributed")
-        return format_html(
-            '<button type="button" class="button" data-add-commander="{}" data-unit="{}" '
-            'data-official="{}">Add as commander</button>',
-            action,
-            entry.attributed_unit.pk,
-            entry.official.pk,
-        )
 
 
 @require_POST
@@ -243,50 +208,7 @@ def add_commander(request: HttpRequest, pk: int) -> HttpResponseRedirect:
     return back
 
 
-# --- Overlapping command postings -------------------------------------------------------------
-
-_DAYS = ["minute", "hour", "day"]
-
-
-def _with_periods(queryset: QuerySet) -> QuerySet:
-    return queryset.annotate(
-        p_start_month=TruncMonth("start"),
-        p_start_year=TruncYear("start"),
-        p_end_month=TruncMonth("end"),
-        p_end_year=TruncYear("end"),
-    )
-
-
-def _starts_before_end(start, end, precision) -> Q:
-    """A posting starting at ``start`` began before the end of the period that starts at
-    ``end`` with ``precision`` (tuples of day, month and year expressions; see
-    ``tracker.responsibility.periods``: an unknown precision reads as a year)."""
-    (day, month, year), (end_day, end_month, end_year) = start, end
-    return (
-        Q(In(precision, _DAYS), LessThanOrEqual(day, end_day))
-        | Q(Exact(precision, "month"), LessThanOrEqual(month, end_month))
-        | (~Q(In(precision, [*_DAYS, "month"])) & Q(LessThanOrEqual(year, end_year)))
-    )
-
-
-def command_overlap() -> Exists:
-    """For a Position queryset from ``_with_periods``: another command posting of the
-    same unit whose dates may overlap this one's."""
-    inner = (F("start"), F("p_start_month"), F("p_start_year"))
-    inner_end = (F("end"), F("p_end_month"), F("p_end_year"))
-    outer = (OuterRef("start"), OuterRef("p_start_month"), OuterRef("p_start_year"))
-    outer_end = (OuterRef("end"), OuterRef("p_end_month"), OuterRef("p_end_year"))
-    others = _with_periods(
-        Position.objects.filter(unit=OuterRef("unit"), is_command=True).exclude(pk=OuterRef("pk"))
-    ).filter(
-        Q(start__isnull=True)
-        | Q(IsNull(OuterRef("end"), True))
-        | _starts_before_end(inner, outer_end, OuterRef("end_precision")),
-        Q(end__isnull=True)
-        | Q(IsNull(OuterRef("start"), True))
-        | _starts_before_end(outer, inner_end, F("end_precision")),
-    )
-    return Exists(others)
+# --- Overlapping command postings (tracker.responsibility.commanders) ------------------------
 
 
 def _flag(flagged: bool) -> str:
@@ -301,8 +223,7 @@ class PositionOverlapFlag:
     commanders at once happen; flagged so a researcher checks the sources)."""
 
     def get_queryset(self, request):
-        qs = _with_periods(super().get_queryset(request))
-        return qs.annotate(overlaps_command=command_overlap())
+        return positions_with_overlap(super().get_queryset(request))
 
     @admin.display(description="overlap")
     def overlap_flag(self, obj: Position) -> str:
@@ -326,9 +247,7 @@ class UnitOverlapFlag:
     """For UnitAdmin: the ``overlap_flag`` column on units with overlapping command postings."""
 
     def get_queryset(self, request):
-        postings = _with_periods(Position.objects.filter(unit=OuterRef("pk"), is_command=True))
-        flagged = Exists(postings.filter(command_overlap()))
-        return super().get_queryset(request).annotate(overlaps_command=flagged)
+        return units_with_overlap(super().get_queryset(request))
 
     @admin.display(description="overlap")
     def overlap_flag(self, obj: Unit) -> str:

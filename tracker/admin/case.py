@@ -215,7 +215,7 @@ class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
 
     @admin.display(description="ranked flight observations")
     def flight_candidates(self, obj: Incident) -> str:
-        from evidence.flights.admin import candidates_html
+        from evidence.flights.candidates import candidates_html
 
         if obj.pk is None:
             return "Save the incident to rank flights against it."

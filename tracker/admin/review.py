@@ -15,13 +15,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.functional import SimpleLazyObject
 
 from tracker import locks, workflow
-from tracker.admin.kit import status_badge
 from tracker.models import ReviewEvent, ReviewStatus
 from tracker.workflow import RULES, Action, TransitionError
 
@@ -166,54 +165,32 @@ class ReviewAdminMixin(LockRefusals):
     def review_panel(self, obj, user) -> str:
         """The record's state, the buttons this user may press, and its review timeline."""
         meta = obj._meta
-        buttons = format_html_join(
-            " ",
-            '<a class="button review-button" href="{}">{}</a>',
-            (
-                (
-                    reverse(f"admin:{meta.app_label}_{meta.model_name}_review", args=[obj.pk, a]),
-                    Action(a).label,
-                )
-                for a in workflow.available_actions(obj, user)
+        review = f"admin:{meta.app_label}_{meta.model_name}_review"
+        context = {
+            "status": obj.status,
+            "buttons": [
+                (reverse(review, args=[obj.pk, action]), Action(action).label)
+                for action in workflow.available_actions(obj, user)
+            ],
+            "blocked": [
+                (Action(action).label, reason)
+                for action, reason in workflow.blocked_actions(obj, user)
+            ],
+            "events": workflow.review_events(obj),
+            "history_url": reverse(
+                f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk]
             ),
-        )
-        events = ReviewEvent.objects.filter(
-            content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk
-        ).select_related("actor")
-        timeline = format_html_join(
-            "",
-            "<li><time>{}</time> <strong>{}</strong> {}: {} → {}{}</li>",
-            (
-                (
-                    timezone.localtime(e.at).strftime("%Y-%m-%d %H:%M"),
-                    e.actor,
-                    Action(e.action).label.lower() if e.action in RULES else e.action,
-                    e.get_from_status_display(),
-                    e.get_to_status_display(),
-                    format_html(" — “{}”", e.comment) if e.comment else "",
-                )
-                for e in events
-            ),
-        )
-        blocked = format_html_join(
-            "",
-            '<p class="review-blocked">{} is not possible yet: {}</p>',
-            ((Action(a).label, reason) for a, reason in workflow.blocked_actions(obj, user)),
-        )
-        history = reverse(f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk])
-        return format_html(
-            '{} {}{}<ol class="review-timeline">{}</ol>'
-            '<p><a href="{}">Field-by-field history of every change</a></p>',
-            status_badge(obj.status),
-            buttons or "",
-            blocked,
-            timeline or format_html("<li>{}</li>", "Not reviewed yet."),
-            history,
-        )
+        }
+        return render_to_string("admin/tracker/review_panel.html", context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        panel = self.review_panel(obj, request.user) if obj is not None else ""
+        # Rendered when the page is, not for a save that redirects.
+        panel = (
+            SimpleLazyObject(lambda: self.review_panel(obj, request.user))
+            if obj is not None
+            else ""
+        )
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), "review_panel": panel}
         )

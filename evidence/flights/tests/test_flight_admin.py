@@ -13,7 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence.flights.admin import candidates_html
+from evidence.flights.candidates import candidates_html
 from evidence.flights.tests.test_flight_correlation import STRIKE, TOWARDS, make_incident, observe
 from evidence.flights.tests.test_flightlog_import import EXAMPLE, HEADER, row
 from evidence.models import EvidenceItem, FlightLog, FlightMatch, FlightObservation

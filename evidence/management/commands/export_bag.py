@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from evidence.files import bagging
+from tracker.management.arguments import add_user_argument, user_from
 
 
 class Command(BaseCommand):
@@ -26,9 +26,7 @@ class Command(BaseCommand):
             metavar="CODE",
             help="Incident code to export (repeat for several).",
         )
-        parser.add_argument(
-            "--user", metavar="USERNAME", help="Who is exporting (recorded in custody)."
-        )
+        add_user_argument(parser, required=False, help="Who is exporting (recorded in custody).")
         parser.add_argument(
             "--include-protected",
             action="store_true",
@@ -43,15 +41,7 @@ class Command(BaseCommand):
         parser.add_argument("out_dir", metavar="OUT_DIR", help="Directory to create.")
 
     def handle(self, *args, **options) -> None:
-        user = None
-        if options["user"] is not None:
-            User = get_user_model()
-            try:
-                user = User.objects.get(username=options["user"])
-            except User.DoesNotExist:
-                raise CommandError(f"No user named {options['user']!r}.") from None
-            if not user.is_active:
-                raise CommandError(f"User {user.username!r} is inactive.")
+        user = user_from(options)
         try:
             incidents = bagging.incidents_by_code(options["incident"], by=user)
             result = bagging.export_bag(

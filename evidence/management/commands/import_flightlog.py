@@ -5,21 +5,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from argparse import RawDescriptionHelpFormatter
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import (
-    BaseCommand,
-    CommandError,
-    CommandParser,
-    DjangoHelpFormatter,
-)
+from django.core.management.base import CommandError, CommandParser
 
 from evidence import intake
+from evidence.files.local import Entry, NotRegularFile, open_regular, printable
 from evidence.files.progress import Progress, quiet_info
-from evidence.flights import flightlog
-from evidence.management.commands.ingest import Entry, NotRegularFile, open_regular, printable
+from evidence.flights import flightlog, normalise
+from tracker.management.arguments import RawHelpCommand, add_user_argument, user_from
 
 HELP = """\
 Store a flight-spotter log (docs/formats/flightlog-csv.md) as an evidence item
@@ -36,21 +30,11 @@ A file already held prints
 and exits 0 (importing twice changes nothing)."""
 
 
-class HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
-    pass
-
-
-class Command(BaseCommand):
+class Command(RawHelpCommand):
     help = HELP
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
-        kwargs.setdefault("formatter_class", HelpFormatter)
-        return super().create_parser(prog_name, subcommand, **kwargs)
-
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--user", required=True, metavar="USERNAME", help="Username recorded as acquiring."
-        )
+        add_user_argument(parser, help="Username recorded as acquiring.")
         parser.add_argument(
             "--tz",
             default="",
@@ -69,10 +53,7 @@ class Command(BaseCommand):
         parser.add_argument("path", metavar="PATH", help="The CSV file.")
 
     def handle(self, *args, **options) -> None:
-        User = get_user_model()
-        user = User.objects.filter(username=options["user"], is_active=True).first()
-        if user is None:
-            raise CommandError(f"No active user named {options['user']!r}.")
+        user = user_from(options)
         if options["tz"]:
             try:
                 flightlog.parse_zone(options["tz"])
@@ -135,7 +116,7 @@ class Command(BaseCommand):
     def _problems(self, problems, more: int) -> None:
         naive = False
         for problem in problems:
-            naive = naive or problem.reason == flightlog.NAIVE_TIME
+            naive = naive or problem.reason == normalise.NAIVE_TIME
             self.stderr.write(str(problem), style_func=lambda text: text)
         if more:
             self.stderr.write(f"… and {more:,} more problems", style_func=lambda text: text)

@@ -10,27 +10,19 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import stat
 import sys
-from argparse import RawDescriptionHelpFormatter
-from collections.abc import Iterator
-from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.core.management.base import (
-    BaseCommand,
-    CommandError,
-    CommandParser,
-    DjangoHelpFormatter,
-)
+from django.core.management.base import CommandError, CommandParser
 
 from evidence import intake
+from evidence.files.local import Entry, NotRegularFile, open_regular, printable, walk
 from evidence.files.progress import Progress, quiet_info
 from evidence.models import EvidenceItem
 from tracker import locks
 from tracker.access import visible_incidents
+from tracker.management.arguments import RawHelpCommand, add_user_argument, user_from
 from tracker.models import Incident
 
 log = logging.getLogger(__name__)
@@ -54,106 +46,11 @@ backslash are written as Python-style escapes: \\n, \\x1b, \\u202e, \\\\.
 Exits 1 if any file was rejected, 0 otherwise."""
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One file to ingest, or one thing found that cannot be ingested."""
-
-    path: str  # as the user can find it: the argument joined with the relative name
-    name: str  # relative to the argument: the client file name kept as metadata
-    follow: bool  # named on the command line: a symbolic link is followed
-    refused: str = ""
-
-
-def printable(path: str) -> str:
-    """``path`` on one line: backslashes, control and invisible characters (anything
-    ``str.isprintable`` refuses but the space) and undecodable bytes as escapes."""
-    out = []
-    for ch in path:
-        if ch == "\\":
-            out.append("\\\\")
-        elif 0xDC80 <= ord(ch) <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
-            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
-        elif ch.isprintable() or ch == " ":
-            out.append(ch)
-        else:
-            out.append(repr(ch)[1:-1])
-    return "".join(out)
-
-
-def walk(argument: str, counter: dict[str, int]) -> Iterator[Entry]:
-    """The files under ``argument``, depth first in sorted name order (see HELP for
-    what is skipped); a file argument is itself."""
-    if not os.path.isdir(argument):
-        yield Entry(argument, os.path.basename(argument), follow=True)
-        return
-    stack: list[tuple[str, Iterator[os.DirEntry]]] = []
-    pending = [""]  # a directory (relative to the argument) to open next
-    while pending or stack:
-        if pending:
-            relative = pending.pop()
-            try:
-                with os.scandir(os.path.join(argument, relative)) as it:
-                    listing = sorted(it, key=lambda e: e.name)
-            except OSError as exc:
-                shown = os.path.join(argument, relative, "")
-                yield Entry(shown, relative, False, f"cannot read directory: {exc.strerror}")
-                continue
-            stack.append((relative, iter(listing)))
-        relative, listing = stack[-1]
-        entry = next(listing, None)
-        if entry is None:
-            stack.pop()
-            continue
-        name = os.path.join(relative, entry.name)
-        path = os.path.join(argument, name)
-        if entry.name.startswith("."):
-            counter["hidden"] += 1
-        elif entry.is_symlink():
-            yield Entry(path, name, False, "symbolic link, not followed")
-        elif entry.is_dir(follow_symlinks=False):
-            pending.append(name)
-        elif entry.is_file(follow_symlinks=False):
-            yield Entry(path, name, False)
-        else:
-            yield Entry(path, name, False, "not a regular file")
-
-
-class NotRegularFile(Exception):
-    pass
-
-
-def open_regular(entry: Entry):
-    """Open for reading without following a link found in a walked tree, and
-    without blocking on a FIFO swapped in since the walk."""
-    flags = os.O_RDONLY | os.O_NONBLOCK
-    if not entry.follow:
-        flags |= os.O_NOFOLLOW
-    fd = os.open(entry.path, flags)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise NotRegularFile
-        os.set_blocking(fd, True)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-class HelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):
-    pass
-
-
-class Command(BaseCommand):
+class Command(RawHelpCommand):
     help = HELP
 
-    def create_parser(self, prog_name: str, subcommand: str, **kwargs) -> CommandParser:
-        kwargs.setdefault("formatter_class", HelpFormatter)  # keep HELP's line breaks
-        return super().create_parser(prog_name, subcommand, **kwargs)
-
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--user", required=True, metavar="USERNAME", help="Username recorded as acquiring."
-        )
+        add_user_argument(parser, help="Username recorded as acquiring.")
         parser.add_argument(
             "--kind",
             metavar="KIND",
@@ -209,13 +106,7 @@ class Command(BaseCommand):
 
     def _check(self, options) -> tuple[AbstractBaseUser, Incident | None, str | None]:
         """Everything that would make the whole run wrong is refused before storing."""
-        User = get_user_model()
-        try:
-            user = User.objects.get(username=options["user"])
-        except User.DoesNotExist:
-            raise CommandError(f"No user named {options['user']!r}.") from None
-        if not user.is_active:
-            raise CommandError(f"User {user.username!r} is inactive.")
+        user = user_from(options)
 
         kind = options["kind"]
         if kind is not None and kind not in EvidenceItem.Kind.values:

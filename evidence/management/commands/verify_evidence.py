@@ -42,24 +42,14 @@ whole result), while each batch here is a short query of its own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from django.core.management.base import BaseCommand, CommandError
-from django.db.models import QuerySet
 
 from evidence.files import custody, fixity
-from evidence.files.fixity import sha256_of as sha256_of  # re-exported: tracker.backup imports it
+from evidence.files.storage import sha256_of as sha256_of  # importable here, as before
 from evidence.models import CustodyEvent, EvidenceItem
+from tracker.batches import batches
 
 BATCH = 500
-
-
-def batches(items: QuerySet[EvidenceItem], size: int | None = None) -> Iterator[list[EvidenceItem]]:
-    """``items`` in primary-key order, ``size`` (default ``BATCH``) at a time."""
-    last = 0
-    while batch := list(items.filter(pk__gt=last).order_by("pk")[: size or BATCH]):
-        yield batch
-        last = batch[-1].pk
 
 
 class Command(BaseCommand):
@@ -84,7 +74,7 @@ class Command(BaseCommand):
             items = items.filter(code__in=codes)
 
         checked = problems = 0
-        for batch in batches(items):
+        for batch in batches(items, BATCH):
             chains = custody.verify_chains(batch)
             received = custody.received_hashes(item.pk for item in batch)
             for item in batch:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from tracker.management.arguments import add_user_argument, user_from
 from tracker.responsibility.postings import ImportRejected, import_postings
 
 HELP = (
@@ -26,18 +26,11 @@ class Command(BaseCommand):
     help = HELP
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--user", required=True, metavar="USERNAME", help="Recorded as creating officials."
-        )
+        add_user_argument(parser, help="Recorded as creating officials.")
         parser.add_argument("paths", nargs="+", metavar="PATH", help="CSV files.")
 
     def handle(self, *args, **options) -> None:
-        User = get_user_model()
-        user = User.objects.filter(username=options["user"]).first()
-        if user is None:
-            raise CommandError(f"No user named {options['user']!r}.")
-        if not user.is_active:
-            raise CommandError(f"User {user.username!r} is inactive.")
+        user = user_from(options)
         files = []
         for path in options["paths"]:
             try:
