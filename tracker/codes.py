@@ -12,6 +12,7 @@ so every coded record (incidents, evidence items) is numbered the same way.
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Protocol
 
 from django.db import transaction
 from django.db.models import F
@@ -40,8 +41,14 @@ def next_code(prefix: str, width: int) -> str:
     return format_code(prefix, reserve(prefix), width)
 
 
+class HasCode(Protocol):
+    code: str
+
+
 @contextmanager
-def assigned(record, prefix: str, width: int, *, using: str | None = None) -> Iterator[None]:
+def assigned(
+    record: HasCode, prefix: str, width: int, *, using: str | None = None
+) -> Iterator[None]:
     """Give ``record`` the next code of ``prefix`` while the block saves it, in one
     transaction: a save the database refuses gives its code back (the counter rolls
     back with it, and ``record.code`` is empty again)."""
