@@ -1,0 +1,31 @@
+"""Evidence items, their files and kind-specific details, witnesses, custody and
+flight logs, one module per idea; every model is importable from
+``evidence.models`` as Django expects."""
+
+from evidence.models.custody import APPEND_ONLY, AppendOnlyError, CustodyEvent, CustodyEventQuerySet
+from evidence.models.flights import FlightLog, FlightMatch, FlightObservation
+from evidence.models.items import (
+    Derivative,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+)
+from evidence.models.witnesses import Testimony, Witness
+
+__all__ = [
+    "APPEND_ONLY",
+    "AppendOnlyError",
+    "CustodyEvent",
+    "CustodyEventQuerySet",
+    "Derivative",
+    "EvidenceItem",
+    "EvidenceLink",
+    "FlightLog",
+    "FlightMatch",
+    "FlightObservation",
+    "PhotoMetadata",
+    "SatelliteImage",
+    "Testimony",
+    "Witness",
+]
