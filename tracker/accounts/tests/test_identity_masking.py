@@ -19,7 +19,7 @@ from django.urls import path, reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from evidence import intake
-from evidence.admin import WitnessAdmin
+from evidence.admin.records import WitnessAdmin
 from evidence.models import EvidenceItem, Witness
 from tracker.accounts.errors import IdentityReporterFilter
 from tracker.tests import factories as f
