@@ -47,3 +47,12 @@ def test_every_package_says_what_it_holds():
             if init.parent.name in PACKAGES:
                 continue  # the apps themselves: described in docs/architecture.md
             assert init.read_text().startswith('"""'), f"{init} needs a docstring"
+
+
+MOST_LINES = 500  # past this a module likely holds two ideas (docs/architecture.md)
+DATA = {"demo/data.py"}  # the demo case's data: a table, not code
+
+
+def test_no_module_of_code_is_over_the_size_of_one_idea():
+    sizes = {m: len((ROOT / m).read_text().splitlines()) for m in modules() - DATA}
+    assert {m: n for m, n in sizes.items() if n > MOST_LINES} == {}
