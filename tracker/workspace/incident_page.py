@@ -33,7 +33,6 @@ from tracker.models import (
     Incident,
     IncidentRelation,
     LocationPrecision,
-    ReviewEvent,
     ReviewStatus,
     TargetType,
 )
@@ -172,18 +171,9 @@ def map_of(incident: Incident, place: dict, evidence_count: int) -> dict:
 
 def review_timeline(incident: Incident) -> list[dict]:
     """The incident's workflow events, oldest first, worded as the admin's review panel
-    words them. One query (the content type is joined, not looked up)."""
-    events = ReviewEvent.objects.filter(
-        content_type__app_label="tracker", content_type__model="incident", object_id=incident.pk
-    ).select_related("actor")
+    words them (``workflow.review_events``)."""
     return [
-        {
-            "event": event,
-            "action": workflow.Action(event.action).label.lower()
-            if event.action in workflow.RULES
-            else event.action,
-        }
-        for event in events
+        {"event": event, "action": action} for event, action in workflow.review_events(incident)
     ]
 
 
