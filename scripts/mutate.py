@@ -177,14 +177,15 @@ def report(modules: list[str]) -> bool:
                 unexplained.append((name, diff_of(name, path)))
             counts[status] += 1
         rows.append((path, counts))
+    width = max([len("module"), *(len(path) for path, _ in rows)]) + 2
     print()
     print(
-        f"{'module':<24}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>7}"
+        f"{'module':<{width}}{'mutants':>8}{'killed':>8}{'survived':>9}{'equiv.':>7}"
         f"{'timeout':>8}{'other':>7}{'unchecked':>10}{'killed %':>10}  target"
     )
     for path, counts in rows:
         if counts is None:
-            print(f"{path:<24}  not run yet")
+            print(f"{path:<{width}}  not run yet")
             continue
         total = sum(counts.values())
         judged = total - counts["equivalent"] - counts["not checked"]
@@ -195,7 +196,7 @@ def report(modules: list[str]) -> bool:
         met = share >= TARGET and not counts["not checked"]
         ok &= met
         print(
-            f"{path:<24}{total:>8}{counts['killed']:>8}{counts['survived']:>9}"
+            f"{path:<{width}}{total:>8}{counts['killed']:>8}{counts['survived']:>9}"
             f"{counts['equivalent']:>7}{counts['timeout']:>8}{other:>7}"
             f"{counts['not checked']:>10}{share:>9.1%}  {'met' if met else 'NOT MET'}"
         )
