@@ -1089,7 +1089,7 @@ def test_hiding_the_before_image_of_a_visible_scene_is_refused(case):
 def test_the_incident_page_answers_a_refused_opening_with_its_message_not_an_error(
     client, other_researcher, case
 ):
-    from tests.security.test_locks import change_url, save_page
+    from tests.security.pages import change_url, save_page
 
     second = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
     f.AttributionFactory(incident=second).supporting_evidence.add(case["hidden"])
@@ -1108,7 +1108,7 @@ def test_the_incident_page_answers_a_refused_opening_with_its_message_not_an_err
 def test_the_incident_page_answers_a_refused_removal_with_its_message_not_an_error(
     client, researcher, case
 ):
-    from tests.security.test_locks import change_url, row_of, save_page
+    from tests.security.pages import change_url, row_of, save_page
 
     link, _ = cited_by_visible_attribution(case)
     incident = case["visible"]
