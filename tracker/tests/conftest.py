@@ -1,0 +1,28 @@
+"""Fixtures shared by the test modules of ``tracker/tests`` (the personas are the root
+``conftest.py``'s).
+
+The workflow's records: a draft ``incident``, evidence ``item`` and ``attribution`` of
+the researcher persona.
+"""
+
+import pytest
+
+from tracker.tests import factories as f
+
+
+@pytest.fixture
+def incident(researcher):
+    return f.IncidentFactory(created_by=researcher)
+
+
+@pytest.fixture
+def item(researcher):
+    return f.EvidenceItemFactory(created_by=researcher)
+
+
+@pytest.fixture
+def attribution(researcher):
+    """A draft attribution with the supporting evidence that verifying it needs."""
+    attribution = f.AttributionFactory(created_by=researcher)
+    attribution.supporting_evidence.add(f.EvidenceItemFactory(created_by=researcher))
+    return attribution
