@@ -2,12 +2,16 @@
 ``conftest.py``'s).
 
 The workflow's records: a draft ``incident``, evidence ``item`` and ``attribution`` of
-the researcher persona.
+the researcher persona. The access tests' ``world``: one object of every model in the
+admin (``tracker.tests.access_world``).
 """
+
+from types import SimpleNamespace
 
 import pytest
 
 from tracker.tests import factories as f
+from tracker.tests.access_world import build_world
 
 
 @pytest.fixture
@@ -26,3 +30,8 @@ def attribution(researcher):
     attribution = f.AttributionFactory(created_by=researcher)
     attribution.supporting_evidence.add(f.EvidenceItemFactory(created_by=researcher))
     return attribution
+
+
+@pytest.fixture
+def world(researcher, other_researcher, reviewer, editor) -> SimpleNamespace:
+    return build_world(researcher, other_researcher, reviewer, editor)
