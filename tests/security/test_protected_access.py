@@ -27,7 +27,7 @@ from evidence.flights.forms import FlightLogUploadForm
 from evidence.flights.tests.test_flightlog_import import EXAMPLE
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_views import add_derivative, body_of
+from evidence.tests.views_helpers import add_derivative, body_of
 
 pytestmark = pytest.mark.django_db
 
