@@ -14,7 +14,7 @@ from PIL import Image
 from evidence import intake
 from evidence.files import storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
-from evidence.tests.test_intake import make_jpeg
+from evidence.tests.files import make_jpeg
 from tracker.tests import factories as f
 
 

@@ -19,7 +19,7 @@ from evidence import intake
 from evidence.files.progress import Progress
 from evidence.management.commands import ingest as ingest_command
 from evidence.models import CustodyEvent, EvidenceItem
-from evidence.tests.test_intake import make_jpeg
+from evidence.tests.files import make_jpeg
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db

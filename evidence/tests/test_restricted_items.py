@@ -17,7 +17,7 @@ from django.urls import reverse
 from evidence import intake
 from evidence.models import EvidenceLink
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_views import add_derivative
+from evidence.tests.views_helpers import add_derivative
 from tracker import workflow
 from tracker.models import Sensitivity
 from tracker.tests import factories as f

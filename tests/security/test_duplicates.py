@@ -330,7 +330,7 @@ def test_ingest_command_prints_no_code_for_hidden_bytes(case, sender, tmp_path):
 
 def test_a_flight_log_held_only_behind_a_restricted_incident_is_set_aside(keeper, sender):
     from evidence.flights import flightlog
-    from evidence.flights.tests.test_flightlog_import import EXAMPLE
+    from evidence.flights.tests.flightlog_helpers import EXAMPLE
 
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=keeper)
     open_incident = f.IncidentFactory(title="Strike on the bakery")

@@ -21,7 +21,7 @@ from django.urls import reverse
 
 from evidence import intake
 from evidence.flights import flightlog
-from evidence.flights.tests.test_flightlog_import import EXAMPLE
+from evidence.flights.tests.flightlog_helpers import EXAMPLE
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_ingest_command import run

@@ -24,10 +24,10 @@ from django.urls import reverse
 from evidence import access, intake
 from evidence.files import custody
 from evidence.flights.forms import FlightLogUploadForm
-from evidence.flights.tests.test_flightlog_import import EXAMPLE
+from evidence.flights.tests.flightlog_helpers import EXAMPLE
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_views import add_derivative, body_of
+from evidence.tests.views_helpers import add_derivative, body_of
 
 pytestmark = pytest.mark.django_db
 

@@ -250,7 +250,7 @@ def hidden_flights(other_researcher):
     from datetime import datetime, timedelta, timezone
 
     from evidence.flights import flightlog
-    from evidence.flights.tests.test_flightlog_import import EXAMPLE
+    from evidence.flights.tests.flightlog_helpers import EXAMPLE
 
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
     log = flightlog.import_flight_log(

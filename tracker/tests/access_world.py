@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from evidence import intake
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.files import make_jpeg
-from evidence.tests.test_views import add_derivative
+from evidence.tests.views_helpers import add_derivative
 from tracker import workflow
 from tracker.models import (
     AttackType,

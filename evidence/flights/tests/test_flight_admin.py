@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evidence.flights.candidates import candidates_html
-from evidence.flights.tests.test_flight_correlation import STRIKE, TOWARDS, make_incident, observe
-from evidence.flights.tests.test_flightlog_import import EXAMPLE, HEADER, row
+from evidence.flights.tests.correlation_helpers import STRIKE, TOWARDS, make_incident, observe
+from evidence.flights.tests.flightlog_helpers import EXAMPLE, HEADER, row
 from evidence.models import EvidenceItem, FlightLog, FlightMatch, FlightObservation
 from tracker.admin.tests.test_admin_changelists import PINNED
 from tracker.models import Incident, ReviewStatus
