@@ -11,6 +11,23 @@ from hypothesis import settings as hypothesis_settings
 
 from tracker.tests.seed import ensure_seed_data
 
+# Helpers that assert, shared by several test files: pytest explains their failures too.
+pytest.register_assert_rewrite(
+    "evidence.files.tests.bag_helpers",
+    "evidence.flights.tests.correlation_helpers",
+    "evidence.flights.tests.flightlog_helpers",
+    "evidence.tests.files",
+    "evidence.tests.intake_helpers",
+    "evidence.tests.views_helpers",
+    "tests.security.locked",
+    "tests.security.pages",
+    "tests.security.restricted",
+    "tracker.responsibility.tests.chains",
+    "tracker.tests.access_table",
+    "tracker.tests.access_world",
+    "tracker.tests.transitions",
+)
+
 # Property tests: no example database in the checkout, no deadline (the first example
 # of a run pays for imports, and CI machines are shared).
 hypothesis_settings.register_profile("tracker", database=None, deadline=None)
