@@ -56,3 +56,15 @@ DATA = {"demo/data.py"}  # the demo case's data: a table, not code
 def test_no_module_of_code_is_over_the_size_of_one_idea():
     sizes = {m: len((ROOT / m).read_text().splitlines()) for m in modules() - DATA}
     assert {m: n for m, n in sizes.items() if n > MOST_LINES} == {}
+
+
+def test_no_test_module_is_over_the_size_of_one_feature():
+    """Tests mirror the code: one file per feature, split by topic past the same size."""
+    tests = [
+        path
+        for folder in (*PACKAGES, "tests")
+        for path in (ROOT / folder).rglob("*.py")
+        if "tests" in path.relative_to(ROOT).parts
+    ]
+    sizes = {p.relative_to(ROOT).as_posix(): len(p.read_text().splitlines()) for p in tests}
+    assert {m: n for m, n in sizes.items() if n > MOST_LINES} == {}
