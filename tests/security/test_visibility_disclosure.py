@@ -62,7 +62,15 @@ def test_connect_installs_each_disclosure_check_once_under_its_name(all_receiver
         (post_save, Incident, "visibility_incident"),
         (post_save, Attribution, "visibility_attr"),
     ]
+    installed = {
+        (signal, sender): len(signal._live_receivers(sender)[0]) for signal, sender, _ in named
+    }
+    for signal, sender, uid in named:  # what start-up installed, found by its name
+        assert signal.disconnect(sender=sender, dispatch_uid=uid), uid
     visibility.connect()
+    visibility.connect()
+    for signal, sender, uid in named:
+        assert len(signal._live_receivers(sender)[0]) == installed[(signal, sender)], uid
     for signal, sender, uid in named:
         before = len(signal._live_receivers(sender)[0])
         assert signal.disconnect(sender=sender, dispatch_uid=uid), uid
