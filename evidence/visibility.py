@@ -46,7 +46,7 @@ from evidence.models import (
     Witness,
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
-from tracker.locks import RAW, Refused
+from tracker.locks import Refused
 from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, Sensitivity
 
 
@@ -270,13 +270,14 @@ def check_disclosed(*, items=(), incidents=()) -> None:
         raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))  # type: ignore[union-attr]
 
 
-def _link_stored(sender, instance, raw=False, **kwargs) -> None:
-    if not raw and instance.pk is not None:  # a link moved to another item: both count
-        stored = EvidenceLink.objects.filter(pk=instance.pk).values_list("item_id", flat=True)
-        instance._stored_item_id = stored.first()
+def _link_stored(sender, instance, **kwargs) -> None:
+    # A link moved to another item: the item it leaves counts too.
+    if instance.pk is not None:
+        stored = EvidenceLink.objects.filter(pk=instance.pk).only("item_id").first()
+        instance._stored_item_id = stored.item_id if stored else None
 
 
-def _link_saved(sender, instance, raw=False, **kwargs) -> None:
+def _link_saved(sender, instance, raw, **kwargs) -> None:
     if not raw:
         check_disclosed(items={instance.item_id, getattr(instance, "_stored_item_id", None)})
 
@@ -294,15 +295,15 @@ def _links_added(sender, instance, action, reverse, model, pk_set, **kwargs) -> 
         check_disclosed(items=pk_set if model is EvidenceItem else [instance.pk])
 
 
-def _incident_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
+def _incident_saved(sender, instance, created, raw, update_fields, **kwargs) -> None:
     if raw or created or (update_fields is not None and "sensitivity" not in update_fields):
         return
     linked = EvidenceLink.objects.filter(incident=instance).values_list("item_id", flat=True)
     check_disclosed(items=linked, incidents=[instance.pk])
 
 
-def _attribution_saved(sender, instance, created, raw=False, update_fields=None, **kwargs):
-    if raw or created or getattr(instance, RAW, False):
+def _attribution_saved(sender, instance, created, raw, update_fields, **kwargs) -> None:
+    if raw or created:  # a new attribution cites nothing yet
         return
     if update_fields is None or "incident" in update_fields:  # it may have moved
         check_disclosed(incidents=[instance.incident_id])

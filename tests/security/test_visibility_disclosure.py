@@ -307,3 +307,52 @@ def test_the_incident_page_answers_a_refused_removal_with_its_message_not_an_err
     page = client.get(answer.url).content.decode()
     assert "Not saved: Refused:" in page
     assert EvidenceLink.objects.filter(pk=link.pk).exists()
+
+
+def _support_queries(write) -> int:
+    """How many of ``write``'s queries look for hidden items in the supporting evidence
+    (the history's own reading of the supporting evidence does not count)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    tables = (Attribution.supporting_evidence.through._meta.db_table, "evidence_evidencelink")
+    with CaptureQueriesContext(connection) as queries:
+        write()
+    return sum(all(t in q["sql"] for t in tables) for q in queries.captured_queries)
+
+
+def test_an_attribution_is_checked_when_its_incident_may_have_changed_only(case):
+    """A new attribution cites nothing yet; a save naming its fields is checked only when
+    they include the incident (the workflow saves the status alone)."""
+    new = f.AttributionFactory.build(incident=case["visible"], unit=f.UnitFactory())
+    assert _support_queries(new.save) == 0
+    [attribution] = Attribution.objects.filter(incident=case["restricted"])
+    assert _support_queries(lambda: attribution.save(update_fields=["basis"])) == 0
+    attribution.incident = case["visible"]
+    refused(lambda: attribution.save(update_fields=["incident"]))
+    assert Attribution.objects.get(pk=attribution.pk).incident == case["restricted"]
+
+
+def _cite_unchecked(attribution, *items) -> None:
+    """Rows of the supporting evidence written past every check (as old data may hold)."""
+    through = Attribution.supporting_evidence.through
+    through.objects.bulk_create(
+        [through(attribution=attribution, evidenceitem=item) for item in items]
+    )
+
+
+def test_the_refusal_names_the_first_hidden_item_by_code_and_its_first_citing_attribution(
+    case, django_assert_num_queries
+):
+    author = case["restricted"].created_by
+    second_hidden = restricted.ingest(author, case["restricted"], (7, 7, 7))
+    first, second = (f.AttributionFactory(incident=case["visible"]) for _ in range(2))
+    _cite_unchecked(second, case["hidden"])
+    _cite_unchecked(first, second_hidden, case["hidden"])
+    items = [second_hidden.pk, case["hidden"].pk]
+    # One query: the rows with their item, attribution, incident and who is attributed.
+    with django_assert_num_queries(1), pytest.raises(visibility.Undisclosed) as caught:
+        visibility.check_disclosed(items=items)
+    message = " ".join(caught.value.messages)
+    assert message.startswith(f"Refused: {case['hidden'].code} would then")
+    assert f"{case['visible'].code}'s attribution to {first}" in message
