@@ -237,37 +237,32 @@ class Undisclosed(Refused):
 
 def check_disclosed(*, items=(), incidents=()) -> None:
     """Raise ``Undisclosed`` if an attribution or scene the team sees names a hidden item,
-    among those about ``items`` or the incidents ``incidents`` (ids)."""
+    among those about ``items`` or the incidents ``incidents`` (ids). Nothing found costs
+    two queries; a refusal names the first case found by the item's code."""
     items, incidents = list(items), list(incidents)
     hidden = access.hidden_item_ids()
     cited = (
         Attribution.supporting_evidence.through.objects.filter(evidenceitem_id__in=hidden)
         .filter(Q(evidenceitem_id__in=items) | Q(attribution__incident_id__in=incidents))
         .exclude(attribution__incident__in=restricted_incidents())
-        .select_related(
-            "evidenceitem",
-            "attribution__incident",
-            "attribution__official",
-            "attribution__unit",
-            "attribution__force",
-        )
         .order_by("evidenceitem__code", "attribution_id")
+        .first()
     )
-    for row in cited[:1]:
-        where = f"{row.attribution.incident.code}'s attribution to {row.attribution}"
-        raise Undisclosed(EXPOSED.format(names=row.evidenceitem.code, where=where))
+    if cited is not None:
+        attribution = cited.attribution
+        where = f"{attribution.incident.code}'s attribution to {attribution}"
+        raise Undisclosed(EXPOSED.format(names=cited.evidenceitem.code, where=where))
     linked = EvidenceLink.objects.filter(incident_id__in=incidents).values("item_id")
-    scenes = (
+    scene = (
         SatelliteImage.objects.filter(before__item_id__in=hidden)
         .filter(Q(item_id__in=items) | Q(before__item_id__in=items) | Q(item_id__in=linked))
         .exclude(item_id__in=hidden)
-        .select_related("item", "before__item")
         .order_by("item__code")
+        .first()
     )
-    for scene in scenes[:1]:
+    if scene is not None and scene.before is not None:  # (the query asks for a before)
         where = f'the scene {scene.item.code} (as its "before" image)'
-        # scene.before is never None here: the query filters on it
-        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))  # type: ignore[union-attr]
+        raise Undisclosed(EXPOSED.format(names=scene.before.item.code, where=where))
 
 
 def _link_stored(sender, instance, **kwargs) -> None:
