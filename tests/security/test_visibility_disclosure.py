@@ -346,12 +346,13 @@ def test_the_refusal_names_the_first_hidden_item_by_code_and_its_first_citing_at
 ):
     author = case["restricted"].created_by
     second_hidden = restricted.ingest(author, case["restricted"], (7, 7, 7))
-    first, second = (f.AttributionFactory(incident=case["visible"]) for _ in range(2))
+    first, second, third = (f.AttributionFactory(incident=case["visible"]) for _ in range(3))
+    _cite_unchecked(first, second_hidden)  # the first attribution, the later item
+    _cite_unchecked(third, case["hidden"])  # written before the second's row
     _cite_unchecked(second, case["hidden"])
-    _cite_unchecked(first, second_hidden, case["hidden"])
     items = [second_hidden.pk, case["hidden"].pk]
     with pytest.raises(visibility.Undisclosed) as caught:
         visibility.check_disclosed(items=items)
     message = " ".join(caught.value.messages)
     assert message.startswith(f"Refused: {case['hidden'].code} would then")
-    assert f"{case['visible'].code}'s attribution to {first}" in message
+    assert f"{case['visible'].code}'s attribution to {second}" in message
