@@ -237,13 +237,19 @@ class Undisclosed(Refused):
 
 def check_disclosed(*, items=(), incidents=()) -> None:
     """Raise ``Undisclosed`` if an attribution or scene the team sees names a hidden item,
-    among those about ``items`` or the incidents ``incidents`` (ids). Nothing found costs
-    two queries; a refusal names the first case found by the item's code."""
+    among those about ``items`` or about the incidents ``incidents`` (ids: their
+    attributions and the items linked to them). Nothing found costs two queries; a
+    refusal names the first case found by the item's code."""
     items, incidents = list(items), list(incidents)
     hidden = access.hidden_item_ids()
+    linked = EvidenceLink.objects.filter(incident_id__in=incidents).values("item_id")
     cited = (
         Attribution.supporting_evidence.through.objects.filter(evidenceitem_id__in=hidden)
-        .filter(Q(evidenceitem_id__in=items) | Q(attribution__incident_id__in=incidents))
+        .filter(
+            Q(evidenceitem_id__in=items)
+            | Q(evidenceitem_id__in=linked)
+            | Q(attribution__incident_id__in=incidents)
+        )
         .exclude(attribution__incident__in=restricted_incidents())
         .order_by("evidenceitem__code", "attribution_id")
         .first()
@@ -252,7 +258,6 @@ def check_disclosed(*, items=(), incidents=()) -> None:
         attribution = cited.attribution
         where = f"{attribution.incident.code}'s attribution to {attribution}"
         raise Undisclosed(EXPOSED.format(names=cited.evidenceitem.code, where=where))
-    linked = EvidenceLink.objects.filter(incident_id__in=incidents).values("item_id")
     scene = (
         SatelliteImage.objects.filter(before__item_id__in=hidden)
         .filter(Q(item_id__in=items) | Q(before__item_id__in=items) | Q(item_id__in=linked))
@@ -293,8 +298,7 @@ def _links_added(sender, instance, action, reverse, model, pk_set, **kwargs) -> 
 def _incident_saved(sender, instance, created, raw, update_fields, **kwargs) -> None:
     if raw or created or (update_fields is not None and "sensitivity" not in update_fields):
         return
-    linked = EvidenceLink.objects.filter(incident=instance).values_list("item_id", flat=True)
-    check_disclosed(items=linked, incidents=[instance.pk])
+    check_disclosed(incidents=[instance.pk])
 
 
 def _attribution_saved(sender, instance, created, raw, update_fields, **kwargs) -> None:
