@@ -209,6 +209,14 @@ def test_an_unrelated_save_of_the_incident_is_not_checked(case):
         assert (_support_queries(save) > 0) is checked, fields
 
 
+def test_a_new_incident_is_not_checked(case):
+    """A new incident has no attributions or links yet: its first save looks for none."""
+    cited_by_visible_attribution(case)
+    new = f.IncidentFactory.build(sensitivity=Sensitivity.RESTRICTED, place=f.PlaceFactory())
+    assert _support_queries(new.save) == 0
+    assert Incident.objects.filter(pk=new.pk).exists()
+
+
 def test_linking_a_cited_unlinked_item_only_to_a_restricted_incident_is_refused(
     researcher, other_researcher, case
 ):
