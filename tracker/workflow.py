@@ -262,7 +262,7 @@ def pending_attributions(incident: Incident) -> list[Attribution]:
     )
 
 
-def _unfinished_parts(incident: Incident) -> str | None:
+def unfinished_parts(incident: Incident) -> str | None:
     """Why ``incident`` cannot be verified or published yet: what it relies on that is
     not verified. None if nothing."""
     reasons = []
@@ -355,7 +355,7 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
         if isinstance(record, EvidenceItem) and (reason := _file_refusal(record, user, name)):
             return reason
     if action in (Action.VERIFY, Action.PUBLISH) and isinstance(record, Incident):
-        return _unfinished_parts(record)
+        return unfinished_parts(record)
     if action == Action.VERIFY and isinstance(record, Attribution):
         return can_verify_attribution(record)
     return None
@@ -393,8 +393,10 @@ def can_edit(record, user) -> bool:
     return record.status in EDITABLE_BY_AUTHOR and author_id(record) == user.pk
 
 
-def transition(record, action: str, *, by, comment: str = "") -> ReviewEvent:
-    """Take ``action`` on ``record`` as user ``by``; raise TransitionError if refused."""
+def transition(record, action: str, *, by, comment: str = "", notify: bool = True) -> ReviewEvent:
+    """Take ``action`` on ``record`` as user ``by``; raise TransitionError if refused.
+    ``notify=False`` for a part taken with its incident (``tracker.parts``): the
+    incident's own mail speaks for both."""
     model = type(record)
     with transaction.atomic():
         # Lock and re-read: of two reviewers acting at once, the second sees the
@@ -425,6 +427,7 @@ def transition(record, action: str, *, by, comment: str = "") -> ReviewEvent:
         )
         from tracker import notifications
 
-        transaction.on_commit(lambda: notifications.transition_made(current, event))
+        if notify:
+            transaction.on_commit(lambda: notifications.transition_made(current, event))
     record.status = current.status
     return event

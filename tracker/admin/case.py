@@ -22,6 +22,7 @@ from tracker.admin.attribution import (
 )
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
+from tracker.admin.together import ReviewTogetherMixin
 from tracker.display import count_range
 from tracker.models import (
     AttackType,
@@ -135,7 +136,7 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+class IncidentAdmin(ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     form = IncidentForm
     list_display = (
         "code",

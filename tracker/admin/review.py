@@ -172,6 +172,7 @@ class ReviewAdminMixin(LockRefusals):
                 (reverse(review, args=[obj.pk, action]), Action(action).label)
                 for action in workflow.available_actions(obj, user)
             ],
+            "more": self.more_review_links(obj, user),
             "blocked": [
                 (Action(action).label, reason)
                 for action, reason in workflow.blocked_actions(obj, user)
@@ -182,6 +183,10 @@ class ReviewAdminMixin(LockRefusals):
             ),
         }
         return render_to_string("admin/tracker/review_panel.html", context)
+
+    def more_review_links(self, obj, user) -> list[tuple[str, str]]:
+        """Other review pages for this record, as (url, label): none by default."""
+        return []
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))

@@ -283,7 +283,8 @@ class Incident(Coded, Audited):
         return f"{self.code} {self.title}"
 
     def get_absolute_url(self) -> str:
-        return reverse("admin:tracker_incident_change", args=[self.pk])
+        """The team's page of the incident (the admin's "View on site")."""
+        return reverse("incidents:detail", args=[self.code])
 
 
 class IncidentRelation(models.Model):

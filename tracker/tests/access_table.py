@@ -133,6 +133,9 @@ PROJECT: list[Row] = [
     # A restricted incident is absent from the admin too: its pages answer "does not exist"
     # (the admin's change and delete pages redirect to the index with that message).
     Row("admin:tracker_incident_review",    url("admin:tracker_incident_review", pk("restricted"), fixed("submit")), STAFF_404, note="restricted"),
+    Row("admin:tracker_incident_review_together", url("admin:tracker_incident_review_together", pk("restricted")), STAFF_404, note="restricted"),
+    Row("admin:tracker_incident_review_together", url("admin:tracker_incident_review_together", pk("incident")), STAFF_200),
+    Row("admin:tracker_incident_review_together", url("admin:tracker_incident_review_together", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_change",    url("admin:tracker_incident_change", pk("restricted")), STAFF_302, note="restricted"),
     Row("admin:tracker_incident_delete",    url("admin:tracker_incident_delete", pk("restricted")), STAFF_403, note="no role deletes"),
     Row("admin:tracker_incident_history",   url("admin:tracker_incident_history", pk("restricted")), STAFF_404, note="restricted"),
