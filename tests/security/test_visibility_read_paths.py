@@ -25,7 +25,7 @@ from evidence.models import EvidenceItem, EvidenceLink, Witness
 from evidence.tests.test_restricted_items import named
 from tests.security import restricted
 from tracker import workflow
-from tracker.admin.review import my_work_for, queue_for, review_counts
+from tracker.admin.queues import my_work_for, queue_for, review_counts
 from tracker.models import Attribution, Incident, Sensitivity
 from tracker.tests import factories as f
 

@@ -1,4 +1,5 @@
-"""The review workflow in the admin: buttons, bulk actions, locking, queue pages.
+"""The review workflow in the admin: buttons, bulk actions, locking (the queue pages are
+``tracker.admin.queues``).
 
 Every state change goes through tracker.workflow.transition(), one record at a
 time, so each record gets its own ReviewEvent and refusal message.
@@ -10,9 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import quote, unquote
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import OuterRef, Subquery
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -21,7 +20,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 
 from tracker import locks, workflow
-from tracker.models import ReviewEvent, ReviewStatus
+from tracker.models import ReviewStatus
 from tracker.workflow import RULES, Action, TransitionError
 
 
@@ -312,93 +311,4 @@ class ReviewAdminMixin(LockRefusals):
         "reject_selected",
         "publish_selected",
         "reopen_selected",
-    )
-
-
-# --- Queue pages ------------------------------------------------------------------------------
-
-
-def _with_submitted_at(queryset):
-    ct = ContentType.objects.get_for_model(queryset.model)
-    last_submit = (
-        ReviewEvent.objects.filter(content_type=ct, object_id=OuterRef("pk"), action="submit")
-        .order_by("-at")
-        .values("at")[:1]
-    )
-    return queryset.annotate(submitted_at=Subquery(last_submit))
-
-
-def review_models():
-    from evidence.models import EvidenceItem
-    from tracker.models import Attribution, Incident
-
-    return (Incident, EvidenceItem, Attribution)
-
-
-# What a queue row shows of an attribution: its incident and whom it names (one query).
-ROW_RELATIONS = {"attribution": ("incident", "force", "unit", "official")}
-
-
-def _visible_to(user, queryset):
-    from evidence.visibility import visible_to  # evidence's admin imports this module
-
-    related = ROW_RELATIONS.get(queryset.model._meta.model_name)
-    return visible_to(user, queryset.select_related(*related) if related else queryset)
-
-
-def queue_for(user):
-    """Submitted work ``user`` may review (not their own), oldest submission first."""
-    rows = []
-    for model in review_models():
-        if workflow.is_reviewer(user, model):
-            qs = model.objects.filter(status=ReviewStatus.SUBMITTED).exclude(created_by=user)
-            qs = _visible_to(user, qs)
-            rows.append((model._meta, _with_submitted_at(qs).order_by("submitted_at", "pk")))
-    return rows
-
-
-def my_work_for(user):
-    statuses = [ReviewStatus.DRAFT, ReviewStatus.CHANGES_REQUESTED]
-    return [
-        (
-            model._meta,
-            _visible_to(user, model.objects.filter(created_by=user, status__in=statuses)).order_by(
-                "-pk"
-            ),
-        )
-        for model in review_models()
-    ]
-
-
-def review_counts(user) -> dict[str, int]:
-    return {
-        "queue": sum(qs.count() for _, qs in queue_for(user)),
-        "mine": sum(qs.count() for _, qs in my_work_for(user)),
-    }
-
-
-def _list_page(request, title, sections, empty):
-    limit = 200
-    context = {
-        **admin.site.each_context(request),
-        "title": title,
-        "sections": [(meta, list(qs[:limit]), qs.count()) for meta, qs in sections],
-        "empty": empty,
-        "limit": limit,
-    }
-    return TemplateResponse(request, "admin/tracker/review_list.html", context)
-
-
-def review_queue(request):
-    return _list_page(
-        request, "Review queue", queue_for(request.user), "Nothing is waiting for your review."
-    )
-
-
-def my_work(request):
-    return _list_page(
-        request,
-        "My work: drafts and changes requested",
-        my_work_for(request.user),
-        "You have no drafts and no changes requested.",
     )

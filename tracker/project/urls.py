@@ -5,7 +5,7 @@ from django.views.generic import RedirectView
 from tracker.accounts import otp
 from tracker.admin import kit
 from tracker.admin.attribution import add_commander
-from tracker.admin.review import my_work, review_queue
+from tracker.admin.queues import my_work, ready_to_publish, review_queue
 
 admin.site.site_header = "Accountability evidence tracker"
 admin.site.site_title = "Evidence tracker"
@@ -18,6 +18,7 @@ urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),
     path("admin/review/queue/", admin.site.admin_view(review_queue), name="review_queue"),
     path("admin/review/mine/", admin.site.admin_view(my_work), name="my_work"),
+    path("admin/review/ready/", admin.site.admin_view(ready_to_publish), name="ready_to_publish"),
     path(
         "admin/tracker/incident/<int:pk>/add-commander/",
         admin.site.admin_view(add_commander),

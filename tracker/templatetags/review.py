@@ -5,7 +5,7 @@ from django import template
 
 from tracker import findings
 from tracker.admin.kit import status_badge
-from tracker.admin.review import review_counts
+from tracker.admin.queues import review_counts
 
 register = template.Library()
 

@@ -94,6 +94,7 @@ PROJECT: list[Row] = [
     # Review pages in the admin.
     Row("review_queue",                     url("review_queue"),                          STAFF_200),
     Row("my_work",                          url("my_work"),                               STAFF_200),
+    Row("ready_to_publish",                 url("ready_to_publish"),                      STAFF_200),
     # Commander suggestions: POST only, add_attribution and the right to edit the incident
     # (its author's draft: the author and editors; a reviewer only once it is submitted).
     Row("incident_add_commander",           url("incident_add_commander", pk("incident")), (LOGIN, LOGIN, 405, 405, 405)),
