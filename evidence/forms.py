@@ -69,10 +69,21 @@ class UploadForm(ItemDetailsForm):
     identifies_people = forms.BooleanField(required=False)
     is_protected = forms.BooleanField(label="protected", required=False)
 
-    def __init__(self, *args, user, **kwargs) -> None:
+    ONE_FILE = "Choose one file here: the row you came from takes one item."
+
+    def __init__(self, *args, user, single: bool = False, **kwargs) -> None:
         super().__init__(*args, user=user, **kwargs)
         # Only incidents the uploader may see: the id of another is an invalid choice.
         self.fields["incident"].queryset = visible_incidents(user).order_by("code")
+        self.single = single  # a pop-up for one row: one file
+        if single:
+            self.fields["files"].help_text = "One file: it fills the row you came from."
+
+    def clean_files(self):
+        files = self.cleaned_data["files"]
+        if self.single and len(files) > 1:
+            raise forms.ValidationError(self.ONE_FILE)
+        return files
 
     def clean_incident(self) -> Incident | None:
         incident = self.cleaned_data["incident"]

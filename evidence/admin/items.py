@@ -5,6 +5,8 @@ the protected routes."""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.exceptions import DisallowedModelAdminToField
+from django.contrib.admin.options import IS_POPUP_VAR, TO_FIELD_VAR
 from django.db import models
 from django.db.models import Exists, OuterRef
 from django.http import HttpRequest, HttpResponseRedirect
@@ -219,6 +221,7 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     )
     list_display_links = ("code", "title")
     list_select_related = ("source_type",)
+    view_on_site = False  # its page is this one: no "View on site" that comes back here
     list_filter = (
         "kind",
         "status",
@@ -342,12 +345,27 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
         return fields
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None):
-        """Adding evidence means uploading files: every file goes through intake.ingest."""
+        """Adding evidence means uploading files: every file goes through intake.ingest.
+        Opened from the "+" beside an item field (a pop-up), it takes one file and hands
+        the item (or the one already holding the same file) back to that field."""
         if not self.has_add_permission(request):
             return super().add_view(request, form_url, extra_context)
-        form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
+        popup = IS_POPUP_VAR in request.POST or IS_POPUP_VAR in request.GET
+        to_field = request.POST.get(TO_FIELD_VAR, request.GET.get(TO_FIELD_VAR))
+        if to_field and not self.to_field_allowed(request, to_field):
+            raise DisallowedModelAdminToField(f"The field {to_field} cannot be referenced.")
+        initial = {"incident": request.GET.get("incident")} if "incident" in request.GET else {}
+        form = UploadForm(
+            request.POST or None,
+            request.FILES or None,
+            user=request.user,
+            initial=initial,
+            single=popup,
+        )
         if request.method == "POST" and form.is_valid():
             stored = self._ingest_all(request, form)
+            if popup and stored:
+                return self.response_add(request, stored[0])
             if len(stored) == 1:
                 return HttpResponseRedirect(
                     reverse("admin:evidence_evidenceitem_change", args=[stored[0].pk])
@@ -359,6 +377,10 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
             "form": form,
             "opts": self.model._meta,
             "has_view_permission": self.has_view_permission(request),
+            "is_popup": popup,
+            "is_popup_var": IS_POPUP_VAR,
+            "to_field": to_field,
+            "to_field_var": TO_FIELD_VAR,
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/evidence/upload.html", context)

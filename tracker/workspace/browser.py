@@ -18,6 +18,7 @@ from evidence.models import EvidenceLink
 from tracker.access import requires_browse, visible_incidents
 from tracker.admin.kit import DeferredJoinPaginator, count_of
 from tracker.models import TargetType
+from tracker.workspace import admin_links
 from tracker.workspace.filters import IncidentFilter
 
 PER_PAGE = 50
@@ -109,5 +110,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         "query": query_without(request, "page"),
         "query_no_page": query_without(request, "page"),
         "active": found.active(),
+        "new_incident_url": admin_links.new_incident_url(request.user),
+        "upload_url": admin_links.upload_url(request.user),
     }
     return render(request, "tracker/incident_list.html", context)

@@ -38,6 +38,7 @@ from tracker.models import (
 )
 from tracker.responsibility.chain import ChainEntry, chain_of_command
 from tracker.responsibility.periods import format_partial
+from tracker.workspace import admin_links
 from tracker.workspace.exports import FIELDS, detail_prefix, record
 from tracker.workspace.legend import safe_colour
 from tracker.workspace.maps import map_config
@@ -265,15 +266,18 @@ class Shown:
     preview: str = ""
     link: EvidenceLink | None = None
     in_finding: bool = True  # presented with the incident (``tracker.findings``)
+    page: str = ""  # the item's admin page (metadata, custody), for those who may open it
 
     @property
     def sha_prefix(self) -> str:
         return self.item.sha256[:SHA_PREFIX]
 
 
-def shown(item: EvidenceItem, user, derivatives: dict[int, set[str]]) -> Shown:
+def shown(
+    item: EvidenceItem, user, derivatives: dict[int, set[str]], *, pages: bool = False
+) -> Shown:
     may_open = can_view_item(user, item)
-    view = Shown(item, may_open)
+    view = Shown(item, may_open, page=admin_links.item_page(item.pk) if pages else "")
     if may_open:
         kinds = derivatives.get(item.pk, set())
         if THUMBNAIL in kinds:
@@ -322,15 +326,16 @@ def evidence_of(incident: Incident, user) -> Evidence:
     derivatives = derivative_kinds(set(items) | set(befores))
 
     found = Evidence()
+    pages = admin_links.may_open_item_pages(user)
     for link in links:
-        view = shown(link.item, user, derivatives)
+        view = shown(link.item, user, derivatives, pages=pages)
         view.link = link
         view.in_finding = findings.stands(link.item.status, incident.status)
         found.gallery.append(view)
         found.testimonies.extend(testimony_of(link.item, user))
         scene = getattr(link.item, "satellite", None)
         if scene is not None and scene.before_id is not None:
-            before = shown(befores[scene.before.item_id], user, derivatives)
+            before = shown(befores[scene.before.item_id], user, derivatives, pages=pages)
             found.satellite_pairs.append(
                 [
                     {"phase": "Before", "shown": before, "scene": scene.before},
@@ -394,23 +399,13 @@ def flights_of(incident: Incident, user) -> dict:
 # --- The page -------------------------------------------------------------------------------
 
 
-def admin_link(incident: Incident, user) -> tuple[str, str]:
-    """("Edit in admin" or "Open in admin", url), or ("", "") for non-staff accounts."""
-    if not user.is_staff:
-        return "", ""
-    url = reverse("admin:tracker_incident_change", args=[incident.pk])
-    if user.has_perm("tracker.change_incident") and workflow.can_edit(incident, user):
-        return "Edit in admin", url
-    return "Open in admin", url
-
-
 @require_safe
 @requires_browse
 def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
     user = request.user
     incident = load_incident(user, code)
     evidence = evidence_of(incident, user)
-    admin_label, admin_url = admin_link(incident, user)
+    admin_label, admin_url = admin_links.incident_link(incident, user)
     place = site(incident)
     attributions = attributions_of(incident)
     context = {
@@ -428,6 +423,7 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         "flights": flights_of(incident, request.user),
         "admin_label": admin_label,
         "admin_url": admin_url,
+        "upload_url": admin_links.upload_url(user, incident),
         "may_see_identity": user.has_perm(VIEW_PROTECTED),
     }
     return render(request, "tracker/incident_detail.html", context)

@@ -3,8 +3,9 @@
    - Graphic images are blurred until their "show" button is pressed: the button covers
      the image, so the first click (or Enter/Space on the focused button) unblurs it and
      moves focus to the image's link; the next click opens the preview.
-   - Links marked data-preview open the preview in a <dialog> (Escape or Close shuts it);
-     without this script they open the image itself.
+   - Links marked data-preview open the preview in a <dialog> (Escape or Close shuts it),
+     with a link to the item's page when the card has one (data-page); without this
+     script they open the image itself.
    - Each before/after satellite pair (data-sat-pair) gains a "Compare with a slider" view:
      the after image over the before one, revealed up to the slider (a range input, so
      arrow keys work).
@@ -29,7 +30,8 @@
     const dialog = document.querySelector("dialog.inc-lightbox");
     if (!dialog || typeof dialog.showModal !== "function") return;
     const image = dialog.querySelector("img");
-    const caption = dialog.querySelector("p");
+    const caption = dialog.querySelector("#lightbox-caption");
+    const page = dialog.querySelector(".inc-lightbox-page");
     document.addEventListener("click", function (event) {
       const link = event.target.closest("a[data-preview]");
       if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
@@ -38,6 +40,11 @@
       image.src = link.getAttribute("href");
       image.alt = link.dataset.caption || "";
       caption.textContent = link.dataset.caption || "";
+      // The item's own page (metadata, custody), for those who may open it.
+      if (page) {
+        page.hidden = !link.dataset.page;
+        page.querySelector("a").href = link.dataset.page || "";
+      }
       dialog.showModal();
     });
     dialog.addEventListener("close", function () {
