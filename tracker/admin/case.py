@@ -23,6 +23,7 @@ from tracker.admin.attribution import (
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
+from tracker.admin.tray import TrayMixin
 from tracker.display import count_range
 from tracker.models import (
     AttackType,
@@ -113,19 +114,6 @@ class PlaceAdmin(kit.ModelAdmin):
 # --- Incidents --------------------------------------------------------------------------
 
 
-class EvidenceLinkInline(LockedWithParentInline, kit.TabularInline):
-    model = EvidenceLink
-    fk_name = "incident"
-    extra = 0
-    autocomplete_fields = ("item",)
-    fields = ("item", "relevance", "relied_on")
-    verbose_name = "evidence item"
-    verbose_name_plural = "evidence behind this incident"
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item", "incident")
-
-
 class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
     model = IncidentRelation
     fk_name = "from_incident"
@@ -136,7 +124,7 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+class IncidentAdmin(TrayMixin, ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     form = IncidentForm
     list_display = (
         "code",
@@ -165,7 +153,9 @@ class IncidentAdmin(ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, History
     ordering = ("-occurred_start", "-id")
     autocomplete_fields = ("place", "attack_type", "weapon", "target_types")
     readonly_fields = ("code", "status_badge", "flight_candidates", *AUDIT_FIELDS)
-    inlines = (EvidenceLinkInline, AttributionInline, IncidentRelationInline)
+    # The evidence behind it is the tray above the form (tracker.admin.tray).
+    inlines = (AttributionInline, IncidentRelationInline)
+    change_form_template = "admin/tracker/incident_change_form.html"
     fieldsets = (
         (None, {"fields": ("code", "status_badge", "title", "narrative", "sensitivity")}),
         ("When", {"fields": (("occurred_start", "start_precision"), "occurred_end")}),

@@ -189,15 +189,15 @@ class ReviewAdminMixin(LockRefusals):
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
         obj = self.get_object(request, unquote(object_id))
-        # Rendered when the page is, not for a save that redirects.
-        panel = (
-            SimpleLazyObject(lambda: self.review_panel(obj, request.user))
-            if obj is not None
-            else ""
-        )
+        extras = self.change_page_extras(request, obj) if obj is not None else {}
         return super().change_view(
-            request, object_id, form_url, {**(extra_context or {}), "review_panel": panel}
+            request, object_id, form_url, {**(extra_context or {}), **extras}
         )
+
+    def change_page_extras(self, request, obj) -> dict:
+        """What the change page shows beside the form; each rendered when the page is,
+        not for a save that redirects."""
+        return {"review_panel": SimpleLazyObject(lambda: self.review_panel(obj, request.user))}
 
     # --- One record: the intermediate page and the transition --------------------------------
 

@@ -119,7 +119,7 @@ def test_incident_change_page_shows_inlines_and_history(client, researcher):
     page = client.get(reverse("admin:tracker_incident_change", args=[incident.pk]))
     assert page.status_code == 200
     body = page.content.decode()
-    assert "evidence behind this incident" in body.lower()
+    assert f"Evidence behind {incident.code}" in body  # the tray (tracker.admin.tray)
     assert "Attributions" in body
     history = client.get(reverse("admin:tracker_incident_history", args=[incident.pk]))
     assert history.status_code == 200
