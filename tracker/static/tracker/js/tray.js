@@ -15,6 +15,11 @@
   if (!tray) return;
   const cards = tray.querySelector("[data-tray-cards]");
   const said = tray.querySelector("[data-tray-said]");
+  const count = tray.querySelector("[data-tray-count]");
+
+  function counted(change) {
+    if (count) count.textContent = String(Math.max(0, Number(count.textContent) + change));
+  }
 
   function token(form) {
     const field = form.querySelector("input[name=csrfmiddlewaretoken]");
@@ -41,7 +46,10 @@
       if (empty) empty.remove();
       const old = document.getElementById(card.id);
       if (old) old.replaceWith(card);
-      else cards.prepend(card);
+      else {
+        cards.prepend(card);
+        counted(1);
+      }
     });
   }
 
@@ -97,7 +105,7 @@
         const data = new FormData();
         data.append("csrfmiddlewaretoken", token(drop));
         data.append("files", file, file.name);
-        const answer = await send(drop.action, data, function (part) { bar.value = Math.round(part * 100); });
+        const answer = await send(drop.getAttribute("action"), data, function (part) { bar.value = Math.round(part * 100); });
         bar.value = 100;
         result.textContent = " " + (answer.messages || []).map(function (m) { return m.text; }).join(" ");
         showCards(answer.cards);
@@ -134,12 +142,16 @@
     if (!form.matches("[data-tray-link], [data-tray-act]")) return;
     event.preventDefault();
     const data = new FormData(form, event.submitter);
-    const answer = await send(form.action, data);
+    // getAttribute: form.action would be the buttons named "action".
+    const answer = await send(form.getAttribute("action"), data);
     say(answer.messages);
     showCards(answer.cards);
     if (answer.removed) {
       const card = document.getElementById("tray-link-" + answer.removed);
-      if (card) card.remove();
+      if (card) {
+        card.remove();
+        counted(-1);
+      }
     }
     if (form.matches("[data-tray-link]") && answer.cards && answer.cards.length) form.reset();
   });
