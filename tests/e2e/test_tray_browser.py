@@ -23,7 +23,11 @@ def shots(tmp_path_factory):
 
 
 def test_files_go_onto_the_incident_and_the_tray_changes_in_place(
-    live_server, watched, researcher, shots, tmp_path  # noqa: F811
+    live_server,
+    watched,
+    researcher,
+    shots,
+    tmp_path,  # noqa: F811
 ):
     incident = f.IncidentFactory(created_by=researcher, title="Strike on the market")
     held = f.EvidenceItemFactory(title="Statement of the civil defence")
