@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django import forms
 
-from evidence.models import EvidenceItem
+from evidence.models import EvidenceItem, Testimony, Witness
 from tracker import locks
 from tracker.access import visible_incidents
 from tracker.models import Incident, SourceType
@@ -91,3 +91,102 @@ class UploadForm(ItemDetailsForm):
             # intake.ingest refuses it too; here the message sits next to the field.
             locks.check_incident_open(incident.pk, "evidence")
         return incident
+
+
+class TestimonyForm(forms.Form):
+    """A testimony in one form (``evidence.testimony.record``): the transcript, the
+    witness (known, or new), the interview and the consent."""
+
+    transcript = forms.FileField(
+        help_text="The transcript (text or PDF) or the recording (audio or video)."
+    )
+    witness = forms.ModelChoiceField(
+        Witness.objects.none(),
+        required=False,
+        help_text="A witness already heard, by pseudonym. Leave empty to add a new one below.",
+    )
+    pseudonym = forms.CharField(
+        max_length=80, required=False, help_text="New witness: the only name used in reports."
+    )
+    role = forms.ChoiceField(choices=Witness.Role.choices, initial=Witness.Role.EYEWITNESS)
+    real_name = forms.CharField(
+        max_length=200, required=False, help_text="Protected: shown only to those allowed."
+    )
+    contact = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), required=False, help_text="Protected."
+    )
+    interview_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
+    method = forms.ChoiceField(choices=Testimony.Method.choices)
+    language = forms.CharField(max_length=40, initial="Arabic")
+    interviewer = forms.CharField(max_length=100, help_text="Team member who took the interview.")
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What the witness said, without identifying details.",
+    )
+    consent_given = forms.BooleanField(required=False, label="Consent given")
+    consent_quote = forms.BooleanField(required=False, label="May quote")
+    consent_name = forms.BooleanField(required=False, label="May name")
+    consent_share_courts = forms.BooleanField(required=False, label="May share with courts")
+    is_protected = forms.BooleanField(
+        required=False,
+        initial=True,
+        label="Protected item",
+        help_text="Its file and file name only for those allowed to see protected identity.",
+    )
+
+    INTERVIEW = (
+        "interview_date",
+        "method",
+        "language",
+        "interviewer",
+        "summary",
+        "consent_given",
+        "consent_quote",
+        "consent_name",
+        "consent_share_courts",
+    )
+    NEW_WITNESS = ("pseudonym", "role", "real_name", "contact")
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        from evidence.visibility import visible_to  # the policy imports this app's forms
+
+        self.fields["witness"].queryset = visible_to(user, Witness.objects.all()).order_by(
+            "pseudonym"
+        )
+        self.may_add_witness = user.has_perm("evidence.add_witness")
+
+    def clean_interview_date(self):
+        from django.utils import timezone
+
+        day = self.cleaned_data["interview_date"]
+        if day > timezone.localdate():
+            raise forms.ValidationError("The interview cannot be in the future.")
+        return day
+
+    def clean(self):
+        data = super().clean()
+        chosen, pseudonym = data.get("witness"), (data.get("pseudonym") or "").strip()
+        if chosen and pseudonym:
+            self.add_error("pseudonym", "Choose a known witness or name a new one, not both.")
+        elif not chosen and not pseudonym:
+            self.add_error("witness", "Choose the witness, or name a new one below.")
+        elif not chosen and not self.may_add_witness:
+            self.add_error("pseudonym", "You may not add witnesses: choose a known one.")
+        elif not chosen and Witness.objects.filter(pseudonym=pseudonym).exists():
+            # Said of any witness, hidden or not: a pseudonym is not a secret, and a
+            # second witness may not take it.
+            self.add_error("pseudonym", "A witness already has this pseudonym.")
+        consent = data.get("consent_given")
+        scopes = ("consent_quote", "consent_name", "consent_share_courts")
+        if not consent and any(data.get(s) for s in scopes):
+            self.add_error("consent_given", "A consent scope needs consent to have been given.")
+        return data
+
+    def interview(self) -> dict:
+        return {name: self.cleaned_data[name] for name in self.INTERVIEW}
+
+    def new_witness(self) -> dict | None:
+        if self.cleaned_data.get("witness"):
+            return None
+        return {name: self.cleaned_data[name] for name in self.NEW_WITNESS}

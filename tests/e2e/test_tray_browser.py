@@ -24,10 +24,10 @@ def shots(tmp_path_factory):
 
 def test_files_go_onto_the_incident_and_the_tray_changes_in_place(
     live_server,
-    watched,
+    watched,  # noqa: F811 - the fixture imported above
     researcher,
     shots,
-    tmp_path,  # noqa: F811
+    tmp_path,
 ):
     incident = f.IncidentFactory(created_by=researcher, title="Strike on the market")
     held = f.EvidenceItemFactory(title="Statement of the civil defence")

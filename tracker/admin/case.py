@@ -24,6 +24,7 @@ from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_o
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
 from tracker.admin.tray import TrayMixin
+from tracker.admin.tray_testimony import TrayTestimonyMixin
 from tracker.display import count_range
 from tracker.models import (
     AttackType,
@@ -124,7 +125,9 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 
 @admin.register(Incident)
-class IncidentAdmin(TrayMixin, ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+class IncidentAdmin(
+    TrayTestimonyMixin, TrayMixin, ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin
+):
     form = IncidentForm
     list_display = (
         "code",

@@ -131,6 +131,10 @@ def tray_flags(incident: Incident, user) -> dict:
         "upload_url": reverse(f"{base}_upload", args=[incident.pk]),
         "link_url": reverse(f"{base}_link", args=[incident.pk]),
         "act_url": reverse(f"{base}_act", args=[incident.pk]),
+        "testimony_url": reverse(f"{base}_testimony", args=[incident.pk]),
+        "may_add_testimony": work
+        and user.has_perm("evidence.add_evidenceitem")
+        and user.has_perm("evidence.add_testimony"),
     }
 
 

@@ -139,6 +139,7 @@ PROJECT: list[Row] = [
     Row("admin:tracker_incident_review_together", url("admin:tracker_incident_review_together", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_tray_upload", url("admin:tracker_incident_tray_upload", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_tray_link", url("admin:tracker_incident_tray_link", pk("restricted")), STAFF_404, method="POST", note="restricted"),
+    Row("admin:tracker_incident_tray_testimony", url("admin:tracker_incident_tray_testimony", pk("restricted")), STAFF_404, note="restricted"),
     Row("admin:tracker_incident_tray_act",  url("admin:tracker_incident_tray_act", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_change",    url("admin:tracker_incident_change", pk("restricted")), STAFF_302, note="restricted"),
     Row("admin:tracker_incident_delete",    url("admin:tracker_incident_delete", pk("restricted")), STAFF_403, note="no role deletes"),
