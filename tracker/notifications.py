@@ -112,3 +112,22 @@ def holders_of(*perms: str):
         )
         users = users.filter(pk__in=holders.values("pk"))
     return users
+
+
+def mentioned(record, comment, people) -> None:
+    """Tell each person ``comment`` mentions (``tracker.discussion``; already narrowed to
+    those who may see ``record``) where to read it. The mail carries no word of the
+    comment, which may speak of evidence: only who, which record (its code alone when
+    it is hidden from part of the team) and the link."""
+    from evidence.visibility import is_hidden_from_some
+
+    code = getattr(record, "code", None) or f"{record._meta.verbose_name} {record.pk}"
+    label = code if is_hidden_from_some(record) else str(record)
+    recipients = sorted({u.email for u in people if u.email and u.pk != comment.author_id})
+    if not recipients:
+        return
+    body = f"{comment.author} mentioned you in a comment on {code}.\n\n{_link(record)}\n"
+    try:
+        send_mail(f"[tracker] You were mentioned: {label}"[:200], body, None, recipients)
+    except OSError:
+        log.exception("could not send the mention notification for %s", code)

@@ -28,6 +28,7 @@ from evidence.models import (
 )
 from evidence.visibility import visible_to
 from tracker.admin import kit
+from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
 from tracker.admin.kit import (
     AuditedAdmin,
     HistoryAdmin,
@@ -207,7 +208,7 @@ KIND_INLINES = {
 
 
 @admin.register(EvidenceItem)
-class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     list_display = (
         "code",
         "title",
@@ -225,6 +226,7 @@ class EvidenceItemAdmin(ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     list_filter = (
         "kind",
         "status",
+        AssignedToMeFilter,
         "is_graphic",
         "identifies_people",
         "is_protected",

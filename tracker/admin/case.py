@@ -20,6 +20,7 @@ from tracker.admin.attribution import (
     UnitOverlapFlag,
     dossier_link,
 )
+from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
@@ -126,7 +127,13 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 @admin.register(Incident)
 class IncidentAdmin(
-    TrayTestimonyMixin, TrayMixin, ReviewTogetherMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin
+    DiscussionMixin,
+    TrayTestimonyMixin,
+    TrayMixin,
+    ReviewTogetherMixin,
+    ReviewAdminMixin,
+    AuditedAdmin,
+    HistoryAdmin,
 ):
     form = IncidentForm
     list_display = (
@@ -144,6 +151,7 @@ class IncidentAdmin(
     list_select_related = ("place",)
     list_filter = (
         "status",
+        AssignedToMeFilter,
         "civilian_harm",
         "target_types",
         "attack_type",

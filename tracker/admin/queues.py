@@ -198,10 +198,14 @@ def review_queue(request):
 
 
 def _list_page(request, title, sections, empty, *, publish=False):
+    """``sections``: (meta, queryset) or (meta, queryset, what the section holds)."""
+    rows = []
+    for meta, qs, *what in sections:
+        rows.append((meta, list(qs[:LIMIT]), qs.count(), what[0] if what else ""))
     context = {
         **admin.site.each_context(request),
         "title": title,
-        "sections": [(meta, list(qs[:LIMIT]), qs.count()) for meta, qs in sections],
+        "sections": rows,
         "empty": empty,
         "limit": LIMIT,
         "publish": publish,
@@ -209,11 +213,28 @@ def _list_page(request, title, sections, empty, *, publish=False):
     return TemplateResponse(request, "admin/tracker/review_list.html", context)
 
 
+def assigned_for(user):
+    """Open records ``user`` is assigned to (not yet verified, published or rejected)."""
+    from tracker.discussion import assigned_to
+
+    open_states = [ReviewStatus.DRAFT, ReviewStatus.SUBMITTED, ReviewStatus.CHANGES_REQUESTED]
+    return [
+        (
+            model._meta,
+            _visible_to(
+                user, model.objects.filter(assigned_to(user, model), status__in=open_states)
+            ).order_by("-pk"),
+        )
+        for model in (Incident, EvidenceItem)
+    ]
+
+
 def my_work(request):
+    assigned = [(meta, qs, "assigned to you") for meta, qs in assigned_for(request.user)]
     return _list_page(
         request,
-        "My work: drafts and changes requested",
-        my_work_for(request.user),
+        "My work: drafts, changes requested, and what you are assigned to",
+        [*((meta, qs, "") for meta, qs in my_work_for(request.user)), *assigned],
         "You have no drafts and no changes requested.",
     )
 

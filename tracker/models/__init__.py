@@ -27,15 +27,18 @@ from tracker.models.case import (
     Vocabulary,
     Weapon,
 )
+from tracker.models.discussion import Assignment, Comment
 from tracker.models.forces import Force, Official, OfficialAlias, Position, Unit
 
 __all__ = [
+    "Assignment",
     "AttackType",
     "Attribution",
     "Audited",
     "COORDINATES_PAIR",
     "CodeCounter",
     "Coded",
+    "Comment",
     "DatePrecision",
     "Force",
     "Incident",

@@ -140,6 +140,8 @@ PROJECT: list[Row] = [
     Row("admin:tracker_incident_tray_upload", url("admin:tracker_incident_tray_upload", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_tray_link", url("admin:tracker_incident_tray_link", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_tray_testimony", url("admin:tracker_incident_tray_testimony", pk("restricted")), STAFF_404, note="restricted"),
+    Row("admin:tracker_incident_discussion", url("admin:tracker_incident_discussion", pk("restricted")), STAFF_404, method="POST", note="restricted"),
+    Row("admin:evidence_evidenceitem_discussion", url("admin:evidence_evidenceitem_discussion", pk("photo")), STAFF_302, method="POST"),
     Row("admin:tracker_incident_tray_act",  url("admin:tracker_incident_tray_act", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_incident_change",    url("admin:tracker_incident_change", pk("restricted")), STAFF_302, note="restricted"),
     Row("admin:tracker_incident_delete",    url("admin:tracker_incident_delete", pk("restricted")), STAFF_403, note="no role deletes"),

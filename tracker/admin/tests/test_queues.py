@@ -60,7 +60,7 @@ def test_ready_to_publish_lists_verified_records_for_editors(client, researcher,
     transition(pending, Action.SUBMIT, by=researcher)
     client.force_login(editor)
     page = client.get(reverse("ready_to_publish"))
-    listed = [r.code for _, rows, _ in page.context["sections"] for r in rows]
+    listed = [r.code for _, rows, _, _ in page.context["sections"] for r in rows]
     assert listed == [verified.code]
     publish = reverse("admin:tracker_incident_review", args=[verified.pk, "publish"])
     assert publish in page.content.decode()

@@ -156,7 +156,7 @@ def test_queue_and_my_work(client, researcher, reviewer):
     assert listed == [drafts[0].code]  # not the reviewer's own submission
     client.force_login(researcher)
     mine = client.get(reverse("my_work"))
-    listed = [r.code for _, rows, _ in mine.context["sections"] for r in rows]
+    listed = [r.code for _, rows, _, _ in mine.context["sections"] for r in rows]
     assert listed == [drafts[1].code]
     index = client.get(reverse("admin:index")).content.decode()
     assert "Review queue" in index and "1 drafts and changes requested" in index
@@ -284,7 +284,7 @@ def test_review_list_names_an_attribution_by_its_incident_and_whom_it_names(
     request.user = reviewer
     html = render_to_string(
         "admin/tracker/review_list.html",
-        {"sections": [(Attribution._meta, [attribution], 1)], "limit": 200},
+        {"sections": [(Attribution._meta, [attribution], 1, "")], "limit": 200},
         request=request,
     )
     assert f">{attribution.incident.code} attribution</a>" in html
