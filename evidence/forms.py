@@ -1,7 +1,10 @@
 """The upload forms' shared fields (``ItemDetailsForm``: what every upload tells the
 intake about the item it makes) and the evidence upload form: one or many files, sent
 through evidence.intake. The flight-log import's form (``evidence/flights/forms.py``)
-derives from ``ItemDetailsForm`` too."""
+derives from ``ItemDetailsForm`` too.
+
+Also the admin's forms of an item, a scene and a testimony, for the dates typed into
+them (``tracker.admin.kit.DatedForm``)."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from django import forms
 from evidence.models import EvidenceItem, Testimony, Witness
 from tracker import locks
 from tracker.access import visible_incidents
+from tracker.admin import kit
 from tracker.models import Incident, SourceType
 
 
@@ -32,12 +36,20 @@ class ItemDetailsForm(forms.Form):
     """The details of the item an upload makes, defined once for every upload form.
     ``help_texts`` lets a form word a field's help for its own files."""
 
-    relevance = forms.CharField(max_length=300, required=False)
+    relevance = forms.CharField(
+        max_length=300, required=False, help_text="What the files show about the incident."
+    )
     title = forms.CharField(
         max_length=200, required=False, help_text="Leave empty to use each file's name."
     )
-    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    source_type = forms.ModelChoiceField(SourceType.objects.filter(active=True), required=False)
+    description = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="What it shows or says, and its context.",
+    )
+    source_type = forms.ModelChoiceField(
+        SourceType.objects.filter(active=True), required=False, help_text="The kind of source."
+    )
     source_name = forms.CharField(
         max_length=200, required=False, help_text="A pseudonym for protected sources."
     )
@@ -56,18 +68,40 @@ class ItemDetailsForm(forms.Form):
 
 class UploadForm(ItemDetailsForm):
     field_order = ("files", "kind", "incident")  # then the details, then the flags
+    fieldsets = (
+        (None, {"fields": ("files", "kind", "incident", "relevance")}),
+        ("The items", {"fields": ("title", "description")}),
+        ("Source", {"fields": ("source_type", "source_name", "received_from")}),
+        ("Sensitivity", {"fields": ("is_graphic", "identifies_people", "is_protected")}),
+    )
 
     files = MultipleFileField(
         help_text="One or many files (a folder's worth is fine). Each is hashed on arrival; a "
         "file already held is linked, not stored twice."
     )
-    kind = forms.ChoiceField(choices=EvidenceItem.Kind.choices)
+    kind = forms.ChoiceField(
+        choices=EvidenceItem.Kind.choices,
+        help_text="Decides how each file is checked (a photo must be an image).",
+    )
     incident = forms.ModelChoiceField(
         Incident.objects.none(), required=False, help_text="Link every file to it."
     )
-    is_graphic = forms.BooleanField(label="graphic", required=False)
-    identifies_people = forms.BooleanField(required=False)
-    is_protected = forms.BooleanField(label="protected", required=False)
+    is_graphic = forms.BooleanField(
+        label="Graphic content",
+        required=False,
+        help_text="Injuries or bodies: previews are blurred until clicked.",
+    )
+    identifies_people = forms.BooleanField(
+        label="Identifies people",
+        required=False,
+        help_text="Faces, names or other details that identify someone.",
+    )
+    is_protected = forms.BooleanField(
+        label="Protected identity",
+        required=False,
+        help_text="Could endanger a source or witness if disclosed: the files open only for "
+        "their uploader and holders of the protected-identity permission.",
+    )
 
     ONE_FILE = "Choose one file here: the row you came from takes one item."
 
@@ -93,7 +127,7 @@ class UploadForm(ItemDetailsForm):
         return incident
 
 
-class TestimonyForm(forms.Form):
+class NewTestimonyForm(forms.Form):
     """A testimony in one form (``evidence.testimony.record``): the transcript, the
     witness (known, or new), the interview and the consent."""
 
@@ -190,3 +224,22 @@ class TestimonyForm(forms.Form):
         if self.cleaned_data.get("witness"):
             return None
         return {name: self.cleaned_data[name] for name in self.NEW_WITNESS}
+
+
+# --- Dates typed into the admin's forms -------------------------------------------------
+
+
+class ItemForm(kit.DatedForm):
+    """The claimed capture: a date alone for a capture known to a day or wider; a time
+    typed here is not in the future (one read from the file is kept as claimed)."""
+
+    precision_of = {"captured_at": "captured_precision"}
+    typed_past = ("captured_at",)
+
+
+class SceneForm(kit.DatedForm):
+    typed_past = ("captured_at",)
+
+
+class TestimonyForm(kit.DatedForm):
+    typed_past = ("interview_date",)

@@ -1,6 +1,6 @@
 """Evidence items in the admin: uploads through the intake path, integrity fields
-read-only, their links, details, custody and derivatives inline, files only through
-the protected routes."""
+read-only, their links, details, custody and derivatives inline
+(``evidence.admin.inlines``), files only through the protected routes."""
 
 from __future__ import annotations
 
@@ -15,27 +15,20 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from evidence import access, intake
-from evidence.admin.records import ShowsCustodyDetails
-from evidence.forms import UploadForm
-from evidence.models import (
-    CustodyEvent,
-    Derivative,
-    EvidenceItem,
-    EvidenceLink,
-    PhotoMetadata,
-    SatelliteImage,
-    Testimony,
-)
+from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
+from evidence.forms import ItemForm, UploadForm
+from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
-from tracker.admin import kit
 from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
 from tracker.admin.kit import (
     AuditedAdmin,
     HistoryAdmin,
+    admin_form,
     count_of,
     status_badge,
 )
-from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
+from tracker.admin.review import ReviewAdminMixin
+from tracker.display import time_with_zone
 
 INTEGRITY_FIELDS = (
     "code",
@@ -78,144 +71,16 @@ def _thumbnail_column(user):
     return thumbnail
 
 
-class ReadOnlyInline(kit.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class IncidentLinkInline(LockedWithParentInline, kit.TabularInline):
-    model = EvidenceLink
-    fk_name = "item"
-    extra = 0
-    autocomplete_fields = ("incident",)
-    fields = ("incident", "relevance", "relied_on")
-    verbose_name_plural = "incidents this item concerns"
-
-    def get_queryset(self, request):
-        # A link to a restricted incident is not shown (the policy), so never changed here.
-        return super().get_queryset(request).select_related("item", "incident")
-
-
-class PhotoMetadataInline(kit.StackedInline):
-    model = PhotoMetadata
-    can_delete = False
-    readonly_fields = [
-        *(f.name for f in PhotoMetadata._meta.fields if f.name not in ("id", "item")),
-        "map_link",
-    ]
-    verbose_name_plural = "what the file's EXIF claims"
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("item")
-
-    @admin.display(description="GPS on a map")
-    def map_link(self, obj: PhotoMetadata) -> str:
-        if obj.gps_latitude is None or obj.gps_longitude is None:
-            return "no GPS position"
-        if obj.item.is_protected:
-            # Opening a map sends the position to a third party: not for protected items.
-            return "not linked to an outside map: protected item"
-        lat, lon = obj.gps_latitude, obj.gps_longitude
-        return format_html(
-            '<a href="{}" rel="noopener noreferrer" target="_blank">{}, {} on OpenStreetMap</a>',
-            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
-            lat,
-            lon,
-        )
-
-
-class SatelliteImageInline(LockedWithParentInline, kit.StackedInline):
-    model = SatelliteImage
-    fk_name = "item"
-    can_delete = False
-    autocomplete_fields = ("before",)
-    fields = (
-        ("provider", "sensor", "scene_id"),
-        ("captured_at", "resolution_m", "cloud_cover"),
-        ("west", "south", "east", "north"),
-        "before",
-    )
-
-
-class TestimonyInline(LockedWithParentInline, kit.StackedInline):
-    model = Testimony
-    can_delete = False
-    autocomplete_fields = ("witness",)
-    fields = (
-        "witness",
-        ("interview_date", "method", "language", "interviewer"),
-        "summary",
-        ("consent_given", "consent_quote", "consent_name", "consent_share_courts"),
-    )
-
-
-class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
-    model = CustodyEvent
-    fields = ("sequence", "action", "actor", "at", "observed", "details", "hashes")
-    readonly_fields = (*fields, "shown_details")
-    ordering = ("sequence",)
-    verbose_name_plural = "chain of custody"
-
-    def get_fields(self, request, obj=None):
-        details = self._details_field(request, obj)  # obj: the item of the page
-        return tuple(details if f == "details" else f for f in self.fields)
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
-
-    @admin.display(description="observed SHA-256")
-    def observed(self, obj: CustodyEvent) -> str:
-        return (
-            format_html(
-                '<code title="{}">{}…</code>', obj.observed_sha256, obj.observed_sha256[:16]
-            )
-            if obj.observed_sha256
-            else "–"
-        )
-
-    @admin.display(description="event hash (previous)")
-    def hashes(self, obj: CustodyEvent) -> str:
-        return format_html(
-            '<code title="{}">{}…</code><br><code title="{}">({}…)</code>',
-            obj.event_hash,
-            obj.event_hash[:16],
-            obj.previous_hash,
-            obj.previous_hash[:16],
-        )
-
-
-class DerivativeInline(ReadOnlyInline):
-    model = Derivative
-    fields = ("kind", "width", "height", "sha256", "created_at")
-    readonly_fields = fields
-
-
-KIND_INLINES = {
-    EvidenceItem.Kind.PHOTO: (PhotoMetadataInline, DerivativeInline),
-    EvidenceItem.Kind.SATELLITE: (SatelliteImageInline, DerivativeInline),
-    EvidenceItem.Kind.TESTIMONY: (TestimonyInline,),
-    EvidenceItem.Kind.WEB_CAPTURE: (DerivativeInline,),
-}
-
-
 @admin.register(EvidenceItem)
 class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
+    form = ItemForm
     list_display = (
         "code",
         "title",
         "kind",
         "media_type",
         "size",
-        "captured_at",
+        "captured",
         "flags",
         "status_badge",
         "incident_count",
@@ -377,6 +242,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             **self.admin_site.each_context(request),
             "title": "Upload evidence",
             "form": form,
+            "adminform": admin_form(form),
             "opts": self.model._meta,
             "has_view_permission": self.has_view_permission(request),
             "is_popup": popup,
@@ -429,6 +295,10 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             else:
                 self.message_user(request, f"Stored {upload.name} as {result.item.code}.")
         return stored
+
+    @admin.display(description="captured at", ordering="captured_at")
+    def captured(self, obj: EvidenceItem) -> str:
+        return time_with_zone(obj.captured_at, precision=obj.captured_precision) or "–"
 
     @admin.display(description="flags")
     def flags(self, obj: EvidenceItem) -> str:

@@ -3,12 +3,18 @@ custody log (read-only), satellite scenes and testimony."""
 
 from __future__ import annotations
 
+import json
+import re
+
 from django.contrib import admin
 from django.http import HttpRequest
+from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
+from django.utils.html import format_html
 from django.views.decorators.debug import sensitive_post_parameters
 
 from evidence import access
+from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,
@@ -24,21 +30,71 @@ from tracker.admin.kit import (
     ReadOnlyAdmin,
     count_of,
 )
+from tracker.display import time_with_zone
+
+HASH = re.compile(r"[0-9a-f]{32,128}")  # a digest: SHA-256 and its kin, lower-case hex
+DEEPEST = 4  # nesting shown as rows; below it a value is written as JSON text
+NO_DETAILS = "–"
+
+
+def detail_rows(value: dict | list, depth: int = 0) -> list[dict]:
+    """A custody event's details as rows (``key``, ``text`` or nested ``rows``, ``hash``):
+    a mapping by its keys, a list by position, a list of plain values as one text."""
+    pairs = value.items() if isinstance(value, dict) else enumerate(value, start=1)
+    rows = []
+    for key, item in pairs:
+        row: dict = {"key": str(key).replace("_", " "), "rows": None, "hash": False}
+        if isinstance(item, dict | list) and item and depth < DEEPEST:
+            if isinstance(item, list) and not any(isinstance(v, dict | list) for v in item):
+                row["text"] = ", ".join(_plain(v) for v in item)
+            else:
+                row["rows"] = detail_rows(item, depth + 1)
+        else:
+            row["text"] = _plain(item)
+            row["hash"] = isinstance(item, str) and HASH.fullmatch(item) is not None
+        rows.append(row)
+    return rows
+
+
+def _plain(value: object) -> str:
+    if value is None or value == "" or value == [] or value == {}:
+        return NO_DETAILS
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def details_html(details: object) -> str:
+    """Rows of key and value, escaped by the template (the details hold what users
+    typed: a sender's words, a file name), hashes in monospace."""
+    if not isinstance(details, dict | list) or not details:
+        return _plain(details)
+    return render_to_string("admin/evidence/custody_details.html", {"rows": detail_rows(details)})
 
 
 class ShowsCustodyDetails:
-    """Custody details without a protected item's file name for those who may not see
-    it (``access.custody_details``): ``details`` becomes ``shown_details``."""
+    """Custody details as rows, without a protected item's file name for those who may
+    not see it (``access.custody_details``): ``readable_details`` or ``shown_details``."""
 
     def _details_field(self, request, item: EvidenceItem | None) -> str:
         visible = item is None or access.file_name_shown(
             item, request.user.has_perm(access.VIEW_PROTECTED)
         )
-        return "details" if visible else "shown_details"
+        return "readable_details" if visible else "shown_details"
 
     @admin.display(description="details")
-    def shown_details(self, obj: CustodyEvent) -> dict:
-        return access.custody_details(obj.details, shown=False)
+    def readable_details(self, obj: CustodyEvent) -> str:
+        return details_html(obj.details)
+
+    @admin.display(description="details")
+    def shown_details(self, obj: CustodyEvent) -> str:
+        return details_html(access.custody_details(obj.details, shown=False))
+
+    @admin.display(description="at", ordering="at")
+    def when(self, obj: CustodyEvent) -> str:
+        return time_with_zone(obj.at)
 
 
 @admin.register(Witness)
@@ -86,7 +142,18 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
 
     paginator = DeferredJoinPaginator
 
-    list_display = ("at", "item", "sequence", "action", "actor", "short_hash")
+    list_display = ("when", "item", "sequence", "action", "actor", "short_hash")
+    fields = (
+        "item",
+        "sequence",
+        "action",
+        "actor",
+        "when",
+        "observed",
+        "details",
+        "previous",
+        "event",
+    )
     list_select_related = ("item", "actor")
     list_filter = ("action",)
     search_fields = ("item__code", "=observed_sha256")
@@ -96,18 +163,35 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
     def short_hash(self, obj: CustodyEvent) -> str:
         return obj.event_hash[:16] + "…"
 
+    @admin.display(description="observed SHA-256")
+    def observed(self, obj: CustodyEvent) -> str:
+        return format_html("<code>{}</code>", obj.observed_sha256) if obj.observed_sha256 else "–"
+
+    @admin.display(description="previous event hash")
+    def previous(self, obj: CustodyEvent) -> str:
+        return format_html("<code>{}</code>", obj.previous_hash) if obj.previous_hash else "–"
+
+    @admin.display(description="event hash")
+    def event(self, obj: CustodyEvent) -> str:
+        return format_html("<code>{}</code>", obj.event_hash)
+
     def get_fields(self, request, obj=None):
-        fields = super().get_fields(request, obj)
         details = self._details_field(request, obj.item if obj else None)
-        return [details if f == "details" else f for f in fields if f != "shown_details"]
+        return [details if f == "details" else f for f in self.fields]
 
     def get_readonly_fields(self, request, obj=None):
-        return (*super().get_readonly_fields(request, obj), "shown_details")
+        return (
+            *super().get_readonly_fields(request, obj),
+            *(f for f in self.fields if f != "details"),
+            "readable_details",
+            "shown_details",
+        )
 
 
 @admin.register(SatelliteImage)
 class SatelliteImageAdmin(HistoryAdmin):
-    list_display = ("item", "provider", "sensor", "captured_at", "resolution_m", "before")
+    form = SceneForm
+    list_display = ("item", "provider", "sensor", "captured", "resolution_m", "before")
     ordering = ("-pk",)
     list_select_related = ("item", "before__item")
     list_filter = ("provider",)
@@ -115,9 +199,14 @@ class SatelliteImageAdmin(HistoryAdmin):
     autocomplete_fields = ("item", "before")
     show_full_result_count = False
 
+    @admin.display(description="captured at", ordering="captured_at")
+    def captured(self, obj: SatelliteImage) -> str:
+        return time_with_zone(obj.captured_at) or "–"
+
 
 @admin.register(Testimony)
 class TestimonyAdmin(HistoryAdmin):
+    form = TestimonyForm
     list_display = ("item", "witness", "interview_date", "method", "language", "consent_given")
     list_select_related = ("item", "witness")
     list_filter = ("method", "consent_given", "consent_share_courts")

@@ -182,6 +182,7 @@ def _photo(photo) -> dict[str, Any]:
         "camera_model": photo.camera_model,
         "taken_at": utc(photo.taken_at),
         "taken_at_offset": photo.taken_at_offset,
+        "taken_at_as_recorded": photo.taken_at_as_recorded,
         "gps_latitude": _number(photo.gps_latitude),
         "gps_longitude": _number(photo.gps_longitude),
         "gps_altitude": photo.gps_altitude,

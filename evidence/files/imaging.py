@@ -106,6 +106,7 @@ class PhotoFacts:
     camera_model: str = ""
     taken_at: datetime | None = None
     taken_at_offset: str = ""
+    taken_at_as_recorded: str = ""  # the camera's clock, ISO-written, zone or not
     gps_latitude: Decimal | None = None
     gps_longitude: Decimal | None = None
     gps_altitude: float | None = None
@@ -129,10 +130,16 @@ def _degrees(dms, ref) -> Decimal | None:
     return Decimal(f"{value:.6f}")
 
 
-def _taken_at(text: str, offset: str) -> datetime | None:
+def _clock(text: str) -> datetime | None:
+    """The camera's clock reading (EXIF writes 2019:05:14 09:40:12), naive; None if unreadable."""
     try:
-        naive = datetime.strptime(text.strip(), "%Y:%m:%d %H:%M:%S")
+        return datetime.strptime(text.strip(), "%Y:%m:%d %H:%M:%S")
     except (ValueError, AttributeError):
+        return None
+
+
+def _taken_at(naive: datetime | None, offset: str) -> datetime | None:
+    if naive is None:
         return None
     if len(offset) == 6 and offset[0] in "+-" and offset[3] == ":":
         try:
@@ -158,7 +165,11 @@ def read_photo_facts(path: Path) -> PhotoFacts | None:
             facts.orientation = orientation if isinstance(orientation, int) else None
             sub = exif.get_ifd(_EXIF_IFD)
             facts.taken_at_offset = _text(sub.get(_OFFSET_ORIGINAL), 6)
-            facts.taken_at = _taken_at(_text(sub.get(_DATETIME_ORIGINAL)), facts.taken_at_offset)
+            clock = _clock(_text(sub.get(_DATETIME_ORIGINAL)))
+            facts.taken_at = _taken_at(clock, facts.taken_at_offset)
+            # Kept as read even without an offset: a time that cannot be placed on the
+            # UTC line is still what the camera claims.
+            facts.taken_at_as_recorded = clock.isoformat(sep=" ") if clock else ""
             gps = exif.get_ifd(_GPS_IFD)
             if gps:
                 lat = _degrees(gps.get(2), gps.get(1))

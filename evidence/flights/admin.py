@@ -13,7 +13,6 @@ from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpR
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -33,6 +32,7 @@ from evidence.visibility import visible_to
 from tracker.access import visible_incidents
 from tracker.admin import kit
 from tracker.admin.kit import DeferredJoinPaginator, ReadOnlyAdmin
+from tracker.display import time_with_zone
 
 REVIEW = "tracker.review_incident"
 VIEW_INCIDENT = timeline.VIEW_INCIDENT
@@ -46,9 +46,13 @@ NO_OBSERVATION = "Choose an observation to confirm."
 @admin.register(FlightLog)
 class FlightLogAdmin(kit.ModelAdmin):
     show_full_result_count = False
-    list_display = ("item", "assumed_time_zone", "imported_at", "row_count", "observations")
+    list_display = ("item", "assumed_time_zone", "imported", "row_count", "observations")
     list_select_related = ("item",)
-    readonly_fields = ("item", "assumed_time_zone", "imported_at", "row_count", "observations")
+    readonly_fields = ("item", "assumed_time_zone", "imported", "row_count", "observations")
+
+    @admin.display(description="imported at", ordering="imported_at")
+    def imported(self, obj: FlightLog) -> str:
+        return time_with_zone(obj.imported_at) or "–"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # The upload creates an evidence item and observations as well as the log.
@@ -81,13 +85,17 @@ class FlightLogAdmin(kit.ModelAdmin):
                 problems = [str(p) for p in found[:SHOWN_PROBLEMS]]
                 more = len(found) - len(problems) + getattr(exc, "more", 0)
             else:
+                form.release()
                 return HttpResponseRedirect(
                     reverse("admin:evidence_flightlog_change", args=[result.log.pk])
                 )
+        if request.method == "POST":
+            form.keep_file()  # shown again with the file: it need not be chosen again
         context = {
             **self.admin_site.each_context(request),
             "title": "Import a flight log",
             "form": form,
+            "adminform": kit.admin_form(form),
             "problems": problems,
             "more_problems": more,
             "opts": self.model._meta,
@@ -98,34 +106,32 @@ class FlightLogAdmin(kit.ModelAdmin):
 
     def _import(self, request: HttpRequest, form: FlightLogUploadForm) -> flightlog.ImportResult:
         data = form.cleaned_data
-        upload = data["file"]
-        result = flightlog.import_flight_log(
-            upload,
-            filename=upload.name,
-            by=request.user,
-            time_zone=data["time_zone"],
-            skip_invalid=data["skip_invalid"],
-            incident=data["incident"],
-            relevance=data["relevance"],
-            title=data["title"],
-            received_from=data["received_from"],
-            description=data["description"],
-            source_type=data["source_type"],
-            source_name=data["source_name"],
-            is_protected=data["is_protected"],
-        )
+        with form.source() as (upload, name):
+            result = flightlog.import_flight_log(
+                upload,
+                filename=name,
+                by=request.user,
+                time_zone=data["time_zone"],
+                skip_invalid=data["skip_invalid"],
+                incident=data["incident"],
+                relevance=data["relevance"],
+                title=data["title"],
+                received_from=data["received_from"],
+                description=data["description"],
+                source_type=data["source_type"],
+                source_name=data["source_name"],
+                is_protected=data["is_protected"],
+            )
         item = result.item
         if result.duplicate:
             self.message_user(
                 request,
-                f"{upload.name} is already held as {item.code} and its "
+                f"{name} is already held as {item.code} and its "
                 f"{result.log.row_count} observations were imported then; nothing imported.",
                 messages.WARNING,
             )
             return result
-        self.message_user(
-            request, f"Stored {upload.name} as {item.code}: {result.imported} observations."
-        )
+        self.message_user(request, f"Stored {name} as {item.code}: {result.imported} observations.")
         if result.skipped_rows:
             shown = "; ".join(str(p) for p in result.skipped[:SHOWN_PROBLEMS])
             rest = len(result.skipped) - SHOWN_PROBLEMS + result.more_problems
@@ -148,7 +154,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
     paginator = DeferredJoinPaginator
 
     list_display = (
-        "observed_at",
+        "observed",
         "station",
         "aircraft_type",
         "aircraft_class",
@@ -174,7 +180,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
     fields = (
         ("log", "line_number"),
         "raw",
-        "observed_at",
+        "observed",
         "station",
         ("station_latitude", "station_longitude"),
         ("aircraft_type", "aircraft_class", "aircraft_count"),
@@ -206,6 +212,10 @@ class FlightObservationAdmin(ReadOnlyAdmin):
             *super().get_urls(),
         ]
 
+    @admin.display(description="observed at", ordering="observed_at")
+    def observed(self, obj: FlightObservation) -> str:
+        return time_with_zone(obj.observed_at)
+
     @admin.display(description="heading", ordering="heading")
     def heading_shown(self, obj: FlightObservation) -> str:
         if obj.heading is None:
@@ -236,7 +246,7 @@ class FlightObservationAdmin(ReadOnlyAdmin):
                     reverse("admin:tracker_incident_change", args=[m.incident_id]),
                     m.incident.code,
                     m.confirmed_by,
-                    timezone.localtime(m.confirmed_at).strftime("%Y-%m-%d %H:%M"),
+                    time_with_zone(m.confirmed_at),
                     f"{m.score:.2f}",
                 )
                 for m in matches

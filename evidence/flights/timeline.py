@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
@@ -19,6 +19,7 @@ from evidence.flights import ranking
 from evidence.models import FlightObservation
 from evidence.visibility import visible_to
 from tracker.access import visible_incidents
+from tracker.display import utc_offset, zone_label
 from tracker.models import Incident
 from tracker.responsibility import periods
 
@@ -38,6 +39,7 @@ class DayTimeline:
     limit: int
     previous_day: date | None  # the nearest days with observations the viewer may see
     next_day: date | None
+    zone: str  # the zone the times of the day are written in, named (tracker.display)
 
 
 def parse_day(text: str) -> date | None:
@@ -116,6 +118,19 @@ def day_timeline(viewer, day: date | None = None) -> DayTimeline:
         limit=LIMIT,
         previous_day=timezone.localtime(before.observed_at).date() if before else None,
         next_day=timezone.localtime(after.observed_at).date() if after else None,
+        zone=_zone_of(start, end),
+    )
+
+
+def _zone_of(start: datetime, end: datetime) -> str:
+    """The case's zone on a day, named; on a day the clocks change, both its offsets."""
+    zone = timezone.get_default_timezone()
+    last = (end - timedelta(seconds=1)).astimezone(zone)
+    first = zone_label(zone, start)
+    return (
+        first
+        if first == zone_label(zone, last)
+        else f"{first}, then {utc_offset(last.utcoffset())}"
     )
 
 

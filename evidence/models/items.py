@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -221,9 +223,17 @@ class PhotoMetadata(models.Model):
     height = models.PositiveIntegerField(null=True, blank=True)
     camera_make = models.CharField(max_length=100, blank=True)
     camera_model = models.CharField(max_length=100, blank=True)
-    taken_at = models.DateTimeField(null=True, blank=True)
+    taken_at = models.DateTimeField(
+        null=True, blank=True, help_text="The camera's time placed in UTC: only with its offset."
+    )
     taken_at_offset = models.CharField(
         max_length=6, blank=True, help_text="UTC offset recorded by the camera, e.g. +03:00."
+    )
+    taken_at_as_recorded = models.CharField(
+        max_length=19,
+        blank=True,
+        help_text="The camera's clock as the file records it (2019-05-14 09:40:12), whether "
+        "or not an offset was recorded with it.",
     )
     gps_latitude = models.DecimalField(
         max_digits=9, decimal_places=6, null=True, blank=True, validators=LATITUDE
@@ -239,6 +249,21 @@ class PhotoMetadata(models.Model):
 
     def __str__(self) -> str:
         return f"EXIF of {self.item_id}"
+
+    @property
+    def camera_clock(self) -> datetime | None:
+        """What the camera's clock read: aware in the offset it recorded with it, naive
+        when it recorded none (its zone unknown), None when the file gives no time."""
+        if self.taken_at is not None:
+            try:
+                zone = datetime.fromisoformat(f"2000-01-01T00:00{self.taken_at_offset}").tzinfo
+            except ValueError:
+                zone = None
+            return self.taken_at.astimezone(zone) if zone is not None else self.taken_at
+        try:
+            return datetime.fromisoformat(self.taken_at_as_recorded)
+        except ValueError:
+            return None
 
 
 class SatelliteImage(models.Model):

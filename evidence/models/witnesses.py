@@ -48,7 +48,15 @@ class Testimony(models.Model):
         MESSAGING = "messaging", "messaging app"
         WRITTEN = "written", "written statement"
 
-    item = models.OneToOneField(EvidenceItem, models.CASCADE, related_name="testimony")
+    item = models.OneToOneField(
+        EvidenceItem,
+        models.CASCADE,
+        related_name="testimony",
+        # Every face that offers items for a testimony (the admin's choices, its
+        # autocomplete, a model's full_clean) offers testimony items only.
+        limit_choices_to={"kind": EvidenceItem.Kind.TESTIMONY},
+        help_text="The testimony item (its file: the recording or transcript).",
+    )
     witness = models.ForeignKey(Witness, models.PROTECT, related_name="testimonies")
     interview_date = models.DateField()
     method = models.CharField(max_length=12, choices=Method.choices, default=Method.IN_PERSON)

@@ -274,3 +274,78 @@ def test_protected_item_position_is_not_sent_to_an_outside_map(client, identity_
     body = body.decode()
     assert "openstreetmap.org" not in body
     assert "not linked to an outside map" in body
+
+
+# --- Times said with their zone ---------------------------------------------------------
+
+
+def readonly_of(page: str, field: str) -> str:
+    """The text of a read-only field's value on a change page (its ``field-<name>`` row)."""
+    match = re.search(rf'field-{field}\b.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert match, f"no read-only {field} on the page"
+    return " ".join(re.sub(r"<[^>]+>", " ", match[1]).split())
+
+
+def test_a_camera_time_without_its_offset_is_shown_as_recorded(client, researcher):
+    """The camera wrote 10:30:12 and no offset: shown as read, never as "-"."""
+    taken = make_jpeg(taken="2019:05:05 10:30:12", offset="")
+    item = stored_photo(researcher, (0, 0, 0), data=taken)
+    assert item.photo.taken_at is None  # not placed on the UTC line: its zone is unknown
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk]))
+
+    assert readonly_of(page.content.decode(), "taken") == "2019-05-05 10:30:12 (zone not recorded)"
+
+
+def test_a_camera_time_with_its_offset_is_shown_in_that_offset(client, researcher):
+    item = stored_photo(researcher, (0, 0, 0), data=make_jpeg(offset="+02:00"))
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk]))
+
+    assert readonly_of(page.content.decode(), "taken") == "2019-05-05 10:30 UTC+02:00"
+
+
+def test_the_item_list_names_the_zone_of_its_capture_times(client, researcher):
+    item = stored_photo(researcher, (0, 0, 0), data=make_jpeg(offset="+00:00"))
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
+
+    # 10:30 UTC is 13:30 in Damascus in May: converted, and said so.
+    assert "2019-05-05 13:30 Damascus time (UTC+03:00)" in row_of(page, item.code)
+
+
+# --- The upload form, laid out as the admin's own ---------------------------------------
+
+
+def test_the_upload_form_is_laid_out_as_an_admin_form(client, researcher):
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_add")).content.decode()
+
+    headings = re.findall(r'<h2 id="fieldset-[^"]+" class="fieldset-heading">(.*?)</h2>', page)
+    assert headings == ["The items", "Source", "Sensitivity"]
+    assert page.count('<fieldset class="module aligned ') == 4
+    # Ticked boxes as the admin draws them: the box, then a label that says what it means.
+    for name, label in [
+        ("is_graphic", "Graphic content"),
+        ("identifies_people", "Identifies people"),
+        ("is_protected", "Protected identity"),
+    ]:
+        assert re.search(
+            rf'<div class="flex-container checkbox-row">\s*<input type="checkbox" name="{name}"'
+            rf'[^>]*><label class="vCheckboxLabel" for="id_{name}">{label}</label>',
+            page,
+        ), name
+        assert f'id="id_{name}_helptext"' in page
+    assert "graphic:" not in page.lower() and "protected:" not in page.lower()
+
+
+def test_upload_errors_sit_next_to_their_field(client, researcher):
+    client.force_login(researcher)
+    response = upload(client, kind="photo")  # no file
+    page = response.content.decode()
+    assert "Please correct the error below." in page
+    assert re.search(
+        r'<div class="form-row errors field-files">\s*<ul class="errorlist"[^>]*>'
+        r"<li>Choose at least one file.</li>",
+        page,
+    )

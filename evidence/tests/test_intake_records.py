@@ -91,8 +91,18 @@ def test_camera_time_without_offset_is_not_placed_on_the_utc_line(researcher):
     item = ingest(make_jpeg(offset=""), by=researcher).item
     assert item.photo.taken_at is None
     assert item.photo.camera_make == "Canon"
+    # ... but kept as the camera wrote it: a claim whose zone nobody recorded.
+    assert item.photo.taken_at_as_recorded == "2019-05-05 10:30:00"
+    assert item.photo.camera_clock == datetime(2019, 5, 5, 10, 30)  # naive: no zone
     item.refresh_from_db()
     assert item.captured_at is None
+
+
+def test_camera_time_with_offset_reads_in_that_offset(researcher):
+    photo = ingest(make_jpeg(offset="+02:00"), by=researcher).item.photo
+    photo.refresh_from_db()  # as read back: UTC
+    assert photo.taken_at_as_recorded == "2019-05-05 10:30:00"
+    assert photo.camera_clock.isoformat() == "2019-05-05T10:30:00+02:00"
 
 
 def test_custody_starts_with_acquired_then_received_in_a_valid_chain(researcher):

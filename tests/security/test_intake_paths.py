@@ -40,12 +40,14 @@ def files_under(name: str) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
 
 
-def assert_nothing_stored() -> None:
+def assert_nothing_stored(*, held: int = 0) -> None:
+    """No evidence: no row, no original; in staging only the files ``held`` for the
+    sender to send again without choosing them (``evidence.files.held``)."""
     assert not EvidenceItem.objects.exists()
     assert not EvidenceLink.objects.exists()
     assert not CustodyEvent.objects.exists()
     assert files_under("originals") == []
-    assert files_under("staging") == []
+    assert len(files_under("staging")) == held
 
 
 def lock_message(incident, what: str = "evidence") -> str:
@@ -231,7 +233,9 @@ def test_flight_log_upload_to_a_published_incident_says_why(client, researcher):
 
     assert response.status_code == 200
     assert lock_message(published) in response.content.decode()
-    assert_nothing_stored()
+    # The file is held for the form shown again (another incident may be chosen), not stored.
+    assert_nothing_stored(held=1)
+    assert response.context["form"].kept.path == files_under("staging")[0]
 
 
 def test_intake_itself_refuses_an_incident_the_sender_may_not_see(researcher, restricted):

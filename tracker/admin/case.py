@@ -3,7 +3,6 @@ officials, postings, attributions and the review log."""
 
 from __future__ import annotations
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Q
 from django.http import HttpRequest
@@ -49,8 +48,12 @@ from tracker.responsibility.periods import format_partial
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
 
 
-class IncidentForm(forms.ModelForm):
-    """Puts range errors next to the field a researcher must correct."""
+class IncidentForm(kit.DatedForm):
+    """Puts range errors next to the field a researcher must correct. A date alone is
+    enough when the start is known to a day, a month or a year (``kit.DatedForm``); the
+    model refuses a start or end in the future (``Incident.clean``)."""
+
+    precision_of = {"occurred_start": "start_precision", "occurred_end": "start_precision"}
 
     RANGES = (
         ("killed_min", "killed_max", "Killed (min) cannot exceed killed (max)."),

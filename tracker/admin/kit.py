@@ -9,10 +9,11 @@ filters need (``PolicyMixin.lookup_allowed``).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
-from django.contrib.admin import widgets
+from django.contrib.admin import helpers, widgets
 from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
-from django.core.exceptions import FieldDoesNotExist
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import models, router
 from django.db.models import Count, IntegerField, OuterRef, Subquery
@@ -23,7 +24,7 @@ from django.utils.html import format_html
 from django.utils.text import smart_split
 from simple_history.admin import SimpleHistoryAdmin
 
-from tracker.models import ReviewStatus
+from tracker.models import DatePrecision, ReviewStatus
 from tracker.responsibility import periods
 
 VIEW_PROTECTED = "evidence.view_protected_identity"
@@ -82,6 +83,8 @@ class PolicyMixin:
         return formfield
 
     def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name in getattr(self.form, "precision_of", {}):
+            kwargs.setdefault("form_class", DateOrTimeField)
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if isinstance(db_field, models.DateField) and formfield is not None:
             formfield.validators.append(periods.check_year)  # DateTimeField included
@@ -160,6 +163,76 @@ class PolicyMixin:
         if request.user.has_perm(VIEW_PROTECTED):
             return fields
         return tuple(f for f in fields if not touches_protected(self.model, f))
+
+
+# --- Dates typed into forms --------------------------------------------------------------
+
+TIMED = (DatePrecision.MINUTE, DatePrecision.HOUR)
+TIME_NEEDED = (
+    "Give the time as well: the precision is {precision}. For a date alone, choose the "
+    "precision of a day, a month or a year."
+)
+DATE_NEEDED = "Give the date (the time may be left out when it is not known)."
+
+
+class DateOrTimeField(forms.SplitDateTimeField):
+    """The admin's date and time boxes, where the time may be left out: a date alone is
+    the first moment of that day in the case's zone (``periods.to_aware``, which also
+    reads a midnight the clocks skipped). Whether it may be left out is the form's
+    rule (``DatedForm.precision_of``)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(require_all_fields=False, **kwargs)
+        self.fields[0].error_messages["incomplete"] = DATE_NEEDED
+        self.fields[1].required = False
+
+    def compress(self, data_list):
+        if data_list and data_list[0] is not None and data_list[1] is None:
+            return periods.to_aware(periods.midnight(data_list[0]))
+        return super().compress(data_list)
+
+
+class DatedForm(forms.ModelForm):
+    """A model form whose dates follow the case's rules, each error next to its field:
+
+    - ``precision_of`` maps a date-time field to the field of its precision: a date
+      alone is its local midnight when the precision is a day, a month or a year; a
+      precision of an hour or a minute needs the time;
+    - ``typed_past`` fields may not be in the future when typed
+      (``periods.check_not_future``); a value left as it was, such as a capture time
+      read from a file's metadata, is evidence even when a clock was wrong."""
+
+    precision_of: dict[str, str] = {}
+    typed_past: tuple[str, ...] = ()
+
+    def clean(self):
+        data = super().clean()
+        for name, precision_field in self.precision_of.items():
+            precision = data.get(precision_field)
+            if data.get(name) is not None and precision in TIMED and not self._time_given(name):
+                label = DatePrecision(precision).label
+                self.add_error(name, TIME_NEEDED.format(precision=label))
+        for name in self.typed_past:
+            if data.get(name) is not None and name in self.changed_data:
+                try:
+                    periods.check_not_future(data[name])
+                except ValidationError as exc:
+                    self.add_error(name, exc)
+        return data
+
+    def _time_given(self, name: str) -> bool:
+        typed = self[name].data
+        if not isinstance(typed, list | tuple):
+            return True  # one box (not the admin's pair): a date-time parsed whole
+        return len(typed) > 1 and bool(str(typed[1] or "").strip())
+
+
+def admin_form(form: forms.Form) -> helpers.AdminForm:
+    """A form of a page of our own (an upload) laid out as the admin lays out its own:
+    the form's ``fieldsets``, aligned rows, help texts, errors next to their fields
+    (``templates/admin/evidence/upload_form.html``)."""
+    fieldsets = getattr(form, "fieldsets", None) or [(None, {"fields": list(form.fields)})]
+    return helpers.AdminForm(form, list(fieldsets), {})
 
 
 class ModelAdmin(PolicyMixin, admin.ModelAdmin):

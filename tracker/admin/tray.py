@@ -30,8 +30,8 @@ from evidence import access, intake, links
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
 from tracker import locks, workflow
+from tracker.display import time_with_zone
 from tracker.models import Incident
-from tracker.responsibility.periods import format_partial
 
 PER_PAGE = 48
 MAX_CODES = 50  # items linked by code at once
@@ -80,7 +80,7 @@ def _cards(rows, user) -> list[Card]:
             link,
             item,
             reverse("admin:evidence_evidenceitem_change", args=[item.pk]),
-            captured=format_partial(item.captured_at, item.captured_precision),
+            captured=time_with_zone(item.captured_at, precision=item.captured_precision),
             look_alikes=alike.get(item.pk, 0),
         )
         if item.pk in thumbs and access.can_view_item(user, item):

@@ -1,5 +1,5 @@
 """A testimony added to an incident from its tray, in one form (``evidence.forms.
-TestimonyForm``, stored by ``evidence.testimony.record``): the transcript, the witness
+NewTestimonyForm``, stored by ``evidence.testimony.record``): the transcript, the witness
 and the consent together, instead of an upload, a witness pop-up and a testimony form.
 """
 
@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from evidence import intake, testimony
-from evidence.forms import TestimonyForm
+from evidence.forms import NewTestimonyForm
 from tracker.models import Incident
 
 SECTIONS = (
@@ -43,7 +43,7 @@ class TrayTestimonyMixin:
         if not request.user.has_perm(self.PERMS[1]):
             raise PermissionDenied
         post = request.method == "POST"
-        form = TestimonyForm(
+        form = NewTestimonyForm(
             request.POST if post else None, request.FILES if post else None, user=request.user
         )
         if post and form.is_valid():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
@@ -285,6 +286,20 @@ class Incident(Coded, Audited):
     def get_absolute_url(self) -> str:
         """The team's page of the incident (the admin's "View on site")."""
         return reverse("incidents:detail", args=[self.code])
+
+    def clean(self) -> None:
+        """An incident happened: its start and end are not in the future. Every write
+        that validates (the admin's form, the demo's build) asks this one rule."""
+        from tracker.responsibility import periods  # the rule (imports this module)
+
+        errors = {}
+        for name in ("occurred_start", "occurred_end"):
+            try:
+                periods.check_not_future(getattr(self, name))
+            except ValidationError as exc:
+                errors[name] = exc.error_list
+        if errors:
+            raise ValidationError(errors)
 
 
 class IncidentRelation(models.Model):

@@ -47,6 +47,27 @@ def check_year(value: date | datetime | None) -> None:
         raise ValidationError(YEAR_OUT_OF_RANGE, code="year_out_of_range")
 
 
+# A date typed for something that happened (an incident, a capture, an interview) cannot
+# be later than now. What a file claims (a camera's clock, a spotter's log) is evidence
+# even when wrong, and is not refused by this rule.
+IN_FUTURE = "This is in the future: give when it happened (the case's local time)."
+
+
+def check_not_future(value: date | datetime | None, *, now: datetime | None = None) -> None:
+    """Refuses a date or time later than ``now`` (a date: later than today, locally)."""
+    from django.core.exceptions import ValidationError
+
+    if value is None:
+        return
+    now = now or timezone.now()
+    if isinstance(value, datetime):
+        late = value > now if timezone.is_aware(value) else value > local(now)
+    else:
+        late = value > local(now).date()
+    if late:
+        raise ValidationError(IN_FUTURE, code="in_future")
+
+
 _KNOWN = frozenset(P.values)
 
 

@@ -11,13 +11,14 @@ import csv
 import io
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.template import Context, Template
 from django.urls import reverse
 
-from tracker.display import count_range, summed_range
+from tracker.display import count_range, summed_range, time_with_zone
 from tracker.responsibility.periods import format_partial
 from tracker.tests import factories as f
 
@@ -71,6 +72,61 @@ def test_the_partial_date_filter_is_format_partial():
             Context({"when": moment, "precision": precision})
         )
         assert html == format_partial(moment, precision)
+
+
+# --- A time with its zone -------------------------------------------------------------------
+
+STRIKE_UTC = datetime(2019, 5, 14, 11, 5, tzinfo=UTC)  # 14:05 in Damascus (UTC+03:00)
+
+
+def test_a_converted_time_names_the_zone_it_was_converted_to():
+    assert time_with_zone(STRIKE_UTC) == "2019-05-14 14:05 Damascus time (UTC+03:00)"
+    # In winter the same zone is two hours ahead, and says so.
+    winter = datetime(2019, 1, 14, 11, 5, tzinfo=UTC)
+    assert time_with_zone(winter) == "2019-01-14 13:05 Damascus time (UTC+02:00)"
+    assert time_with_zone(STRIKE_UTC, zone=UTC) == "2019-05-14 11:05 UTC"
+    assert time_with_zone(STRIKE_UTC, zone=ZoneInfo("UTC")) == "2019-05-14 11:05 UTC"
+    new_york = ZoneInfo("America/New_York")
+    assert time_with_zone(STRIKE_UTC, zone=new_york) == "2019-05-14 07:05 New York time (UTC-04:00)"
+
+
+def test_a_time_in_a_recorded_offset_is_written_in_it():
+    camera = timezone(timedelta(hours=3))
+    moment = datetime(2019, 5, 5, 10, 30, 12, tzinfo=camera)
+    assert time_with_zone(moment, zone=camera) == "2019-05-05 10:30:12 UTC+03:00"
+    india = timezone(timedelta(hours=5, minutes=30))
+    assert time_with_zone(moment, zone=india) == "2019-05-05 13:00:12 UTC+05:30"
+    assert time_with_zone(moment, zone=timezone(timedelta(hours=-4, minutes=-30))).endswith(
+        " UTC-04:30"
+    )
+
+
+def test_a_clock_without_its_zone_is_written_as_read_never_converted():
+    clock = datetime(2019, 5, 5, 10, 30, 12)
+    assert time_with_zone(clock) == "2019-05-05 10:30:12 (zone not recorded)"
+    assert time_with_zone(clock, zone=UTC) == "2019-05-05 10:30:12 (zone not recorded)"
+    assert time_with_zone(None) == ""
+
+
+def test_a_time_known_to_a_day_or_wider_is_written_to_its_precision():
+    written = {p: time_with_zone(STRIKE_UTC, precision=p) for p in PRECISIONS}
+    assert written == {
+        "year": "2019",
+        "month": "2019-05",
+        "day": "2019-05-14 Damascus time (UTC+03:00)",
+        "hour": "2019-05-14 14 h Damascus time (UTC+03:00)",
+        "minute": "2019-05-14 14:05 Damascus time (UTC+03:00)",
+    }
+    # The local date, not UTC's: 23:30 UTC on the 13th is already the 14th in Damascus.
+    late = datetime(2019, 5, 13, 23, 30, tzinfo=UTC)
+    assert time_with_zone(late, precision="day").startswith("2019-05-14 ")
+
+
+def test_the_with_zone_filter_is_time_with_zone():
+    html = Template("{% load display %}{{ when|with_zone }}|{{ when|with_zone:'day' }}").render(
+        Context({"when": STRIKE_UTC})
+    )
+    assert html == f"{time_with_zone(STRIKE_UTC)}|{time_with_zone(STRIKE_UTC, precision='day')}"
 
 
 # --- Reading the pages ----------------------------------------------------------------------
@@ -227,9 +283,13 @@ def test_every_page_writes_a_partial_date_the_same_way(client, researcher, super
         shown = {
             "admin list": column(admin, code, "When"),
             "browser": column(browser, code, "Date").split(" (")[0],
-            "incident page": described(detail, "When").split(" (")[0],
             "report": described(report, "When", within=code).split(" (")[0],
             "dossier": column(dossier, code, "Date"),
             "dossier CSV": dossier_csv[code],
         }
         assert shown == dict.fromkeys(shown, written), code
+        # The incident page names the zone of what it converted (tracker.display).
+        precision = incident.get_start_precision_display()
+        zoned = time_with_zone(incident.occurred_start, precision=incident.start_precision)
+        assert described(detail, "When") == f"{zoned} (known {precision})", code
+        assert zoned.startswith(written), code

@@ -307,6 +307,9 @@ def test_demo_users_are_in_their_groups_with_logins_on_file(case):
         assert user.is_staff and not user.is_superuser
         assert list(user.groups.values_list("name", flat=True)) == [group]
     assert User.objects.get(username="admin").is_superuser
+    # The admin greets each by full name: the demo's differ (SAMPLE Researcher, …).
+    names = [u.get_full_name() for u in User.objects.filter(username__in=[*DEMO_USERS, "admin"])]
+    assert len(set(names)) == len(DEMO_USERS) + 1 and all(n.startswith("SAMPLE ") for n in names)
 
     path = demo.logins_path()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600

@@ -15,7 +15,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -27,9 +26,9 @@ from evidence.flights import ranking
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, FlightMatch
 from tracker import findings, workflow
 from tracker.access import can_view_incident, requires_browse
+from tracker.display import time_with_zone
 from tracker.models import (
     Attribution,
-    DatePrecision,
     Incident,
     IncidentRelation,
     LocationPrecision,
@@ -37,7 +36,6 @@ from tracker.models import (
     TargetType,
 )
 from tracker.responsibility.chain import ChainEntry, chain_of_command
-from tracker.responsibility.periods import format_partial
 from tracker.workspace import admin_links
 from tracker.workspace.exports import FIELDS, detail_prefix, record
 from tracker.workspace.legend import safe_colour
@@ -89,12 +87,12 @@ def load_incident(user, code: str) -> Incident:
 
 
 def when(incident: Incident) -> dict[str, str]:
-    """The time as precisely as it is known, and its end for attacks that lasted."""
+    """The time as precisely as it is known, in the case's zone and naming it, and its
+    end for attacks that lasted."""
     return {
-        "start": format_partial(incident.occurred_start, incident.start_precision),
+        "start": time_with_zone(incident.occurred_start, precision=incident.start_precision),
         "precision": incident.get_start_precision_display(),
-        "end": format_partial(incident.occurred_end, DatePrecision.MINUTE),
-        "zone": settings.TIME_ZONE,
+        "end": time_with_zone(incident.occurred_end),
     }
 
 

@@ -26,13 +26,15 @@ def incident_post(client, **fields):
     url = reverse("admin:tracker_incident_add")
     data = form_data(client.get(url))
     data.update(
-        title="Strike on the market",
-        occurred_start_0="2019-05-13",
-        occurred_start_1="09:45",
-        start_precision="minute",
-        location_precision="town",
-        sensitivity="normal",
-        **fields,
+        {
+            "title": "Strike on the market",
+            "occurred_start_0": "2019-05-13",
+            "occurred_start_1": "09:45",
+            "start_precision": "minute",
+            "location_precision": "town",
+            "sensitivity": "normal",
+            **fields,  # a test's own values win
+        }
     )
     return client.post(url, data)
 

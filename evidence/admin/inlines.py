@@ -1,0 +1,169 @@
+"""What an evidence item's admin page shows inline: its links to incidents, what its
+file claims (EXIF), its scene or testimony, its chain of custody and derivatives, by
+kind (``KIND_INLINES``)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.html import format_html
+
+from evidence.admin.records import ShowsCustodyDetails
+from evidence.forms import SceneForm, TestimonyForm
+from evidence.models import (
+    CustodyEvent,
+    Derivative,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+    Testimony,
+)
+from tracker.admin import kit
+from tracker.admin.review import LockedWithParentInline
+from tracker.display import time_with_zone
+
+
+class ReadOnlyInline(kit.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class IncidentLinkInline(LockedWithParentInline, kit.TabularInline):
+    model = EvidenceLink
+    fk_name = "item"
+    extra = 0
+    autocomplete_fields = ("incident",)
+    fields = ("incident", "relevance", "relied_on")
+    verbose_name_plural = "incidents this item concerns"
+
+    def get_queryset(self, request):
+        # A link to a restricted incident is not shown (the policy), so never changed here.
+        return super().get_queryset(request).select_related("item", "incident")
+
+
+# The camera's time is shown once, as the camera recorded it (``taken``).
+CLOCK_FIELDS = ("id", "item", "taken_at", "taken_at_offset", "taken_at_as_recorded")
+NOT_RECORDED = "not recorded"
+
+
+class PhotoMetadataInline(kit.StackedInline):
+    model = PhotoMetadata
+    can_delete = False
+    fields = readonly_fields = [
+        "taken",
+        *(f.name for f in PhotoMetadata._meta.fields if f.name not in CLOCK_FIELDS),
+        "map_link",
+    ]
+    verbose_name_plural = "what the file's EXIF claims"
+
+    @admin.display(description="taken at")
+    def taken(self, obj: PhotoMetadata) -> str:
+        """In the offset the camera recorded (``… UTC+03:00``), or as read with "(zone not
+        recorded)": a clock without its zone is not placed in any zone."""
+        clock = obj.camera_clock
+        if clock is None:
+            return NOT_RECORDED
+        return time_with_zone(clock, zone=clock.tzinfo)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
+    @admin.display(description="GPS on a map")
+    def map_link(self, obj: PhotoMetadata) -> str:
+        if obj.gps_latitude is None or obj.gps_longitude is None:
+            return "no GPS position"
+        if obj.item.is_protected:
+            # Opening a map sends the position to a third party: not for protected items.
+            return "not linked to an outside map: protected item"
+        lat, lon = obj.gps_latitude, obj.gps_longitude
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer" target="_blank">{}, {} on OpenStreetMap</a>',
+            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+            lat,
+            lon,
+        )
+
+
+class SatelliteImageInline(LockedWithParentInline, kit.StackedInline):
+    model = SatelliteImage
+    form = SceneForm
+    fk_name = "item"
+    can_delete = False
+    autocomplete_fields = ("before",)
+    fields = (
+        ("provider", "sensor", "scene_id"),
+        ("captured_at", "resolution_m", "cloud_cover"),
+        ("west", "south", "east", "north"),
+        "before",
+    )
+
+
+class TestimonyInline(LockedWithParentInline, kit.StackedInline):
+    model = Testimony
+    form = TestimonyForm
+    can_delete = False
+    autocomplete_fields = ("witness",)
+    fields = (
+        "witness",
+        ("interview_date", "method", "language", "interviewer"),
+        "summary",
+        ("consent_given", "consent_quote", "consent_name", "consent_share_courts"),
+    )
+
+
+class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
+    model = CustodyEvent
+    fields = ("sequence", "action", "actor", "when", "observed", "details", "hashes")
+    readonly_fields = (*fields, "readable_details", "shown_details")
+    ordering = ("sequence",)
+    verbose_name_plural = "chain of custody"
+
+    def get_fields(self, request, obj=None):
+        details = self._details_field(request, obj)  # obj: the item of the page
+        return tuple(details if f == "details" else f for f in self.fields)
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor")
+
+    @admin.display(description="observed SHA-256")
+    def observed(self, obj: CustodyEvent) -> str:
+        return (
+            format_html(
+                '<code title="{}">{}…</code>', obj.observed_sha256, obj.observed_sha256[:16]
+            )
+            if obj.observed_sha256
+            else "–"
+        )
+
+    @admin.display(description="event hash (previous)")
+    def hashes(self, obj: CustodyEvent) -> str:
+        return format_html(
+            '<code title="{}">{}…</code><br><code title="{}">({}…)</code>',
+            obj.event_hash,
+            obj.event_hash[:16],
+            obj.previous_hash,
+            obj.previous_hash[:16],
+        )
+
+
+class DerivativeInline(ReadOnlyInline):
+    model = Derivative
+    fields = ("kind", "width", "height", "sha256", "created_at")
+    readonly_fields = fields
+
+
+KIND_INLINES = {
+    EvidenceItem.Kind.PHOTO: (PhotoMetadataInline, DerivativeInline),
+    EvidenceItem.Kind.SATELLITE: (SatelliteImageInline, DerivativeInline),
+    EvidenceItem.Kind.TESTIMONY: (TestimonyInline,),
+    EvidenceItem.Kind.WEB_CAPTURE: (DerivativeInline,),
+}
