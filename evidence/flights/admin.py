@@ -73,7 +73,15 @@ class FlightLogAdmin(kit.ModelAdmin):
         """Adding a log means uploading its file: it goes through flightlog.import_flight_log."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        form = FlightLogUploadForm(request.POST or None, request.FILES or None, user=request.user)
+        # Opened from an incident's tray (?incident=INC-0042): that incident is chosen, and
+        # the import comes back to it.
+        from_incident = str(request.GET.get("incident", ""))[:20]
+        form = FlightLogUploadForm(
+            request.POST or None,
+            request.FILES or None,
+            user=request.user,
+            initial={"incident": from_incident} if from_incident else None,
+        )
         problems: list[str] = []
         more = 0
         if request.method == "POST" and form.is_valid():
@@ -86,6 +94,10 @@ class FlightLogAdmin(kit.ModelAdmin):
                 more = len(found) - len(problems) + getattr(exc, "more", 0)
             else:
                 form.release()
+                incident = form.cleaned_data.get("incident")
+                if from_incident and incident is not None:
+                    back = reverse("admin:tracker_incident_change", args=[incident.pk])
+                    return HttpResponseRedirect(f"{back}#tray")
                 return HttpResponseRedirect(
                     reverse("admin:evidence_flightlog_change", args=[result.log.pk])
                 )

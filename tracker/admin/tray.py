@@ -132,6 +132,10 @@ def tray_flags(incident: Incident, user) -> dict:
         "link_url": reverse(f"{base}_link", args=[incident.pk]),
         "act_url": reverse(f"{base}_act", args=[incident.pk]),
         "testimony_url": reverse(f"{base}_testimony", args=[incident.pk]),
+        "flight_log_url": f"{reverse('admin:evidence_flightlog_add')}?incident={incident.code}",
+        "may_import_log": work
+        and user.has_perm("evidence.add_evidenceitem")
+        and user.has_perm("evidence.add_flightobservation"),
         "may_add_testimony": work
         and user.has_perm("evidence.add_evidenceitem")
         and user.has_perm("evidence.add_testimony"),

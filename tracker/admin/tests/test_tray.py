@@ -227,3 +227,22 @@ def test_a_restricted_incident_is_not_there(client, researcher, what):
     other = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
     client.force_login(researcher)
     assert client.post(tray_url(other, what), {"action": "unlink"}).status_code == 404
+
+
+def test_a_spotter_log_imported_from_the_tray_comes_back_to_the_incident(
+    client, researcher, incident
+):
+    client.force_login(researcher)
+    page = client.get(change_url(incident)).content.decode()
+    start = f"{reverse('admin:evidence_flightlog_add')}?incident={incident.code}"
+    assert f'href="{start}"' in page
+    form = client.get(start)
+    assert form.context["form"]["incident"].value() == incident.code
+    from evidence.flights.tests.flightlog_helpers import EXAMPLE
+
+    upload = SimpleUploadedFile("spotters.csv", EXAMPLE.encode())
+    answer = client.post(
+        start, {"file": upload, "time_zone": "Asia/Damascus", "incident": incident.code}
+    )
+    assert answer.status_code == 302 and answer.url == change_url(incident) + "#tray"
+    assert EvidenceLink.objects.filter(incident=incident, item__kind="flight_log").exists()
