@@ -1,6 +1,7 @@
 """Incident text search (tracker/workspace/search.py) on SQLite (FTS5) and PostgreSQL (GIN)."""
 
 import importlib
+from contextlib import contextmanager
 
 import pytest
 from django.apps import apps
@@ -13,7 +14,7 @@ from tracker.admin.tests.test_admin_changelists import PINNED
 from tracker.models import Incident, Sensitivity
 from tracker.responsibility.names import search_key
 from tracker.tests import factories as f
-from tracker.workspace.search import search_incidents
+from tracker.workspace.search import FTS_TABLE, STEM_TABLE, search_incidents
 
 CHANGELIST = reverse("admin:tracker_incident_changelist")
 
@@ -194,22 +195,61 @@ def test_a_flush_empties_the_index_so_reused_ids_carry_no_old_words():
     assert found("market") == {"market"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_indexes_the_incidents_recorded_before_it():
-    from tracker.tests.seed import ensure_seed_data
+SEARCH_MIGRATIONS = [
+    importlib.import_module(f"tracker.migrations.{name}")
+    for name in ("0008_incident_text_search", "0014_incident_search_stems")
+]
 
-    migration = importlib.import_module("tracker.migrations.0008_incident_text_search")
+
+@contextmanager
+def without_search(migrations):
+    """The search index as before ``migrations`` (undone latest first) inside the block,
+    installed again (in order) after it."""
     with connection.schema_editor() as editor:
-        migration.remove(apps, editor)
+        for migration in reversed(migrations):
+            migration.remove(apps, editor)
     try:
-        ensure_seed_data()
-        f.IncidentFactory(title="recorded before search", narrative="Сухой")
+        yield
     finally:
         with connection.schema_editor() as editor:
-            migration.install(apps, editor)
+            for migration in migrations:
+                migration.install(apps, editor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migrations_index_the_incidents_recorded_before_them():
+    from tracker.tests.seed import ensure_seed_data
+
+    with without_search(SEARCH_MIGRATIONS):
+        ensure_seed_data()
+        f.IncidentFactory(title="recorded before search", narrative="Сухой")
     assert found("recorded сухои") == {"recorded before search"}
+    assert found("records") == {"recorded before search"}  # by its stem
     f.IncidentFactory(title="recorded after")
     assert found("recorded") == {"recorded before search", "recorded after"}
+    assert found("records") == {"recorded before search", "recorded after"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stems_migration_goes_back_to_words_only_and_forward_again():
+    from tracker.tests.seed import ensure_seed_data
+
+    ensure_seed_data()
+    before = f.IncidentFactory(title="hospital before")
+    with without_search(SEARCH_MIGRATIONS[1:]):
+        between = f.IncidentFactory(title="hospital between")
+        # As 0008 left it: the words alone (on SQLite, no table of stems).
+        if connection.vendor == "postgresql":
+            assert indexed_words(before) == words_of(before)
+            assert indexed_words(between) == words_of(between)
+        else:
+            assert STEM_TABLE not in connection.introspection.table_names()
+            assert indexed_words(between) == words_of(between)
+    f.IncidentFactory(title="hospital after")
+    assert found("hospitals") == {"hospital before", "hospital between", "hospital after"}
+    Incident.objects.filter(title="hospital between").update(title="clinic between")
+    assert found("hospitals") == {"hospital before", "hospital after"}
+    assert found("clinics") == {"clinic between"}
 
 
 def test_the_query_uses_the_full_text_index(case):
@@ -237,8 +277,8 @@ SAMPLE = (
 )
 
 
-def indexed_words(incident: Incident) -> set[str]:
-    """The words the full-text index holds for ``incident``."""
+def indexed_words(incident: Incident, table: str = FTS_TABLE) -> set[str]:
+    """The words the full-text index holds for ``incident`` (on SQLite, in ``table``)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -248,17 +288,51 @@ def indexed_words(incident: Incident) -> set[str]:
             )
         else:
             cursor.execute(
-                "CREATE VIRTUAL TABLE temp.words "
-                "USING fts5vocab(main, tracker_incident_fts, instance)"
+                f"CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, {table}, instance)"
             )
             cursor.execute("SELECT DISTINCT term FROM temp.words WHERE doc = %s", [incident.pk])
-        return {row[0] for row in cursor.fetchall()}
+        words = {row[0] for row in cursor.fetchall()}
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TABLE temp.words")
+        return words
 
 
-def test_the_index_holds_the_words_search_key_makes_of_the_text(db):
+def stems(text: str) -> set[str]:
+    """The stems the database makes of the words of ``text`` (English, porter)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, %s)))", [text]
+            )
+            return {row[0] for row in cursor.fetchall()}
+        tokenizer = "porter unicode61 remove_diacritics 2 categories ''L* N* Co Mn''"
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE temp.stems USING fts5(document, tokenize='{tokenizer}')"
+        )
+        cursor.execute("INSERT INTO temp.stems (document) VALUES (%s)", [text])
+        cursor.execute("CREATE VIRTUAL TABLE temp.stem_words USING fts5vocab(temp, stems, row)")
+        cursor.execute("SELECT term FROM temp.stem_words")
+        found = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE temp.stem_words")
+        cursor.execute("DROP TABLE temp.stems")
+        return found
+
+
+def words_of(incident: Incident) -> set[str]:
+    return set(search_key(f"{incident.code} {incident.title} {incident.narrative}").split())
+
+
+def test_the_index_holds_the_words_search_key_makes_of_the_text_and_their_stems(db):
     """Both sides fold alike: what the index stores is what a search for the same text asks."""
     incident = f.IncidentFactory(code="INC-7001", title="Title", narrative=SAMPLE)
-    assert indexed_words(incident) == set(search_key(f"INC-7001 Title {SAMPLE}").split())
+    words = search_key(f"INC-7001 Title {SAMPLE}")
+    stemmed = stems(words)
+    assert {"titl", "ecol"} <= stemmed - set(words.split())  # stems, not the words again
+    if connection.vendor == "postgresql":
+        assert indexed_words(incident) == set(words.split()) | stemmed
+    else:
+        assert indexed_words(incident) == set(words.split())
+        assert indexed_words(incident, STEM_TABLE) == stemmed
 
 
 # --- The admin ------------------------------------------------------------------------
