@@ -190,7 +190,7 @@ def test_the_migration_fills_the_keys_of_existing_places_and_officials(places):
     official = Official.objects.create(name="Ma'moun Abdullah")
     Place.objects.update(name_keys="", other_keys="", area_keys="")
     Official.objects.filter(pk=official.pk).update(loose_key="ma mun abdulah")  # an old key
-    migration = importlib.import_module("tracker.migrations.0013_place_name_keys")
+    migration = importlib.import_module("tracker.migrations.0014_place_name_keys")
 
     migration.fill(django_apps, SimpleNamespace(connection=connection))
 

@@ -10,7 +10,7 @@ citing it, not INC-00420.
 
 The words are folded by ``tracker.responsibility.names.search_key`` and matched against a full-text
 index that folds the stored text the same way (tracker/migrations/0008, stems added by
-0014): a tsvector column with a GIN index on PostgreSQL, two FTS5 tables (the words,
+0015): a tsvector column with a GIN index on PostgreSQL, two FTS5 tables (the words,
 their porter stems) on SQLite, all kept up to date by database triggers, so every way
 of writing an incident (admin, import, bulk update) is searchable at once. The user's
 text never reaches SQL or the full-text query syntax as written: search_key keeps
@@ -28,7 +28,7 @@ from django.db.models.expressions import Col, Expression, RawSQL
 
 from tracker.responsibility.names import search_key
 
-# Created by tracker/migrations/0008_incident_text_search.py and 0014_incident_search_stems.py.
+# Created by tracker/migrations/0008_incident_text_search.py and 0015_incident_search_stems.py.
 PG_DOCUMENT_COLUMN = "search_document"  # a tsvector column, not a model field
 FTS_TABLE = "tracker_incident_fts"  # the folded words
 STEM_TABLE = "tracker_incident_fts_stem"  # the same, through the porter stemmer

@@ -234,7 +234,7 @@ def test_a_flush_empties_the_index_so_reused_ids_carry_no_old_words():
 
 SEARCH_MIGRATIONS = [
     importlib.import_module(f"tracker.migrations.{name}")
-    for name in ("0008_incident_text_search", "0014_incident_search_stems")
+    for name in ("0008_incident_text_search", "0015_incident_search_stems")
 ]
 
 

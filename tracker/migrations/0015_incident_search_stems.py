@@ -132,7 +132,7 @@ def remove(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracker", "0013_place_name_keys"),
+        ("tracker", "0014_place_name_keys"),
     ]
 
     operations = [

@@ -35,7 +35,7 @@ def fill(apps, schema_editor) -> None:
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("tracker", "0012_attribution_review_roles"),
+        ("tracker", "0013_discussion"),
     ]
 
     operations = [
