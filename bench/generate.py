@@ -168,6 +168,8 @@ def generate(*, incidents: int, evidence: int, observations: int, officials: int
             for n in range(20)
             for name, district, lat, lon in TOWNS
         ]
+        for place in places:
+            place.fill_keys()  # bulk_create skips save()
         Place.objects.bulk_create(places)
         places = list(Place.objects.all())
         targets = list(TargetType.objects.all())

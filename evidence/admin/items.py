@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from evidence import access, intake
+from evidence import access, intake, links
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
 from evidence.forms import ItemForm, UploadForm
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
@@ -178,6 +178,15 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
                 ),
             )
         return qs
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        """The item's own fields, and for an incident's code ("INC-0053") the items linked
+        to it (a link the user may see: ``evidence.links.linked_to_incident``)."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        linked = links.linked_to_incident(request.user, search_term)
+        if linked is None:
+            return found, may_have_duplicates
+        return found | queryset.filter(linked), may_have_duplicates
 
     def get_list_display(self, request: HttpRequest):
         return (_thumbnail_column(request.user), *super().get_list_display(request))

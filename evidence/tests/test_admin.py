@@ -349,3 +349,78 @@ def test_upload_errors_sit_next_to_their_field(client, researcher):
         r"<li>Choose at least one file.</li>",
         page,
     )
+
+
+# --- Search by an incident's code -------------------------------------------------------
+
+
+@pytest.fixture
+def linked():
+    """Items behind an open incident and a restricted one: ``shared`` is linked to both,
+    ``hidden`` only to the restricted one (so it is hidden itself), ``other`` to
+    neither."""
+    from tracker.models import Sensitivity
+
+    open_incident = f.IncidentFactory(code="INC-0053")
+    restricted = f.IncidentFactory(code="INC-0054", sensitivity=Sensitivity.RESTRICTED)
+    items = {
+        name: f.EvidenceItemFactory(title=f"{name} photo")
+        for name in ("open", "shared", "hidden", "other")
+    }
+    f.EvidenceLinkFactory(item=items["open"], incident=open_incident)
+    f.EvidenceLinkFactory(item=items["shared"], incident=open_incident)
+    f.EvidenceLinkFactory(item=items["shared"], incident=restricted)
+    f.EvidenceLinkFactory(item=items["hidden"], incident=restricted)
+    f.EvidenceLinkFactory(item=items["other"], incident=f.IncidentFactory(code="INC-0530"))
+    return items
+
+
+def searched(client, text: str) -> set[str]:
+    response = client.get(reverse("admin:evidence_evidenceitem_changelist"), {"q": text})
+    assert response.status_code == 200
+    return {item.title for item in response.context["cl"].result_list}
+
+
+@pytest.mark.parametrize("text", ["INC-0053", "inc-0053", " Inc-53 ", "INC-00053"])
+def test_an_incident_code_finds_the_items_linked_to_it(client, researcher, linked, text):
+    """Issue 17: searching the evidence list for INC-0053 found nothing."""
+    client.force_login(researcher)
+    assert searched(client, text) == {"open photo", "shared photo"}  # not INC-0530's
+
+
+def test_an_incident_code_also_finds_items_that_name_it(client, researcher, linked):
+    f.EvidenceItemFactory(title="Crater of INC-0053, seen from the east")
+    client.force_login(researcher)
+    assert searched(client, "INC-0053") == {
+        "open photo",
+        "shared photo",
+        "Crater of INC-0053, seen from the east",
+    }
+
+
+def test_a_restricted_incident_s_code_finds_nothing_for_someone_who_may_not_see_it(
+    client, researcher, linked
+):
+    """Its code must not tell which visible items stand behind the restricted incident."""
+    client.force_login(researcher)
+    assert searched(client, "INC-0054") == set()
+    assert searched(client, "photo") == {"open photo", "shared photo", "other photo"}
+    researcher.user_permissions.add(Permission.objects.get(codename="view_restricted_incident"))
+    client.force_login(researcher)
+    assert searched(client, "INC-0054") == {"shared photo", "hidden photo"}
+
+
+@pytest.mark.parametrize("text", ["INC-", "INC-0053 photo", "EV-999999", "INC-99999"])
+def test_text_that_is_no_incident_code_searches_the_items_only(client, researcher, linked, text):
+    client.force_login(researcher)
+    assert searched(client, text) == set()
+
+
+def test_a_search_by_code_costs_no_more_queries_than_the_plain_list(
+    client, researcher, linked, django_assert_num_queries
+):
+    client.force_login(researcher)
+    with CaptureQueriesContext(connection) as plain:
+        searched(client, "")
+    with django_assert_num_queries(len(plain)):
+        assert searched(client, "INC-0053") == {"open photo", "shared photo"}

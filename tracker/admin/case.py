@@ -4,6 +4,7 @@ officials, postings, attributions and the review log."""
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ORDER_VAR
 from django.db.models import Q
 from django.http import HttpRequest
 from django.utils.html import format_html_join
@@ -42,7 +43,7 @@ from tracker.models import (
     Unit,
     Weapon,
 )
-from tracker.responsibility.names import official_name_q, unit_name_q
+from tracker.responsibility.names import official_name_q, search_places, unit_name_q
 from tracker.responsibility.periods import format_partial
 
 AUDIT_FIELDS = ("created_by", "created_at", "updated_by", "updated_at")
@@ -110,6 +111,13 @@ class PlaceAdmin(kit.ModelAdmin):
     def get_queryset(self, request):
         incidents = visible_to(request.user, Incident.objects.all())
         return super().get_queryset(request).annotate(n_incidents=count_of(incidents, "place"))
+
+    def get_search_results(self, request: HttpRequest, queryset, search_term: str):
+        """Any spelling of a name (tracker.responsibility.names.search_places), the town
+        itself first: the autocomplete and the list keep this order, so Enter picks the
+        best match; a column clicked in the list (?o=) orders it instead."""
+        ranked = ORDER_VAR not in request.GET
+        return search_places(queryset, search_term, ranked=ranked), False
 
     @admin.display(description="incidents", ordering="n_incidents")
     def incident_count(self, obj: Place) -> int:

@@ -19,6 +19,7 @@ from tracker.models.base import (
     Sensitivity,
     coordinates_pair,
 )
+from tracker.responsibility.names import PLACE_KEY_FIELDS, place_keys
 
 # --- Vocabularies: tables an editor manages -------------------------------------------
 
@@ -91,6 +92,13 @@ class Place(models.Model):
     district = models.CharField(max_length=100, blank=True, db_index=True)
     latitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LATITUDE)
     longitude = models.DecimalField(max_digits=9, decimal_places=6, validators=LONGITUDE)
+    # Search keys (tracker.responsibility.names.place_keys) of the fields in KEYED, filled
+    # by save(): the name, the other names, the district and governorate.
+    KEYED = ("name", "alternative_names", "district", "governorate")
+    KEYS = PLACE_KEY_FIELDS
+    name_keys = models.TextField(blank=True, editable=False)
+    other_keys = models.TextField(blank=True, editable=False)
+    area_keys = models.TextField(blank=True, editable=False)
 
     class Meta:
         ordering = ["name"]
@@ -109,6 +117,19 @@ class Place(models.Model):
     def __str__(self) -> str:
         parts = [self.name, self.district, self.governorate]
         return ", ".join(p for p in parts if p)
+
+    def save(self, *args, **kwargs) -> None:
+        self.fill_keys()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and set(update_fields) & set(self.KEYED):
+            kwargs["update_fields"] = {*update_fields, *self.KEYS}
+        super().save(*args, **kwargs)
+
+    def fill_keys(self) -> None:
+        """Set the search keys from the names (for paths that skip save(), bulk_create)."""
+        names = {field: getattr(self, field) for field in self.KEYED}
+        for field, keys in place_keys(**names).items():
+            setattr(self, field, keys)
 
 
 # --- Incidents ----------------------------------------------------------------------

@@ -121,6 +121,20 @@ def test_unit_search_keys_cover_name_and_every_alias(force):
         (["Qudsi", "Kudsi", "Кудси"], "kudsi"),
         (["Jisr ash-Shughour", "Jisr al-Shughur"], "jisr shugur"),
         (["Marwan ad-Dabbagh", "Marwan al-Dabbag"], "marvan dabag"),
+        (
+            [
+                "Maarat al-Numan",
+                "Maarat an-Numan",  # the assimilated article
+                "Maarat el Numan",
+                "Ma'arrat al-Nu'man",  # apostrophes are dropped, not spaces
+                "Ma’arrat an-Nu’man",
+                "Maʿarrat an-Nuʿman",  # ayn as a modifier letter
+                "MAARRAT AL NUMAN",
+            ],
+            "marat numan",
+        ),
+        (["Kansafra", "Kansafrah", "Kansafreh"], "kansafra"),  # ta marbuta
+        (["Ar-Raqqah", "Raqqa", "al-Raqa"], "raka"),
     ],
 )
 def test_loose_key_brings_transliterations_together(spellings, key):
@@ -140,6 +154,7 @@ def test_loose_key_keeps_distinct_names_and_numbers_distinct():
     assert loose_key("al") == "al"  # "al" alone is not an article
     assert loose_key("As-Suwayda") == "suvaida"  # an article before its sun letter
     assert loose_key("Ad Mari") == "ad mari"  # not an article before another letter
+    assert loose_key("Bah") == "bah"  # too short for a ta marbuta
 
 
 def test_loose_keys_are_filled_on_save(force, official):

@@ -32,7 +32,7 @@ from tracker.models import (
     Weapon,
 )
 from tracker.responsibility import periods
-from tracker.responsibility.names import official_name_q, unit_name_q
+from tracker.responsibility.names import official_name_q, place_name_q, unit_name_q
 
 SEARCH_MAX = 200
 
@@ -70,13 +70,6 @@ def named(manager, value: str, name_q: Callable[[str], Q | None]) -> QuerySet:
         return manager.filter(pk=int(value)).values("pk") if len(value) < 16 else manager.none()
     condition = name_q(value)
     return manager.filter(condition).values("pk") if condition is not None else manager.none()
-
-
-def place_name_q(term: str) -> Q | None:
-    term = term.strip()
-    if not term:
-        return None
-    return Q(name__icontains=term) | Q(alternative_names__icontains=term)
 
 
 def force_name_q(term: str) -> Q | None:

@@ -1,6 +1,7 @@
 """Incident text search (tracker/workspace/search.py) on SQLite (FTS5) and PostgreSQL (GIN)."""
 
 import importlib
+from contextlib import contextmanager
 
 import pytest
 from django.apps import apps
@@ -13,7 +14,7 @@ from tracker.admin.tests.test_admin_changelists import PINNED
 from tracker.models import Incident, Sensitivity
 from tracker.responsibility.names import search_key
 from tracker.tests import factories as f
-from tracker.workspace.search import search_incidents
+from tracker.workspace.search import FTS_TABLE, STEM_TABLE, search_incidents
 
 CHANGELIST = reverse("admin:tracker_incident_changelist")
 
@@ -92,6 +93,43 @@ def test_cyrillic_words_match_in_any_case_and_with_folded_letters(case, text):
 @pytest.mark.parametrize("text", ["hasan", "Ḥasan", "HAMWI", "ecole", "École", "E\u0301cole"])
 def test_latin_diacritics_are_folded(case, text):
     assert found(text) == {"latin diacritics"}
+
+
+@pytest.mark.parametrize(
+    ("text", "titles"),
+    [
+        ("hospitals", {"hospital idlib"}),
+        ("Hospitals IDLIB", {"hospital idlib"}),
+        ("strikes", {"market saraqib"}),  # "A strike on the market."
+        ("markets strikes", {"market saraqib"}),
+        ("evacuating staff", {"hospital idlib"}),  # "had not evacuated"
+        ("bombing", {"hospital idlib"}),  # "Barrel bombs"
+        ("the hospitals", {"hospital idlib"}),  # a stop word still matches as a word
+        ("hospita", {"hospital idlib"}),  # a prefix longer than the stem "hospit"
+        ("hospitalsx", set()),  # no word and no stem begins with it
+        ("hospitals aleppo", set()),  # every word must still match
+    ],
+)
+def test_words_match_in_another_english_form(case, text, titles):
+    assert found(text) == titles
+
+
+def test_a_plural_finds_the_singular_and_the_singular_the_plural(case):
+    f.IncidentFactory(title="schools", narrative="Two schools were hit.")
+    f.IncidentFactory(title="school", narrative="The school was hit.")
+    assert found("schools hit") == {"schools", "school"}
+    assert found("school hit") == {"schools", "school"}
+
+
+def test_a_word_typed_past_its_stem_beside_another_form(case):
+    """PostgreSQL asks each word of the words and the stems; SQLite asks all the words
+    of the words' table, then all of the stems' table (2-3x faster than per word): a
+    word typed past its stem ("evacuat": "evacuated" stems to "evacu") beside a word
+    in another form ("hospitals") is found on PostgreSQL only."""
+    assert found("evacuat hospital") == {"hospital idlib"}  # both begin words
+    assert found("evacuated hospitals") == {"hospital idlib"}  # both by their stems
+    mixed = {"hospital idlib"} if connection.vendor == "postgresql" else set()
+    assert found("evacuat hospitals") == mixed
 
 
 @pytest.mark.parametrize("text", ["", "   ", "!!!", "*", '"', "%", "_", "\\", "()", "- : ^", None])
@@ -194,22 +232,61 @@ def test_a_flush_empties_the_index_so_reused_ids_carry_no_old_words():
     assert found("market") == {"market"}
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_migration_indexes_the_incidents_recorded_before_it():
-    from tracker.tests.seed import ensure_seed_data
+SEARCH_MIGRATIONS = [
+    importlib.import_module(f"tracker.migrations.{name}")
+    for name in ("0008_incident_text_search", "0015_incident_search_stems")
+]
 
-    migration = importlib.import_module("tracker.migrations.0008_incident_text_search")
+
+@contextmanager
+def without_search(migrations):
+    """The search index as before ``migrations`` (undone latest first) inside the block,
+    installed again (in order) after it."""
     with connection.schema_editor() as editor:
-        migration.remove(apps, editor)
+        for migration in reversed(migrations):
+            migration.remove(apps, editor)
     try:
-        ensure_seed_data()
-        f.IncidentFactory(title="recorded before search", narrative="Сухой")
+        yield
     finally:
         with connection.schema_editor() as editor:
-            migration.install(apps, editor)
+            for migration in migrations:
+                migration.install(apps, editor)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migrations_index_the_incidents_recorded_before_them():
+    from tracker.tests.seed import ensure_seed_data
+
+    with without_search(SEARCH_MIGRATIONS):
+        ensure_seed_data()
+        f.IncidentFactory(title="recorded before search", narrative="Сухой")
     assert found("recorded сухои") == {"recorded before search"}
+    assert found("records") == {"recorded before search"}  # by its stem
     f.IncidentFactory(title="recorded after")
     assert found("recorded") == {"recorded before search", "recorded after"}
+    assert found("records") == {"recorded before search", "recorded after"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stems_migration_goes_back_to_words_only_and_forward_again():
+    from tracker.tests.seed import ensure_seed_data
+
+    ensure_seed_data()
+    before = f.IncidentFactory(title="hospital before")
+    with without_search(SEARCH_MIGRATIONS[1:]):
+        between = f.IncidentFactory(title="hospital between")
+        # As 0008 left it: the words alone (on SQLite, no table of stems).
+        if connection.vendor == "postgresql":
+            assert indexed_words(before) == words_of(before)
+            assert indexed_words(between) == words_of(between)
+        else:
+            assert STEM_TABLE not in connection.introspection.table_names()
+            assert indexed_words(between) == words_of(between)
+    f.IncidentFactory(title="hospital after")
+    assert found("hospitals") == {"hospital before", "hospital between", "hospital after"}
+    Incident.objects.filter(title="hospital between").update(title="clinic between")
+    assert found("hospitals") == {"hospital before", "hospital after"}
+    assert found("clinics") == {"clinic between"}
 
 
 def test_the_query_uses_the_full_text_index(case):
@@ -237,8 +314,8 @@ SAMPLE = (
 )
 
 
-def indexed_words(incident: Incident) -> set[str]:
-    """The words the full-text index holds for ``incident``."""
+def indexed_words(incident: Incident, table: str = FTS_TABLE) -> set[str]:
+    """The words the full-text index holds for ``incident`` (on SQLite, in ``table``)."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -248,17 +325,51 @@ def indexed_words(incident: Incident) -> set[str]:
             )
         else:
             cursor.execute(
-                "CREATE VIRTUAL TABLE temp.words "
-                "USING fts5vocab(main, tracker_incident_fts, instance)"
+                f"CREATE VIRTUAL TABLE temp.words USING fts5vocab(main, {table}, instance)"
             )
             cursor.execute("SELECT DISTINCT term FROM temp.words WHERE doc = %s", [incident.pk])
-        return {row[0] for row in cursor.fetchall()}
+        words = {row[0] for row in cursor.fetchall()}
+        if connection.vendor == "sqlite":
+            cursor.execute("DROP TABLE temp.words")
+        return words
 
 
-def test_the_index_holds_the_words_search_key_makes_of_the_text(db):
+def stems(text: str) -> set[str]:
+    """The stems the database makes of the words of ``text`` (English, porter)."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT unnest(tsvector_to_array(to_tsvector('english'::regconfig, %s)))", [text]
+            )
+            return {row[0] for row in cursor.fetchall()}
+        tokenizer = "porter unicode61 remove_diacritics 2 categories ''L* N* Co Mn''"
+        cursor.execute(
+            f"CREATE VIRTUAL TABLE temp.stems USING fts5(document, tokenize='{tokenizer}')"
+        )
+        cursor.execute("INSERT INTO temp.stems (document) VALUES (%s)", [text])
+        cursor.execute("CREATE VIRTUAL TABLE temp.stem_words USING fts5vocab(temp, stems, row)")
+        cursor.execute("SELECT term FROM temp.stem_words")
+        found = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE temp.stem_words")
+        cursor.execute("DROP TABLE temp.stems")
+        return found
+
+
+def words_of(incident: Incident) -> set[str]:
+    return set(search_key(f"{incident.code} {incident.title} {incident.narrative}").split())
+
+
+def test_the_index_holds_the_words_search_key_makes_of_the_text_and_their_stems(db):
     """Both sides fold alike: what the index stores is what a search for the same text asks."""
     incident = f.IncidentFactory(code="INC-7001", title="Title", narrative=SAMPLE)
-    assert indexed_words(incident) == set(search_key(f"INC-7001 Title {SAMPLE}").split())
+    words = search_key(f"INC-7001 Title {SAMPLE}")
+    stemmed = stems(words)
+    assert {"titl", "ecol"} <= stemmed - set(words.split())  # stems, not the words again
+    if connection.vendor == "postgresql":
+        assert indexed_words(incident) == set(words.split()) | stemmed
+    else:
+        assert indexed_words(incident) == set(words.split())
+        assert indexed_words(incident, STEM_TABLE) == stemmed
 
 
 # --- The admin ------------------------------------------------------------------------
@@ -275,6 +386,15 @@ def test_the_admin_search_uses_full_text_search(client, editor, case):
     assert admin_titles(client, "idlib hosp") == ["hospital idlib"]
     assert admin_titles(client, "сухои") == ["cyrillic"]
     assert sorted(admin_titles(client, "inc-9042")) == ["cites", "hospital idlib"]
+
+
+def test_the_admin_and_the_workspace_find_a_plural(client, editor, case):
+    """Issue 17: "hospitals" found nothing where "hospital" found many."""
+    client.force_login(editor)
+    assert admin_titles(client, "hospitals") == ["hospital idlib"]
+    response = client.get(reverse("incidents:list"), {"q": "hospitals"})
+    assert response.status_code == 200
+    assert [incident.title for incident in response.context["incidents"]] == ["hospital idlib"]
 
 
 def test_the_admin_search_lists_each_incident_once(client, editor, case):
