@@ -42,12 +42,14 @@ def demo(db):
 class Journey:
     def __init__(self, browser, base, folder):
         self.context = browser.new_context(viewport={"width": 1366, "height": 900})
-        self.page = self.context.new_page()
         self.base, self.folder = base, folder
+        folder.mkdir(parents=True, exist_ok=True)
         self.loads: dict[str, int] = {}
         self.who = ""
         self.shots = 0
-        self.page.on("load", lambda _: self._loaded())
+        # Every page of the context, pop-up windows included.
+        self.context.on("page", lambda opened: opened.on("load", lambda _: self._loaded()))
+        self.page = self.context.new_page()
 
     def _loaded(self):
         self.loads[self.who] = self.loads.get(self.who, 0) + 1
@@ -67,6 +69,18 @@ class Journey:
         self.page.screenshot(path=str(path), full_page=True)
 
 
+def photos(folder: Path, shade: int = 90) -> list[str]:
+    """Twelve field photos (noise: not one another's near-duplicates; another ``shade``
+    makes another twelve)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for n in range(PHOTOS):
+        path = folder / f"field-{n:02d}.jpg"
+        path.write_bytes(make_jpeg(colour=(20 * n % 255, shade, 200 - 10 * n), noise=True))
+        paths.append(str(path))
+    return paths
+
+
 def test_the_journey_of_a_strike_from_field_to_publication(
     live_server, browser, demo, tmp_path_factory, tmp_path
 ):
@@ -74,30 +88,143 @@ def test_the_journey_of_a_strike_from_field_to_publication(
     folder = Path(kept) / "journey" if kept else tmp_path_factory.mktemp("journey-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots of the journey: {folder}")
-    j = Journey(browser, live_server.url, folder)
-    page = j.page
+    before = journey_before(Journey(browser, live_server.url, folder / "before"), tmp_path)
+    now = journey_now(
+        Journey(browser, live_server.url, folder), tmp_path, "SAMPLE Strike on the vegetable market"
+    )
+    print(f"page loads before: {before} = {sum(before.values())}")
+    print(f"page loads now: {now} = {sum(now.values())}")
+    for who in ("researcher", "reviewer", "editor"):
+        assert now[who] < before[who], who
 
-    # --- The researcher -----------------------------------------------------------------
-    j.as_("researcher")
-    page.get_by_role("link", name="New incident").click()
-    page.fill("#id_title", "SAMPLE Strike on the vegetable market")
-    page.fill("#id_occurred_start_0", "2019-05-13")
-    page.select_option("#id_start_precision", "day")
-    j.shot("new-incident")
+
+def pick_place(page) -> None:
     page.locator(".field-place .select2-selection").click()
     page.locator(".select2-container--open .select2-search__field").fill("Maarat al-Numan")
     expect(page.locator(".select2-results__option").first).to_contain_text("Maarat")
     page.keyboard.press("Enter")
+
+
+def bulk(page, action: str, items) -> None:
+    """Tick ``items`` in the evidence list, run ``action`` on them and confirm."""
+    for item in items:
+        page.check(f'input[name="_selected_action"][value="{item.pk}"]')
+    page.select_option('select[name="action"]', action)
+    page.locator('button[name="index"]').click()
+    page.locator("#content-main input[type=submit]").click()
+
+
+def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
+    """The same work through the pages there were before this issue (all still there):
+    the admin's add page, the upload form, Testimonies > Add with the witness pop-up,
+    the flight-log import, bulk actions on the evidence list, one record's review at a
+    time. The researcher learns that the evidence must be submitted too, and the
+    editor reaches an item from the incident's page through the evidence list's search."""
+    page, live = j.page, j.base
+    j.as_("researcher")
+    page.goto(f"{live}/admin/")
+    page.goto(f"{live}/admin/tracker/incident/add/")
+    page.fill("#id_title", "SAMPLE Strike on the bakery (the earlier pages)")
+    page.fill("#id_occurred_start_0", "2019-05-12")
+    page.select_option("#id_start_precision", "day")
+    pick_place(page)
+    page.get_by_role("button", name="Save and continue editing").click()
+    incident = Incident.objects.get(title__startswith="SAMPLE Strike on the bakery")
+    page.goto(f"{live}/admin/evidence/evidenceitem/add/")
+    page.set_input_files("#id_files", photos(tmp_path / "before", shade=60))
+    page.select_option("#id_kind", "photo")
+    page.select_option("#id_incident", str(incident.pk))
+    page.locator("#content-main input[type=submit]").click()
+    expect(page.locator(".messagelist")).to_contain_text("Stored field-11.jpg")
+
+    page.goto(f"{live}/admin/evidence/evidenceitem/add/")
+    transcript = tmp_path / "interview-before.txt"
+    transcript.write_text("SAMPLE transcript. The bakery was hit after the call to prayer.\n")
+    page.set_input_files("#id_files", str(transcript))
+    page.select_option("#id_kind", "testimony")
+    page.select_option("#id_incident", str(incident.pk))
+    page.locator("#content-main input[type=submit]").click()
+    told = EvidenceItem.objects.get(links__incident=incident, kind="testimony")
+    page.goto(f"{live}/admin/evidence/testimony/add/")
+    page.locator(".field-item .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill(told.code)
+    expect(page.locator(".select2-results__option").first).to_contain_text(told.code)
+    page.keyboard.press("Enter")
+    with page.expect_popup() as opened:
+        page.locator("#add_id_witness").click()
+    popup = opened.value
+    popup.fill("#id_pseudonym", "SAMPLE Witness B-1")
+    popup.locator("input[name=_save]").click()
+    popup.wait_for_event("close")
+    page.fill("#id_interview_date", "2019-05-20")
+    page.fill("#id_interviewer", "SAMPLE Researcher")
+    page.fill("#id_summary", "The bakery was hit after the call to prayer.")
+    page.check("#id_consent_given")
+    page.locator("input[name=_save]").click()
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+
+    page.goto(f"{live}/admin/evidence/flightlog/add/")
+    log = tmp_path / "spotters-before.csv"
+    log.write_text(EXAMPLE.replace("KFN-1", "KFN-2"))
+    page.set_input_files("#id_file", str(log))
+    page.fill("#id_time_zone", "Asia/Damascus")
+    page.fill("#id_incident", incident.code)
+    page.locator("#content-main input[type=submit]").click()
+    expect(page.locator(".messagelist")).to_contain_text("observations")
+
+    page.goto(f"{live}/admin/tracker/incident/")
+    page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
+    page.locator(f"a[href$='/{incident.pk}/review/submit/']").click()
+    page.locator('#with_parts, input[name="with_parts"]').uncheck()  # the earlier page had none
+    page.get_by_role("button", name="Submit for review").click()
+    items = list(EvidenceItem.objects.filter(links__incident=incident))
+    page.goto(f"{live}/admin/evidence/evidenceitem/")
+    bulk(page, "submit_selected", items)
+    expect(page.locator(".messagelist")).to_contain_text("done for 14")
+
+    j.as_("reviewer")
+    page.goto(f"{live}/admin/review/queue/")
+    page.goto(f"{live}/admin/evidence/evidenceitem/")
+    bulk(page, "verify_selected", items)
+    expect(page.locator(".messagelist")).to_contain_text("done for 14")
+    page.goto(f"{live}/admin/review/queue/")
+    page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
+    page.locator(f"a[href$='/{incident.pk}/review/verify/']").click()
+    page.locator("#content-main input[type=submit]").click()
+    incident.refresh_from_db()
+    assert incident.status == ReviewStatus.VERIFIED
+
+    j.as_("editor")
+    page.goto(f"{live}/admin/tracker/incident/?status__exact=verified")
+    page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
+    page.locator(f"a[href$='/{incident.pk}/review/publish/']").click()
+    page.locator("#content-main input[type=submit]").click()
+    incident.refresh_from_db()
+    assert incident.status == ReviewStatus.PUBLISHED
+    page.goto(f"{live}/incidents/{incident.code}/")
+    first = min(items, key=lambda item: item.code)
+    page.goto(f"{live}/admin/evidence/evidenceitem/?q={first.code}")
+    page.goto(f"{live}/admin/evidence/evidenceitem/{first.pk}/change/")
+    return dict(j.loads)
+
+
+def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
+    """The journey through the pages of this issue: the tray, the one-pass review."""
+    page, live = j.page, j.base
+
+    # --- The researcher -----------------------------------------------------------------
+    j.as_("researcher")
+    page.get_by_role("link", name="New incident").click()
+    page.fill("#id_title", title)
+    page.fill("#id_occurred_start_0", "2019-05-13")
+    page.select_option("#id_start_precision", "day")
+    j.shot("new-incident")
+    pick_place(page)
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator("#tray")).to_be_visible()
-    incident = Incident.objects.get(title="SAMPLE Strike on the vegetable market")
+    incident = Incident.objects.get(title=title)
     assert incident.place is not None and incident.place.name == "Maarat al-Numan"  # not "Hass"
-    photos = []
-    for n in range(PHOTOS):
-        path = tmp_path / f"field-{n:02d}.jpg"
-        path.write_bytes(make_jpeg(colour=(20 * n % 255, 90, 200 - 10 * n), noise=True))
-        photos.append(str(path))
-    page.set_input_files("#tray-files", photos)
+    page.set_input_files("#tray-files", photos(tmp_path / "now"))
     expect(page.locator("li.tray-card")).to_have_count(PHOTOS, timeout=60_000)
     j.shot("tray")
 
@@ -133,7 +260,7 @@ def test_the_journey_of_a_strike_from_field_to_publication(
 
     # --- The reviewer -------------------------------------------------------------------
     j.as_("reviewer")
-    page.goto(f"{live_server.url}/admin/review/queue/")
+    page.goto(f"{live}/admin/review/queue/")
     j.shot("queue")
     page.locator(".review-group", has_text=incident.code).get_by_role(
         "link", name="Review with its evidence"
@@ -148,7 +275,7 @@ def test_the_journey_of_a_strike_from_field_to_publication(
 
     # --- The editor ---------------------------------------------------------------------
     j.as_("editor")
-    page.goto(f"{live_server.url}/admin/review/ready/")
+    page.goto(f"{live}/admin/review/ready/")
     page.locator("tr", has_text=incident.code).get_by_role("link", name="Publish…").click()
     page.get_by_role("button", name="Publish").click()
     expect(page.locator(".messagelist")).to_contain_text("now published")
@@ -156,12 +283,11 @@ def test_the_journey_of_a_strike_from_field_to_publication(
     assert incident.status == ReviewStatus.PUBLISHED
 
     # --- An investigator browsing -------------------------------------------------------
-    page.goto(f"{live_server.url}/incidents/{incident.code}/")
+    page.goto(f"{live}/incidents/{incident.code}/")
     j.shot("incident-page")
     first = EvidenceItem.objects.filter(links__incident=incident, kind="photo").order_by("code")[0]
     page.locator(f"#evidence-{first.code} .inc-card-title a").click()
     expect(page.locator("#content")).to_contain_text(first.code)
     j.shot("item-page")
 
-    print(f"page loads: {j.loads} = {sum(j.loads.values())}")
-    assert sum(j.loads.values()) < 40
+    return dict(j.loads)
