@@ -39,6 +39,7 @@ def main() -> int:
     from bench import (
         bench_admin,
         bench_flights,
+        bench_incident_page,
         bench_intake,
         bench_responsibility,
         bench_search,
@@ -57,6 +58,7 @@ def main() -> int:
     modules = {
         "intake": bench_intake,
         "admin": bench_admin,
+        "incident_page": bench_incident_page,
         "search": bench_search,
         "workspace": bench_workspace,
         "flights": bench_flights,
