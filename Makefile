@@ -35,12 +35,19 @@ run: install
 	@echo "Serving on http://$(HOST):$(PORT)/  (the admin: http://$(HOST):$(PORT)/admin/; Ctrl-C stops)"
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
-# Debian's Chromium for the browser tests (never `playwright install`).
+# Debian's Chromium for the browser tests (never `playwright install`), and axe-core.
 browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  echo "Installing Debian's chromium for the browser tests"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 	  { echo "Could not install chromium: run 'apt-get install -y chromium' as root."; exit 1; }; \
+	fi
+	@# axe-core, which the accessibility tests inject, from npm at package-lock.json's pin.
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm) >/dev/null || \
+	  { echo "Could not install npm: run 'apt-get install -y npm' as root."; exit 1; }; \
+	  echo "Installing axe-core from npm (package-lock.json) for the browser tests"; \
+	  npm ci --no-audit --no-fund --loglevel=error; \
 	fi
 
 # The contracts and the type-checked modules: docs/architecture.md, "Architecture as code".

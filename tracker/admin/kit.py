@@ -4,7 +4,8 @@ Every admin and inline of the project derives from ``ModelAdmin``, ``TabularInli
 or ``StackedInline`` here (a test checks it), so every one of them applies the
 visibility policy (``evidence.visibility.visible_to``) to its rows, its counts'
 subqueries and every choice field it offers, and accepts only the lookups its own
-filters need (``PolicyMixin.lookup_allowed``).
+filters need (``PolicyMixin.lookup_allowed``). Boxes that Django's markup leaves without
+a label (a date and time pair, a tabular inline's cells) are named here (``name_boxes``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.db import models, router
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models.functions import Coalesce
+from django.forms.utils import pretty_name
 from django.http import Http404, HttpResponseNotAllowed
 from django.utils.html import format_html
 from django.utils.text import smart_split
@@ -88,6 +90,8 @@ class PolicyMixin:
         formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
         if isinstance(db_field, models.DateField) and formfield is not None:
             formfield.validators.append(periods.check_year)  # DateTimeField included
+            if isinstance(formfield.widget, forms.SplitDateTimeWidget):
+                name_boxes(formfield, str(formfield.label or pretty_name(db_field.name)))
         return formfield
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
@@ -165,6 +169,34 @@ class PolicyMixin:
         return tuple(f for f in fields if not touches_protected(self.model, f))
 
 
+# --- Boxes named where the admin's markup labels none ------------------------------------
+
+
+def name_boxes(field: forms.Field, name: str) -> None:
+    """Name the boxes of ``field`` for assistive technology (``aria-label``) where the
+    admin gives them no ``<label>``: Django labels a date and time pair as a whole,
+    pointing at neither box ("Occurred start: date", "Occurred start: time"), and a
+    cell of a tabular inline has only its column's heading ("Relevance"). A name the
+    box already has is kept."""
+    widget = getattr(field.widget, "widget", field.widget)  # a related-field wrapper
+    if isinstance(widget, forms.SplitDateTimeWidget):
+        for box, part in zip(widget.widgets, ("date", "time"), strict=True):
+            box.attrs.setdefault("aria-label", f"{name}: {part}")
+    else:
+        widget.attrs.setdefault("aria-label", name)
+
+
+class NamedCellsFormSet(forms.BaseFormSet):
+    """A tabular inline's formset whose boxes are named by their columns (``name_boxes``),
+    the delete box included."""
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        for field_name, field in form.fields.items():
+            if not field.widget.is_hidden:
+                name_boxes(field, str(field.label or pretty_name(field_name)))
+
+
 # --- Dates typed into forms --------------------------------------------------------------
 
 TIMED = (DatePrecision.MINUTE, DatePrecision.HOUR)
@@ -240,7 +272,9 @@ class ModelAdmin(PolicyMixin, admin.ModelAdmin):
 
 
 class TabularInline(PolicyMixin, admin.TabularInline):
-    pass
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        return type(formset.__name__, (NamedCellsFormSet, formset), {})
 
 
 class StackedInline(PolicyMixin, admin.StackedInline):

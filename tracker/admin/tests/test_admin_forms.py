@@ -1,9 +1,12 @@
-"""Data entry through the admin: errors beside the field, nothing half-saved."""
+"""Data entry through the admin: errors beside the field, nothing half-saved, every box
+named for a screen reader."""
+
+import re
 
 import pytest
 from django.urls import reverse
 
-from tracker.models import Incident, Position
+from tracker.models import Incident, IncidentRelation, Position
 from tracker.tests import factories as f
 
 
@@ -125,3 +128,39 @@ def test_incident_change_page_shows_inlines_and_history(client, researcher):
     assert "Attributions" in body
     history = client.get(reverse("admin:tracker_incident_history", args=[incident.pk]))
     assert history.status_code == 200
+
+
+# --- Boxes named where Django's markup labels none (kit.name_boxes) ---------------------------
+
+
+def name_of(html: str, box_id: str) -> str | None:
+    """The aria-label of the box with ``box_id`` in ``html``, None if it has none."""
+    tag = re.search(rf'<(?:input|select|textarea)\b[^>]*\bid="{re.escape(box_id)}"[^>]*>', html)
+    assert tag, f"no box {box_id}"
+    name = re.search(r'\baria-label="([^"]*)"', tag[0])
+    return name[1] if name else None
+
+
+def test_each_box_of_a_date_and_time_is_named(client, researcher):
+    """Django's label of a date-and-time pair points at neither of its two boxes."""
+    client.force_login(researcher)
+    html = client.get(reverse("admin:tracker_incident_add")).content.decode()
+    assert name_of(html, "id_occurred_start_0") == "Occurred start: date"
+    assert name_of(html, "id_occurred_start_1") == "Occurred start: time"
+    assert name_of(html, "id_occurred_end_1") == "Occurred end: time"
+    assert name_of(html, "id_title") is None  # its <label for> names it already
+
+
+def test_the_cells_of_a_tabular_inline_are_named_by_their_columns(client, researcher):
+    incident = f.IncidentFactory(created_by=researcher)
+    IncidentRelation.objects.create(
+        from_incident=incident, to_incident=f.IncidentFactory(), kind="duplicate"
+    )
+    client.force_login(researcher)
+    html = client.get(reverse("admin:tracker_incident_change", args=[incident.pk])).content
+    html = html.decode()
+    assert name_of(html, "id_relations_from-0-to_incident") == "To incident"
+    assert name_of(html, "id_relations_from-0-kind") == "Kind"
+    assert name_of(html, "id_relations_from-0-note") == "Note"
+    assert name_of(html, "id_relations_from-0-DELETE") == "Delete"
+    assert name_of(html, "id_relations_from-0-id") is None  # hidden
