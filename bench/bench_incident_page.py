@@ -81,14 +81,13 @@ def _incident_with(n: int):
 
 
 def run(report: Report, *, scale: str) -> None:
+    import contextlib
+
     from django.conf import settings
     from django.contrib.auth.models import User
     from django.test import Client
-    from django.urls import clear_url_caches
-
-    import contextlib
-
     from django.test.utils import setup_test_environment
+    from django.urls import clear_url_caches
 
     with contextlib.suppress(RuntimeError):  # another benchmark set it up already
         setup_test_environment()  # lets the test client in (ALLOWED_HOSTS)

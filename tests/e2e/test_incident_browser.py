@@ -119,7 +119,7 @@ def test_gallery_preview_and_satellite_viewer(live_server, page, shots):
     card.get_by_role("button", name="Graphic: show image").click()
     expect(card.get_by_role("button")).to_have_count(0)
     assert blur_of(image) == "none"
-    expect(card.locator("a")).to_be_focused()
+    expect(card.locator("a[data-preview]")).to_be_focused()
     card.scroll_into_view_if_needed()
     shots(page, "03-graphic-shown")
 

@@ -25,6 +25,7 @@ from evidence.flights.tests.flightlog_helpers import EXAMPLE
 from evidence.models import EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
 from tracker.models import Incident, ReviewStatus
+from tracker.tests.seed import ensure_seed_data
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "journey-password-1"
@@ -33,6 +34,7 @@ PHOTOS = 12
 
 @pytest.fixture
 def demo(db):
+    ensure_seed_data()  # a transactional test before this one flushed the migrations' rows
     call_command("load_demo", verbosity=0)
     for user in User.objects.filter(username__in=["researcher", "reviewer", "editor"]):
         user.set_password(PASSWORD)

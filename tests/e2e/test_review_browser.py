@@ -111,7 +111,7 @@ def test_review_workflow_in_the_browser(
     page.goto(f"{base}/admin/review/queue/")
     expect(page.locator("#content-main")).to_contain_text("INC-0001")
     shots(page, "review-queue")
-    page.get_by_role("link", name="INC-0001").click()
+    page.get_by_role("link", name="INC-0001").first.click()  # the group and its row
     press(page, "Request changes", "Give the injured count from the hospital.")
     expect(page.locator(".review-timeline")).to_contain_text("Give the injured count")
     shots(page, "changes-requested")
