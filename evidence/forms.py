@@ -8,13 +8,21 @@ them (``tracker.admin.kit.DatedForm``)."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from typing import BinaryIO
+
 from django import forms
 
+from evidence.files import held, storage
 from evidence.models import EvidenceItem, Testimony, Witness
 from tracker import locks
 from tracker.access import visible_incidents
 from tracker.admin import kit
 from tracker.models import Incident, SourceType
+
+log = logging.getLogger(__name__)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -28,6 +36,8 @@ class MultipleFileField(forms.FileField):
         files = data if isinstance(data, list | tuple) else [data]
         files = [f for f in files if f]
         if not files:
+            if not self.required:
+                return []
             raise forms.ValidationError("Choose at least one file.", code="required")
         return [super(MultipleFileField, self).clean(f, initial) for f in files]
 
@@ -69,16 +79,19 @@ class ItemDetailsForm(forms.Form):
 class UploadForm(ItemDetailsForm):
     field_order = ("files", "kind", "incident")  # then the details, then the flags
     fieldsets = (
-        (None, {"fields": ("files", "kind", "incident", "relevance")}),
+        (None, {"fields": ("files", "held", "kind", "incident", "relevance")}),
         ("The items", {"fields": ("title", "description")}),
         ("Source", {"fields": ("source_type", "source_name", "received_from")}),
         ("Sensitivity", {"fields": ("is_graphic", "identifies_people", "is_protected")}),
     )
 
     files = MultipleFileField(
+        required=False,  # the files kept from the last attempt will do (clean)
         help_text="One or many files (a folder's worth is fine). Each is hashed on arrival; a "
-        "file already held is linked, not stored twice."
+        "file already held is linked, not stored twice.",
     )
+    # Files kept across an error (evidence.files.held), by their signed tokens.
+    held = forms.Field(required=False, widget=forms.MultipleHiddenInput)
     kind = forms.ChoiceField(
         choices=EvidenceItem.Kind.choices,
         help_text="Decides how each file is checked (a photo must be an image).",
@@ -110,14 +123,61 @@ class UploadForm(ItemDetailsForm):
         # Only incidents the uploader may see: the id of another is an invalid choice.
         self.fields["incident"].queryset = visible_incidents(user).order_by("code")
         self.single = single  # a pop-up for one row: one file
+        self.kept: list[held.Held] = self._claim_kept() if self.is_bound else []
         if single:
             self.fields["files"].help_text = "One file: it fills the row you came from."
 
     def clean_files(self):
-        files = self.cleaned_data["files"]
-        if self.single and len(files) > 1:
+        files = self.cleaned_data["files"] or []
+        if not files and not self.kept:
+            raise forms.ValidationError("Choose at least one file.", code="required")
+        if self.single and len(files) + (0 if files else len(self.kept)) > 1:
             raise forms.ValidationError(self.ONE_FILE)
         return files
+
+    def _claim_kept(self) -> list[held.Held]:
+        tokens = self.data.getlist("held") if hasattr(self.data, "getlist") else []
+        found = [held.claim(str(token), user=self.user) for token in tokens[:100]]
+        return [one for one in found if one is not None]
+
+    @contextmanager
+    def sources(self) -> Iterator[list[tuple[BinaryIO, str]]]:
+        """The files to ingest with their names: those chosen now, else those kept."""
+        chosen = self.cleaned_data.get("files") or []
+        if chosen:
+            yield [(upload, upload.name) for upload in chosen]
+            return
+        with ExitStack() as stack:
+            yield [(stack.enter_context(k.path.open("rb")), k.name) for k in self.kept]
+
+    def keep_files(self) -> None:
+        """After an error: hold the files chosen now (replacing those held before), so
+        that the form shown again carries them and they need not be chosen again."""
+        chosen = self.files.getlist("files") if hasattr(self.files, "getlist") else []
+        if chosen:
+            kept = []
+            for upload in chosen:
+                try:
+                    kept.append(held.hold(upload, name=upload.name, user=self.user))
+                except (storage.TooLarge, OSError) as exc:
+                    log.warning("upload not held after an error: %s", exc)
+            self.release()
+            self.kept = kept
+        if self.kept:
+            self.data = self.data.copy()
+            self.data.setlist("held", [k.token for k in self.kept])
+            names = ", ".join(k.name for k in self.kept)
+            self[
+                "files"
+            ].help_text = (
+                f"Kept from your last attempt: {names}. Choose files again only to replace them."
+            )
+
+    def release(self) -> None:
+        """The kept files are no longer needed (stored, or replaced)."""
+        for one in self.kept:
+            held.release(one)
+        self.kept = []
 
     def clean_incident(self) -> Incident | None:
         incident = self.cleaned_data["incident"]

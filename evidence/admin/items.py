@@ -239,7 +239,9 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             single=popup,
         )
         if request.method == "POST" and form.is_valid():
-            stored = self._ingest_all(request, form)
+            with form.sources() as sources:
+                stored = self._ingest_all(request, form, sources)
+            form.release()
             if popup and stored:
                 return self.response_add(request, stored[0])
             if len(stored) == 1:
@@ -247,6 +249,8 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
                     reverse("admin:evidence_evidenceitem_change", args=[stored[0].pk])
                 )
             return HttpResponseRedirect(reverse("admin:evidence_evidenceitem_changelist"))
+        if request.method == "POST":
+            form.keep_files()  # shown again with the files: they need not be chosen again
         context = {
             **self.admin_site.each_context(request),
             "title": "Upload evidence",
@@ -262,7 +266,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
         }
         return TemplateResponse(request, "admin/evidence/upload.html", context)
 
-    def _ingest_all(self, request: HttpRequest, form: UploadForm) -> list[EvidenceItem]:
+    def _ingest_all(self, request: HttpRequest, form: UploadForm, sources) -> list[EvidenceItem]:
         data = form.cleaned_data
         stored: list[EvidenceItem] = []
         extra = {
@@ -273,11 +277,11 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             "identifies_people": data["identifies_people"],
             "is_protected": data["is_protected"],
         }
-        for upload in data["files"]:
+        for upload, name in sources:
             try:
                 result = intake.ingest(
                     upload,
-                    filename=upload.name,
+                    filename=name,
                     kind=data["kind"],
                     by=request.user,
                     title=data["title"],
@@ -287,22 +291,21 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
                     **extra,
                 )
             except intake.IntakeError as exc:
-                self.message_user(request, f"Refused {upload.name}: {exc}", messages.ERROR)
+                self.message_user(request, f"Refused {name}: {exc}", messages.ERROR)
                 continue
             if result.withheld:
                 # Held in an item this user may not see: say nothing of it.
-                self.message_user(request, f"{upload.name}: {intake.SET_ASIDE}", messages.WARNING)
+                self.message_user(request, f"{name}: {intake.SET_ASIDE}", messages.WARNING)
                 continue
             stored.append(result.item)
             if result.duplicate:
                 self.message_user(
                     request,
-                    f"{upload.name} is already held as {result.item.code}: "
-                    "linked, not stored again.",
+                    f"{name} is already held as {result.item.code}: linked, not stored again.",
                     messages.WARNING,
                 )
             else:
-                self.message_user(request, f"Stored {upload.name} as {result.item.code}.")
+                self.message_user(request, f"Stored {name} as {result.item.code}.")
         return stored
 
     @admin.display(description="captured at", ordering="captured_at")

@@ -89,3 +89,47 @@ def test_a_restricted_incident_is_not_chosen_for_those_who_may_not_see_it(client
     for bad in ("x", "-1", "9" * 30):
         assert client.get(ADD, {"incident": bad}).status_code == 200
     assert client.get(ADD, {"incident": "1\x00"}).status_code == 400  # refused on arrival
+
+
+# --- Files kept across an error ----------------------------------------------------------------
+
+
+def held_tokens(response) -> list[str]:
+    return re.findall(r'name="held" value="([^"]+)"', response.content.decode())
+
+
+def test_after_an_error_the_files_are_kept_and_need_not_be_chosen_again(client, researcher):
+    from tracker.models import Incident, ReviewStatus
+
+    locked = f.IncidentFactory(created_by=researcher)
+    Incident.objects.filter(pk=locked.pk).update(status=ReviewStatus.VERIFIED)
+    open_one = f.IncidentFactory(created_by=researcher)
+    client.force_login(researcher)
+    files = [SimpleUploadedFile(f"p{n}.jpg", make_jpeg(colour=(n * 40, 9, 9))) for n in (1, 2)]
+    first = client.post(ADD, {"files": files, "kind": "photo", "incident": locked.pk})
+    assert first.status_code == 200 and not EvidenceItem.objects.exists()
+    tokens = held_tokens(first)
+    assert len(tokens) == 2 and "Kept from your last attempt: p1.jpg, p2.jpg" in (
+        first.content.decode()
+    )
+    second = client.post(
+        ADD, {"held": tokens, "kind": "photo", "incident": open_one.pk}, follow=True
+    )
+    assert second.status_code == 200
+    stored = EvidenceItem.objects.order_by("code")
+    assert [i.original_filename for i in stored] == ["p1.jpg", "p2.jpg"]
+    assert all(i.links.filter(incident=open_one).exists() for i in stored)
+
+
+def test_kept_files_are_the_senders_only(client, researcher, other_researcher):
+    client.force_login(researcher)
+    answer = client.post(
+        ADD, {"files": [SimpleUploadedFile("p.jpg", make_jpeg())], "kind": "nonsense"}
+    )
+    [token] = held_tokens(answer)
+    client.force_login(other_researcher)
+    stolen = client.post(ADD, {"held": [token], "kind": "photo"})
+    assert "Choose at least one file." in stolen.content.decode()
+    forged = client.post(ADD, {"held": ["x" * 60, token + "x"], "kind": "photo"})
+    assert "Choose at least one file." in forged.content.decode()
+    assert not EvidenceItem.objects.exists()

@@ -105,7 +105,7 @@ def test_posting_the_id_of_a_restricted_incident_is_an_invalid_choice(
     assert response.status_code == 200
     assert response.context["form"].errors["incident"] == [INVALID_CHOICE]
     assert restricted.code not in response.content.decode()
-    assert_nothing_stored()
+    assert_nothing_stored(held=1)  # kept for the sender to send again without choosing it
 
 
 def test_the_named_may_upload_to_a_restricted_incident(client, keeper, restricted):
@@ -186,7 +186,7 @@ def test_upload_to_a_published_incident_shows_the_lock_next_to_the_incident(clie
     assert response.status_code == 200
     assert response.context["form"].errors["incident"] == [lock_message(published)]
     assert lock_message(published) in response.content.decode()
-    assert_nothing_stored()
+    assert_nothing_stored(held=1)  # kept for the sender to send again without choosing it
 
 
 def test_ingest_command_refuses_a_published_incident_clearly(researcher, tmp_path):
