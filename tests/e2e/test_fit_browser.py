@@ -45,7 +45,7 @@ def test_the_ranked_flights_fit_with_their_confirm_buttons(live_server, narrow, 
             observed_at=strike + timedelta(minutes=minutes),
             origin="Hmeimim air base, Latakia governorate",
             nationality="RU",
-            heading_raw="NE towards Maarat al-Numan",
+            heading_raw="NE",
         )
     login(narrow, live_server.url, "reviewer")
     narrow.goto(f"{live_server.url}/admin/tracker/incident/{incident.pk}/change/")

@@ -300,3 +300,40 @@ def test_the_history_of_a_transition_names_who_took_it_and_why(incident, researc
     assert entry.status == S.VERIFIED
     assert entry.history_user == reviewer
     assert "verify" in (entry.history_change_reason or "")
+
+
+# --- A record's review events, as its pages word them -------------------------------------------
+
+
+def test_review_events_are_the_records_own_worded_as_its_pages_word_them(
+    incident, researcher, reviewer, django_assert_num_queries
+):
+    """Only this record's events (not another record's with the same id, of another
+    kind or not), oldest first, each action in the panel's words; an action word no
+    longer offered is shown as stored. One query, the actors included."""
+    from django.contrib.contenttypes.models import ContentType
+
+    def event(model, action, **fields):
+        ReviewEvent.objects.create(
+            content_type=ContentType.objects.get_for_model(model),
+            object_id=incident.pk,
+            action=action,
+            from_status=S.SUBMITTED,
+            to_status=S.SUBMITTED,
+            actor=reviewer,
+            **fields,
+        )
+
+    other = f.IncidentFactory(created_by=researcher)
+    transition(other, Action.SUBMIT, by=researcher)
+    event(EvidenceItem, "verify")  # an item's event with the incident's id
+    event(Attribution, "verify")  # an attribution's (the same app) with the incident's id
+    transition(incident, Action.SUBMIT, by=researcher)
+    transition(incident, Action.REQUEST_CHANGES, by=reviewer, comment="Which street?")
+    event(Incident, "escalate")  # an action of an earlier version
+    with django_assert_num_queries(1):
+        found = workflow.review_events(incident)
+        actors = [event.actor.username for event, _ in found]
+    assert [word for _, word in found] == ["submit for review", "request changes", "escalate"]
+    assert actors == ["researcher", "reviewer", "reviewer"]
+    assert all(event.object_id == incident.pk for event, _ in found)
