@@ -48,6 +48,9 @@ class DiscussionMixin:
             *super().get_urls(),
         ]
 
+    def timeline_comments(self, obj) -> list:
+        return list(discussion.thread(obj))
+
     def change_page_extras(self, request, obj) -> dict:
         def render() -> str:
             meta = obj._meta

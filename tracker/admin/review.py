@@ -176,12 +176,26 @@ class ReviewAdminMixin(LockRefusals):
                 (Action(action).label, reason)
                 for action, reason in workflow.blocked_actions(obj, user)
             ],
-            "events": workflow.review_events(obj),
+            "timeline": sorted(
+                [
+                    *(
+                        {"at": e.at, "event": e, "action": a}
+                        for e, a in workflow.review_events(obj)
+                    ),
+                    *({"at": c.created_at, "comment": c} for c in self.timeline_comments(obj)),
+                ],
+                key=lambda entry: entry["at"],
+            ),
             "history_url": reverse(
                 f"admin:{meta.app_label}_{meta.model_name}_history", args=[obj.pk]
             ),
         }
         return render_to_string("admin/tracker/review_panel.html", context)
+
+    def timeline_comments(self, obj) -> list:
+        """The team's comments on the record, shown in its review timeline: none here
+        (``tracker.admin.discussion.DiscussionMixin`` gives them)."""
+        return []
 
     def more_review_links(self, obj, user) -> list[tuple[str, str]]:
         """Other review pages for this record, as (url, label): none by default."""

@@ -144,3 +144,15 @@ def test_items_have_a_discussion_too(client, researcher):
     client.post(talk_url(item), {"action": "comment", "body": "Is this the same crater?"})
     page = client.get(change_url(item)).content.decode()
     assert "Is this the same crater?" in page and 'id="discussion"' in page
+
+
+def test_comments_are_in_the_records_review_timeline(client, researcher, incident):
+    transition(incident, Action.SUBMIT, by=researcher)
+    discussion.comment(incident, by=researcher, body="Second photo <b>added</b>.")
+    client.force_login(researcher)
+    page = client.get(change_url(incident)).content.decode()
+    timeline = page[page.index('class="review-timeline"') :]
+    timeline = timeline[: timeline.index("</ol>")]
+    assert "submit for review" in timeline
+    assert "commented: “Second photo &lt;b&gt;added&lt;/b&gt;.”" in timeline
+    assert timeline.index("submit for review") < timeline.index("commented")
