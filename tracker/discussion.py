@@ -70,13 +70,12 @@ def comment(record: Model, *, by, body: str) -> Comment:
     return made
 
 
-def assign(record: Model, user_id, *, by) -> Assignment:
+def assign(record: Model, user_id: int | None, *, by) -> Assignment:
     """Assign the team member ``user_id`` to ``record`` (again: nothing changes)."""
     from evidence.visibility import may_see
 
-    pk = _int(user_id)
     team = get_user_model().objects.filter(is_active=True, is_staff=True)
-    user = team.filter(pk=pk).first() if pk is not None else None
+    user = team.filter(pk=user_id).first() if user_id is not None else None
     if user is None or not may_see(user, record):  # one answer: no one learns who exists
         raise ValidationError(NO_SUCH_USER)
     found, _ = Assignment.objects.get_or_create(
@@ -85,10 +84,9 @@ def assign(record: Model, user_id, *, by) -> Assignment:
     return found
 
 
-def unassign(record: Model, user_id, *, by) -> None:
-    pk = _int(user_id)
-    if pk is not None:
-        Assignment.objects.filter(**_where(record), user_id=pk).delete()
+def unassign(record: Model, user_id: int | None, *, by) -> None:
+    if user_id is not None:
+        Assignment.objects.filter(**_where(record), user_id=user_id).delete()
 
 
 def assigned_to(user, model: type[Model]) -> Q:
@@ -97,11 +95,3 @@ def assigned_to(user, model: type[Model]) -> Q:
         user=user, content_type=ContentType.objects.get_for_model(model)
     ).values("object_id")
     return Q(pk__in=ids)
-
-
-def _int(value) -> int | None:
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None

@@ -13,6 +13,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 
 from tracker import discussion
+from tracker.admin.kit import primary_key
 from tracker.models import Comment
 
 
@@ -85,7 +86,7 @@ class DiscussionMixin:
                 if not (self.has_change_permission(request) or request.user.is_superuser):
                     raise PermissionDenied
                 change = discussion.assign if action == "assign" else discussion.unassign
-                change(record, request.POST.get("user"), by=request.user)
+                change(record, primary_key(request.POST.get("user")), by=request.user)
                 said = "Assigned." if action == "assign" else "No longer assigned."
             else:
                 raise ValidationError(f"Unknown action {action[:40]!r}.")

@@ -394,3 +394,13 @@ class HistoryAdmin(PolicyMixin, SimpleHistoryAdmin):
 
     def revert_disabled(self, request, obj=None) -> bool:
         return True
+
+
+def primary_key(value) -> int | None:
+    """A primary key sent by a form: None unless a number a key column can hold (a
+    larger one would be a database error on PostgreSQL, not a "no such record")."""
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        return None
+    return number if 0 < number < 2**31 else None

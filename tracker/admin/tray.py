@@ -30,6 +30,7 @@ from evidence import access, intake, links
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
 from tracker import locks, workflow
+from tracker.admin.kit import primary_key
 from tracker.display import time_with_zone
 from tracker.models import Incident
 
@@ -292,7 +293,7 @@ class TrayMixin:
             )
         incident = self._tray_incident(request, object_id, self.ACTIONS[action])
         link = (
-            EvidenceLink.objects.filter(incident=incident, pk=_int(request.POST.get("link")))
+            EvidenceLink.objects.filter(incident=incident, pk=primary_key(request.POST.get("link")))
             .select_related("item")
             .first()
         )
@@ -316,12 +317,3 @@ class TrayMixin:
             flags = tray_flags(incident, request.user)
             extra = {"cards": [self._card_html(request, incident, link, flags)]}
         return self._answer(request, incident, [(messages.SUCCESS, said)], extra)
-
-
-def _int(value) -> int | None:
-    """A primary key from a form, or None (never a number no column could hold)."""
-    try:
-        number = int(value)
-    except (TypeError, ValueError):
-        return None
-    return number if 0 < number < 2**31 else None
