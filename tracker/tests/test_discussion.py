@@ -156,3 +156,45 @@ def test_comments_are_in_the_records_review_timeline(client, researcher, inciden
     assert "submit for review" in timeline
     assert "commented: “Second photo &lt;b&gt;added&lt;/b&gt;.”" in timeline
     assert timeline.index("submit for review") < timeline.index("commented")
+
+
+# --- The rules, one by one ----------------------------------------------------------------------
+
+
+def test_a_comment_of_the_longest_length_is_taken(researcher, incident):
+    made = discussion.comment(incident, by=researcher, body="x" * Comment.MAX_LENGTH)
+    assert len(made.body) == Comment.MAX_LENGTH
+
+
+def test_only_active_staff_are_mentioned_or_assigned(researcher, reviewer, incident):
+    gone = f.UserFactory(username="gone", is_staff=True, is_active=False)
+    outside = f.UserFactory(username="outside", is_staff=False)
+    made = discussion.comment(incident, by=researcher, body="@gone @outside @reviewer")
+    assert list(made.mentions.all()) == [reviewer]
+    for user in (gone, outside):
+        with pytest.raises(ValidationError, match=discussion.NO_SUCH_USER):
+            discussion.assign(incident, user.pk, by=researcher)
+    assert discussion.assign(incident, reviewer.pk, by=researcher).assigned_by == researcher
+
+
+def test_unassigning_removes_that_person_from_that_record_only(researcher, reviewer, incident):
+    other = f.IncidentFactory()
+    for record, user in ((incident, reviewer), (incident, researcher), (other, reviewer)):
+        discussion.assign(record, user.pk, by=researcher)
+    discussion.unassign(incident, reviewer.pk, by=researcher)
+    left = {(a.object_id, a.user_id) for a in Assignment.objects.all()}
+    assert left == {(incident.pk, researcher.pk), (other.pk, reviewer.pk)}
+
+
+def test_assigned_to_is_that_persons_records_of_that_kind(researcher, reviewer, incident):
+    from evidence.models import EvidenceItem
+
+    item = f.EvidenceItemFactory()
+    discussion.assign(incident, researcher.pk, by=reviewer)
+    discussion.assign(item, reviewer.pk, by=reviewer)
+    mine = Incident.objects.filter(discussion.assigned_to(researcher, Incident))
+    assert list(mine) == [incident]
+    assert not Incident.objects.filter(discussion.assigned_to(reviewer, Incident)).exists()
+    assert list(EvidenceItem.objects.filter(discussion.assigned_to(reviewer, EvidenceItem))) == [
+        item
+    ]

@@ -148,3 +148,15 @@ def test_review_together_reports_each_refusal_and_keeps_the_rest(
     assert "Four eyes" in refused[0] and "relies on evidence not yet verified" in refused[1]
     assert len(done) == 2
     assert Attribution.objects.get(pk=case["attribution"].pk).status == S.SUBMITTED
+
+
+def test_the_comment_goes_with_each_record(case, researcher, other_researcher, reviewer):
+    parts.submit_together(case["incident"], by=researcher)  # no comment: none written
+    assert set(ReviewEvent.objects.values_list("comment", flat=True)) == {""}
+    transition(case["theirs"], Action.SUBMIT, by=other_researcher)
+    item = case["mine"][0]
+    item.refresh_from_db()
+    parts.review_together(
+        [parts.Decision(item, Action.REQUEST_CHANGES, "Which street is this?")], by=reviewer
+    )
+    assert ReviewEvent.objects.get(action="request_changes").comment == "Which street is this?"

@@ -324,3 +324,47 @@ def test_the_period_is_read_in_the_projects_zone_whatever_zone_is_active(setting
     with timezone.override(ZoneInfo("America/New_York")):
         period = incident_period(_stored(2019, 3, 29), P.DAY, None)
     assert period.earliest == datetime(2019, 3, 29)
+
+
+# --- Nothing typed in the future ----------------------------------------------------------------
+
+
+def test_check_not_future_refuses_only_what_is_later_than_now():
+    from zoneinfo import ZoneInfo
+
+    from django.core.exceptions import ValidationError
+
+    from tracker.responsibility.periods import IN_FUTURE, check_not_future
+
+    damascus = ZoneInfo("Asia/Damascus")
+    now = datetime(2026, 12, 5, 10, 0, tzinfo=damascus)  # 08:00 UTC
+    check_not_future(None, now=now)
+    for fine in (now, now - timedelta(seconds=1), datetime(2026, 12, 5, 10, 0), date(2026, 12, 5)):
+        check_not_future(fine, now=now)  # an aware time, a local clock reading, today
+    for late in (
+        now + timedelta(seconds=1),
+        datetime(2026, 12, 5, 10, 0, 1),  # a local reading one second after now
+        date(2026, 12, 6),
+    ):
+        with pytest.raises(ValidationError) as refused:
+            check_not_future(late, now=now)
+        assert refused.value.messages == [IN_FUTURE]
+        assert refused.value.code == "in_future"
+
+
+def test_check_not_future_reads_a_local_date_against_the_local_today():
+    """Just after midnight in Damascus (21:30 UTC) it is already the 6th there: the 6th
+    is not in the future, a quarter of an hour later that night and the 7th are."""
+    from zoneinfo import ZoneInfo
+
+    from django.core.exceptions import ValidationError
+
+    from tracker.responsibility.periods import check_not_future
+
+    late_evening_utc = datetime(2026, 12, 5, 21, 30, tzinfo=ZoneInfo("UTC"))  # 00:30 local (UTC+3)
+    check_not_future(date(2026, 12, 6), now=late_evening_utc)
+    check_not_future(datetime(2026, 12, 6, 0, 15), now=late_evening_utc)  # local reading
+    with pytest.raises(ValidationError):
+        check_not_future(datetime(2026, 12, 6, 0, 45), now=late_evening_utc)
+    with pytest.raises(ValidationError):
+        check_not_future(date(2026, 12, 7), now=late_evening_utc)
