@@ -6,7 +6,7 @@ import pytest
 from django.core import mail
 
 from evidence.models import EvidenceLink
-from tracker import parts
+from tracker import parts, workflow
 from tracker.models import Attribution, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 from tracker.workflow import Action, TransitionError, transition
@@ -160,3 +160,28 @@ def test_the_comment_goes_with_each_record(case, researcher, other_researcher, r
         [parts.Decision(item, Action.REQUEST_CHANGES, "Which street is this?")], by=reviewer
     )
     assert ReviewEvent.objects.get(action="request_changes").comment == "Which street is this?"
+
+
+def test_relied_on_is_this_incidents_in_those_states_in_two_queries(
+    case, researcher, django_assert_num_queries
+):
+    """Another incident's drafts, an attribution not relied on, and a verified one are
+    not among the unsubmitted parts; listing them and naming them costs two queries."""
+    elsewhere = f.IncidentFactory(created_by=researcher)
+    EvidenceLink.objects.create(item=f.EvidenceItemFactory(), incident=elsewhere)
+    f.AttributionFactory(incident=elsewhere, created_by=researcher)
+    f.AttributionFactory(incident=case["incident"], created_by=researcher, relied_on=False)
+    f.AttributionFactory(incident=case["incident"], created_by=researcher, status=S.VERIFIED)
+    # Named by their official, unit or force (whichever is set): each read with the list.
+    by_official = f.AttributionFactory(
+        incident=case["incident"], created_by=researcher, official=f.OfficialFactory()
+    )
+    by_force = f.AttributionFactory(
+        incident=case["incident"], created_by=researcher, unit=None, force=f.ForceFactory()
+    )
+    with django_assert_num_queries(2):
+        found = parts.unsubmitted(case["incident"])
+        names = [workflow.label(part) for part in found]
+    items = sorted([*case["mine"], case["theirs"]], key=lambda item: item.code)
+    assert found == [*items, case["attribution"], by_official, by_force]
+    assert all(n.startswith(f"{case['incident'].code}'s attribution to") for n in names[-3:])
