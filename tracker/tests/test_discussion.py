@@ -198,3 +198,24 @@ def test_assigned_to_is_that_persons_records_of_that_kind(researcher, reviewer, 
     assert list(EvidenceItem.objects.filter(discussion.assigned_to(reviewer, EvidenceItem))) == [
         item
     ]
+
+
+def test_the_team_is_its_active_staff_by_name(researcher, reviewer, editor, incident):
+    f.UserFactory(username="aaa-gone", is_staff=True, is_active=False)
+    f.UserFactory(username="aaa-outside", is_staff=False)
+    team = [u.username for u in discussion.team_for(incident)]
+    assert team == sorted(team) and {"researcher", "reviewer", "editor"} <= set(team)
+    assert "aaa-gone" not in team and "aaa-outside" not in team
+
+
+def test_a_thread_and_its_assignees_are_read_in_one_query_each(
+    researcher, reviewer, incident, django_assert_num_queries
+):
+    for body in ("First.", "Second."):
+        discussion.comment(incident, by=researcher, body=body)
+    for user in (researcher, reviewer):
+        discussion.assign(incident, user.pk, by=researcher)
+    with django_assert_num_queries(1):
+        assert [c.author.username for c in discussion.thread(incident)] == ["researcher"] * 2
+    with django_assert_num_queries(1):
+        assert [u.username for u in discussion.assignees(incident)] == ["researcher", "reviewer"]
