@@ -14,12 +14,8 @@ from django.utils.functional import SimpleLazyObject
 
 from tracker import discussion
 from tracker.admin.kit import primary_key
+from tracker.admin.review import change_url
 from tracker.models import Comment
-
-
-def _change_url(record) -> str:
-    meta = record._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
 
 
 class AssignedToMeFilter(admin.SimpleListFilter):
@@ -94,4 +90,4 @@ class DiscussionMixin:
             self.message_user(request, " ".join(exc.messages), messages.ERROR)
         else:
             self.message_user(request, said)
-        return HttpResponseRedirect(_change_url(record) + "#discussion")
+        return HttpResponseRedirect(change_url(record) + "#discussion")

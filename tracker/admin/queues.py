@@ -18,6 +18,7 @@ from django.urls import reverse
 from evidence import access
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from tracker import workflow
+from tracker.admin.review import change_url
 from tracker.models import Attribution, Incident, ReviewEvent, ReviewStatus
 
 LIMIT = 200  # rows of each kind on a page
@@ -119,9 +120,7 @@ class Group:
 
 
 def _row(record, user) -> Row:
-    meta = record._meta
-    url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
-    row = Row(record, meta, url)
+    row = Row(record, record._meta, change_url(record))
     shows = isinstance(record, EvidenceItem) and record.has_thumbnail
     if shows and access.can_view_item(user, record):
         row.thumbnail = reverse("evidence:thumbnail", args=[record.code])

@@ -32,7 +32,8 @@ class CommentForm(forms.Form):
     )
 
 
-def _change_url(record) -> str:
+def change_url(record) -> str:
+    """The admin page of ``record`` (an incident, an item, an attribution...)."""
     meta = record._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
 
@@ -236,7 +237,7 @@ class ReviewAdminMixin(LockRefusals):
             raise PermissionDenied
         if action not in RULES:
             self.message_user(request, f"Unknown action {action!r}.", messages.ERROR)
-            return HttpResponseRedirect(_change_url(record))
+            return HttpResponseRedirect(change_url(record))
         form = CommentForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             try:
@@ -253,7 +254,7 @@ class ReviewAdminMixin(LockRefusals):
                     f"{workflow.label(record)}: {Action(action).label.lower()} — now "
                     f"{ReviewStatus(record.status).label}.",
                 )
-            return HttpResponseRedirect(_change_url(record))
+            return HttpResponseRedirect(change_url(record))
         return self._confirm(request, [record], action, form)
 
     def _confirm(self, request, records, action, form, *, bulk=False):

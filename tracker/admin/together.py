@@ -21,7 +21,7 @@ from django.urls import path, reverse
 from evidence import access
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from tracker import parts, workflow
-from tracker.admin.review import CommentForm
+from tracker.admin.review import CommentForm, change_url
 from tracker.models import Incident, ReviewStatus
 from tracker.workflow import RULES, Action, TransitionError
 
@@ -33,11 +33,6 @@ class SubmitForm(CommentForm):
         label="Submit them with it",
         help_text="Each is submitted as if you had submitted it on its own page.",
     )
-
-
-def _change_url(record) -> str:
-    meta = record._meta
-    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
 
 
 def _key(record) -> str:
@@ -154,12 +149,12 @@ class ReviewTogetherMixin:
         form = SubmitForm(request.POST if request.method == "POST" else None)
         if form.is_bound and form.is_valid():
             self._submit(request, incident, form.cleaned_data)
-            return HttpResponseRedirect(_change_url(incident))
+            return HttpResponseRedirect(change_url(incident))
         rows = [
             {
                 "record": part,
                 "label": workflow.label(part),
-                "url": _change_url(part),
+                "url": change_url(part),
                 "may_submit": workflow.refusal(part, Action.SUBMIT, request.user) is None,
             }
             for part in drafts
@@ -210,7 +205,7 @@ class ReviewTogetherMixin:
             row = {"record": part, "key": _key(part), "label": workflow.label(part)}
             row["actions"] = parts.part_actions(part, user)
             row["blocked"] = workflow.refusal(part, Action.VERIFY, user, comment="(comment)")
-            row["url"] = _change_url(part)
+            row["url"] = change_url(part)
             if isinstance(part, EvidenceItem):
                 row.update(details.get(part.pk, {}))
                 row["may_open"] = access.can_view_item(user, part)
@@ -221,7 +216,7 @@ class ReviewTogetherMixin:
             row = {"record": incident, "key": "incident", "label": incident.code}
             row["actions"] = parts.incident_actions(incident, user)
             row["blocked"] = workflow.refusal(incident, Action.VERIFY, user, comment="(comment)")
-            row["url"] = _change_url(incident)
+            row["url"] = change_url(incident)
             rows.append(row)
         form = ReviewTogetherForm(request.POST if request.method == "POST" else None, rows=rows)
         if form.is_bound and form.is_valid():
@@ -232,7 +227,7 @@ class ReviewTogetherMixin:
                 self.message_user(request, f"Refused — {reason}", messages.ERROR)
             if not done and not refused:
                 self.message_user(request, "Nothing was chosen: nothing changed.", messages.INFO)
-            return HttpResponseRedirect(_change_url(incident))
+            return HttpResponseRedirect(change_url(incident))
         for row in rows:
             row["action_bound"] = form[row["action_field"]]
             row["comment_bound"] = form[row["comment_field"]]

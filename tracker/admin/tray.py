@@ -113,8 +113,7 @@ def may_work_on(incident: Incident, user) -> bool:
     return (
         incident.pk is not None
         and user.has_perm("tracker.change_incident")
-        and workflow.can_edit(incident, user)
-        and incident.status not in locks.LOCKED
+        and workflow.can_edit(incident, user)  # False while it is locked
     )
 
 
