@@ -6,9 +6,11 @@ drafts. A reviewer reviews the incident with its evidence in one pass; an editor
 publishes it from "Ready to publish"; an investigator browses to an item's page from
 the incident's page. Screenshots of each step are kept (the folder is printed).
 
-The page loads of the journey are counted (a ``load`` event of the page: uploads and
-the tray's actions send requests without loading a page) and printed; the closing
-note of issue 17 compares them with the same journey through the earlier pages.
+The page loads of the journey are counted (a page's document received from the server
+in a top-level frame, a redirect not counted: uploads and the tray's actions send
+requests without loading a page) and printed; the closing note of issue 17 compares
+them with the same journey through the earlier pages. Each step that loads a page waits
+for it, so that a load is counted for the person whose step asked for it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 from django.contrib.auth.models import User
 from django.core.management import call_command
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import expect
 
 from evidence.flights.tests.flightlog_helpers import EXAMPLE
@@ -49,12 +52,29 @@ class Journey:
         self.loads: dict[str, int] = {}
         self.who = ""
         self.shots = 0
-        # Every page of the context, pop-up windows included.
-        self.context.on("page", lambda opened: opened.on("load", lambda _: self._loaded()))
+        # Every page of the context, pop-up windows included. A response arrives before
+        # the click or goto that asked for it returns, so it is counted for its step.
+        self.context.on("response", self._received)
         self.page = self.context.new_page()
 
-    def _loaded(self):
+    def _received(self, response):
+        request = response.request
+        if not request.is_navigation_request():
+            return
+        try:
+            frame = request.frame
+        except PlaywrightError:  # a pop-up's first page, asked for before its frame existed
+            frame = None
+        if frame is not None and frame.parent_frame is not None:
+            return
+        if 300 <= response.status < 400:  # a redirect: its target is the page
+            return
         self.loads[self.who] = self.loads.get(self.who, 0) + 1
+
+    def submit(self, locator) -> None:
+        """Click ``locator`` and wait for the page it loads."""
+        with self.page.expect_navigation():
+            locator.click()
 
     def as_(self, username):
         self.context.clear_cookies()
@@ -107,13 +127,14 @@ def pick_place(page) -> None:
     page.keyboard.press("Enter")
 
 
-def bulk(page, action: str, items) -> None:
+def bulk(j: Journey, action: str, items) -> None:
     """Tick ``items`` in the evidence list, run ``action`` on them and confirm."""
+    page = j.page
     for item in items:
         page.check(f'input[name="_selected_action"][value="{item.pk}"]')
     page.select_option('select[name="action"]', action)
-    page.locator('button[name="index"]').click()
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator('button[name="index"]'))
+    j.submit(page.locator("#content-main input[type=submit]"))
 
 
 def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
@@ -130,13 +151,13 @@ def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
     page.fill("#id_occurred_start_0", "2019-05-12")
     page.select_option("#id_start_precision", "day")
     pick_place(page)
-    page.get_by_role("button", name="Save and continue editing").click()
+    j.submit(page.get_by_role("button", name="Save and continue editing"))
     incident = Incident.objects.get(title__startswith="SAMPLE Strike on the bakery")
     page.goto(f"{live}/admin/evidence/evidenceitem/add/")
     page.set_input_files("#id_files", photos(tmp_path / "before", shade=60))
     page.select_option("#id_kind", "photo")
     page.select_option("#id_incident", str(incident.pk))
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator("#content-main input[type=submit]"))
     expect(page.locator(".messagelist")).to_contain_text("Stored field-11.jpg")
 
     page.goto(f"{live}/admin/evidence/evidenceitem/add/")
@@ -145,7 +166,7 @@ def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
     page.set_input_files("#id_files", str(transcript))
     page.select_option("#id_kind", "testimony")
     page.select_option("#id_incident", str(incident.pk))
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator("#content-main input[type=submit]"))
     told = EvidenceItem.objects.get(links__incident=incident, kind="testimony")
     page.goto(f"{live}/admin/evidence/testimony/add/")
     page.locator(".field-item .select2-selection").click()
@@ -162,7 +183,7 @@ def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
     page.fill("#id_interviewer", "SAMPLE Researcher")
     page.fill("#id_summary", "The bakery was hit after the call to prayer.")
     page.check("#id_consent_given")
-    page.locator("input[name=_save]").click()
+    j.submit(page.locator("input[name=_save]"))
     expect(page.locator(".messagelist")).to_contain_text("was added successfully")
 
     page.goto(f"{live}/admin/evidence/flightlog/add/")
@@ -171,36 +192,36 @@ def journey_before(j: Journey, tmp_path: Path) -> dict[str, int]:
     page.set_input_files("#id_file", str(log))
     page.fill("#id_time_zone", "Asia/Damascus")
     page.fill("#id_incident", incident.code)
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator("#content-main input[type=submit]"))
     expect(page.locator(".messagelist")).to_contain_text("observations")
 
     page.goto(f"{live}/admin/tracker/incident/")
     page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
-    page.locator(f"a[href$='/{incident.pk}/review/submit/']").click()
+    j.submit(page.locator(f"a[href$='/{incident.pk}/review/submit/']"))
     page.locator('#with_parts, input[name="with_parts"]').uncheck()  # the earlier page had none
-    page.get_by_role("button", name="Submit for review").click()
+    j.submit(page.get_by_role("button", name="Submit for review"))
     items = list(EvidenceItem.objects.filter(links__incident=incident))
     page.goto(f"{live}/admin/evidence/evidenceitem/")
-    bulk(page, "submit_selected", items)
+    bulk(j, "submit_selected", items)
     expect(page.locator(".messagelist")).to_contain_text("done for 14")
 
     j.as_("reviewer")
     page.goto(f"{live}/admin/review/queue/")
     page.goto(f"{live}/admin/evidence/evidenceitem/")
-    bulk(page, "verify_selected", items)
+    bulk(j, "verify_selected", items)
     expect(page.locator(".messagelist")).to_contain_text("done for 14")
     page.goto(f"{live}/admin/review/queue/")
     page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
-    page.locator(f"a[href$='/{incident.pk}/review/verify/']").click()
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator(f"a[href$='/{incident.pk}/review/verify/']"))
+    j.submit(page.locator("#content-main input[type=submit]"))
     incident.refresh_from_db()
     assert incident.status == ReviewStatus.VERIFIED
 
     j.as_("editor")
     page.goto(f"{live}/admin/tracker/incident/?status__exact=verified")
     page.goto(f"{live}/admin/tracker/incident/{incident.pk}/change/")
-    page.locator(f"a[href$='/{incident.pk}/review/publish/']").click()
-    page.locator("#content-main input[type=submit]").click()
+    j.submit(page.locator(f"a[href$='/{incident.pk}/review/publish/']"))
+    j.submit(page.locator("#content-main input[type=submit]"))
     incident.refresh_from_db()
     assert incident.status == ReviewStatus.PUBLISHED
     page.goto(f"{live}/incidents/{incident.code}/")
@@ -216,13 +237,13 @@ def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
 
     # --- The researcher -----------------------------------------------------------------
     j.as_("researcher")
-    page.get_by_role("link", name="New incident").click()
+    j.submit(page.get_by_role("link", name="New incident"))
     page.fill("#id_title", title)
     page.fill("#id_occurred_start_0", "2019-05-13")
     page.select_option("#id_start_precision", "day")
     j.shot("new-incident")
     pick_place(page)
-    page.get_by_role("button", name="Save and continue editing").click()
+    j.submit(page.get_by_role("button", name="Save and continue editing"))
     expect(page.locator("#tray")).to_be_visible()
     incident = Incident.objects.get(title=title)
     assert incident.place is not None and incident.place.name == "Maarat al-Numan"  # not "Hass"
@@ -230,7 +251,7 @@ def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
     expect(page.locator("li.tray-card")).to_have_count(PHOTOS, timeout=60_000)
     j.shot("tray")
 
-    page.get_by_role("link", name="Add a testimony").click()
+    j.submit(page.get_by_role("link", name="Add a testimony"))
     transcript = tmp_path / "interview.txt"
     transcript.write_text("SAMPLE transcript. Two jets at dawn, then the market was hit.\n")
     page.set_input_files("#id_transcript", str(transcript))
@@ -242,35 +263,37 @@ def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
     # The transcript names only the pseudonym: the team's reviewers may open it (a
     # protected item is judged only by someone allowed to see protected identity).
     page.uncheck("#id_is_protected")
-    page.get_by_role("button", name="Store the testimony").click()
+    j.submit(page.get_by_role("button", name="Store the testimony"))
     expect(page.locator(".messagelist")).to_contain_text("Testimony stored")
 
-    page.get_by_role("link", name="Import a spotter log").click()
+    j.submit(page.get_by_role("link", name="Import a spotter log"))
     log = tmp_path / "spotters.csv"
     log.write_text(EXAMPLE)
     page.set_input_files("#id_file", str(log))
     page.fill("#id_time_zone", "Asia/Damascus")
-    page.locator("input[type=submit]").click()
+    j.submit(page.locator("input[type=submit]"))
     expect(page.locator("#tray")).to_be_visible()
     assert FlightLog.objects.filter(item__links__incident=incident).exists()
 
-    page.locator("a.review-button", has_text="Submit for review").click()
+    j.submit(page.locator("a.review-button", has_text="Submit for review"))
     expect(page.locator("body")).to_contain_text("not yet submitted")
     j.shot("submit-with-drafts")
-    page.get_by_role("button", name="Submit for review").click()
+    j.submit(page.get_by_role("button", name="Submit for review"))
     expect(page.locator(".messagelist")).to_contain_text("submitted for review, with 14")
 
     # --- The reviewer -------------------------------------------------------------------
     j.as_("reviewer")
     page.goto(f"{live}/admin/review/queue/")
     j.shot("queue")
-    page.locator(".review-group", has_text=incident.code).get_by_role(
-        "link", name="Review with its evidence"
-    ).click()
+    j.submit(
+        page.locator(".review-group", has_text=incident.code).get_by_role(
+            "link", name="Review with its evidence"
+        )
+    )
     for radio in page.locator("input[type=radio][value=verify]").all():
         radio.check()
     j.shot("one-pass")
-    page.get_by_role("button", name="Apply these decisions").click()
+    j.submit(page.get_by_role("button", name="Apply these decisions"))
     expect(page.locator(".messagelist")).to_contain_text(f"{incident.code}: verify")
     incident.refresh_from_db()
     assert incident.status == ReviewStatus.VERIFIED
@@ -278,8 +301,8 @@ def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
     # --- The editor ---------------------------------------------------------------------
     j.as_("editor")
     page.goto(f"{live}/admin/review/ready/")
-    page.locator("tr", has_text=incident.code).get_by_role("link", name="Publish…").click()
-    page.get_by_role("button", name="Publish").click()
+    j.submit(page.locator("tr", has_text=incident.code).get_by_role("link", name="Publish…"))
+    j.submit(page.get_by_role("button", name="Publish"))
     expect(page.locator(".messagelist")).to_contain_text("now published")
     incident.refresh_from_db()
     assert incident.status == ReviewStatus.PUBLISHED
@@ -288,7 +311,7 @@ def journey_now(j: Journey, tmp_path: Path, title: str) -> dict[str, int]:
     page.goto(f"{live}/incidents/{incident.code}/")
     j.shot("incident-page")
     first = EvidenceItem.objects.filter(links__incident=incident, kind="photo").order_by("code")[0]
-    page.locator(f"#evidence-{first.code} .inc-card-title a").click()
+    j.submit(page.locator(f"#evidence-{first.code} .inc-card-title a"))
     expect(page.locator("#content")).to_contain_text(first.code)
     j.shot("item-page")
 
