@@ -32,8 +32,9 @@ run: install
 	@$(PY) manage.py load_demo | tee /dev/stderr | grep -q "already loaded" && \
 	  $(PY) manage.py demo_logins || true
 	@echo
-	@echo "Serving on http://$(HOST):$(PORT)/  (the admin: http://$(HOST):$(PORT)/admin/; Ctrl-C stops)"
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/  (the admin: http://$(HOST):$(PORT)/admin/),"
+	@echo "with a background worker for thumbnails and fixity (Ctrl-C stops both)"
+	RUN_ADDRESS=$(HOST):$(PORT) $(BIN)/honcho start --no-colour -f Procfile
 
 # Debian's Chromium for the browser tests (never `playwright install`), and axe-core.
 browser:
@@ -122,8 +123,10 @@ endef
 
 serve: install
 	@$(SERVE_SETUP); \
-	echo "Serving http://127.0.0.1:$(SERVE_PORT)/admin/ (gunicorn, 4 workers, $$pg). Ctrl-C stops."; \
-	exec $(BIN)/gunicorn -c deploy/gunicorn.conf.py
+	workers=$${TRACKER_WORKERS:-2}; \
+	echo "Serving http://127.0.0.1:$(SERVE_PORT)/admin/ (gunicorn, 4 workers, $$pg)"; \
+	echo "with $$workers background workers (TRACKER_WORKERS). Ctrl-C stops all."; \
+	exec $(BIN)/honcho start --no-colour -f deploy/Procfile.serve -d . -c worker=$$workers
 
 # `make loadtest`: `make serve`'s server in the background, bench/loadtest.py against it
 # (USERS logged-in users for DURATION seconds), then the server is stopped. `timeout`

@@ -158,3 +158,11 @@ def outsider(db) -> User:
 @pytest.fixture
 def superuser(db) -> User:
     return User.objects.create_superuser("admin", password="correct-horse-battery")
+
+
+@pytest.fixture(autouse=True)
+def _work_runs_at_once(settings):
+    """Background work (tracker.jobs) runs where it is asked for, on commit, unless a
+    test chooses a queue and a worker (tracker/tests/test_jobs_queues.py)."""
+    settings.TRACKER_TASKS_BACKEND = "immediate"
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}

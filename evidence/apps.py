@@ -6,6 +6,6 @@ class EvidenceConfig(AppConfig):
     verbose_name = "Evidence"
 
     def ready(self) -> None:
-        from evidence import visibility
+        from evidence import jobs, visibility  # noqa: F401 - jobs: the background work's handlers
 
         visibility.connect()

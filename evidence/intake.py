@@ -27,7 +27,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evidence import access, links
-from evidence.files import custody, derivation, imaging, sniffing, storage
+from evidence import jobs as background
+from evidence.files import custody, imaging, sniffing, storage
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,
@@ -319,13 +320,8 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         transaction.on_commit(partial(_promote_after_commit, staged))
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
     if is_image:
-        # After the commit (of the caller's transaction, if there is one), so a
-        # rollback leaves no derivative behind; a failure there is logged, never
-        # raised into the code that committed. A named function, not a partial:
-        # Django logs a robust callback's failure by its __qualname__, which a
-        # partial lacks (the AttributeError would reach the caller instead).
-        def derive() -> None:
-            derivation.derive(item, by=by)
-
-        transaction.on_commit(derive, robust=True)
+        # Background work, handed to the queue after the commit (of the caller's
+        # transaction, if there is one), so a rollback asks for nothing and the
+        # upload does not wait for the thumbnails (evidence.jobs).
+        background.derive_later(item, by=by)
     return IngestResult(item, duplicate=False, received=received)

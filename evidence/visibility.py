@@ -47,7 +47,7 @@ from evidence.models import (
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
 from tracker.locks import Refused
-from tracker.models import Attribution, Incident, IncidentRelation, ReviewEvent, Sensitivity
+from tracker.models import Attribution, Incident, IncidentRelation, Job, ReviewEvent, Sensitivity
 
 
 # Rules by field are small classes rather than closures made at import time, so that a
@@ -109,6 +109,14 @@ def _review_events(user, qs: QuerySet) -> QuerySet:
     )
 
 
+def _jobs(user, qs: QuerySet) -> QuerySet:
+    # A job names its target by code: an item's, an incident's, or a list of incidents
+    # for a bundle (``arguments``); the jobs of a hidden one are hidden with it.
+    hidden_items = EvidenceItem.objects.filter(pk__in=access.hidden_item_ids()).values("code")
+    hidden_incidents = restricted_incidents().values("code")
+    return qs.exclude(target__in=hidden_items).exclude(target__in=hidden_incidents)
+
+
 RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
     Incident: _incidents(""),
     Attribution: _incidents("incident"),
@@ -125,6 +133,7 @@ RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
     FlightObservation: _observations,
     Witness: _witnesses,
     ReviewEvent: _review_events,
+    Job: _jobs,
 }
 
 

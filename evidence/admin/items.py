@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from evidence import access, intake, links
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
+from evidence.files import derivation
 from evidence.forms import ItemForm, UploadForm
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
@@ -29,6 +30,7 @@ from tracker.admin.kit import (
 )
 from tracker.admin.review import ReviewAdminMixin
 from tracker.display import time_with_zone
+from tracker.models import Job
 
 INTEGRITY_FIELDS = (
     "code",
@@ -61,7 +63,7 @@ def _thumbnail_column(user):
         if not access.can_view_item(user, obj):
             return RESTRICTED
         if not obj.has_thumbnail:
-            return NO_PREVIEW
+            return derivation.PENDING if derivation.pending(obj, False) else NO_PREVIEW
         return format_html(
             '<img class="evidence-thumb" src="{}" alt="{}" loading="lazy">',
             reverse("evidence:thumbnail", args=[obj.code]),
@@ -336,6 +338,8 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
         if not getattr(obj, "viewer_may_open", False):
             return RESTRICTED
         kinds = set(obj.derivatives.values_list("kind", flat=True))
+        if not kinds and derivation.pending(obj, False):
+            return self.derivatives_job(obj)
         if not kinds:
             return NO_PREVIEW  # the reason, if any, is under "derivative problem"
         shown = "thumbnail" if Derivative.Kind.THUMBNAIL in kinds else "preview"
@@ -351,6 +355,19 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             reverse("evidence:preview", args=[obj.code]),
             image,
         )
+
+    @staticmethod
+    def derivatives_job(obj: EvidenceItem) -> str:
+        """ "Derivatives pending", with the state of the job that makes them."""
+        job = Job.objects.filter(kind=Job.Kind.DERIVATIVES, target=obj.code).first()
+        if job is None:
+            return f"{derivation.PENDING}: not yet asked for (a worker's clock will)"
+        state = job.get_state_display()
+        if job.state == Job.State.QUEUED and job.error:
+            state = f"queued again after an error ({job.error})"
+        elif job.state == Job.State.FAILED:
+            state = f"failed: {job.error} (an Editor may try it again on the jobs page)"
+        return f"{derivation.PENDING}: job {job.pk}, {state}"
 
     @admin.display(description="original")
     def download_original(self, obj: EvidenceItem) -> str:

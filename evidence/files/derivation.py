@@ -1,7 +1,8 @@
 """Thumbnails, previews and perceptual hashes for image evidence.
 
-Intake runs this once the item's transaction has committed (transaction.on_commit),
-so a failure here never undoes the intake and a rollback leaves no derivative.
+Intake asks for this as background work (``evidence.jobs``) once the item's
+transaction has committed, so the upload answers as soon as the original is stored and
+hashed, a failure here never undoes the intake and a rollback leaves no derivative.
 A damaged image stays evidence, flagged with the reason.
 """
 
@@ -37,6 +38,27 @@ def similar_items(item: EvidenceItem, dhash: str) -> list[EvidenceItem]:
         if other.perceptual_hash
         and imaging.hamming(other.perceptual_hash, dhash) <= NEAR_DUPLICATE_BITS
     ]
+
+
+def needed(item: EvidenceItem) -> bool:
+    """Are derivatives still to be made for ``item`` (an image without all of them, not
+    flagged as impossible)? The background job asks this first, so a second run changes
+    nothing."""
+    if not item.media_type.startswith("image/") or item.derivative_problem:
+        return False
+    made = {kind for kind, path in item.derivatives.values_list("kind", "path") if path}
+    return not item.perceptual_hash or made != set(Derivative.Kind.values)
+
+
+PENDING = "derivatives pending"
+
+
+def pending(item: EvidenceItem, has_thumbnail: bool) -> bool:
+    """Do the item's pages say "derivatives pending"? An image with no thumbnail yet and
+    no problem recorded (the background job has not made them yet). No query."""
+    return (
+        item.media_type.startswith("image/") and not has_thumbnail and not item.derivative_problem
+    )
 
 
 def derive(item: EvidenceItem, *, by=None) -> bool:

@@ -20,10 +20,11 @@ from django.contrib.auth.models import User
 from django.db import IntegrityError, connection, transaction
 
 from evidence import intake
-from evidence.files import custody, storage
+from evidence.files import custody, derivation, storage
 from evidence.models import CustodyEvent, EvidenceItem, PhotoMetadata
 from evidence.tests.files import make_jpeg, make_png
 from evidence.tests.intake_helpers import assert_nothing_stored, ingest, originals, staging
+from tracker.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -223,19 +224,23 @@ def test_where_the_received_bytes_can_be_read(researcher, django_capture_on_comm
 def test_a_failing_derivation_never_reaches_the_code_that_committed(
     researcher, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """Derivatives run after the commit; a failure there (even an unexpected one) is
-    logged and leaves the item and its original in place."""
+    """Derivatives are background work asked for after the commit; a failure there
+    (even an unexpected one) leaves the item and its original in place, and the job
+    queued for another attempt with its error (tracker.jobs)."""
 
     def derive_fails(item, *, by=None):
         raise RuntimeError("injected: derivation bug")
 
-    monkeypatch.setattr(intake.derivation, "derive", derive_fails)
+    monkeypatch.setattr(derivation, "derive", derive_fails)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         item = ingest(make_jpeg(), by=researcher).item
 
     assert len(callbacks) == 1  # the derivation was attempted
     assert EvidenceItem.objects.get() == item
     assert originals() == [storage.path_of(item.original_path)]
+    job = Job.objects.get(kind=Job.Kind.DERIVATIVES, target=item.code)
+    assert (job.state, job.attempts) == (Job.State.QUEUED, 1)
+    assert job.error == "RuntimeError: injected: derivation bug"
 
 
 @pytest.mark.parametrize("when", ["before promotion", "after promotion"])

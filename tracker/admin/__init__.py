@@ -5,4 +5,13 @@ inline derives from (``kit``: the visibility policy, lookups, badges). A face: i
 calls the services (workflow, responsibility, visibility) and is imported by
 nothing but the URLs."""
 
-from tracker.admin import case  # noqa: F401 - registers the case's admins
+from django.contrib import admin
+from django_tasks_db.models import DBTaskResult
+
+from tracker.admin import (
+    case,  # noqa: F401 - registers the case's admins
+    jobs,  # noqa: F401 - the jobs page
+)
+
+# The task backend's own rows carry only "run job N": the jobs page shows the work.
+admin.site.unregister(DBTaskResult)

@@ -27,6 +27,7 @@ from django.urls import path, reverse
 from django.utils.functional import SimpleLazyObject
 
 from evidence import access, intake, links
+from evidence.files import derivation
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
 from tracker import locks, workflow
@@ -46,6 +47,7 @@ class Card:
     item: EvidenceItem
     page: str
     thumbnail: str = ""
+    pending: bool = False  # an image whose thumbnail the background job has not made yet
     captured: str = ""
     look_alikes: int = 0
 
@@ -86,6 +88,7 @@ def _cards(rows, user) -> list[Card]:
         )
         if item.pk in thumbs and access.can_view_item(user, item):
             card.thumbnail = reverse("evidence:thumbnail", args=[item.code])
+        card.pending = derivation.pending(item, item.pk in thumbs)
         cards.append(card)
     return cards
 

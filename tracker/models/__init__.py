@@ -29,6 +29,7 @@ from tracker.models.case import (
 )
 from tracker.models.discussion import Assignment, Comment
 from tracker.models.forces import Force, Official, OfficialAlias, Position, Unit
+from tracker.models.jobs import Job
 
 __all__ = [
     "Assignment",
@@ -42,6 +43,7 @@ __all__ = [
     "DatePrecision",
     "Force",
     "Incident",
+    "Job",
     "IncidentQuerySet",
     "IncidentRelation",
     "LATITUDE",

@@ -57,6 +57,9 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "django_tasks",
+    "django_tasks_db",
+    "django_rq",
     "tracker",
     "evidence",
 ]
@@ -200,6 +203,55 @@ EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost")
 # Used to build links in e-mails.
 TRACKER_BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000")
+
+# --- Background work (docs/architecture.md, "Background work") ---
+# Django's Tasks API carries "run job N" to a worker; tracker.jobs keeps the work's
+# state in the database. database: the embedded queue in the tracker's own database,
+# run by `manage.py worker`; rq: RQ on Redis (REDIS_URL), for workers on several
+# machines; immediate: the work runs inside the request or command that asks for it
+# (tests and one-off commands only).
+_TASK_BACKENDS = {
+    "database": "django_tasks_db.DatabaseBackend",
+    "rq": "django_tasks_rq.RQBackend",
+    "immediate": "django_tasks.backends.immediate.ImmediateBackend",
+}
+TRACKER_TASKS_BACKEND = env_str("TRACKER_TASKS_BACKEND", "database")
+if TRACKER_TASKS_BACKEND not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(
+        f"TRACKER_TASKS_BACKEND must be one of {', '.join(_TASK_BACKENDS)}; "
+        f"got {TRACKER_TASKS_BACKEND!r}."
+    )
+TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TRACKER_TASKS_BACKEND]}}
+# A Redis that answers slowly or not at all costs a request at most these seconds: the
+# job stays queued in the database and the clock hands it over when Redis is back.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+TRACKER_REDIS_TIMEOUT = env_int("TRACKER_REDIS_TIMEOUT", 5, minimum=1)
+_redis_query = (
+    f"socket_timeout={TRACKER_REDIS_TIMEOUT}&socket_connect_timeout={TRACKER_REDIS_TIMEOUT}"
+)
+RQ_SHOW_ADMIN_LINK = False  # the jobs page shows the work; RQ's dashboard is not a door
+RQ_QUEUES = {
+    "default": {
+        "URL": REDIS_URL + ("&" if "?" in REDIS_URL else "?") + _redis_query,
+        # The longest a job may run before RQ stops it (a court bundle of a large case).
+        "DEFAULT_TIMEOUT": env_int("TRACKER_JOB_TIMEOUT", 6 * 3600, minimum=60),
+    }
+}
+# Workers that `make serve` starts (each runs one job at a time).
+TRACKER_WORKERS = env_int("TRACKER_WORKERS", 2, minimum=1)
+# A job that raises is tried this many times in all, waiting longer each time.
+TRACKER_JOB_ATTEMPTS = env_int("TRACKER_JOB_ATTEMPTS", 3, minimum=1)
+# A running job's lease, renewed as it makes progress; when it lapses (the worker was
+# killed), the clock queues the job again.
+TRACKER_JOB_LEASE_SECONDS = env_int("TRACKER_JOB_LEASE_SECONDS", 600, minimum=1)
+# How often each worker's clock looks for due, stalled and periodic work.
+TRACKER_CLOCK_SECONDS = env_int("TRACKER_CLOCK_SECONDS", 15, minimum=1)
+# A court bundle made for download is deleted this many hours after it is ready.
+TRACKER_EXPORT_KEEP_HOURS = env_int("TRACKER_EXPORT_KEEP_HOURS", 72, minimum=1)
+# Scheduled fixity: a pass starts this often, and each run re-hashes for at most this
+# long (the oldest-checked items first; the next run goes on where it stopped).
+TRACKER_FIXITY_EVERY_HOURS = env_int("TRACKER_FIXITY_EVERY_HOURS", 24, minimum=1)
+TRACKER_FIXITY_BUDGET_SECONDS = env_int("TRACKER_FIXITY_BUDGET_SECONDS", 1800, minimum=1)
 
 # Named as the Source-Organization of exported BagIt bags.
 TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")

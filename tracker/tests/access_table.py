@@ -180,6 +180,7 @@ MODEL_RIGHTS: dict[str, tuple[str, str, str]] = {
     "evidence.custodyevent":       ("v",   "v",   "v"),     # written by evidence.files.custody only
     "evidence.satelliteimage":     ("vac", "vac", "vac"),
     "evidence.testimony":          ("vac", "vac", "vac"),
+    "tracker.job":                 ("v",   "v",   "v"),     # own jobs; Editors see all (manage_job)
 }
 # fmt: on
 

@@ -21,6 +21,7 @@ from tracker import workflow
 from tracker.models import (
     AttackType,
     Incident,
+    Job,
     ReviewEvent,
     Sensitivity,
     SourceType,
@@ -93,6 +94,11 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
         "evidence.custodyevent": CustodyEvent.objects.filter(item=w.photo).first(),
         "evidence.satelliteimage": f.SatelliteImageFactory(),
         "evidence.testimony": testimony,
+        # Each role sees its own jobs (Editors every job): a job of each persona's own.
+        "tracker.job": {
+            user.username: Job.objects.create(kind="fixity", key=user.username, requested_by=user)
+            for user in (researcher, reviewer, editor)
+        },
     }
     return w
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from evidence.access import VIEW_PROTECTED, can_view_item
+from evidence.files import derivation
 from evidence.flights import ranking
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, FlightMatch
 from tracker import findings, workflow
@@ -265,6 +266,7 @@ class Shown:
     link: EvidenceLink | None = None
     in_finding: bool = True  # presented with the incident (``tracker.findings``)
     page: str = ""  # the item's admin page (metadata, custody), for those who may open it
+    pending: bool = False  # an image whose thumbnail the background job has not made yet
 
     @property
     def sha_prefix(self) -> str:
@@ -283,6 +285,7 @@ def shown(
         if PREVIEW in kinds:
             view.preview = reverse("evidence:preview", args=[item.code])
         view.thumbnail = view.thumbnail or view.preview
+        view.pending = derivation.pending(item, bool(kinds))
     return view
 
 

@@ -255,6 +255,7 @@ def run_child(user: User, paths: list[Path]) -> subprocess.CompletedProcess:
         "DJANGO_DEBUG": "1",
         "TRACKER_DATA_DIR": str(settings.DATA_DIR),
         "DATABASE_URL": database_url(),
+        "TRACKER_TASKS_BACKEND": "immediate",  # the derivatives in the child, as a command
     }
     args = [str(MEMORY_LIMIT), str(CPU_SECONDS), user.username, *map(str, paths)]
     return subprocess.run(  # noqa: S603 - our own interpreter and script
