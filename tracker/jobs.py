@@ -122,15 +122,20 @@ def _unfinished(key: str) -> Job | None:
 
 def hand_over(job_id: int) -> bool:
     """Give "run job N" to the task backend; False (and the job stays queued for the
-    clock) if the queue cannot be reached."""
+    clock) if the queue cannot be reached.
+
+    The job is marked handed over first: a backend that runs the job at once (the
+    immediate one), or a fast worker, may queue it again for a retry before ``enqueue``
+    returns, and that must stay unmarked for the clock."""
+    now = timezone.now()
+    Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(handed_over_at=now)
     try:
         result = run_job.enqueue(job_id)
     except Exception as exc:  # Redis down, slow (a timeout), the database queue locked
+        Job.objects.filter(pk=job_id, handed_over_at=now).update(handed_over_at=None)
         log.warning("job %s stays queued: the task queue did not take it (%s)", job_id, exc)
         return False
-    Job.objects.filter(pk=job_id, state=Job.State.QUEUED).update(
-        handed_over_at=timezone.now(), task_id=str(result.id)[:64]
-    )
+    Job.objects.filter(pk=job_id, handed_over_at=now).update(task_id=str(result.id)[:64])
     return True
 
 
