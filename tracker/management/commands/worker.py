@@ -56,6 +56,7 @@ class Command(BaseCommand):
             )
         verbosity = options["verbosity"]
         jobs.tick()  # first of all, what was left when the workers last stopped
+        connections.close_all()  # RQ forks a process per job: none inherits a connection
         clock = None
         if not burst:
             clock = Clock(settings.TRACKER_CLOCK_SECONDS)
@@ -63,7 +64,14 @@ class Command(BaseCommand):
         try:
             if backend == "rq":
                 names = ["default"]
-                call_command("rqworker", *names, burst=burst, verbosity=max(0, verbosity - 1))
+                call_command(
+                    "rqworker",
+                    *names,
+                    burst=burst,
+                    # RQ's jobs as the Tasks API's (django-tasks-rq's job class).
+                    job_class="django_tasks_rq.backend.Job",
+                    verbosity=max(0, verbosity - 1),
+                )
             else:
                 call_command(
                     "db_worker",
