@@ -42,6 +42,8 @@ DATABASE = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 RQ = {"default": {"BACKEND": "django_tasks_rq.RQBackend"}}
 # A Redis database of this test run's own (the queue is shared by whoever uses the db).
 REDIS_DB = random.Random(os.getpid()).randrange(1, 16)
+# TEST_WORKER_VERBOSITY=2 shows what the worker processes print, in a failing test.
+VERBOSITY = os.environ.get("TEST_WORKER_VERBOSITY", "0")
 
 
 def redis_url(port: int = 6379, timeout: int = 2) -> str:
@@ -111,7 +113,7 @@ def worker_env(backend: str, **extra: str) -> dict[str, str]:
 
 def start_worker(backend: str, *args: str, **extra: str) -> subprocess.Popen:
     return subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py
-        [sys.executable, "manage.py", "worker", "-v", os.environ.get("TEST_WORKER_VERBOSITY", "0"), *args],
+        [sys.executable, "manage.py", "worker", "-v", VERBOSITY, *args],
         cwd=settings.BASE_DIR,
         env=worker_env(backend, **extra),
         stdout=subprocess.PIPE,
