@@ -27,7 +27,6 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evidence import access, links
-from evidence import jobs as background
 from evidence.files import custody, imaging, sniffing, storage
 from evidence.models import (
     CustodyEvent,
@@ -35,8 +34,8 @@ from evidence.models import (
     PhotoMetadata,
     SatelliteImage,
 )
-from tracker import locks, notifications
-from tracker.models import Incident
+from tracker import jobs, locks, notifications
+from tracker.models import Incident, Job
 
 log = logging.getLogger(__name__)
 
@@ -320,8 +319,9 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         transaction.on_commit(partial(_promote_after_commit, staged))
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
     if is_image:
-        # Background work, handed to the queue after the commit (of the caller's
-        # transaction, if there is one), so a rollback asks for nothing and the
-        # upload does not wait for the thumbnails (evidence.jobs).
-        background.derive_later(item, by=by)
+        # Background work (its handler is in evidence.jobs), handed to the queue after
+        # the commit (of the caller's transaction, if there is one), so a rollback asks
+        # for nothing and the upload does not wait for the thumbnails; the item's pages
+        # say "derivatives pending" until they exist.
+        jobs.submit(Job.Kind.DERIVATIVES, item.code, by=by)
     return IngestResult(item, duplicate=False, received=received)

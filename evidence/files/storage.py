@@ -123,6 +123,9 @@ class StagedFile:
         return kept
 
 
+# What ``stage`` names a file (a uuid4, hex).
+_STAGED_NAME = re.compile(r"[0-9a-f]{32}")
+
 # The suffix of a staged copy that holds the bytes of a committed item.
 KEPT = ".kept"
 
@@ -149,6 +152,27 @@ def sweep_staging(now: float | None = None) -> int:
 
 def root() -> Path:
     return Path(settings.DATA_DIR)
+
+
+# --- a background job's input: an upload kept until its job has used it -----------------
+
+JOB_INPUTS = "job-inputs"
+
+
+def keep_for_job(stream: BinaryIO) -> tuple[str, str, int]:
+    """Copy ``stream`` (hashing it, within the upload limit) into ``job-inputs/``, which
+    is never swept: the job that reads it removes it. Returns its name, SHA-256, size."""
+    staged = stage(stream)
+    target = _private_dir(root() / JOB_INPUTS) / staged.path.name
+    os.replace(staged.path, target)
+    return target.name, staged.sha256, staged.size
+
+
+def job_input(name: str) -> Path:
+    """The path of the job input ``name``; refuses anything ``keep_for_job`` never names."""
+    if not _STAGED_NAME.fullmatch(name):
+        raise ValueError(f"not a job input: {name!r}")
+    return root() / JOB_INPUTS / name
 
 
 def _private_dir(path: Path) -> Path:

@@ -6,6 +6,7 @@ confirmation."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import flatten
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from evidence import intake
+from evidence import jobs as background
 from evidence.flights import flightlog, ranking, timeline
 from evidence.flights.candidates import candidates_html
 from evidence.flights.filters import (
@@ -33,6 +35,7 @@ from tracker.access import visible_incidents
 from tracker.admin import kit
 from tracker.admin.kit import DeferredJoinPaginator, ReadOnlyAdmin
 from tracker.display import time_with_zone
+from tracker.models import Job
 
 REVIEW = "tracker.review_incident"
 VIEW_INCIDENT = timeline.VIEW_INCIDENT
@@ -85,6 +88,14 @@ class FlightLogAdmin(kit.ModelAdmin):
         problems: list[str] = []
         more = 0
         if request.method == "POST" and form.is_valid():
+            if form.size() > settings.TRACKER_FLIGHTLOG_BACKGROUND_BYTES:
+                job = self._import_later(request, form)
+                form.release()
+                incident = form.cleaned_data.get("incident")
+                if from_incident and incident is not None:
+                    back = reverse("admin:tracker_incident_change", args=[incident.pk])
+                    return HttpResponseRedirect(f"{back}#tray")
+                return HttpResponseRedirect(reverse("admin:tracker_job_change", args=[job.pk]))
             try:
                 result = self._import(request, form)
             except (flightlog.FlightLogRefused, intake.IntakeError) as exc:
@@ -115,6 +126,25 @@ class FlightLogAdmin(kit.ModelAdmin):
             **(extra_context or {}),
         }
         return TemplateResponse(request, "admin/evidence/flightlog_upload.html", context)
+
+    def _import_later(self, request: HttpRequest, form: FlightLogUploadForm) -> Job:
+        """A large log: kept for a background import (``evidence.jobs.flight_log``)."""
+        data = form.cleaned_data
+        with form.source() as (upload, name):
+            job = background.import_flight_log_later(
+                upload,
+                filename=name,
+                by=request.user,
+                incident=data["incident"],
+                source_type=data["source_type"],
+                **{option: data[option] for option in background.FLIGHT_LOG_OPTIONS},
+            )
+        self.message_user(
+            request,
+            f"{name} is large: it is imported in the background (job {job.pk}); the jobs "
+            "page says when it is done.",
+        )
+        return job
 
     def _import(self, request: HttpRequest, form: FlightLogUploadForm) -> flightlog.ImportResult:
         data = form.cleaned_data

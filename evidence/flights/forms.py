@@ -88,6 +88,13 @@ class FlightLogUploadForm(ItemDetailsForm):
             )
         return data
 
+    def size(self) -> int:
+        """The size of the file to import (chosen now, else held)."""
+        upload = self.cleaned_data.get("file")
+        if upload:
+            return upload.size
+        return self.kept.size if self.kept is not None else 0
+
     @contextmanager
     def source(self) -> Iterator[tuple[BinaryIO, str]]:
         """The file to import, and its name: the one chosen now, else the one held."""

@@ -23,6 +23,10 @@ BADGES = {
 }
 
 
+# Not the arguments: a flight log's file name may name the person it protects.
+HIDDEN = ("run_token", "arguments")
+
+
 def visible_jobs(user, queryset):
     """``queryset`` as ``user`` may see it: their own jobs, or every job for Editors."""
     if user.has_perm(MANAGE):
@@ -50,8 +54,8 @@ class JobAdmin(ReadOnlyAdmin):
     # The count of a large table is read once (Django's count of the filtered rows).
     show_full_result_count = False
     actions = ["try_again"]
-    readonly_fields = [field.name for field in Job._meta.fields if field.name != "run_token"]
-    exclude = ("run_token",)
+    readonly_fields = [field.name for field in Job._meta.fields if field.name not in HIDDEN]
+    exclude = HIDDEN
 
     def get_queryset(self, request):
         return visible_jobs(request.user, super().get_queryset(request)).select_related(

@@ -246,6 +246,10 @@ TRACKER_JOB_ATTEMPTS = env_int("TRACKER_JOB_ATTEMPTS", 3, minimum=1)
 TRACKER_JOB_LEASE_SECONDS = env_int("TRACKER_JOB_LEASE_SECONDS", 600, minimum=1)
 # How often each worker's clock looks for due, stalled and periodic work.
 TRACKER_CLOCK_SECONDS = env_int("TRACKER_CLOCK_SECONDS", 15, minimum=1)
+# A flight-log upload larger than this is imported in the background (a job).
+TRACKER_FLIGHTLOG_BACKGROUND_BYTES = env_int(
+    "TRACKER_FLIGHTLOG_BACKGROUND_BYTES", 2 * 1024 * 1024, minimum=0
+)
 # A court bundle made for download is deleted this many hours after it is ready.
 TRACKER_EXPORT_KEEP_HOURS = env_int("TRACKER_EXPORT_KEEP_HOURS", 72, minimum=1)
 # Scheduled fixity: a pass starts this often, and each run re-hashes for at most this
