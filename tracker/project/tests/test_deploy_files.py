@@ -27,6 +27,7 @@ ROOT = settings.BASE_DIR
 DEPLOY = ROOT / "deploy"
 NGINX = (DEPLOY / "nginx" / "tracker.conf").read_text()
 UNIT = (DEPLOY / "systemd" / "tracker.service").read_text()
+WORKER_UNIT = (DEPLOY / "systemd" / "tracker-worker@.service").read_text()
 
 
 def env_example() -> dict[str, str]:
@@ -38,10 +39,10 @@ def env_example() -> dict[str, str]:
     return values
 
 
-def unit_settings() -> dict[str, list[str]]:
+def unit_settings(unit: str = UNIT) -> dict[str, list[str]]:
     """Key -> values of the systemd unit (a key may repeat)."""
     found: dict[str, list[str]] = {}
-    for line in UNIT.splitlines():
+    for line in unit.splitlines():
         if "=" in line and not line.startswith(("#", "[")):
             key, _, value = line.partition("=")
             found.setdefault(key, []).append(value)
@@ -189,8 +190,9 @@ def test_nginx_logs_paths_without_query_strings():
 # --- systemd ----------------------------------------------------------------------------
 
 
-def test_systemd_unit_is_hardened():
-    unit = unit_settings()
+@pytest.mark.parametrize("text", [UNIT, WORKER_UNIT], ids=["web", "worker"])
+def test_systemd_unit_is_hardened(text):
+    unit = unit_settings(text)
     for key, value in {
         "NoNewPrivileges": "yes",
         "ProtectSystem": "strict",
@@ -221,6 +223,16 @@ def test_systemd_unit_runs_our_gunicorn_config_and_waits_for_uploads(monkeypatch
     assert int(unit["TimeoutStopSec"][0]) > graceful
 
 
+def test_the_worker_unit_runs_our_worker_and_lets_its_job_finish():
+    unit = unit_settings(WORKER_UNIT)
+    assert unit["ExecStart"] == ["/srv/tracker/app/.venv/bin/python manage.py worker"]
+    assert unit["KillSignal"] == ["SIGTERM"]  # the job in hand finishes first
+    assert int(unit["TimeoutStopSec"][0]) >= 60
+    web = unit_settings()
+    for key in ("SystemCallFilter", "ProtectProc", "RestrictNamespaces", "ProtectKernelTunables"):
+        assert unit[key] == web[key], key
+
+
 # --- make serve / make loadtest ---------------------------------------------------------
 
 
@@ -241,7 +253,12 @@ def test_make_serve_runs_gunicorn_on_a_fresh_postgres_database_in_production_mod
     assert "scripts/postgres_url.py --fresh tracker_serve" in script
     for step in ("migrate", "collectstatic", "load_demo"):
         assert f"manage.py {step}" in script
-    assert "gunicorn -c deploy/gunicorn.conf.py" in script
+    # gunicorn and the background workers, under honcho (deploy/Procfile.serve).
+    assert "honcho start --no-colour -f deploy/Procfile.serve" in script
+    assert "-c worker=$workers" in script
+    procfile = (DEPLOY / "Procfile.serve").read_text()
+    assert "web: .venv/bin/gunicorn -c deploy/gunicorn.conf.py" in procfile
+    assert "worker: .venv/bin/python manage.py worker" in procfile
     for variable in ("DJANGO_DEBUG=0", "GUNICORN_WORKERS=4", "GUNICORN_BIND=127.0.0.1:8001"):
         assert variable in script
     assert "secrets.token_urlsafe" in script  # a throw-away key, never a fixed one
