@@ -4,14 +4,29 @@ run twice, the second run changes nothing."""
 
 from __future__ import annotations
 
+import hashlib
+import re
+import time
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
 from typing import BinaryIO
 
-from evidence import intake
-from evidence.files import derivation, storage
+from django.conf import settings
+from django.utils import timezone
+
+from evidence import access, intake
+from evidence.files import bagging, bundles, derivation, storage
 from evidence.flights import flightlog
 from evidence.models import EvidenceItem, FlightLog
 from tracker import jobs
 from tracker.models import Incident, Job, SourceType
+
+# A bundle's incidents, as its job names them (``arguments["incidents"]``).
+INCIDENT_CODE = re.compile(r"^[A-Z]{1,8}-[0-9]{1,12}$")
+MOST_INCIDENTS = 100
+# The lease is renewed at most this often while a bundle is written (seconds).
+RENEW_EVERY = 5.0
 
 
 @jobs.handler(Job.Kind.DERIVATIVES)
@@ -120,3 +135,151 @@ def flight_log(job: Job) -> str:
         return f"Already held as {result.item.code}; nothing imported."
     skipped = f"; {result.skipped_rows} invalid rows skipped" if result.skipped_rows else ""
     return f"Stored as {result.item.code}: {result.imported} observations{skipped}."
+
+
+# --- Court bundles ------------------------------------------------------------------------
+
+
+def bundle_refusal(user, *, include_protected: bool) -> str | None:
+    """Why ``user`` may not have a court bundle made at all, or None. The incidents
+    themselves are checked by ``bagging.incidents_by_code`` (hidden ones are unknown)."""
+    if reason := access.account_refusal(user):
+        return f"A court bundle needs an account that may open evidence files ({reason})."
+    if include_protected and not bagging.can_include_protected(user):
+        return bagging.PROTECTED_REFUSED
+    return None
+
+
+def bundle_later(incidents: Iterable[Incident], *, by, include_protected: bool = False) -> Job:
+    """Ask for a court bundle of ``incidents`` for ``by`` (one unfinished job per person,
+    incidents and choice: asking again returns that job). Raises ``bagging.ExportError``
+    with a message for the person when they may not have it."""
+    codes = sorted({incident.code for incident in incidents})
+    if not codes:
+        raise bagging.ExportError(bagging.NO_INCIDENTS)
+    if len(codes) > MOST_INCIDENTS:
+        raise bagging.ExportError(f"At most {MOST_INCIDENTS} incidents in one bundle.")
+    if reason := bundle_refusal(by, include_protected=include_protected):
+        raise bagging.ExportError(reason)
+    bagging.incidents_by_code(codes, by=by)  # each one visible to them, or refused
+    named = ",".join(codes)
+    if len(named) > 150:  # the key's column holds 250 characters
+        named = hashlib.sha256(named.encode()).hexdigest()
+    return jobs.submit(
+        Job.Kind.BUNDLE,
+        codes[0],
+        by=by,
+        arguments={"incidents": codes, "include_protected": bool(include_protected)},
+        key=f"bundle:{by.pk}:{named}:{'protected' if include_protected else 'plain'}",
+    )
+
+
+def bundle_codes(job: Job) -> list[str]:
+    """The incident codes a bundle job names; Refused unless they are a list of codes
+    (the job's arguments are data, whoever wrote them)."""
+    codes = job.arguments.get("incidents") if isinstance(job.arguments, dict) else None
+    if codes is None and job.target:
+        codes = [job.target]
+    if (
+        not isinstance(codes, list)
+        or not 0 < len(codes) <= MOST_INCIDENTS
+        or not all(isinstance(code, str) and INCIDENT_CODE.match(code) for code in codes)
+    ):
+        raise jobs.Refused(
+            "This bundle's job does not name its incidents by code; nothing was exported."
+        )
+    return codes
+
+
+@jobs.handler(Job.Kind.BUNDLE)
+def bundle(job: Job) -> str:
+    """Make the court bundle of ``job``: checked again as its requester now stands (they
+    may have lost an incident, their account or a permission since they asked)."""
+    if job.output and bundles.exists(job.output):  # an earlier run made it: done
+        return f"Court bundle ready ({job.output_size:,} bytes)."
+    codes = bundle_codes(job)
+    protected = isinstance(job.arguments, dict) and job.arguments.get("include_protected") is True
+    user = job.requested_by
+    if user is None or not user.is_active:
+        raise jobs.Refused(
+            f"The person who asked for the bundle of {', '.join(codes)} no longer has an "
+            "active account; nothing was exported."
+        )
+    if reason := bundle_refusal(user, include_protected=protected):
+        raise jobs.Refused(reason)
+    try:
+        incidents = bagging.incidents_by_code(codes, by=user)
+    except bagging.ExportError as exc:  # names the codes only
+        raise jobs.Refused(str(exc)) from exc
+
+    last = 0.0
+
+    def progress(done: int, total: int) -> None:
+        nonlocal last
+        if time.monotonic() - last >= RENEW_EVERY:
+            jobs.progress(job, done, total)
+            last = time.monotonic()
+
+    def delivered(key: str, size: int) -> None:
+        """In the custody events' transaction: the job's output, if this run holds it."""
+        kept = Job.objects.filter(
+            pk=job.pk, state=Job.State.RUNNING, run_token=job.run_token
+        ).update(
+            output=key,
+            output_size=size,
+            expires_at=timezone.now() + timedelta(hours=settings.TRACKER_EXPORT_KEEP_HOURS),
+        )
+        if not kept:  # the lease lapsed and another run holds the job: it makes its own
+            raise jobs.Refused("This run no longer holds the job; its bundle was discarded.")
+
+    jobs.progress(job, 0, 0)
+    try:
+        key, size = bundles.make(
+            incidents,
+            job_id=job.pk,
+            by=user,
+            include_protected=protected,
+            progress=progress,
+            delivered=delivered,
+        )
+    except bagging.ExportError as exc:
+        if isinstance(exc.__cause__, OSError):  # a full disk, say: tried again later
+            raise
+        raise jobs.Refused(str(exc)) from exc
+    jobs.progress(job, 1, 1)
+    kept = settings.TRACKER_EXPORT_KEEP_HOURS
+    return (
+        f"Court bundle of {', '.join(codes)} ready ({size:,} bytes), "
+        f"kept {kept} hour{'s' if kept != 1 else ''}."
+    )
+
+
+jobs.OUTPUT_REMOVERS[Job.Kind.BUNDLE] = bundles.remove
+
+
+def bundle_file(job: Job | None, user) -> Path | None:
+    """The file of ``job``'s court bundle if ``user`` may download it now: they asked
+    for it (nobody else, editors included), it is made and not expired, and they may
+    still see every incident in it (and protected identity, if it holds any); else None."""
+    if job is None or job.kind != Job.Kind.BUNDLE or user.pk is None:
+        return None
+    if job.requested_by_id != user.pk or not job.output:
+        return None
+    if job.expires_at is None or job.expires_at <= timezone.now():
+        return None
+    protected = isinstance(job.arguments, dict) and job.arguments.get("include_protected") is True
+    if bundle_refusal(user, include_protected=protected):
+        return None
+    try:
+        bagging.incidents_by_code(bundle_codes(job), by=user)
+        path = bundles.path_of(job.output)
+    except (bagging.ExportError, jobs.Refused, ValueError):
+        return None
+    return path if path.is_file() else None
+
+
+def download_name(job: Job) -> str:
+    """``court-bundle-INC-0001-job-12.zip``: codes and the job's number, nothing else."""
+    codes = bundle_codes(job)
+    named = codes[0] + (f"-and-{len(codes) - 1}-more" if len(codes) > 1 else "")
+    return f"court-bundle-{named}-job-{job.pk}.zip"

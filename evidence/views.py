@@ -140,14 +140,18 @@ def _withhold(request: HttpRequest, item: EvidenceItem, problem: str) -> HttpRes
     return HttpResponse(WITHHELD, status=409, content_type="text/plain; charset=utf-8")
 
 
-def _as_attachment(response: HttpResponseBase, item: EvidenceItem) -> HttpResponseBase:
-    """``response`` with the headers of every original: a download, never rendered."""
-    response["Content-Disposition"] = content_disposition_header(
-        True, download_name(item.code, item.media_type)
-    )
+def attachment(response: HttpResponseBase, filename: str) -> HttpResponseBase:
+    """``response`` with the headers of every file handed out whole (originals, court
+    bundles): a download named ``filename``, never rendered, never cached."""
+    response["Content-Disposition"] = content_disposition_header(True, filename)
     for name, value in ORIGINAL_HEADERS.items():
         response[name] = value
     return response
+
+
+def _as_attachment(response: HttpResponseBase, item: EvidenceItem) -> HttpResponseBase:
+    """``response`` with the headers of every original: a download, never rendered."""
+    return attachment(response, download_name(item.code, item.media_type))
 
 
 def _download_recorder(request: HttpRequest, item: EvidenceItem, delivery: str):
@@ -315,3 +319,21 @@ def derivative(request: HttpRequest, code: str, kind: str) -> HttpResponseBase:
                 response.close()
                 raise
     return response
+
+
+def bundle_download(request: HttpRequest, path: Path, key: str, filename: str) -> HttpResponseBase:
+    """A court bundle (``evidence.files.bundles``) as a download, by the caller who has
+    checked that ``request.user`` may have it: through nginx when
+    TRACKER_X_ACCEL_REDIRECT_PREFIX is set (its ``exports/`` location), else streamed."""
+    log.info(
+        "court bundle %s handed to user %s (%r)", key, request.user.pk, request.user.get_username()
+    )
+    if prefix := settings.TRACKER_X_ACCEL_REDIRECT_PREFIX:
+        response: HttpResponseBase = HttpResponse(content_type=OCTET_STREAM)
+        response["X-Accel-Redirect"] = f"{prefix}/{key}"
+        return attachment(response, filename)
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:  # expired and deleted since it was looked up
+        raise Http404("This bundle is no longer kept.") from None
+    return attachment(FileResponse(stream, content_type=OCTET_STREAM), filename)

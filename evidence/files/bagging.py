@@ -33,7 +33,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
@@ -107,10 +107,19 @@ def export_bag(
     by: AbstractBaseUser | None,
     include_protected: bool = False,
     organization: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    sealed: Callable[[Path], None] | None = None,
+    recorded: Callable[[], None] | None = None,
 ) -> ExportResult:
     """Write the incidents, their evidence items, the items' originals and custody
     logs as a bag at ``out_dir`` (which must not exist or be an empty directory),
-    and record an "exported" custody event per item."""
+    and record an "exported" custody event per item.
+
+    For a background job (``evidence.jobs``): ``progress(done, total)`` is called as
+    the originals are copied; ``sealed(path)`` with the complete bag, before anything
+    is recorded (to pack it); ``recorded()`` inside the transaction of the custody
+    events, after them (to hand the result over with them). If either raises, nothing
+    is recorded and the bag is removed."""
     chosen = sorted({i.pk: i for i in incidents}.values(), key=lambda i: i.code)
     if not chosen:
         raise ExportError(NO_INCIDENTS)
@@ -137,6 +146,7 @@ def export_bag(
             chosen,
             items,
             include_protected=include_protected,
+            progress=progress,
             header={
                 "identifier": identifier,
                 "exported_at": utc(now),
@@ -159,6 +169,8 @@ def export_bag(
             "Protected-Identity-Included": "yes" if include_protected else "no",
         }
         oxum, fingerprint = _make_bag(temp, bag_info)
+        if sealed is not None:
+            sealed(temp)
         with transaction.atomic():
             for item in items:
                 custody.record(
@@ -176,6 +188,8 @@ def export_bag(
                         "protected_identity_included": include_protected,
                     },
                 )
+            if recorded is not None:
+                recorded()
             # Last step inside the transaction: a failed rename rolls the events back.
             os.rename(temp, out)
             renamed = True
@@ -313,6 +327,7 @@ def _write_payload(
     *,
     include_protected: bool,
     header: dict[str, Any],
+    progress: Callable[[int, int], None] | None = None,
 ) -> tuple[set[str], set[str]]:
     """Write the payload into ``root`` (bagit moves it under data/). Returns the codes
     of items whose original is included, and of those whose original was withheld
@@ -322,7 +337,9 @@ def _write_payload(
     listing = []
     for incident in incidents:
         _write_json(root / "incidents" / f"{_safe(incident.code)}.json", incident_record(incident))
-    for item in items:
+    for done, item in enumerate(items):
+        if progress is not None:
+            progress(done, len(items))
         folder = _safe(item.code)
         original = None
         if item.original_path and item.is_protected and not include_protected:

@@ -20,6 +20,7 @@ from tracker.admin.attribution import (
     UnitOverlapFlag,
     dossier_link,
 )
+from tracker.admin.bundle import BundleMixin
 from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
@@ -138,6 +139,7 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 @admin.register(Incident)
 class IncidentAdmin(
+    BundleMixin,
     DiscussionMixin,
     TrayTestimonyMixin,
     TrayMixin,

@@ -1,16 +1,23 @@
 """The jobs page: the background work (``tracker.jobs``) as its people see it.
 
 Everyone with a role sees the jobs they asked for; Editors (``tracker.manage_job``) see
-every job the visibility policy lets them know of, and may try a failed one again."""
+every job the visibility policy lets them know of, and may try a failed one again. A
+court bundle is downloaded from here by the one person who asked for it (nobody else,
+Editors included), until it expires (``evidence.jobs.bundle_file``)."""
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.http import Http404, HttpRequest
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 
+from evidence import jobs as evidence_jobs
+from evidence import views as evidence_views
 from tracker import jobs
-from tracker.admin.kit import ReadOnlyAdmin
+from tracker.admin.kit import ReadOnlyAdmin, primary_key
 from tracker.models import Job
 
 MANAGE = "tracker.manage_job"
@@ -34,6 +41,21 @@ def visible_jobs(user, queryset):
     return queryset.filter(requested_by=user.pk)
 
 
+def download_link(job: Job, viewer) -> str:
+    """A link to download ``job``'s file, for the one who asked for it while it is kept."""
+    if viewer is None or job.requested_by_id != viewer or not job.output:
+        return ""
+    if job.expires_at is None or job.expires_at <= timezone.now():
+        return ""
+    until = timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")
+    return format_html(
+        '<a class="button" href="{}">Download</a> ({} bytes, until {})',
+        reverse("admin:tracker_job_output", args=[job.pk]),
+        f"{job.output_size:,}",
+        until,
+    )
+
+
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = (
@@ -48,6 +70,8 @@ class JobAdmin(ReadOnlyAdmin):
         "outcome",
     )
     list_display_links = ("pk",)
+    # The link from an incident's page to its court bundle's job.
+    extra_lookups = ("id__exact",)
     list_filter = ("state", "kind")
     search_fields = ("=target",)
     list_per_page = 100
@@ -60,6 +84,39 @@ class JobAdmin(ReadOnlyAdmin):
     def get_queryset(self, request):
         return visible_jobs(request.user, super().get_queryset(request)).select_related(
             "requested_by"
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/output/",
+                self.admin_site.admin_view(self.output_view),
+                name="tracker_job_output",
+            ),
+            *super().get_urls(),
+        ]
+
+    def get_list_display(self, request):
+        """The columns, and last a "file" column with the download link of each bundle
+        this user asked for (per request: the admin is shared by every thread)."""
+        viewer = request.user.pk
+
+        @admin.display(description="file")
+        def download(job: Job) -> str:
+            return download_link(job, viewer)
+
+        return (*super().get_list_display(request), download)
+
+    def output_view(self, request: HttpRequest, object_id: str):
+        """The job's file (a court bundle) for the one who asked for it; 404 for anyone
+        else, whether or not the job exists, and once it has expired."""
+        job_id = primary_key(unquote(object_id))
+        job = self.get_queryset(request).filter(pk=job_id).first() if job_id else None
+        found = evidence_jobs.bundle_file(job, request.user)
+        if job is None or found is None:
+            raise Http404("No such file.")
+        return evidence_views.bundle_download(
+            request, found, job.output, evidence_jobs.download_name(job)
         )
 
     def get_actions(self, request):

@@ -143,6 +143,14 @@ PROJECT: list[Row] = [
     Row("admin:tracker_incident_discussion", url("admin:tracker_incident_discussion", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:evidence_evidenceitem_discussion", url("admin:evidence_evidenceitem_discussion", pk("photo")), STAFF_302, method="POST"),
     Row("admin:tracker_incident_tray_act",  url("admin:tracker_incident_tray_act", pk("restricted")), STAFF_404, method="POST", note="restricted"),
+    # Court bundles (tracker.admin.bundle): asked for (POST) by whoever may see the incident
+    # and open evidence files; a GET goes back to the page. Downloaded by the one who asked
+    # only: 404 to anyone else, Editors included (tracker.admin.jobs).
+    Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("incident")), STAFF_302),
+    Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("incident")), STAFF_302, method="POST"),
+    Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("restricted")), STAFF_404, method="POST", note="restricted"),
+    Row("admin:tracker_job_output",         url("admin:tracker_job_output", pk("bundle")), (LOGIN, LOGIN, 200, 404, 404), note="the researcher's bundle"),
+    Row("admin:tracker_job_output",         url("admin:tracker_job_output", fixed(999999)), STAFF_404, note="unknown"),
     Row("admin:tracker_incident_change",    url("admin:tracker_incident_change", pk("restricted")), STAFF_302, note="restricted"),
     Row("admin:tracker_incident_delete",    url("admin:tracker_incident_delete", pk("restricted")), STAFF_403, note="no role deletes"),
     Row("admin:tracker_incident_history",   url("admin:tracker_incident_history", pk("restricted")), STAFF_404, note="restricted"),

@@ -5,12 +5,16 @@ of ``conftest.py``); and a client logged in as a persona (``client_for``)."""
 from __future__ import annotations
 
 import io
+from datetime import timedelta
+from pathlib import Path
 from types import SimpleNamespace
 
 from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib.auth.models import Group, User
 from django.contrib.contenttypes.models import ContentType
 from django.test import Client
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from evidence import intake
@@ -35,6 +39,26 @@ def ingest(data: bytes, *, by: User, kind: str, **fields) -> EvidenceItem:
     return intake.ingest(io.BytesIO(data), filename="upload", kind=kind, by=by, **fields).item
 
 
+def made_bundle(user: User, incident: Incident) -> Job:
+    """A court bundle ``user`` asked for, made and not yet expired (its file a stand-in)."""
+    job = Job.objects.create(
+        kind=Job.Kind.BUNDLE,
+        target=incident.code,
+        key=f"bundle:{user.pk}:{incident.code}:plain",
+        arguments={"incidents": [incident.code], "include_protected": False},
+        requested_by=user,
+        state=Job.State.DONE,
+    )
+    key = f"exports/{job.pk}-{'0' * 32}.zip"
+    folder = Path(settings.DATA_DIR) / "exports"
+    folder.mkdir(exist_ok=True)
+    (folder / key.split("/")[1]).write_bytes(b"PK\x05\x06" + bytes(18))  # an empty zip
+    job.output, job.output_size = key, 22
+    job.expires_at = timezone.now() + timedelta(hours=1)
+    job.save()
+    return job
+
+
 def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespace:
     """One object of every model in the admin, and the cases of the PROJECT table."""
     w = SimpleNamespace()
@@ -57,6 +81,7 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
     for item in (w.photo, w.testimony):
         add_derivative(item, "thumbnail", make_jpeg(size=(32, 24), gps=False))
         add_derivative(item, "preview", make_jpeg(size=(48, 36), gps=False))
+    w.bundle = made_bundle(researcher, w.incident)
     w.official = f.OfficialFactory(name="Official Akram")
     w.incident_type = ContentType.objects.get_for_model(Incident).pk
     position = f.PositionFactory(official=w.official, is_command=True)
