@@ -163,6 +163,11 @@ def test_changelist_shows_thumbnail_or_says_why_not(client, researcher):
     client.force_login(researcher)
     page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
     assert thumbnail_img(shown.code) in row_of(page, shown.code)
+    # Not made yet (the background job has not run): pending; made impossible: no preview.
+    assert '<td class="field-thumbnail">derivatives pending</td>' in row_of(page, unmade.code)
+    unmade.derivative_problem = "no derivative: truncated file"
+    unmade.save()
+    page = client.get(reverse("admin:evidence_evidenceitem_changelist")).content.decode()
     assert '<td class="field-thumbnail">no preview</td>' in row_of(page, unmade.code)
     assert '<td class="field-thumbnail">no file</td>' in row_of(page, described.code)
     assert page.count('class="evidence-thumb"') == 1

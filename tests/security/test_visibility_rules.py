@@ -115,6 +115,13 @@ def every_rule(other_researcher):
             confirmed_at=timezone.now(),
         )
         add(side, match)
+    # A job names its target by code: an incident's or an item's.
+    from tracker.models import Job
+
+    for side, incident in (("open", visible), ("hidden", restricted)):
+        photo = EvidenceItem.objects.get(pk=min(rows[EvidenceItem][side]))
+        for code in (incident.code, photo.code):
+            add(side, Job.objects.create(kind="fixity", target=code, key=f"rule:{code}"))
     shared = EvidenceItem.objects.get(pk=min(rows[EvidenceItem]["open"]))
     add("hidden", EvidenceLink.objects.create(item=shared, incident=restricted))
     follow_up = IncidentRelation.Kind.FOLLOW_UP

@@ -39,6 +39,7 @@ from tracker.models import (
     Force,
     Incident,
     IncidentRelation,
+    Job,
     Official,
     OfficialAlias,
     Place,
@@ -89,6 +90,7 @@ MODELS = (
     ReviewEvent,
     FlightLog,
     FlightObservation,
+    Job,
 )
 
 FORMULAS = {
@@ -180,6 +182,8 @@ def case(researcher, superuser):
         to_status=ReviewStatus.SUBMITTED,
         actor=researcher,
     )
+    # A job's words come from errors and handlers (an exception may quote a file).
+    Job.objects.create(**hostile(Job), kind="fixity", requested_by=superuser)
     return {"incident": incident, "other": other, "official": official, "item": item}
 
 

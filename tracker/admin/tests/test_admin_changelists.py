@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from evidence.files import custody
 from evidence.models import CustodyEvent
-from tracker.models import ReviewEvent, ReviewStatus
+from tracker.models import Job, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 
 # Queries per changelist page for a logged-in editor: session, user, the editor's
@@ -34,6 +34,7 @@ PINNED = {
     "evidence_custodyevent": 6,
     "evidence_satelliteimage": 7,
     "evidence_testimony": 6,
+    "tracker_job": 6,
 }
 
 
@@ -50,6 +51,7 @@ def add_rows(n: int, actor) -> None:
         f.TestimonyFactory()
         f.FlightObservationFactory()
         f.SatelliteImageFactory()
+        Job.objects.create(kind="fixity", key=f"pinned:{incident.code}", requested_by=actor)
         ReviewEvent.objects.create(
             content_type=ContentType.objects.get_for_model(incident),
             object_id=incident.pk,
