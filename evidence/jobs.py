@@ -61,7 +61,8 @@ def fixity(job: Job) -> str:
         started=started, budget=settings.TRACKER_FIXITY_BUDGET_SECONDS, job=job
     )
     message = str(summary)
-    if summary.remaining:
+    # A run that checked nothing does not ask again (no chain of empty runs).
+    if summary.remaining and summary.checked:
         following = jobs.submit(
             Job.Kind.FIXITY,
             key=f"fixity:continue:{job.pk}",
