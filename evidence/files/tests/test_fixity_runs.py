@@ -13,7 +13,8 @@ from django.core import mail
 from django.utils import timezone
 
 from evidence.files import fixity, fixity_runs, storage
-from evidence.files.tests.test_verify_evidence import flip_a_byte
+from evidence.files.custody import ChainBreak
+from evidence.files.tests.test_verify_evidence import flip_a_byte, point_row_at
 from evidence.models import CustodyEvent, EvidenceItem, FixityCheck
 from evidence.tests.files import make_jpeg
 from evidence.tests.intake_helpers import ingest
@@ -205,6 +206,33 @@ def test_a_row_pointed_elsewhere_is_a_log_mismatch(researcher):
     # The file no longer matches the row either: the file's problem comes first.
     assert check.result == "mismatch"
     assert f"LOG-MISMATCH {item.code} row {'0' * 64}" in check.problems
+
+
+def test_a_row_pointed_at_another_good_file_is_a_log_mismatch(researcher):
+    (item,) = photos(researcher, 1)
+    new = point_row_at(item, b"other bytes, stored the way intake stores them")
+    fixity_runs.run(started=timezone.now(), budget=60)
+    (check,) = checks(item)
+    assert (check.result, check.observed) == ("log mismatch", new)
+    assert check.problems.startswith(f"LOG-MISMATCH {item.code} row {new} log {item.sha256}")
+
+
+@pytest.mark.parametrize(
+    ("result", "row", "received", "breaks", "expected"),
+    [
+        (fixity.OK, "a", "a", (), "ok"),
+        (fixity.NO_ORIGINAL, "", "", (), "no original"),
+        (fixity.OK, "a", "a", (ChainBreak(2, "x"),), "chain broken"),
+        (fixity.OK, "a", "b", (ChainBreak(2, "x"),), "log mismatch"),
+        (fixity.MISSING, "a", "b", (ChainBreak(2, "x"),), "missing"),
+        (fixity.MISMATCH, "a", "a", (ChainBreak(2, "x"),), "mismatch"),
+    ],
+)
+def test_the_result_is_the_first_problem(result, row, received, breaks, expected):
+    found = fixity.ItemFixity(code="EV-1", row=row, received=received, result=result, observed="")
+    verification = fixity.Verification(found, breaks)
+    assert verification.result == expected
+    assert bool(verification.problems()) == (expected not in FixityCheck.SOUND)
 
 
 def test_a_big_collection_is_continued_until_the_pass_is_complete(
