@@ -1,6 +1,15 @@
 """The evidence work that runs in the background (``tracker.jobs``): each handler takes
 its claimed job and returns what it did, in words for the jobs page. Each is idempotent:
-run twice, the second run changes nothing."""
+run twice, the second run changes nothing.
+
+Fixity is periodic: the clock starts a pass every ``TRACKER_FIXITY_EVERY_HOURS``
+(counted from the last fixity job asked for); each run re-hashes for at most
+``TRACKER_FIXITY_BUDGET_SECONDS`` (``evidence.files.fixity_runs``) and, if items of the
+pass are left, asks for the next run of the same pass at once (key
+``fixity:continue:<job>``, the pass's start in its arguments). A run repeated (a retry
+after a worker died) checks nothing already checked in its pass; a new pass starts only
+when the clock says one is due.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +17,7 @@ import hashlib
 import re
 import time
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -16,7 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from evidence import access, intake
-from evidence.files import bagging, bundles, derivation, storage
+from evidence.files import bagging, bundles, derivation, fixity_runs, storage
 from evidence.flights import flightlog
 from evidence.models import EvidenceItem, FlightLog
 from tracker import jobs
@@ -283,3 +292,36 @@ def download_name(job: Job) -> str:
     codes = bundle_codes(job)
     named = codes[0] + (f"-and-{len(codes) - 1}-more" if len(codes) > 1 else "")
     return f"court-bundle-{named}-job-{job.pk}.zip"
+
+
+# --- Scheduled fixity ---------------------------------------------------------------------
+
+STARTED_ARGUMENT = "pass_started"  # a continuation's argument: its pass's start (ISO 8601)
+
+
+def fixity_period() -> timedelta:
+    return timedelta(hours=settings.TRACKER_FIXITY_EVERY_HOURS)
+
+
+jobs.every(Job.Kind.FIXITY, fixity_period)
+
+
+@jobs.handler(Job.Kind.FIXITY)
+def fixity(job: Job) -> str:
+    """One run of a fixity pass: the pass the job continues, or a new one starting when
+    the job was asked for."""
+    given = job.arguments.get(STARTED_ARGUMENT)
+    started = datetime.fromisoformat(given) if given else job.created_at
+    summary = fixity_runs.run(
+        started=started, budget=settings.TRACKER_FIXITY_BUDGET_SECONDS, job=job
+    )
+    message = str(summary)
+    # A run that checked nothing does not ask again (no chain of empty runs).
+    if summary.remaining and summary.checked:
+        following = jobs.submit(
+            Job.Kind.FIXITY,
+            key=f"fixity:continue:{job.pk}",
+            arguments={STARTED_ARGUMENT: started.isoformat()},
+        )
+        message += f"; continued by job {following.pk}"
+    return message

@@ -1,4 +1,5 @@
-"""E-mail about review work, sent after the transition has committed.
+"""E-mail about review work, sent after the transition has committed (and about the
+work that needs an Editor: a copy set aside, a fixity problem).
 
 Reviewers hear when work is submitted; the author hears when changes are
 requested, or the work is rejected or verified. Messages name the record by its
@@ -97,6 +98,37 @@ def duplicate_set_aside(item, *, by) -> None:
     except OSError:
         # The upload stands; a mail server that is down must not undo it.
         log.exception("could not send the notification for a copy of %s", item.code)
+
+
+FIXITY_LISTED = 200  # codes named in one fixity mail; the rest are counted
+
+
+def fixity_failed(codes: list[str]) -> None:
+    """Tell the Editors (``tracker.manage_job``: they see every job) that the scheduled
+    fixity pass (``evidence.files.fixity_runs``) found problems with the items ``codes``.
+    Called after the commit. The mail names the items by code only: no title, no file
+    name (an item may be protected); what was found is on the Fixity page."""
+    recipients = [u.email for u in holders_of("tracker.manage_job")]
+    if not recipients or not codes:
+        return
+    listed = "\n".join(f"  {code}" for code in codes[:FIXITY_LISTED])
+    if len(codes) > FIXITY_LISTED:
+        listed += f"\n  and {len(codes) - FIXITY_LISTED} more"
+    page = settings.TRACKER_BASE_URL.rstrip("/") + reverse("fixity")
+    body = (
+        f"The scheduled fixity check found a problem with {len(codes)} item(s):\n\n"
+        f"{listed}\n\n"
+        "Each problem is recorded in the item's custody log (a 'verified' event). "
+        "What was found, item by item, is on the Fixity page:\n"
+        f"\n{page}\n"
+    )
+    try:
+        send_mail(
+            f"[tracker] Fixity problem: {len(codes)} item(s)", body, None, sorted(set(recipients))
+        )
+    except OSError:
+        # The checks are recorded; the Fixity page shows them without the mail.
+        log.exception("could not send the fixity notification for %s", ", ".join(codes))
 
 
 def holders_of(*perms: str):

@@ -7,7 +7,9 @@ sealed in the hash chain (``evidence.files.custody``), so changing it breaks the
 Every check here therefore compares three things: the file's bytes, the row,
 and the log.
 
-- ``check_item`` is what ``verify_evidence`` runs for each item.
+- ``check_item`` hashes one item's file and compares file, row and log; ``verify``
+  adds the chain and records the ``verified`` custody event: the one per-item step
+  of ``verify_evidence`` and of the scheduled pass (``evidence.files.fixity_runs``).
 - ``VerifiedStream`` hashes a file while it is served and withholds the last
   chunk until the hash is known and matches (the download view uses it).
 
@@ -22,9 +24,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from evidence.files import storage
+from evidence.files import custody, storage
 from evidence.files.storage import sha256_of
-from evidence.models import EvidenceItem
+from evidence.models import CustodyEvent, EvidenceItem
 
 log = logging.getLogger("evidence.files.custody")
 
@@ -141,6 +143,61 @@ def check_item(item: EvidenceItem, received: str) -> ItemFixity:
         received_original=received_original,
         received_observed=received_observed,
     )
+
+
+@dataclass(frozen=True)
+class Verification:
+    """One item verified: its fixity (``check_item``) and its chain's breaks."""
+
+    found: ItemFixity
+    breaks: tuple[custody.ChainBreak, ...]
+
+    @property
+    def chain(self) -> str:
+        return f"broken at event {self.breaks[0].sequence}" if self.breaks else "ok"
+
+    def problems(self) -> list[str]:
+        """One line per problem, as ``verify_evidence`` prints them."""
+        lines = self.found.problems()
+        if self.breaks:
+            lines.append(f"CHAIN {self.found.code} {self.chain}")
+        return lines
+
+    @property
+    def result(self) -> str:
+        """The first problem in this order, else the file's result (``OK`` or
+        ``NO_ORIGINAL``): ``MISMATCH``/``MISSING``, ``LOG_MISMATCH``, ``CHAIN_BROKEN``
+        (``FixityCheck.Result``'s values)."""
+        if self.found.result in (MISMATCH, MISSING):
+            return self.found.result
+        if self.found.log == LOG_MISMATCH:
+            return "log mismatch"
+        if self.breaks:
+            return "chain broken"
+        return self.found.result
+
+
+def verify(
+    item: EvidenceItem,
+    received: str,
+    breaks: list[custody.ChainBreak],
+    *,
+    record_sound: bool = True,
+) -> Verification:
+    """Check ``item``'s file, row and log (``check_item``; ``received`` as there), take
+    its chain's ``breaks`` (``custody.verify_chains``), and record a ``verified``
+    custody event saying what was found: for every item, or with ``record_sound=False``
+    only for an item with a problem (the scheduled pass keeps its own record of the
+    sound ones)."""
+    found = Verification(check_item(item, received), tuple(breaks))
+    if record_sound or found.problems():
+        custody.record(
+            item,
+            CustodyEvent.Action.VERIFIED,
+            observed_sha256=found.found.observed,
+            details={**found.found.details(), "chain": found.chain},
+        )
+    return found
 
 
 class VerifiedStream:

@@ -3,6 +3,7 @@ flight logs, one module per idea; every model is importable from
 ``evidence.models`` as Django expects."""
 
 from evidence.models.custody import APPEND_ONLY, AppendOnlyError, CustodyEvent, CustodyEventQuerySet
+from evidence.models.fixity import FixityCheck
 from evidence.models.flights import FlightLog, FlightMatch, FlightObservation
 from evidence.models.items import (
     Derivative,
@@ -21,6 +22,7 @@ __all__ = [
     "Derivative",
     "EvidenceItem",
     "EvidenceLink",
+    "FixityCheck",
     "FlightLog",
     "FlightMatch",
     "FlightObservation",
