@@ -79,7 +79,9 @@ class Command(BaseCommand):
                     batch=burst,
                     reload=False,
                     startup_delay=False,
-                    interval=1,
+                    # An idle worker looks for work four times a second: one indexed
+                    # query each, and a job waits at most this long for a free worker.
+                    interval=0.25,
                     # The jobs log one line each (tracker.jobs); the queue's own lines
                     # (two per task, by task id) only at -v 2.
                     verbosity=max(0, verbosity - 1),
