@@ -46,6 +46,10 @@ def derivatives(job: Job) -> str:
         return f"{job.target} no longer exists: nothing to do."
     if not derivation.needed(item):
         return f"{item.code}: derivatives already made."
+    if not storage.path_of(item.original_path).exists():
+        # Not a damaged image (that is flagged for good): storage not there yet (a
+        # volume not mounted), so the job is tried again, and fails visibly at last.
+        raise FileNotFoundError(f"{item.code}: its original is not in storage")
     if derivation.derive(item, by=job.requested_by):
         return f"{item.code}: thumbnail, preview and perceptual hash made."
     return f"{item.code}: no derivative ({item.derivative_problem})."

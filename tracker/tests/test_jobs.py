@@ -37,6 +37,7 @@ def work(monkeypatch):
         return outcome
 
     monkeypatch.setitem(jobs.HANDLERS, "test", handle)
+    monkeypatch.setattr(jobs, "PERIODIC", {})  # no fixity pass started by these ticks
     return state
 
 

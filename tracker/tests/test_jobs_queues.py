@@ -9,6 +9,7 @@ they are skipped with a message saying so. The test that stops Redis starts its 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import random
@@ -19,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -82,7 +82,7 @@ def rq_queue(settings):
     queue.empty()
 
 
-@contextmanager
+@contextlib.contextmanager
 def signals_kept():
     """The database worker sets SIGINT and SIGTERM handlers: give pytest its own back."""
     kept = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
@@ -192,6 +192,37 @@ def test_a_worker_killed_mid_job_leaves_nothing_half_written(database_queue, res
     assert_derivatives_whole(items)
 
 
+def test_a_failing_job_is_retried_by_the_workers_then_failed_never_dropped(
+    database_queue, researcher
+):
+    """The original's storage is not there (a volume not mounted yet): the job is tried
+    again by a later worker run; back in time, it succeeds. Gone for good: after the
+    last attempt the job is failed with its error."""
+    items = [ingest(data, by=researcher).item for data in photos(2)]
+    moved = []
+    for item in items:
+        original = storage.path_of(item.original_path)
+        away = original.with_name(original.name + ".away")
+        original.rename(away)
+        moved.append((original, away))
+    for attempt in (1, 2):
+        run_worker_here()
+        for job in Job.objects.filter(kind=Job.Kind.DERIVATIVES):
+            assert (job.state, job.attempts) == (Job.State.QUEUED, attempt), job.error
+            assert job.error.startswith("FileNotFoundError")
+        Job.objects.update(run_after=timezone.now())  # the wait before the next attempt
+    original, away = moved[0]
+    away.rename(original)  # the first is back before its last attempt
+    run_worker_here()
+    back, gone = (Job.objects.get(target=item.code) for item in items)
+    assert (back.state, back.attempts) == (Job.State.DONE, 3)
+    assert (gone.state, gone.attempts) == (Job.State.FAILED, 3)
+    assert gone.error.startswith("FileNotFoundError") and gone.finished_at
+    run_worker_here()
+    gone.refresh_from_db()
+    assert gone.state == Job.State.FAILED  # failed is final until an Editor tries again
+
+
 def test_eight_workers_on_one_queue_never_run_a_job_twice(database_queue, researcher):
     items = [ingest(data, by=researcher).item for data in photos(16)]
     for job in Job.objects.all():
@@ -265,6 +296,30 @@ def own_redis(tmp_path):
         stop()
 
 
+def test_an_rq_worker_killed_mid_job_leaves_nothing_half_written(rq_queue, researcher):
+    big = [make_png_of((4000, 3000), (n * 30, 120, 200)) for n in range(6)]
+    items = [ingest(data, by=researcher, filename=f"{n}.png").item for n, data in enumerate(big)]
+    worker = start_worker("rq", REDIS_URL=redis_url(), TRACKER_JOB_LEASE_SECONDS="1")
+    try:
+        running = wait_for(lambda: Job.objects.filter(state=Job.State.RUNNING).first(), 120)
+        kill_tree(worker.pid)  # the worker and RQ's process running the job
+        worker.wait(timeout=30)
+    finally:
+        if worker.poll() is None:
+            kill_tree(worker.pid)
+    running.refresh_from_db()
+    assert running.state == Job.State.RUNNING
+    time.sleep(1.2)
+    finisher = start_worker("rq", "--burst", REDIS_URL=redis_url())
+    output, _ = finisher.communicate(timeout=300)
+    assert finisher.returncode == 0, output
+    for job in Job.objects.all():
+        assert job.state == Job.State.DONE, (job.key, job.state, job.error)
+    running.refresh_from_db()
+    assert running.attempts == 2
+    assert_derivatives_whole(items)
+
+
 def test_redis_stopped_while_uploading_loses_no_work(rq_queue, own_redis, researcher, settings):
     settings.RQ_QUEUES = {"default": {"URL": redis_url(own_redis["port"])}}
     first = ingest(make_jpeg(colour=(1, 2, 3)), by=researcher).item
@@ -319,6 +374,23 @@ def make_png_of(size, colour) -> bytes:
     out = io.BytesIO()
     Image.new("RGB", size, colour).save(out, "PNG")
     return out.getvalue()
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL ``pid`` and its children (RQ runs each job in a child process of its own
+    process group, which a signal to the worker's group would miss)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    for child in children:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGKILL)
+    os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(condition, seconds: float):
