@@ -22,6 +22,15 @@ from tracker.access import VIEW_RESTRICTED
 log = logging.getLogger(__name__)
 
 
+def _send(subject: str, body: str, recipients, *, about: str) -> None:
+    """Send one notification. What it tells of (a review, an upload, a fixity pass)
+    stands whatever happens here: a mail server that is down is logged, never raised."""
+    try:
+        send_mail(subject[:200], body, None, sorted(set(recipients)))
+    except OSError:
+        log.exception("could not send the notification about %s", about)
+
+
 def reviewers_of(record):
     """Active users with the review permission for the record's kind, with an address."""
     meta = record._meta
@@ -67,11 +76,7 @@ def transition_made(record, event) -> None:
         + (f"\nComment:\n{event.comment}\n" if comment else "")
         + f"\n{_link(record)}\n"
     )
-    try:
-        send_mail(subject[:200], body, None, sorted(set(recipients)))
-    except OSError:
-        # The transition stands; a mail server that is down must not undo a review.
-        log.exception("could not send the notification for %s", code)
+    _send(subject, body, recipients, about=code)
 
 
 def duplicate_set_aside(item, *, by) -> None:
@@ -91,13 +96,7 @@ def duplicate_set_aside(item, *, by) -> None:
         "An editor decides where the copy belongs.\n"
         f"\n{_link(item)}\n"
     )
-    try:
-        send_mail(
-            f"[tracker] Set aside: a copy of {item.code}", body, None, sorted(set(recipients))
-        )
-    except OSError:
-        # The upload stands; a mail server that is down must not undo it.
-        log.exception("could not send the notification for a copy of %s", item.code)
+    _send(f"[tracker] Set aside: a copy of {item.code}", body, recipients, about=item.code)
 
 
 FIXITY_LISTED = 200  # codes named in one fixity mail; the rest are counted
@@ -122,13 +121,7 @@ def fixity_failed(codes: list[str]) -> None:
         "What was found, item by item, is on the Fixity page:\n"
         f"\n{page}\n"
     )
-    try:
-        send_mail(
-            f"[tracker] Fixity problem: {len(codes)} item(s)", body, None, sorted(set(recipients))
-        )
-    except OSError:
-        # The checks are recorded; the Fixity page shows them without the mail.
-        log.exception("could not send the fixity notification for %s", ", ".join(codes))
+    _send(f"[tracker] Fixity problem: {len(codes)} item(s)", body, recipients, about="fixity")
 
 
 def holders_of(*perms: str):
@@ -159,7 +152,4 @@ def mentioned(record, comment, people) -> None:
     if not recipients:
         return
     body = f"{comment.author} mentioned you in a comment on {code}.\n\n{_link(record)}\n"
-    try:
-        send_mail(f"[tracker] You were mentioned: {label}"[:200], body, None, recipients)
-    except OSError:
-        log.exception("could not send the mention notification for %s", code)
+    _send(f"[tracker] You were mentioned: {label}", body, recipients, about=code)

@@ -127,17 +127,19 @@ class FlightLogAdmin(kit.ModelAdmin):
         }
         return TemplateResponse(request, "admin/evidence/flightlog_upload.html", context)
 
+    @staticmethod
+    def _options(form: FlightLogUploadForm) -> dict:
+        """What the import takes besides the file, as the form gives it (the same for
+        an import now and one in the background)."""
+        data = form.cleaned_data
+        names = ("incident", "source_type", *background.FLIGHT_LOG_OPTIONS)
+        return {name: data[name] for name in names}
+
     def _import_later(self, request: HttpRequest, form: FlightLogUploadForm) -> Job:
         """A large log: kept for a background import (``evidence.jobs.flight_log``)."""
-        data = form.cleaned_data
         with form.source() as (upload, name):
             job = background.import_flight_log_later(
-                upload,
-                filename=name,
-                by=request.user,
-                incident=data["incident"],
-                source_type=data["source_type"],
-                **{option: data[option] for option in background.FLIGHT_LOG_OPTIONS},
+                upload, filename=name, by=request.user, **self._options(form)
             )
         self.message_user(
             request,
@@ -147,22 +149,9 @@ class FlightLogAdmin(kit.ModelAdmin):
         return job
 
     def _import(self, request: HttpRequest, form: FlightLogUploadForm) -> flightlog.ImportResult:
-        data = form.cleaned_data
         with form.source() as (upload, name):
             result = flightlog.import_flight_log(
-                upload,
-                filename=name,
-                by=request.user,
-                time_zone=data["time_zone"],
-                skip_invalid=data["skip_invalid"],
-                incident=data["incident"],
-                relevance=data["relevance"],
-                title=data["title"],
-                received_from=data["received_from"],
-                description=data["description"],
-                source_type=data["source_type"],
-                source_name=data["source_name"],
-                is_protected=data["is_protected"],
+                upload, filename=name, by=request.user, **self._options(form)
             )
         item = result.item
         if result.duplicate:
