@@ -59,17 +59,16 @@ def download_link(job: Job, viewer) -> str:
 @admin.register(Job)
 class JobAdmin(ReadOnlyAdmin):
     list_display = (
-        "pk",
+        "number",
         "kind",
         "target",
         "state_shown",
         "attempts_shown",
         "requested_by",
         "created_at",
-        "finished_at",
         "outcome",
     )
-    list_display_links = ("pk",)
+    list_display_links = ("number",)
     # The link from an incident's page to its court bundle's job.
     extra_lookups = ("id__exact",)
     list_filter = ("state", "kind")
@@ -124,6 +123,10 @@ class JobAdmin(ReadOnlyAdmin):
         if not request.user.has_perm(MANAGE):
             actions.pop("try_again", None)
         return actions
+
+    @admin.display(description="job", ordering="-pk")
+    def number(self, job: Job) -> str:
+        return f"#{job.pk}"
 
     @admin.display(description="state", ordering="state")
     def state_shown(self, job: Job) -> str:

@@ -15,7 +15,7 @@ from django.db.models import Q
 
 class Job(models.Model):
     class Kind(models.TextChoices):
-        DERIVATIVES = "derivatives", "thumbnails and perceptual hash"
+        DERIVATIVES = "derivatives", "thumbnails"
         BUNDLE = "bundle", "court bundle"
         FLIGHT_LOG = "flight_log", "flight-log import"
         FIXITY = "fixity", "fixity check"
