@@ -54,6 +54,18 @@ STALE_HAND_OVER = timedelta(minutes=10)
 TICK_BATCH = 500
 
 
+MANAGE = "tracker.manage_job"  # every job, and trying a failed one again (Editors)
+
+
+def visible_jobs(user, queryset):
+    """``queryset`` of jobs as ``user`` may see them, on every face: their own jobs, or
+    every job for holders of ``MANAGE`` (the visibility policy, applied by the admin kit,
+    hides those of hidden items and incidents from both)."""
+    if user.has_perm(MANAGE):
+        return queryset
+    return queryset.filter(requested_by=user.pk)
+
+
 class Refused(Exception):
     """The work is not allowed or cannot be done with this input: fail, do not retry.
 

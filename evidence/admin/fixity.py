@@ -11,9 +11,10 @@ from django.template.response import TemplateResponse
 
 from evidence.files import fixity_runs
 from evidence.models import FixityCheck
+from tracker import jobs
 from tracker.models import Job
 
-MANAGE = "tracker.manage_job"  # the Editors' right over background work
+MANAGE = jobs.MANAGE  # the Editors' right over background work
 FAILURES = 100  # recent failures shown
 
 

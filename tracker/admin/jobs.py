@@ -20,7 +20,7 @@ from tracker import jobs
 from tracker.admin.kit import ReadOnlyAdmin, primary_key
 from tracker.models import Job
 
-MANAGE = "tracker.manage_job"
+MANAGE = jobs.MANAGE
 # The review states' badge colours, by what they mean: waiting, in hand, good, bad.
 BADGES = {
     Job.State.QUEUED: "draft",
@@ -32,13 +32,6 @@ BADGES = {
 
 # Not the arguments: a flight log's file name may name the person it protects.
 HIDDEN = ("run_token", "arguments")
-
-
-def visible_jobs(user, queryset):
-    """``queryset`` as ``user`` may see it: their own jobs, or every job for Editors."""
-    if user.has_perm(MANAGE):
-        return queryset
-    return queryset.filter(requested_by=user.pk)
 
 
 def download_link(job: Job, viewer) -> str:
@@ -81,7 +74,7 @@ class JobAdmin(ReadOnlyAdmin):
     exclude = HIDDEN
 
     def get_queryset(self, request):
-        return visible_jobs(request.user, super().get_queryset(request)).select_related(
+        return jobs.visible_jobs(request.user, super().get_queryset(request)).select_related(
             "requested_by"
         )
 

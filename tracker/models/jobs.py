@@ -85,7 +85,3 @@ class Job(models.Model):
     def __str__(self) -> str:
         what = f"{self.get_kind_display()} {self.target}".strip()
         return f"Job {self.pk}: {what}"
-
-    @property
-    def finished(self) -> bool:
-        return self.state in (self.State.DONE, self.State.FAILED)
