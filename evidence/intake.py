@@ -27,7 +27,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from evidence import access, links
-from evidence.files import custody, imaging, sniffing, storage
+from evidence.files import custody, imaging, recordings, sniffing, storage
 from evidence.models import (
     CustodyEvent,
     EvidenceItem,
@@ -241,6 +241,9 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     except imaging.ImageRefused as exc:
         raise IntakeError(str(exc)) from None
     scene = imaging.read_scene_facts(staged.path) if kind == EvidenceItem.Kind.SATELLITE else None
+    is_recording = recordings.is_recording(media_type)
+    # In the limited child (FFmpeg reads hostile bytes): None if it cannot read them.
+    recorded = recordings.read_facts(staged.path) if is_recording else None
     now = timezone.now()
     key = storage.original_key(staged.sha256)
     # Set just before promotion: if anything fails from there on, a file that was
@@ -271,6 +274,11 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
             if facts and facts.gps_latitude is not None and item.captured_latitude is None:
                 item.captured_latitude = facts.gps_latitude
                 item.captured_longitude = facts.gps_longitude
+            claims = recordings.metadata(item, recorded) if recorded else None
+            if claims and claims.recorded_at and not item.captured_at:
+                item.captured_at = claims.recorded_at
+            if claims and claims.latitude is not None and item.captured_latitude is None:
+                item.captured_latitude, item.captured_longitude = claims.latitude, claims.longitude
             # Not the hash: a request that stored the same bytes since the look-up above
             # must meet the unique index at save (IntegrityError, linked below), not a
             # ValidationError here. The code is assigned by save().
@@ -282,6 +290,9 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 PhotoMetadata.objects.create(item=item, **facts.__dict__)
             if scene is not None:
                 SatelliteImage.objects.create(item=item, **scene.__dict__)
+            if claims is not None:
+                claims.item = item
+                claims.save()
             custody.record(
                 item,
                 CustodyEvent.Action.ACQUIRED,
@@ -318,10 +329,12 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         received = staged.path
         transaction.on_commit(partial(_promote_after_commit, staged))
     log.info("ingested %s (%s, %d bytes)", item.code, media_type, staged.size)
-    if is_image:
+    if is_image or is_recording:
         # Background work (its handler is in evidence.jobs), handed to the queue after
         # the commit (of the caller's transaction, if there is one), so a rollback asks
         # for nothing and the upload does not wait for the thumbnails; the item's pages
         # say "derivatives pending" until they exist.
         jobs.submit(Job.Kind.DERIVATIVES, item.code, by=by)
+    if is_recording:
+        jobs.submit(Job.Kind.PLAYABLE, item.code, by=by)
     return IngestResult(item, duplicate=False, received=received)

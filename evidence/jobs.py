@@ -38,21 +38,48 @@ MOST_INCIDENTS = 100
 RENEW_EVERY = 5.0
 
 
+def _check_stored(item: EvidenceItem) -> None:
+    if not storage.path_of(item.original_path).exists():
+        # Not a damaged file (that is flagged for good): storage not there yet (a
+        # volume not mounted), so the job is tried again, and fails visibly at last.
+        raise FileNotFoundError(f"{item.code}: its original is not in storage")
+
+
+def _renewing(job: Job):
+    """Called every few seconds while media is decoded: the job's lease is renewed."""
+    return lambda: jobs.progress(job, 0, 0)
+
+
 @jobs.handler(Job.Kind.DERIVATIVES)
 def derivatives(job: Job) -> str:
-    """An item's thumbnails, preview and perceptual hash, asked for by intake."""
+    """An item's thumbnails and preview (and a video's keyframes), and its perceptual
+    hash, asked for by intake."""
     item = EvidenceItem.objects.filter(code=job.target).first()
     if item is None:
         return f"{job.target} no longer exists: nothing to do."
     if not derivation.needed(item):
         return f"{item.code}: derivatives already made."
-    if not storage.path_of(item.original_path).exists():
-        # Not a damaged image (that is flagged for good): storage not there yet (a
-        # volume not mounted), so the job is tried again, and fails visibly at last.
-        raise FileNotFoundError(f"{item.code}: its original is not in storage")
-    if derivation.derive(item, by=job.requested_by):
+    _check_stored(item)
+    if derivation.derive(item, by=job.requested_by, waiting=_renewing(job)):
+        frames = item.derivatives.filter(kind="keyframe").count()
+        if frames:
+            return f"{item.code}: poster and {frames} keyframes made."
         return f"{item.code}: thumbnail, preview and perceptual hash made."
     return f"{item.code}: no derivative ({item.derivative_problem})."
+
+
+@jobs.handler(Job.Kind.PLAYABLE)
+def playable(job: Job) -> str:
+    """A video's or audio file's small copy without metadata, asked for by intake."""
+    item = EvidenceItem.objects.filter(code=job.target).first()
+    if item is None:
+        return f"{job.target} no longer exists: nothing to do."
+    if not derivation.playable_needed(item):
+        return f"{item.code}: playable copy already made."
+    _check_stored(item)
+    if derivation.playable(item, by=job.requested_by, waiting=_renewing(job)):
+        return f"{item.code}: playable copy made."
+    return f"{item.code}: {item.playable_problem}."
 
 
 # --- a large flight log, imported in the background ---------------------------------------

@@ -1,4 +1,5 @@
-"""Protected file URLs: /evidence/<code>/original, /thumbnail, /preview."""
+"""Protected file URLs: /evidence/<code>/original, /thumbnail, /preview, /keyframe/<n>,
+/playable."""
 
 from django.urls import path
 
@@ -20,5 +21,17 @@ urlpatterns = [
         views.derivative,
         {"kind": Derivative.Kind.PREVIEW.value},
         name="preview",
+    ),
+    path(
+        "<str:code>/keyframe/<int:position>",
+        views.derivative,
+        {"kind": Derivative.Kind.KEYFRAME.value},
+        name="keyframe",
+    ),
+    path(
+        "<str:code>/playable",
+        views.derivative,
+        {"kind": Derivative.Kind.PLAYABLE.value},
+        name="playable",
     ),
 ]

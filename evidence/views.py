@@ -57,7 +57,7 @@ WITHHELD = (
     "This original is withheld: it does not match what its custody log says was "
     "received. This has been logged for the administrators.\n"
 )
-INLINE_TYPES = {"image/jpeg", "image/png", "image/webp"}
+INLINE_TYPES = {"image/jpeg", "image/png", "image/webp", "video/mp4", "audio/mp4"}
 
 
 def download_name(code: str, media_type: str, suffix: str = "") -> str:
@@ -281,20 +281,69 @@ def original(request: HttpRequest, code: str) -> HttpResponseBase:
     return _streamed(request, item, path, received)
 
 
+RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def _ranged(request: HttpRequest, stream, size: int, media_type: str) -> HttpResponseBase:
+    """The whole file, or the one byte range asked for (206), so that a browser's
+    ``<video>`` can seek; a range beyond the end is 416. Several ranges: the whole file."""
+    asked = RANGE.match(request.headers.get("Range", "").strip())
+    if not asked or not (asked[1] or asked[2]):
+        response = FileResponse(stream, content_type=media_type)
+        response["Accept-Ranges"] = "bytes"
+        return response
+    if asked[1]:
+        start = int(asked[1])
+        end = min(int(asked[2]), size - 1) if asked[2] else size - 1
+    else:  # the last N bytes
+        start, end = max(0, size - int(asked[2])), size - 1
+    if start >= size or end < start:
+        stream.close()
+        response = HttpResponse(status=416)
+        response["Content-Range"] = f"bytes */{size}"
+        return response
+    stream.seek(start)
+    left = end - start + 1
+
+    def chunks():
+        nonlocal left
+        try:
+            while left > 0:
+                chunk = stream.read(min(storage.CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+        finally:
+            stream.close()
+
+    response = StreamingHttpResponse(chunks(), status=206, content_type=media_type)
+    response["Content-Range"] = f"bytes {start}-{end}/{size}"
+    response["Content-Length"] = str(end - start + 1)
+    response["Accept-Ranges"] = "bytes"
+    return response
+
+
 @require_safe
-def derivative(request: HttpRequest, code: str, kind: str) -> HttpResponseBase:
-    """The item's thumbnail or preview, shown inline; 404 when none was made.
+def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) -> HttpResponseBase:
+    """The item's thumbnail, preview, ``position``-th keyframe or playable copy, shown
+    inline (a playable copy in byte ranges too); 404 when none was made.
 
     A protected item opened by its uploader alone (``access.opens_as_uploader``) is an
     exception to the protection: each such opening is a ``viewed`` custody event, and the
     browser keeps no copy, so every look is recorded."""
     item = _viewable_item(request, code, kind)
-    found = Derivative.objects.filter(item=item, kind=kind).only("path", "media_type").first()
+    found = Derivative.objects.filter(item=item, kind=kind, position=position)
+    found = found.only("path", "media_type").first()
     if found is None:
         raise Http404(f"This item has no {kind}.")
     path = _stored_file(item, found.path, kind)
     media_type = found.media_type if found.media_type in INLINE_TYPES else OCTET_STREAM
-    response = FileResponse(_open(path, item, kind), content_type=media_type)
+    stream = _open(path, item, kind)
+    if kind == Derivative.Kind.PLAYABLE:
+        response = _ranged(request, stream, os.fstat(stream.fileno()).st_size, media_type)
+    else:
+        response = FileResponse(stream, content_type=media_type)
     response["Content-Disposition"] = content_disposition_header(
         False, download_name(item.code, media_type, f"-{kind}")
     )
@@ -310,6 +359,7 @@ def derivative(request: HttpRequest, code: str, kind: str) -> HttpResponseBase:
                     actor=request.user,
                     details={
                         "derivative": kind,
+                        "position": position,
                         "basis": "uploader of a protected item",
                         "remote_addr": client_ip(request) or "",
                         "user_agent": request.META.get("HTTP_USER_AGENT", "")[:USER_AGENT_LIMIT],

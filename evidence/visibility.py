@@ -33,6 +33,7 @@ from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 
 from evidence import access
 from evidence.models import (
+    AudioMetadata,
     CustodyEvent,
     Derivative,
     EvidenceItem,
@@ -43,6 +44,7 @@ from evidence.models import (
     PhotoMetadata,
     SatelliteImage,
     Testimony,
+    VideoMetadata,
     Witness,
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
@@ -128,6 +130,8 @@ RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
     Testimony: _items("item"),
     SatelliteImage: _items("item"),
     PhotoMetadata: _items("item"),
+    VideoMetadata: _items("item"),
+    AudioMetadata: _items("item"),
     Derivative: _items("item"),
     FlightLog: _items("item"),
     FlightObservation: _observations,

@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from evidence.admin.records import ShowsCustodyDetails
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
+    AudioMetadata,
     CustodyEvent,
     Derivative,
     EvidenceItem,
@@ -17,6 +18,7 @@ from evidence.models import (
     PhotoMetadata,
     SatelliteImage,
     Testimony,
+    VideoMetadata,
 )
 from tracker.admin import kit
 from tracker.admin.review import LockedWithParentInline
@@ -52,6 +54,21 @@ CLOCK_FIELDS = ("id", "item", "taken_at", "taken_at_offset", "taken_at_as_record
 NOT_RECORDED = "not recorded"
 
 
+def map_link(item: EvidenceItem, lat, lon, missing: str) -> str:
+    """A position the file claims, linked to OpenStreetMap, except for a protected item."""
+    if lat is None or lon is None:
+        return missing
+    if item.is_protected:
+        # Opening a map sends the position to a third party: not for protected items.
+        return "not linked to an outside map: protected item"
+    return format_html(
+        '<a href="{}" rel="noopener noreferrer" target="_blank">{}, {} on OpenStreetMap</a>',
+        f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
+        lat,
+        lon,
+    )
+
+
 class PhotoMetadataInline(kit.StackedInline):
     model = PhotoMetadata
     can_delete = False
@@ -79,18 +96,7 @@ class PhotoMetadataInline(kit.StackedInline):
 
     @admin.display(description="GPS on a map")
     def map_link(self, obj: PhotoMetadata) -> str:
-        if obj.gps_latitude is None or obj.gps_longitude is None:
-            return "no GPS position"
-        if obj.item.is_protected:
-            # Opening a map sends the position to a third party: not for protected items.
-            return "not linked to an outside map: protected item"
-        lat, lon = obj.gps_latitude, obj.gps_longitude
-        return format_html(
-            '<a href="{}" rel="noopener noreferrer" target="_blank">{}, {} on OpenStreetMap</a>',
-            f"https://www.openstreetmap.org/?mlat={lat}&mlon={lon}#map=17/{lat}/{lon}",
-            lat,
-            lon,
-        )
+        return map_link(obj.item, obj.gps_latitude, obj.gps_longitude, "no GPS position")
 
 
 class SatelliteImageInline(LockedWithParentInline, kit.StackedInline):
@@ -157,8 +163,55 @@ class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
 
 class DerivativeInline(ReadOnlyInline):
     model = Derivative
-    fields = ("kind", "width", "height", "sha256", "created_at")
+    fields = ("kind", "position", "seconds", "width", "height", "sha256", "created_at")
     readonly_fields = fields
+
+
+# A recording's time is shown once, as the file recorded it (``recorded``).
+RECORDING_CLOCK = ("id", "item", "recorded_at", "recorded_at_offset", "recorded_at_as_recorded")
+
+
+class RecordingInline(kit.StackedInline):
+    """What a video or audio file's tags claim, shown as a photo's EXIF is."""
+
+    can_delete = False
+
+    def get_fields(self, request, obj=None):
+        names = [f.name for f in self.model._meta.fields if f.name not in RECORDING_CLOCK]
+        return ["recorded", *names, "map_link"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("item")
+
+    @admin.display(description="recorded at")
+    def recorded(self, obj) -> str:
+        """In the offset the file gave with it, or the tag as written."""
+        if obj.recorded_at is not None:
+            return time_with_zone(obj.device_clock, zone=obj.device_clock.tzinfo)
+        return obj.recorded_at_as_recorded or NOT_RECORDED
+
+    @admin.display(description="location on a map")
+    def map_link(self, obj) -> str:
+        return map_link(obj.item, obj.latitude, obj.longitude, "no location as coordinates")
+
+
+class VideoMetadataInline(RecordingInline):
+    model = VideoMetadata
+    verbose_name = verbose_name_plural = "what the video's tags claim"
+
+
+class AudioMetadataInline(RecordingInline):
+    model = AudioMetadata
+    verbose_name = verbose_name_plural = "what the audio file's tags claim"
 
 
 KIND_INLINES = {
@@ -166,4 +219,6 @@ KIND_INLINES = {
     EvidenceItem.Kind.SATELLITE: (SatelliteImageInline, DerivativeInline),
     EvidenceItem.Kind.TESTIMONY: (TestimonyInline,),
     EvidenceItem.Kind.WEB_CAPTURE: (DerivativeInline,),
+    EvidenceItem.Kind.VIDEO: (VideoMetadataInline, AudioMetadataInline, DerivativeInline),
+    EvidenceItem.Kind.AUDIO: (AudioMetadataInline, VideoMetadataInline, DerivativeInline),
 }

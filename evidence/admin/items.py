@@ -73,6 +73,25 @@ def _thumbnail_column(user):
     return thumbnail
 
 
+PLAYABLE_NOTE = (
+    "A small copy made for watching, with every tag of the original removed (time, place, "
+    "device). The original is the evidence: download it below."
+)
+PLAYABLE_PENDING = "playable copy pending"
+KEYFRAME_CARD = (
+    '<li><a href="{}" target="_blank" rel="noopener">'
+    '<img src="{}" alt="keyframe at {}" loading="lazy"></a><span>{}</span></li>'
+)
+
+
+def seconds(value: float | None) -> str:
+    """A time in a recording: ``1:05.5``."""
+    if value is None:
+        return "-"
+    minutes, rest = divmod(value, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
 @admin.register(EvidenceItem)
 class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     form = ItemForm
@@ -342,6 +361,8 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             return self.derivatives_job(obj)
         if not kinds:
             return NO_PREVIEW  # the reason, if any, is under "derivative problem"
+        if Derivative.Kind.PLAYABLE in kinds or Derivative.Kind.KEYFRAME in kinds:
+            return self.recording_preview(obj)
         shown = "thumbnail" if Derivative.Kind.THUMBNAIL in kinds else "preview"
         image = format_html(
             '<img class="evidence-preview" src="{}" alt="{}">',
@@ -355,6 +376,67 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             reverse("evidence:preview", args=[obj.code]),
             image,
         )
+
+    @staticmethod
+    def recording_preview(obj: EvidenceItem) -> str:
+        """A video's or audio file's playable copy in the browser (never the original),
+        its poster or waveform, and a video's keyframes as a strip, each with its time."""
+        made = {(d.kind, d.position): d for d in obj.derivatives.all()}
+        parts = []
+        poster = reverse("evidence:preview", args=[obj.code]) if ("preview", 0) in made else ""
+        if ("playable", 0) in made:
+            copy = made[("playable", 0)]
+            tag = "audio" if copy.media_type.startswith("audio/") else "video"
+            if tag == "audio" and poster:
+                parts.append(
+                    format_html('<img class="evidence-preview" src="{}" alt="waveform">', poster)
+                )
+            parts.append(
+                format_html(
+                    '<{} class="evidence-player" controls preload="metadata" src="{}"{}>'
+                    "Your browser cannot play this copy.</{}>",
+                    tag,
+                    reverse("evidence:playable", args=[obj.code]),
+                    format_html(' poster="{}"', poster) if tag == "video" and poster else "",
+                    tag,
+                )
+            )
+            parts.append(format_html('<p class="help">{}</p>', PLAYABLE_NOTE))
+        elif poster:
+            parts.append(
+                format_html('<img class="evidence-preview" src="{}" alt="{}">', poster, obj.code)
+            )
+            parts.append(
+                format_html(
+                    '<p class="help">{}</p>',
+                    PLAYABLE_PENDING if not obj.playable_problem else obj.playable_problem,
+                )
+            )
+        frames = [
+            d
+            for (kind, _), d in sorted(made.items(), key=lambda kv: kv[0][1])
+            if kind == "keyframe"
+        ]
+        if frames:
+            parts.append(
+                format_html(
+                    '<ol class="keyframe-strip">{}</ol>',
+                    format_html_join(
+                        "",
+                        KEYFRAME_CARD,
+                        (
+                            (
+                                reverse("evidence:keyframe", args=[obj.code, d.position]),
+                                reverse("evidence:keyframe", args=[obj.code, d.position]),
+                                seconds(d.seconds),
+                                seconds(d.seconds),
+                            )
+                            for d in frames
+                        ),
+                    ),
+                )
+            )
+        return format_html_join("", "{}", ((part,) for part in parts))
 
     @staticmethod
     def derivatives_job(obj: EvidenceItem) -> str:

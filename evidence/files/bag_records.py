@@ -163,6 +163,8 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
     for name, build in (
         ("photo", _photo),
         ("satellite", _satellite),
+        ("video", _recording),
+        ("audio", _recording),
         ("flight_log", _flight_log),
         ("testimony", lambda t: _testimony(t, include_protected=include_protected)),
     ):
@@ -188,6 +190,16 @@ def _photo(photo) -> dict[str, Any]:
         "gps_altitude": photo.gps_altitude,
         "orientation": photo.orientation,
     }
+
+
+def _recording(claims) -> dict[str, Any]:
+    """A video's or audio file's claims (``evidence.models.recordings``)."""
+    fields = [field.name for field in claims._meta.fields if field.name not in ("id", "item")]
+    record = {name: getattr(claims, name) for name in fields}
+    record["recorded_at"] = utc(claims.recorded_at)
+    for name in ("latitude", "longitude"):
+        record[name] = _number(record[name])
+    return record
 
 
 def _satellite(scene) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""Thumbnails, previews and perceptual hashes for image evidence.
+"""Thumbnails, previews and perceptual hashes of image evidence; posters, keyframes,
+waveforms and playable copies of video and audio (``recordings``); near-duplicates.
 
 Intake asks for this as background work (``evidence.jobs``) once the item's
 transaction has committed, so the upload answers as soon as the original is stored and
@@ -10,117 +11,240 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import tempfile
+from pathlib import Path
 
 from django.db import transaction
 from django.db.models import Q
 
-from evidence.files import custody, imaging, storage
+from evidence.files import custody, imaging, media, recordings, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 
 log = logging.getLogger(__name__)
 
 NEAR_DUPLICATE_BITS = 3  # the four 16-bit bands find every pair within 3 bits
+# Two videos are the same clip when this many keyframes of one (all, if it has fewer)
+# each have a keyframe of the other within NEAR_DUPLICATE_BITS.
+SAME_CLIP_FRAMES = 3
 
 
 def bands(dhash: str) -> dict[str, str]:
     return {f"phash_band_{n}": dhash[4 * n : 4 * n + 4] for n in range(4)}
 
 
-def similar_items(item: EvidenceItem, dhash: str) -> list[EvidenceItem]:
-    """Items whose perceptual hash is within NEAR_DUPLICATE_BITS of ``dhash``."""
-    candidates = Q()
-    for field, value in bands(dhash).items():
-        candidates |= Q(**{field: value})
-    found = EvidenceItem.objects.filter(candidates).exclude(pk=item.pk).only("perceptual_hash")
-    return [
-        other
-        for other in found
-        if other.perceptual_hash
-        and imaging.hamming(other.perceptual_hash, dhash) <= NEAR_DUPLICATE_BITS
-    ]
+def _band_match(dhashes: list[str], prefix: str) -> Q:
+    found = Q()
+    for dhash in dhashes:
+        for n in range(4):
+            found |= Q(**{f"{prefix}{n}": dhash[4 * n : 4 * n + 4]})
+    return found
+
+
+def similar_items(item: EvidenceItem, dhash: str) -> set[int]:
+    """The ids of items whose perceptual hash is within NEAR_DUPLICATE_BITS of ``dhash``,
+    and of the videos that hold a keyframe that close (a photo that is a frame of one)."""
+    found = EvidenceItem.objects.filter(_band_match([dhash], "phash_band_")).exclude(pk=item.pk)
+    similar = {
+        pk
+        for pk, other in found.values_list("pk", "perceptual_hash")
+        if other and imaging.hamming(other, dhash) <= NEAR_DUPLICATE_BITS
+    }
+    frames = Derivative.objects.filter(_band_match([dhash], "band_"), kind=Derivative.Kind.KEYFRAME)
+    for other_id, frame in frames.exclude(item=item).values_list("item_id", "dhash"):
+        if imaging.hamming(frame, dhash) <= NEAR_DUPLICATE_BITS:
+            similar.add(other_id)
+    return similar
+
+
+def similar_recordings(item: EvidenceItem, dhash: str) -> set[int]:
+    """The ids of a video's near-duplicates: videos sharing at least ``SAME_CLIP_FRAMES``
+    of its keyframes (each within NEAR_DUPLICATE_BITS; all of them if it has fewer), so
+    a clip re-encoded, resized, trimmed or marked with a logo is found; and items
+    (photos) whose perceptual hash is that close to its poster or one of its keyframes."""
+    mine = list(
+        item.derivatives.filter(kind=Derivative.Kind.KEYFRAME).values_list("dhash", flat=True)
+    )
+    similar = similar_items(item, dhash)
+    if not mine:
+        return similar
+    matched: dict[int, set[int]] = {}
+    frames = Derivative.objects.filter(_band_match(mine, "band_"), kind=Derivative.Kind.KEYFRAME)
+    for other_id, frame in frames.exclude(item=item).values_list("item_id", "dhash"):
+        for index, own in enumerate(mine):
+            if imaging.hamming(own, frame) <= NEAR_DUPLICATE_BITS:
+                matched.setdefault(other_id, set()).add(index)
+    enough = min(SAME_CLIP_FRAMES, len(mine))
+    similar |= {other_id for other_id, indexes in matched.items() if len(indexes) >= enough}
+    pictures = EvidenceItem.objects.filter(_band_match(mine, "phash_band_")).exclude(pk=item.pk)
+    for pk, other in pictures.values_list("pk", "perceptual_hash"):
+        if other and any(imaging.hamming(other, own) <= NEAR_DUPLICATE_BITS for own in mine):
+            similar.add(pk)
+    return similar
+
+
+def _wanted(item: EvidenceItem) -> set[str]:
+    """The derivative kinds the item's job makes: an image's thumbnail and preview; a
+    video's poster (thumbnail, preview) and keyframes; an audio file's waveform (its
+    thumbnail and preview). Nothing for other files."""
+    if item.media_type.startswith("image/") or item.media_type.startswith("audio/"):
+        return {Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW}
+    if item.media_type.startswith("video/"):
+        return {Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW, Derivative.Kind.KEYFRAME}
+    return set()
 
 
 def needed(item: EvidenceItem) -> bool:
-    """Are derivatives still to be made for ``item`` (an image without all of them, not
-    flagged as impossible)? The background job asks this first, so a second run changes
-    nothing."""
-    if not item.media_type.startswith("image/") or item.derivative_problem:
+    """Are derivatives still to be made for ``item`` (an image, video or audio file
+    without all of them, not flagged as impossible)? The background job asks this
+    first, so a second run changes nothing."""
+    wanted = _wanted(item)
+    if not wanted or item.derivative_problem:
         return False
     made = {kind for kind, path in item.derivatives.values_list("kind", "path") if path}
-    return not item.perceptual_hash or made != set(Derivative.Kind.values)
+    if not wanted <= made:
+        return True
+    return item.media_type.startswith("image/") and not item.perceptual_hash
+
+
+def playable_needed(item: EvidenceItem) -> bool:
+    """Is a playable copy still to be made (a video or audio file without one, not
+    flagged as impossible)?"""
+    return (
+        recordings.is_recording(item.media_type)
+        and not item.playable_problem
+        and not item.derivatives.filter(kind=Derivative.Kind.PLAYABLE).exists()
+    )
 
 
 PENDING = "derivatives pending"
 
 
 def pending(item: EvidenceItem, has_thumbnail: bool) -> bool:
-    """Do the item's pages say "derivatives pending"? An image with no thumbnail yet and
-    no problem recorded (the background job has not made them yet). No query."""
+    """Do the item's pages say "derivatives pending"? An image, video or audio file with
+    no thumbnail yet and no problem recorded (the background job has not made them
+    yet). No query."""
     return (
-        item.media_type.startswith("image/") and not has_thumbnail and not item.derivative_problem
+        item.media_type.startswith(("image/", *recordings.RECORDING_TYPES))
+        and not has_thumbnail
+        and not item.derivative_problem
     )
 
 
-def derive(item: EvidenceItem, *, by=None) -> bool:
-    """Make the item's derivatives; return False (and flag the item) if impossible."""
+def derive(item: EvidenceItem, *, by=None, waiting=None) -> bool:
+    """Make the item's derivatives; return False (and flag the item) if impossible.
+    ``waiting`` is called every few seconds while a video is decoded."""
     path = storage.path_of(item.original_path)
-    try:
-        made = imaging.make_derivatives(path)
-    except (imaging.DerivativeFailed, imaging.ImageRefused) as exc:
-        return flag(item, str(exc))
+    with tempfile.TemporaryDirectory(prefix="tracker-media-") as work:
+        similar = similar_items
+        try:
+            if recordings.is_recording(item.media_type):
+                made = recordings.make_derivatives(item, path, Path(work), waiting)
+                similar = similar_recordings
+            else:
+                made = imaging.make_derivatives(path)
+        except (imaging.DerivativeFailed, imaging.ImageRefused) as exc:
+            return flag(item, str(exc))
+        except media.MediaFailed as exc:
+            return flag(item, f"no derivative: {exc}")
+        return _kept(item, made, by, similar, "derivative_problem")
+
+
+def playable(item: EvidenceItem, *, by=None, waiting=None) -> bool:
+    """Make the item's playable copy; return False (and note why on the item) if
+    impossible."""
+    path = storage.path_of(item.original_path)
+    with tempfile.TemporaryDirectory(prefix="tracker-media-") as work:
+        try:
+            copy = recordings.make_playable(path, Path(work), waiting)
+        except media.MediaFailed as exc:
+            return flag(item, f"no playable copy: {exc}", field="playable_problem")
+        made = imaging.Derivatives(renditions=[copy], dhash="")
+        return _kept(item, made, by, None, "playable_problem")
+
+
+def _kept(item: EvidenceItem, made, by, similar, problem_field: str) -> bool:
     written: list[str] = []
     try:
-        store(item, made, written, by)
+        store(item, made, written, by, similar=similar, problem_field=problem_field)
     except OSError as exc:  # disk full, permissions: the item stays, flagged; no orphan left
         for key in written:
             if not Derivative.objects.filter(path=key).exists():
                 storage.path_of(key).unlink(missing_ok=True)
-        return flag(item, f"no derivative: could not store it ({exc.strerror or exc})")
+        reason = f"could not store it ({exc.strerror or exc})"
+        return flag(item, f"no derivative: {reason}", field=problem_field)
     return True
 
 
-def flag(item: EvidenceItem, problem: str) -> bool:
-    item.derivative_problem = problem[:300]
-    item.save(update_fields=["derivative_problem"])
-    log.warning("%s: %s", item.code, item.derivative_problem)
+def flag(item: EvidenceItem, problem: str, field: str = "derivative_problem") -> bool:
+    setattr(item, field, problem[:300])
+    item.save(update_fields=[field])
+    log.warning("%s: %s", item.code, problem[:300])
     return False
 
 
-def store(item: EvidenceItem, made, written: list[str], by) -> None:
-    """Write the renditions and their rows in one transaction, noting each file written."""
+def store(
+    item: EvidenceItem,
+    made,
+    written: list[str],
+    by,
+    *,
+    similar=None,
+    problem_field: str = "derivative_problem",
+) -> None:
+    """Write the renditions and their rows in one transaction, noting each file written;
+    ``made.dhash`` (if any) becomes the item's perceptual hash, and the items
+    ``similar(item, dhash)`` finds (``similar_items`` by default) its near-duplicates."""
     with transaction.atomic():
         for rendition in made.renditions:
-            key = storage.derivative_key(item.sha256, rendition.kind)
+            key = storage.derivative_key(item.sha256, rendition.kind, rendition.position)
             written.append(key)
             storage.write_derivative(key, rendition.data)
-            digest = hashlib.sha256(rendition.data).hexdigest()
+            digest = (
+                storage.sha256_of(storage.path_of(key))
+                if isinstance(rendition.data, Path)
+                else hashlib.sha256(rendition.data).hexdigest()
+            )
+            extra = {}
+            if rendition.dhash:
+                extra = {"seconds": rendition.seconds, "dhash": rendition.dhash}
+                extra.update({f"band_{n}": rendition.dhash[4 * n : 4 * n + 4] for n in range(4)})
             Derivative.objects.update_or_create(
                 item=item,
                 kind=rendition.kind,
+                position=rendition.position,
                 defaults={
                     "path": key,
                     "width": rendition.width,
                     "height": rendition.height,
                     "sha256": digest,
+                    "media_type": rendition.media_type,
+                    **extra,
                 },
             )
+            details = {
+                "kind": rendition.kind,
+                "sha256": digest,
+                "width": rendition.width,
+                "height": rendition.height,
+            }
+            if rendition.kind == Derivative.Kind.KEYFRAME:
+                details.update(position=rendition.position, seconds=rendition.seconds)
             custody.record(
                 item,
                 CustodyEvent.Action.DERIVATIVE,
                 actor=by,
                 observed_sha256=item.sha256,
-                details={
-                    "kind": rendition.kind,
-                    "sha256": digest,
-                    "width": rendition.width,
-                    "height": rendition.height,
-                },
+                details=details,
             )
-        item.perceptual_hash = made.dhash
-        for field, value in bands(made.dhash).items():
-            setattr(item, field, value)
-        item.derivative_problem = ""
-        item.save(update_fields=["perceptual_hash", "derivative_problem", *bands(made.dhash)])
-        similar = similar_items(item, made.dhash)
-        if similar:
-            item.near_duplicates.add(*similar)
+        setattr(item, problem_field, "")
+        fields = [problem_field]
+        if made.dhash:
+            item.perceptual_hash = made.dhash
+            for field, value in bands(made.dhash).items():
+                setattr(item, field, value)
+            fields += ["perceptual_hash", *bands(made.dhash)]
+        item.save(update_fields=fields)
+        if made.dhash:
+            found = (similar or similar_items)(item, made.dhash)
+            if found:
+                item.near_duplicates.add(*found)

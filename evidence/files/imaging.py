@@ -248,10 +248,14 @@ _ORIENT = {
 
 @dataclass
 class Rendition:
-    kind: str  # "thumbnail" or "preview"
-    data: bytes
+    kind: str  # a Derivative.Kind: "thumbnail", "preview", "keyframe", "playable"
+    data: bytes | Path  # its bytes, or a file made elsewhere (a playable copy)
     width: int
     height: int
+    media_type: str = "image/jpeg"
+    position: int = 0  # a keyframe's order
+    seconds: float | None = None  # a keyframe's time in the video
+    dhash: str = ""  # a keyframe's difference hash
 
 
 @dataclass

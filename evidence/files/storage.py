@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
@@ -29,7 +30,8 @@ CHUNK = 1024 * 1024
 HEAD_BYTES = 8192
 _KEY = re.compile(
     r"^(originals/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}"
-    r"|derivatives/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}\.(thumbnail|preview)\.jpg)$"
+    r"|derivatives/[0-9a-f]{2}/[0-9a-f]{2}/[0-9a-f]{64}"
+    r"\.(thumbnail\.jpg|preview\.jpg|keyframe-[0-9]{1,3}\.jpg|playable\.mp4))$"
 )
 
 
@@ -184,9 +186,13 @@ def original_key(sha256: str) -> str:
     return f"originals/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
 
-def derivative_key(sha256: str, kind: str) -> str:
-    """Where the thumbnail or preview of the original ``sha256`` is kept."""
-    return f"derivatives/{sha256[:2]}/{sha256[2:4]}/{sha256}.{kind}.jpg"
+def derivative_key(sha256: str, kind: str, position: int = 0) -> str:
+    """Where a derivative of the original ``sha256`` is kept: its thumbnail, preview,
+    ``position``-th keyframe, or playable copy."""
+    if kind == "keyframe":
+        return f"derivatives/{sha256[:2]}/{sha256[2:4]}/{sha256}.keyframe-{position}.jpg"
+    suffix = "mp4" if kind == "playable" else "jpg"
+    return f"derivatives/{sha256[:2]}/{sha256[2:4]}/{sha256}.{kind}.{suffix}"
 
 
 def path_of(key: str) -> Path:
@@ -196,16 +202,21 @@ def path_of(key: str) -> Path:
     return root() / key
 
 
-def write_derivative(key: str, data: bytes) -> None:
-    """Write a derivative atomically (temp file, then rename); derivatives can be
-    remade from the original, so replacing one is allowed, unlike originals."""
+def write_derivative(key: str, data: bytes | Path) -> None:
+    """Write a derivative (its bytes, or a file made elsewhere) atomically (temp file,
+    then rename); derivatives can be remade from the original, so replacing one is
+    allowed, unlike originals."""
     target = path_of(key)
     _private_dir(target.parent)
     temp = target.with_name(f".{uuid.uuid4().hex}.tmp")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o640)
     try:
         with os.fdopen(fd, "wb") as out:
-            out.write(data)
+            if isinstance(data, Path):
+                with data.open("rb") as source:
+                    shutil.copyfileobj(source, out, CHUNK)
+            else:
+                out.write(data)
         os.replace(temp, target)
     except BaseException:
         temp.unlink(missing_ok=True)

@@ -12,11 +12,13 @@ from evidence.models.items import (
     PhotoMetadata,
     SatelliteImage,
 )
+from evidence.models.recordings import AudioMetadata, VideoMetadata
 from evidence.models.witnesses import Testimony, Witness
 
 __all__ = [
     "APPEND_ONLY",
     "AppendOnlyError",
+    "AudioMetadata",
     "CustodyEvent",
     "CustodyEventQuerySet",
     "Derivative",
@@ -29,5 +31,6 @@ __all__ = [
     "PhotoMetadata",
     "SatelliteImage",
     "Testimony",
+    "VideoMetadata",
     "Witness",
 ]

@@ -79,6 +79,12 @@ class EvidenceItem(Coded, Audited):
         editable=False,
         help_text="Why no preview could be made (the original is kept regardless).",
     )
+    playable_problem = models.CharField(
+        max_length=300,
+        blank=True,
+        editable=False,
+        help_text="Why no playable copy of a video or audio file could be made.",
+    )
 
     captured_at = models.DateTimeField(
         null=True,
@@ -191,11 +197,14 @@ class EvidenceLink(models.Model):
 
 
 class Derivative(models.Model):
-    """A thumbnail or preview made from an original, free of identifying metadata."""
+    """A thumbnail, preview, keyframe or playable copy made from an original, free of
+    identifying metadata."""
 
     class Kind(models.TextChoices):
         THUMBNAIL = "thumbnail", "thumbnail (≤ 400 px)"
         PREVIEW = "preview", "preview (≤ 1600 px)"
+        KEYFRAME = "keyframe", "keyframe (≤ 960 px)"
+        PLAYABLE = "playable", "playable copy"
 
     item = models.ForeignKey(EvidenceItem, models.CASCADE, related_name="derivatives")
     kind = models.CharField(max_length=10, choices=Kind.choices)
@@ -205,10 +214,29 @@ class Derivative(models.Model):
     height = models.PositiveIntegerField()
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+    # A video's keyframes: their order, their time in the video, and their difference
+    # hash in four bands (as the item's), so a re-encoded copy of the clip is found by
+    # indexed equality.
+    position = models.PositiveSmallIntegerField(default=0)
+    seconds = models.FloatField(null=True, blank=True)
+    dhash = models.CharField(max_length=16, blank=True)
+    band_0 = models.CharField(max_length=4, blank=True)
+    band_1 = models.CharField(max_length=4, blank=True)
+    band_2 = models.CharField(max_length=4, blank=True)
+    band_3 = models.CharField(max_length=4, blank=True)
 
     class Meta:
+        ordering = ["kind", "position"]
         constraints = [
-            models.UniqueConstraint(fields=["item", "kind"], name="derivative_one_per_kind"),
+            models.UniqueConstraint(
+                fields=["item", "kind", "position"], name="derivative_one_per_kind_position"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["band_0"], name="derivative_band0_idx"),
+            models.Index(fields=["band_1"], name="derivative_band1_idx"),
+            models.Index(fields=["band_2"], name="derivative_band2_idx"),
+            models.Index(fields=["band_3"], name="derivative_band3_idx"),
         ]
 
     def __str__(self) -> str:

@@ -228,7 +228,7 @@ def test_a_failing_derivation_never_reaches_the_code_that_committed(
     (even an unexpected one) leaves the item and its original in place, and the job
     queued for another attempt with its error (tracker.jobs)."""
 
-    def derive_fails(item, *, by=None):
+    def derive_fails(item, *, by=None, waiting=None):
         raise RuntimeError("injected: derivation bug")
 
     monkeypatch.setattr(derivation, "derive", derive_fails)

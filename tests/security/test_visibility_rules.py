@@ -49,7 +49,13 @@ def every_rule(other_researcher):
     from django.utils import timezone
 
     from evidence.files import custody
-    from evidence.models import Derivative, FlightMatch, PhotoMetadata
+    from evidence.models import (
+        AudioMetadata,
+        Derivative,
+        FlightMatch,
+        PhotoMetadata,
+        VideoMetadata,
+    )
     from tracker.models import ReviewEvent
 
     named(other_researcher)
@@ -90,6 +96,10 @@ def every_rule(other_researcher):
                 item=photo, kind="thumbnail", path="x", width=64, height=48, sha256="0" * 64
             ),
         )
+        clip, link = item(EvidenceItem.Kind.VIDEO, incident)
+        add(side, clip, link, VideoMetadata.objects.create(item=clip, location_text="+35+36/"))
+        sound, link = item(EvidenceItem.Kind.AUDIO, incident)
+        add(side, sound, link, AudioMetadata.objects.create(item=sound, duration=4.0))
         scene, link = item(EvidenceItem.Kind.SATELLITE, incident)
         add(side, scene, link, f.SatelliteImageFactory(item=scene))
         statement, link = item(EvidenceItem.Kind.TESTIMONY, incident)

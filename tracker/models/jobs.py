@@ -16,6 +16,7 @@ from django.db.models import Q
 class Job(models.Model):
     class Kind(models.TextChoices):
         DERIVATIVES = "derivatives", "thumbnails"
+        PLAYABLE = "playable", "playable copy"
         BUNDLE = "bundle", "court bundle"
         FLIGHT_LOG = "flight_log", "flight-log import"
         FIXITY = "fixity", "fixity check"

@@ -256,6 +256,14 @@ TRACKER_EXPORT_KEEP_HOURS = env_int("TRACKER_EXPORT_KEEP_HOURS", 72, minimum=1)
 # long (the oldest-checked items first; the next run goes on where it stopped).
 TRACKER_FIXITY_EVERY_HOURS = env_int("TRACKER_FIXITY_EVERY_HOURS", 24, minimum=1)
 TRACKER_FIXITY_BUDGET_SECONDS = env_int("TRACKER_FIXITY_BUDGET_SECONDS", 1800, minimum=1)
+# Video and audio are decoded only in a child process with these limits (address
+# space, CPU time, wall time); a file that reaches one is kept and flagged.
+TRACKER_MEDIA_MEMORY_MB = env_int("TRACKER_MEDIA_MEMORY_MB", 2048, minimum=256)
+TRACKER_MEDIA_CPU_SECONDS = env_int("TRACKER_MEDIA_CPU_SECONDS", 1800, minimum=1)
+TRACKER_MEDIA_WALL_SECONDS = env_int("TRACKER_MEDIA_WALL_SECONDS", 3600, minimum=1)
+# How many keyframes a video's page shows, and the playable copy's largest height.
+TRACKER_KEYFRAMES = env_int("TRACKER_KEYFRAMES", 12, minimum=1)
+TRACKER_PLAYABLE_HEIGHT = env_int("TRACKER_PLAYABLE_HEIGHT", 720, minimum=144)
 
 # Named as the Source-Organization of exported BagIt bags.
 TRACKER_ORGANIZATION = env_str("TRACKER_ORGANIZATION", "Accountability tracker")

@@ -91,6 +91,12 @@ PROJECT: list[Row] = [
     Row("evidence:thumbnail",               url("evidence:thumbnail", code("testimony")), (403, 403, 403, 403, 403), note="protected"),
     Row("evidence:preview",                 url("evidence:preview", code("testimony")),   (403, 403, 403, 403, 403), note="protected"),
     Row("evidence:original",                url("evidence:original", fixed("EV-999999")), (403, 403, 404, 404, 404), note="unknown (403 to whoever may open no file)"),
+    # A video's keyframes and playable copy: as its thumbnail.
+    Row("evidence:keyframe",                url("evidence:keyframe", code("clip"), fixed(0)), FILE_200),
+    Row("evidence:keyframe",                url("evidence:keyframe", code("clip"), fixed(7)), (403, 403, 404, 404, 404), note="no such keyframe"),
+    Row("evidence:playable",                url("evidence:playable", code("clip")),       FILE_200),
+    Row("evidence:keyframe",                url("evidence:keyframe", code("protected_clip"), fixed(0)), (403, 403, 403, 403, 403), note="protected"),
+    Row("evidence:playable",                url("evidence:playable", code("protected_clip")), (403, 403, 403, 403, 403), note="protected"),
     # Review pages in the admin.
     Row("review_queue",                     url("review_queue"),                          STAFF_200),
     Row("my_work",                          url("my_work"),                               STAFF_200),

@@ -17,6 +17,7 @@ from django.test import Client
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from demo import clips
 from evidence import intake
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.files import make_jpeg
@@ -81,6 +82,17 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
     for item in (w.photo, w.testimony):
         add_derivative(item, "thumbnail", make_jpeg(size=(32, 24), gps=False))
         add_derivative(item, "preview", make_jpeg(size=(48, 36), gps=False))
+    # Videos whose derivatives stand in for what the jobs make (a keyframe, a copy).
+    w.clip = ingest(clips.video(seed="access", seconds=1), by=researcher, kind="video")
+    w.protected_clip = ingest(
+        clips.video(seed="protected", seconds=1),
+        by=other_researcher,
+        kind="video",
+        is_protected=True,
+    )
+    for item in (w.clip, w.protected_clip):
+        add_derivative(item, "keyframe", make_jpeg(size=(32, 24), gps=False))
+        add_derivative(item, "playable", b"\x00\x00\x00\x18ftypmp42 stand-in copy")
     w.bundle = made_bundle(researcher, w.incident)
     w.official = f.OfficialFactory(name="Official Akram")
     w.incident_type = ContentType.objects.get_for_model(Incident).pk

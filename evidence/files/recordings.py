@@ -1,0 +1,144 @@
+"""Video and audio evidence on the tracker's side of the limited child
+(``evidence.files.sandbox``): the facts intake records, the poster, keyframes or
+waveform the background job stores, and the playable copy.
+
+A file FFmpeg cannot read stays evidence: intake records no metadata, and the
+background job flags the item with the reason (``derivation.flag``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+from django.conf import settings
+
+from evidence.files import imaging, media, sandbox
+from evidence.models import AudioMetadata, EvidenceItem, VideoMetadata
+
+RECORDING_TYPES = ("video/", "audio/")
+
+
+def is_recording(media_type: str) -> bool:
+    return media_type.startswith(RECORDING_TYPES)
+
+
+def limits() -> dict:
+    return {
+        "memory_mb": settings.TRACKER_MEDIA_MEMORY_MB,
+        "cpu_seconds": settings.TRACKER_MEDIA_CPU_SECONDS,
+        "wall_seconds": settings.TRACKER_MEDIA_WALL_SECONDS,
+    }
+
+
+def read_facts(path: Path) -> dict | None:
+    """What the file's header and tags claim (``media.MediaFacts`` as a dict); None
+    when FFmpeg cannot read it (the derivative job says why)."""
+    with tempfile.TemporaryDirectory(prefix="tracker-media-") as out:
+        try:
+            return sandbox.run("facts", path, Path(out), **limits())
+        except media.MediaFailed:
+            return None
+
+
+def _moment(text: str) -> datetime | None:
+    with contextlib.suppress(ValueError, TypeError):
+        return datetime.fromisoformat(text)
+    return None
+
+
+def metadata(item: EvidenceItem, facts: dict) -> VideoMetadata | AudioMetadata:
+    """The unsaved metadata row of ``item`` from its ``facts``: a video's if the file
+    has a picture, an audio file's if not."""
+    shared = {
+        "container": facts["container"][:100],
+        "duration": facts["duration"],
+        "bit_rate": facts["bit_rate"],
+        "audio_codec": facts["audio_codec"][:100],
+        "audio_channels": facts["audio_channels"],
+        "audio_sample_rate": facts["audio_sample_rate"],
+        "recorded_at": _moment(facts["recorded_at"]),
+        "recorded_at_offset": facts["recorded_at_offset"][:6],
+        "recorded_at_as_recorded": facts["recorded_at_as_recorded"][:40],
+        "device_make": facts["device_make"][:100],
+        "device_model": facts["device_model"][:100],
+        "location_text": facts["location_text"][:100],
+        "latitude": Decimal(facts["latitude"]) if facts["latitude"] else None,
+        "longitude": Decimal(facts["longitude"]) if facts["longitude"] else None,
+        "altitude": facts["altitude"],
+    }
+    if facts["video_codec"]:
+        return VideoMetadata(
+            item=item,
+            video_codec=facts["video_codec"][:100],
+            width=facts["width"],
+            height=facts["height"],
+            rotation=facts["rotation"],
+            frame_rate=facts["frame_rate"],
+            **shared,
+        )
+    return AudioMetadata(item=item, **shared)
+
+
+def _has_picture(item: EvidenceItem) -> bool:
+    return (
+        item.media_type.startswith("video/")
+        and not AudioMetadata.objects.filter(item=item).exists()
+    )
+
+
+def make_derivatives(
+    item: EvidenceItem, path: Path, work: Path, waiting=None
+) -> imaging.Derivatives:
+    """A video's poster (thumbnail, preview) and keyframes, or an audio file's waveform
+    (as its thumbnail and preview). Raises ``media.MediaFailed``."""
+    Rendition = imaging.Rendition
+    if _has_picture(item):
+        done = sandbox.run(
+            "keyframes", path, work, count=settings.TRACKER_KEYFRAMES, waiting=waiting, **limits()
+        )
+    else:
+        done = sandbox.run("waveform", path, work, waiting=waiting, **limits())
+    poster = done["poster"]
+    renditions = [
+        Rendition(kind, _read(work, f"{kind}.jpg"), *poster[kind])
+        for kind in ("thumbnail", "preview")
+    ]
+    for frame in done.get("frames", []):
+        renditions.append(
+            Rendition(
+                "keyframe",
+                _read(work, frame["file"]),
+                frame["width"],
+                frame["height"],
+                position=frame["position"],
+                seconds=frame["seconds"],
+                dhash=frame["dhash"],
+            )
+        )
+    return imaging.Derivatives(renditions=renditions, dhash=poster.get("dhash", ""))
+
+
+def _read(work: Path, name: str) -> bytes:
+    path = work / Path(name).name  # the child names files; never a path of its choosing
+    return path.read_bytes()
+
+
+def make_playable(
+    path: Path, work: Path, waiting: Callable[[], None] | None = None
+) -> imaging.Rendition:
+    """A small copy without metadata (``media.playable``). Raises ``media.MediaFailed``."""
+    done = sandbox.run(
+        "playable", path, work, height=settings.TRACKER_PLAYABLE_HEIGHT, waiting=waiting, **limits()
+    )
+    return imaging.Rendition(
+        "playable",
+        work / "copy.mp4",
+        done.get("width") or 0,
+        done.get("height") or 0,
+        media_type=done["media_type"],
+    )

@@ -1,0 +1,230 @@
+"""Video and audio evidence through the real intake and its background jobs: the tags'
+claims at intake, poster, keyframes and a playable copy made by jobs, near-duplicate
+clips, and the copy served inline (in byte ranges) to those who may see the item only.
+Every clip is made here (demo.clips, PyAV)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+
+import av
+import pytest
+from django.urls import reverse
+from PIL import Image
+
+from demo import clips
+from evidence import intake
+from evidence.files import storage
+from evidence.models import AudioMetadata, Derivative, EvidenceItem, VideoMetadata
+from evidence.tests.views_helpers import body_of
+from tracker.models import Job
+
+pytestmark = pytest.mark.django_db
+
+PHONE_TAGS = {
+    "com.apple.quicktime.creationdate": "2019-05-14T12:40:12+0300",
+    "com.apple.quicktime.make": "Apple",
+    "com.apple.quicktime.model": "iPhone X",
+    "com.apple.quicktime.location.ISO6709": "+35.6235+036.6380+120.5/",
+}
+
+
+def ingest(capture, data: bytes, by, filename="clip.mp4", kind="video", **fields) -> EvidenceItem:
+    """Ingest and run the jobs it asks for, as a worker would after the commit."""
+    with capture(execute=True):
+        result = intake.ingest(io.BytesIO(data), filename=filename, kind=kind, by=by, **fields)
+    assert not result.duplicate
+    result.item.refresh_from_db()
+    return result.item
+
+
+@pytest.fixture
+def clip(django_capture_on_commit_callbacks, researcher) -> EvidenceItem:
+    data = clips.video(seed="market", seconds=6, tags=PHONE_TAGS)
+    return ingest(django_capture_on_commit_callbacks, data, researcher)
+
+
+def test_intake_records_what_the_tags_claim_and_fills_the_claimed_capture(clip):
+    claims = VideoMetadata.objects.get(item=clip)
+    assert (claims.video_codec, claims.width, claims.height) == ("h264", 320, 240)
+    assert claims.device_make == "Apple" and claims.device_model == "iPhone X"
+    assert claims.recorded_at_offset == "+03:00"
+    assert claims.device_clock.isoformat() == "2019-05-14T12:40:12+03:00"
+    assert (claims.latitude, claims.longitude) == (Decimal("35.623500"), Decimal("36.638000"))
+    assert clip.captured_at == claims.recorded_at
+    assert (clip.captured_latitude, clip.captured_longitude) == (claims.latitude, claims.longitude)
+    assert clip.media_type == "video/mp4"
+
+
+def test_the_jobs_make_poster_keyframes_and_playable_copy(clip):
+    kinds = sorted(Derivative.objects.filter(item=clip).values_list("kind", "position"))
+    assert ("thumbnail", 0) in kinds and ("preview", 0) in kinds and ("playable", 0) in kinds
+    frames = Derivative.objects.filter(item=clip, kind="keyframe").order_by("position")
+    assert [f.seconds for f in frames] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    assert all(len(f.dhash) == 16 and f.band_0 == f.dhash[:4] for f in frames)
+    assert clip.perceptual_hash and clip.derivative_problem == "" == clip.playable_problem
+    done = Job.objects.filter(target=clip.code).values_list("kind", "state", "message")
+    assert sorted(done) == [
+        ("derivatives", "done", f"{clip.code}: poster and 6 keyframes made."),
+        ("playable", "done", f"{clip.code}: playable copy made."),
+    ]
+    copy = Derivative.objects.get(item=clip, kind="playable")
+    assert copy.media_type == "video/mp4" and copy.path.endswith(".playable.mp4")
+    # Each derivative is in the custody log, keyframes with their time.
+    logged = clip.custody_events.filter(action="derivative").values_list("details", flat=True)
+    assert {d["kind"] for d in logged} == {"thumbnail", "preview", "keyframe", "playable"}
+    assert sorted(d["seconds"] for d in logged if d["kind"] == "keyframe")[-1] == 5.0
+
+
+def test_a_second_run_of_the_jobs_changes_nothing(clip):
+    from evidence.files import derivation
+
+    assert not derivation.needed(clip) and not derivation.playable_needed(clip)
+
+
+def test_audio_gets_its_claims_a_waveform_and_a_copy(
+    django_capture_on_commit_callbacks, researcher
+):
+    data = clips.audio(seconds=3, tags={"creation_time": "2019-05-14T09:40:12Z"})
+    item = ingest(django_capture_on_commit_callbacks, data, researcher, "voice.m4a", "audio")
+    claims = AudioMetadata.objects.get(item=item)
+    assert claims.audio_codec == "aac" and 2.9 <= claims.duration <= 3.2
+    assert item.captured_at.isoformat() == "2019-05-14T09:40:12+00:00"
+    made = dict(Derivative.objects.filter(item=item).values_list("kind", "media_type"))
+    assert made == {"thumbnail": "image/jpeg", "preview": "image/jpeg", "playable": "audio/mp4"}
+    assert not VideoMetadata.objects.filter(item=item).exists()
+
+
+def test_a_garbage_location_is_text_not_a_claimed_place(
+    django_capture_on_commit_callbacks, researcher
+):
+    data = clips.video(seconds=1, tags={"com.apple.quicktime.location.ISO6709": "+999.0+999.0/"})
+    item = ingest(django_capture_on_commit_callbacks, data, researcher)
+    claims = VideoMetadata.objects.get(item=item)
+    assert claims.location_text == "+999.0+999.0/" and claims.latitude is None
+    assert item.captured_latitude is None
+
+
+def test_what_the_sender_typed_wins_over_the_tags(django_capture_on_commit_callbacks, researcher):
+    from datetime import UTC, datetime
+
+    typed = datetime(2019, 5, 14, 8, 0, tzinfo=UTC)
+    data = clips.video(seed="typed", seconds=1, tags=PHONE_TAGS)
+    item = ingest(django_capture_on_commit_callbacks, data, researcher, captured_at=typed)
+    assert item.captured_at == typed
+
+
+# --- Near-duplicates ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        {"gop": 30},  # re-encoded with other keyframe spacing (x264 still cuts at scenes)
+        {"size": (256, 192), "canvas": (320, 240)},  # resized
+        {"skip_scenes": 2, "seconds": 4},  # trimmed at the start
+        {"seconds": 3},  # trimmed at the end
+        {"logo": True},  # a channel's logo added
+        {"codec": "libvpx-vp9", "container": "webm"},  # another codec and container
+    ],
+)
+def test_the_same_clip_re_encoded_is_a_near_duplicate(
+    django_capture_on_commit_callbacks, researcher, clip, copy
+):
+    options = {"seed": "market", "seconds": 6, **copy}
+    name = f"copy.{copy.get('container', 'mp4')}"
+    other = ingest(django_capture_on_commit_callbacks, clips.video(**options), researcher, name)
+    assert other.sha256 != clip.sha256
+    assert list(other.near_duplicates.all()) == [clip]
+    assert list(clip.near_duplicates.all()) == [other]
+
+
+def test_another_clip_is_not_a_near_duplicate(django_capture_on_commit_callbacks, researcher, clip):
+    other = ingest(django_capture_on_commit_callbacks, clips.video(seed="bakery"), researcher)
+    assert not other.near_duplicates.exists()
+
+
+def _frame_as_photo(item: EvidenceItem, position: int) -> bytes:
+    frame = Derivative.objects.get(item=item, kind="keyframe", position=position)
+    with Image.open(storage.path_of(frame.path)) as image:
+        out = io.BytesIO()
+        image.resize((640, 480)).save(out, "JPEG", quality=92)
+    return out.getvalue()
+
+
+def test_a_photo_that_is_a_frame_of_a_held_clip_is_found(
+    django_capture_on_commit_callbacks, researcher, clip
+):
+    photo = ingest(
+        django_capture_on_commit_callbacks, _frame_as_photo(clip, 3), researcher, "f.jpg", "photo"
+    )
+    assert list(photo.near_duplicates.all()) == [clip]
+
+
+def test_a_clip_holding_a_held_photo_is_found(django_capture_on_commit_callbacks, researcher):
+    data = clips.video(seed="market", seconds=6, tags=PHONE_TAGS)
+    with av.open(io.BytesIO(data)) as container:  # a still taken from the clip elsewhere
+        frame = next(f for f in container.decode(video=0) if f.time >= 4.0)
+        out = io.BytesIO()
+        frame.to_image().resize((640, 480)).save(out, "JPEG", quality=90)
+    photo = ingest(django_capture_on_commit_callbacks, out.getvalue(), researcher, "f.jpg", "photo")
+    clip = ingest(django_capture_on_commit_callbacks, data, researcher)
+    assert list(clip.near_duplicates.all()) == [photo]
+
+
+# --- Served inline ------------------------------------------------------------------------
+
+
+def test_the_playable_copy_is_served_inline_and_in_ranges(client, researcher, clip):
+    client.force_login(researcher)
+    url = reverse("evidence:playable", args=[clip.code])
+    copy = storage.path_of(Derivative.objects.get(item=clip, kind="playable").path).read_bytes()
+    whole = client.get(url)
+    assert whole.status_code == 200 and body_of(whole) == copy
+    assert whole["Content-Type"] == "video/mp4" and whole["Accept-Ranges"] == "bytes"
+    assert whole["Content-Disposition"].startswith("inline;")
+    assert whole["X-Content-Type-Options"] == "nosniff"
+    part = client.get(url, HTTP_RANGE="bytes=100-199")
+    assert part.status_code == 206 and body_of(part) == copy[100:200]
+    assert part["Content-Range"] == f"bytes 100-199/{len(copy)}"
+    tail = client.get(url, HTTP_RANGE="bytes=-50")
+    assert body_of(tail) == copy[-50:]
+    open_end = client.get(url, HTTP_RANGE=f"bytes={len(copy) - 10}-")
+    assert body_of(open_end) == copy[-10:]
+    beyond = client.get(url, HTTP_RANGE=f"bytes={len(copy)}-")
+    assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(copy)}"
+    for nonsense in ("bytes=5-1", "bytes=abc", "items=0-5", "bytes=0-1,5-6"):
+        answer = client.get(url, HTTP_RANGE=nonsense)
+        assert answer.status_code in (200, 416), nonsense
+    assert not clip.custody_events.filter(action="downloaded").exists()  # not the evidence
+
+
+def test_keyframes_are_served_inline_by_position(client, researcher, clip):
+    client.force_login(researcher)
+    answer = client.get(reverse("evidence:keyframe", args=[clip.code, 2]))
+    assert answer.status_code == 200 and answer["Content-Type"] == "image/jpeg"
+    assert client.get(reverse("evidence:keyframe", args=[clip.code, 40])).status_code == 404
+
+
+def test_nobody_else_gets_the_copy_of_a_protected_clip(
+    client, django_capture_on_commit_callbacks, researcher, other_researcher
+):
+    data = clips.video(seed="witness", seconds=2)
+    item = ingest(django_capture_on_commit_callbacks, data, researcher, is_protected=True)
+    client.force_login(other_researcher)
+    for url in (
+        reverse("evidence:playable", args=[item.code]),
+        reverse("evidence:keyframe", args=[item.code, 0]),
+        reverse("evidence:thumbnail", args=[item.code]),
+    ):
+        assert client.get(url).status_code == 403, url
+
+
+def test_the_item_page_plays_the_copy_never_the_original(admin_client, clip):
+    page = admin_client.get(reverse("admin:evidence_evidenceitem_change", args=[clip.pk]))
+    html = page.content.decode()
+    assert f'src="{reverse("evidence:playable", args=[clip.code])}"' in html
+    assert '<video class="evidence-player"' in html
+    assert 'class="keyframe-strip"' in html and "0:05.0" in html
+    assert "iPhone X" in html and "the video&#x27;s tags claim" in html
