@@ -123,13 +123,18 @@ def _tone(out, sound, seconds: float, pitch: float = 220.0) -> None:
 
 
 def audio(
-    *, seconds: float = 6.0, tags: dict[str, str] | None = None, pitch: float = 180.0
+    *,
+    seconds: float = 6.0,
+    tags: dict[str, str] | None = None,
+    pitch: float = 180.0,
+    container: str = "ipod",
 ) -> bytes:
-    """A SAMPLE interview's sound (AAC in M4A), with ``tags``."""
+    """A SAMPLE interview's sound (AAC in M4A; ``container="mp4"``: an MP4 of sound
+    alone), with ``tags``."""
     with tempfile.TemporaryDirectory() as work:
         path = Path(work) / "interview.m4a"
         out = av.open(
-            str(path), "w", format="ipod", container_options={"movflags": "use_metadata_tags"}
+            str(path), "w", format=container, container_options={"movflags": "use_metadata_tags"}
         )
         with out:
             out.metadata.update(tags or {})

@@ -351,7 +351,9 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
         response[name] = value
     if access.opens_as_uploader(request.user, item):
         response["Cache-Control"] = "private, no-store"
-        if request.method == "GET":  # HEAD shows nothing
+        # HEAD shows nothing; a player's further ranges of one copy are the same look.
+        first_look = request.headers.get("Range", "bytes=0-").startswith("bytes=0-")
+        if request.method == "GET" and first_look:
             try:
                 custody.record(
                     item,

@@ -86,10 +86,10 @@ def _wanted(item: EvidenceItem) -> set[str]:
     """The derivative kinds the item's job makes: an image's thumbnail and preview; a
     video's poster (thumbnail, preview) and keyframes; an audio file's waveform (its
     thumbnail and preview). Nothing for other files."""
-    if item.media_type.startswith("image/") or item.media_type.startswith("audio/"):
-        return {Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW}
-    if item.media_type.startswith("video/"):
+    if item.media_type.startswith("video/") and recordings.has_picture(item):
         return {Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW, Derivative.Kind.KEYFRAME}
+    if item.media_type.startswith(("image/", *recordings.RECORDING_TYPES)):
+        return {Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW}
     return set()
 
 

@@ -84,7 +84,8 @@ def metadata(item: EvidenceItem, facts: dict) -> VideoMetadata | AudioMetadata:
     return AudioMetadata(item=item, **shared)
 
 
-def _has_picture(item: EvidenceItem) -> bool:
+def has_picture(item: EvidenceItem) -> bool:
+    """A video file with a picture (an MP4 of sound alone is treated as audio)."""
     return (
         item.media_type.startswith("video/")
         and not AudioMetadata.objects.filter(item=item).exists()
@@ -97,7 +98,7 @@ def make_derivatives(
     """A video's poster (thumbnail, preview) and keyframes, or an audio file's waveform
     (as its thumbnail and preview). Raises ``media.MediaFailed``."""
     Rendition = imaging.Rendition
-    if _has_picture(item):
+    if has_picture(item):
         done = sandbox.run(
             "keyframes", path, work, count=settings.TRACKER_KEYFRAMES, waiting=waiting, **limits()
         )

@@ -96,6 +96,19 @@ def test_audio_gets_its_claims_a_waveform_and_a_copy(
     assert not VideoMetadata.objects.filter(item=item).exists()
 
 
+def test_an_mp4_of_sound_alone_sent_as_video_is_treated_as_audio(
+    django_capture_on_commit_callbacks, researcher
+):
+    from evidence.files import derivation
+
+    data = clips.audio(seconds=2, container="mp4")
+    item = ingest(django_capture_on_commit_callbacks, data, researcher, "sound.mp4", "video")
+    assert item.media_type == "video/mp4" and AudioMetadata.objects.filter(item=item).exists()
+    made = set(Derivative.objects.filter(item=item).values_list("kind", flat=True))
+    assert made == {"thumbnail", "preview", "playable"}  # a waveform, no keyframes
+    assert not derivation.needed(item) and not item.derivative_problem
+
+
 def test_a_garbage_location_is_text_not_a_claimed_place(
     django_capture_on_commit_callbacks, researcher
 ):
@@ -228,3 +241,18 @@ def test_the_item_page_plays_the_copy_never_the_original(admin_client, clip):
     assert '<video class="evidence-player"' in html
     assert 'class="keyframe-strip"' in html and "0:05.0" in html
     assert "iPhone X" in html and "the video&#x27;s tags claim" in html
+
+
+def test_the_uploader_playing_a_protected_clip_is_one_look_in_the_log(
+    client, django_capture_on_commit_callbacks, researcher
+):
+    data = clips.video(seed="witness", seconds=2)
+    item = ingest(django_capture_on_commit_callbacks, data, researcher, is_protected=True)
+    client.force_login(researcher)  # the uploader: each look is a custody event
+    url = reverse("evidence:playable", args=[item.code])
+    for asked in ("bytes=0-", "bytes=1000-1999", "bytes=2000-"):
+        assert client.get(url, HTTP_RANGE=asked).status_code == 206
+    looks = item.custody_events.filter(action="viewed")
+    assert [e.details["derivative"] for e in looks.all()] == ["playable"]
+    assert client.get(url).status_code == 200  # a new play from the start: a new look
+    assert looks.all().count() == 2
