@@ -4,7 +4,8 @@ A backup is a directory::
 
     data.jsonl            every row of every model (sessions aside), one JSON object a line
     originals/ab/cd/<sha256>            each evidence original, by its hash
-    derivatives/ab/cd/<sha256>.<kind>.jpg   thumbnails and previews
+    derivatives/ab/cd/<sha256>.<kind>.jpg   thumbnails, previews, keyframes (keyframe-<n>)
+    derivatives/ab/cd/<sha256>.playable.mp4 a video's or audio file's playable copy
     backup.json           counts per model, migrations, versions, time, database vendor
     manifest-sha256.txt   "<sha256>  <path>" for every other file (``sha256sum -c`` reads it)
 
@@ -85,7 +86,9 @@ SEEDED = frozenset(
         "tracker.codecounter",
     }
 )
-_MANIFEST_LINE = re.compile(r"^([0-9a-f]{64})  ((?:originals|derivatives)/[0-9a-f/.a-z]+|[a-z.]+)$")
+_MANIFEST_LINE = re.compile(
+    r"^([0-9a-f]{64})  ((?:originals|derivatives)/[0-9a-f/.a-z-]+|[a-z.]+)$"
+)
 
 
 class BackupError(Exception):

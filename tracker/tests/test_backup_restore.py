@@ -24,6 +24,7 @@ from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 
+from demo import clips
 from evidence import intake
 from evidence.files import custody, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem, Witness
@@ -59,6 +60,8 @@ def build_case(researcher, reviewer) -> None:
         ingest(make_jpeg(colour=(30, 30, 200), gps=False), researcher, incident=incident),
     ]
     ingest(b"Notes from the site visit.\n", researcher, kind="document", filename="n.txt")
+    # A clip: its keyframes (derivatives/…/<sha256>.keyframe-<n>.jpg) and playable copy.
+    ingest(clips.video(seconds=3), researcher, kind="video", filename="clip.mp4")
     witness = WitnessFactory(real_name=REAL_NAME, contact="+963 000 000 000")
     factories.TestimonyFactory(witness=witness, item__created_by=researcher)
     attribution = AttributionFactory(incident=incident, created_by=researcher)
@@ -170,7 +173,8 @@ def test_backup_is_private_and_checkable_with_sha256sum(case, tmp_path):
     info = json.loads((folder / "backup.json").read_text())
     assert info["database_vendor"] == connection.vendor
     assert info["counts"]["evidence.evidenceitem"] == len(case["state"]["items"])
-    assert info["originals"] == 3 and info["derivatives"] == 4 and info["unavailable"] == {}
+    # 4 originals; derivatives: 2 photos x 2, the clip's poster (2), 3 keyframes and copy.
+    assert info["originals"] == 4 and info["derivatives"] == 10 and info["unavailable"] == {}
     assert REAL_NAME not in json.dumps(info)
     # The manifest is in sha256sum's format and covers every other file.
     result = subprocess.run(
