@@ -23,6 +23,9 @@ the case's zone it says so ("2019-05-14 14:05 Damascus time (UTC+03:00)"), in a 
 a file recorded it names that zone ("… UTC+03:00", "… UTC"), and a clock reading whose
 zone nobody recorded is written as read, "(zone not recorded)", never converted as if
 it were known. Templates use the ``with_zone`` filter.
+
+A time in a recording (a keyframe's, a clip's length) is a clock reading from its start
+(``clock``): ``0:42``, ``1:02:03``, ``0:05.5`` to the tenth.
 """
 
 from __future__ import annotations
@@ -56,6 +59,19 @@ def summed_range(low: int, high: int, unknown: int, incidents: int) -> str:
     lowest and highest counts, ``unknown`` of them without any): ``unknown`` when no
     incident has a count, else as ``count_range`` writes it."""
     return UNKNOWN if unknown == incidents else count_range(low, high)
+
+
+def clock(seconds: float | None, *, tenths: bool = False) -> str:
+    """A time in a recording, from its start: ``0:42``, ``1:02:03``; with ``tenths``
+    ``0:05.5`` (a keyframe's time). ``-`` for None."""
+    if seconds is None:
+        return "-"
+    scale = 10 if tenths else 1
+    units = round(max(0.0, seconds) * scale)
+    minutes, rest = divmod(units, 60 * scale)
+    hours, minutes = divmod(minutes, 60)
+    second = f"{rest / scale:04.1f}" if tenths else f"{rest:02d}"
+    return f"{hours}:{minutes:02d}:{second}" if hours else f"{minutes}:{second}"
 
 
 def utc_offset(offset: timedelta | None) -> str:

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from evidence import access, intake, links
+from evidence import access, intake, links, players
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
 from evidence.files import derivation
 from evidence.forms import ItemForm, UploadForm
@@ -78,18 +78,6 @@ PLAYABLE_NOTE = (
     "device). The original is the evidence: download it below."
 )
 PLAYABLE_PENDING = "playable copy pending"
-KEYFRAME_CARD = (
-    '<li><a href="{}" target="_blank" rel="noopener">'
-    '<img src="{}" alt="keyframe at {}" loading="lazy"></a><span>{}</span></li>'
-)
-
-
-def seconds(value: float | None) -> str:
-    """A time in a recording: ``1:05.5``."""
-    if value is None:
-        return "-"
-    minutes, rest = divmod(value, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
 
 
 @admin.register(EvidenceItem)
@@ -188,6 +176,10 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             },
         ),
     )
+
+    class Media:
+        # A keyframe's click plays the copy from its time: a static file (the CSP).
+        js = ("tracker/js/player.js",)
 
     def get_queryset(self, request: HttpRequest):
         qs = super().get_queryset(request)
@@ -380,27 +372,18 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
     @staticmethod
     def recording_preview(obj: EvidenceItem) -> str:
         """A video's or audio file's playable copy in the browser (never the original),
-        its poster or waveform, and a video's keyframes as a strip, each with its time."""
+        its poster or waveform, and a video's keyframes as a strip, each with its time
+        (``evidence.players``); a keyframe's click plays the copy from there."""
         made = {(d.kind, d.position): d for d in obj.derivatives.all()}
         parts = []
         poster = reverse("evidence:preview", args=[obj.code]) if ("preview", 0) in made else ""
         if ("playable", 0) in made:
-            copy = made[("playable", 0)]
-            tag = "audio" if copy.media_type.startswith("audio/") else "video"
+            tag = players.player_tag(made[("playable", 0)].media_type)
             if tag == "audio" and poster:
                 parts.append(
                     format_html('<img class="evidence-preview" src="{}" alt="waveform">', poster)
                 )
-            parts.append(
-                format_html(
-                    '<{} class="evidence-player" controls preload="metadata" src="{}"{}>'
-                    "Your browser cannot play this copy.</{}>",
-                    tag,
-                    reverse("evidence:playable", args=[obj.code]),
-                    format_html(' poster="{}"', poster) if tag == "video" and poster else "",
-                    tag,
-                )
-            )
+            parts.append(players.player(obj.code, tag, poster))
             parts.append(format_html('<p class="help">{}</p>', PLAYABLE_NOTE))
         elif poster:
             parts.append(
@@ -412,31 +395,12 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
                     PLAYABLE_PENDING if not obj.playable_problem else obj.playable_problem,
                 )
             )
-        frames = [
-            d
-            for (kind, _), d in sorted(made.items(), key=lambda kv: kv[0][1])
-            if kind == "keyframe"
-        ]
-        if frames:
-            parts.append(
-                format_html(
-                    '<ol class="keyframe-strip">{}</ol>',
-                    format_html_join(
-                        "",
-                        KEYFRAME_CARD,
-                        (
-                            (
-                                reverse("evidence:keyframe", args=[obj.code, d.position]),
-                                reverse("evidence:keyframe", args=[obj.code, d.position]),
-                                seconds(d.seconds),
-                                seconds(d.seconds),
-                            )
-                            for d in frames
-                        ),
-                    ),
-                )
-            )
-        return format_html_join("", "{}", ((part,) for part in parts))
+        frames = sorted((p, d.seconds) for (kind, p), d in made.items() if kind == "keyframe")
+        parts.append(players.keyframe_strip(obj.code, frames))
+        return format_html(
+            '<div class="evidence-recording" data-player>{}</div>',
+            format_html_join("", "{}", ((part,) for part in parts)),
+        )
 
     @staticmethod
     def derivatives_job(obj: EvidenceItem) -> str:

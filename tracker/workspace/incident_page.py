@@ -25,9 +25,10 @@ from evidence.access import VIEW_PROTECTED, can_view_item
 from evidence.files import derivation
 from evidence.flights import ranking
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, FlightMatch
+from evidence.players import keyframe_strip
 from tracker import findings, workflow
 from tracker.access import can_view_incident, requires_browse
-from tracker.display import time_with_zone
+from tracker.display import clock, time_with_zone
 from tracker.models import (
     Attribution,
     Incident,
@@ -48,6 +49,8 @@ CODE = re.compile(r"[A-Z]{1,8}-[0-9]{1,12}")
 SHOWN_FLIGHTS = 10  # candidates on the page; the admin's candidates page lists them all
 SHA_PREFIX = 12
 THUMBNAIL, PREVIEW = Derivative.Kind.THUMBNAIL, Derivative.Kind.PREVIEW
+KEYFRAME, PLAYABLE = Derivative.Kind.KEYFRAME, Derivative.Kind.PLAYABLE
+RECORDINGS = (EvidenceItem.Kind.VIDEO, EvidenceItem.Kind.AUDIO)  # and their tags' models
 # How a relation reads from each end: (seen from the "from" incident, from the "to" one).
 RELATION_WORDS = {
     IncidentRelation.Kind.FOLLOW_UP: ("follow-up strike (double tap) of", "followed up by"),
@@ -267,35 +270,57 @@ class Shown:
     in_finding: bool = True  # presented with the incident (``tracker.findings``)
     page: str = ""  # the item's admin page (metadata, custody), for those who may open it
     pending: bool = False  # an image whose thumbnail the background job has not made yet
+    recording: str = ""  # "video" or "audio": the card says so, with its length
+    length: str = ""  # as the file's header claims (``evidence.models.recordings``)
+    playable: str = ""  # the copy made for watching (never the original), for the lightbox
+    keyframes: str = ""  # a video's keyframes as a strip (``evidence.players``)
 
     @property
     def sha_prefix(self) -> str:
         return self.item.sha256[:SHA_PREFIX]
 
 
-def shown(
-    item: EvidenceItem, user, derivatives: dict[int, set[str]], *, pages: bool = False
-) -> Shown:
+@dataclass
+class Derivatives:
+    """Which derivatives each item has, and a video's keyframes (position, seconds)."""
+
+    kinds: dict[int, set[str]] = field(default_factory=dict)
+    keyframes: dict[int, list[tuple[int, float | None]]] = field(default_factory=dict)
+
+
+def derivatives_of(item_ids: set[int]) -> Derivatives:
+    """One query."""
+    found = Derivatives()
+    rows = Derivative.objects.filter(item_id__in=item_ids).order_by("item_id", "kind", "position")
+    for item_id, kind, position, seconds in rows.values_list(
+        "item_id", "kind", "position", "seconds"
+    ):
+        found.kinds.setdefault(item_id, set()).add(kind)
+        if kind == KEYFRAME:
+            found.keyframes.setdefault(item_id, []).append((position, seconds))
+    return found
+
+
+def shown(item: EvidenceItem, user, derivatives: Derivatives, *, pages: bool = False) -> Shown:
+    """No query: a recording's tags come selected with its link (``evidence_of``)."""
     may_open = can_view_item(user, item)
     view = Shown(item, may_open, page=admin_links.item_page(item.pk) if pages else "")
+    if item.kind in RECORDINGS:
+        view.recording = item.kind
+        claims = getattr(item, item.kind, None)  # item.video or item.audio
+        view.length = clock(claims.duration) if claims and claims.duration else ""
     if may_open:
-        kinds = derivatives.get(item.pk, set())
+        kinds = derivatives.kinds.get(item.pk, set())
         if THUMBNAIL in kinds:
             view.thumbnail = reverse("evidence:thumbnail", args=[item.code])
         if PREVIEW in kinds:
             view.preview = reverse("evidence:preview", args=[item.code])
         view.thumbnail = view.thumbnail or view.preview
         view.pending = derivation.pending(item, bool(kinds))
+        if view.recording and PLAYABLE in kinds:
+            view.playable = reverse("evidence:playable", args=[item.code])
+        view.keyframes = keyframe_strip(item.code, derivatives.keyframes.get(item.pk, []))
     return view
-
-
-def derivative_kinds(item_ids: set[int]) -> dict[int, set[str]]:
-    """Which derivatives each item has. One query."""
-    kinds: dict[int, set[str]] = {}
-    rows = Derivative.objects.filter(item_id__in=item_ids).values_list("item_id", "kind")
-    for item_id, kind in rows:
-        kinds.setdefault(item_id, set()).add(kind)
-    return kinds
 
 
 @dataclass
@@ -312,10 +337,17 @@ class Evidence:
 
 def evidence_of(incident: Incident, user) -> Evidence:
     """The linked items (gallery), their testimonies and before/after satellite pairs.
-    Two queries: the links with each item's details, then which derivatives exist."""
+    Two queries: the links with each item's details (a recording's claimed length), then
+    which derivatives exist (a video's keyframes)."""
     links = list(
         EvidenceLink.objects.filter(incident=incident)
-        .select_related("item", "item__testimony__witness", "item__satellite__before__item")
+        .select_related(
+            "item",
+            "item__testimony__witness",
+            "item__satellite__before__item",
+            "item__video",
+            "item__audio",
+        )
         .order_by("item__kind", "item__code")
     )
     items = {link.item_id: link.item for link in links}
@@ -324,7 +356,7 @@ def evidence_of(incident: Incident, user) -> Evidence:
         scene = getattr(item, "satellite", None)
         if scene is not None and scene.before_id is not None:
             befores[scene.before.item_id] = scene.before.item
-    derivatives = derivative_kinds(set(items) | set(befores))
+    derivatives = derivatives_of(set(items) | set(befores))
 
     found = Evidence()
     pages = admin_links.may_open_item_pages(user)

@@ -5,7 +5,11 @@
      moves focus to the image's link; the next click opens the preview.
    - Links marked data-preview open the preview in a <dialog> (Escape or Close shuts it),
      with a link to the item's page when the card has one (data-page); without this
-     script they open the image itself.
+     script they open the image itself. A recording's (data-playable) plays its copy
+     made for watching, never the original, in a <video> with the preview as its poster
+     (an <audio> under an audio file's waveform), with a video's keyframes under it
+     (data-keyframes names the card's <template> of them; js/player.js plays from a
+     keyframe's time). Closing the dialog stops and removes the player.
    - Each before/after satellite pair (data-sat-pair) gains a "Compare with a slider" view:
      the after image over the before one, revealed up to the slider (a range input, so
      arrow keys work).
@@ -32,14 +36,18 @@
     const image = dialog.querySelector("img");
     const caption = dialog.querySelector("#lightbox-caption");
     const page = dialog.querySelector(".inc-lightbox-page");
+    const recording = dialog.querySelector(".inc-lightbox-recording");
     document.addEventListener("click", function (event) {
       const link = event.target.closest("a[data-preview]");
       if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
       if (link.closest("[data-graphic]")) return; // still blurred: the button handles it
       event.preventDefault();
+      const tag = link.dataset.playable ? link.dataset.playableTag : "";
       image.src = link.getAttribute("href");
       image.alt = link.dataset.caption || "";
+      image.hidden = tag === "video"; // the video shows the preview as its poster
       caption.textContent = link.dataset.caption || "";
+      if (recording) play(recording, link, tag);
       // The item's own page (metadata, custody), for those who may open it.
       if (page) {
         page.hidden = !link.dataset.page;
@@ -49,11 +57,40 @@
     });
     dialog.addEventListener("close", function () {
       image.removeAttribute("src");
+      image.hidden = false;
+      if (recording) stop(recording);
     });
     // A click on the backdrop (outside the dialog's box) closes it too.
     dialog.addEventListener("click", function (event) {
       if (event.target === dialog) dialog.close();
     });
+  }
+
+  function play(recording, link, tag) {
+    stop(recording);
+    if (tag === "video" || tag === "audio") {
+      const media = document.createElement(tag);
+      media.className = "evidence-player";
+      media.controls = true;
+      media.preload = "metadata";
+      if (tag === "video") media.poster = link.getAttribute("href");
+      media.src = link.dataset.playable;
+      media.textContent = "Your browser cannot play this copy.";
+      recording.append(media);
+    }
+    const frames = link.dataset.keyframes && document.getElementById(link.dataset.keyframes);
+    if (frames) recording.append(frames.content.cloneNode(true));
+    recording.hidden = !recording.firstChild;
+  }
+
+  function stop(recording) {
+    recording.querySelectorAll("video, audio").forEach(function (media) {
+      media.pause();
+      media.removeAttribute("src");
+      media.load(); // lets go of the connection
+    });
+    recording.replaceChildren();
+    recording.hidden = true;
   }
 
   function setUpComparison(pair, index) {
