@@ -79,13 +79,18 @@ def video(
             stream.width, stream.height = size
             stream.pix_fmt = "yuv420p"
             stream.codec_context.gop_size = gop or fps
+            # One thread: x264's sliced threads do not always give the same bytes twice,
+            # and the demo's files must (each is stored under its hash).
+            stream.codec_context.thread_count = 1
             if codec == "libx264":
                 # Not ultrafast: it turns off x264's keyframes at scene changes.
                 stream.codec_context.options = {"preset": "veryfast"}
             if rotation:
                 stream.set_display_rotation(rotation)
-            sound = (
-                out.add_stream("aac" if container != "webm" else "libopus", rate=SAMPLE_RATE)
+            sound = (  # mono, as the interview's: a voice-like tone, half the bytes
+                out.add_stream(
+                    "aac" if container != "webm" else "libopus", rate=SAMPLE_RATE, layout="mono"
+                )
                 if audio
                 else None
             )

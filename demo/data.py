@@ -775,6 +775,7 @@ WITNESSES = (
                 "I was injured in the leg and taken to hospital by a stranger."),
 )  # fmt: skip
 INTERVIEWER = "researcher (SAMPLE interviewer)"
+INTERVIEW_HOUR = 11  # local time; the interviews are known to the day
 
 
 @dataclass(frozen=True)
@@ -849,3 +850,71 @@ AUDIO = (
     AudioSpec("kfn-hospital", 6, "Spotter radio warning before the hospital strike"),
     AudioSpec("mna-market", 4, "Spotter radio warning before the market strike"),
 )
+
+
+# --- Videos and a recorded interview (demo.clips: test patterns and tones) ----------------
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    """A phone's video of the aftermath. Its tags claim the phone, the time
+    (``minutes_after`` the strike) and a place near the site, as the phone writes them:
+    an iPhone (make "Apple") its QuickTime keys, with the local time and its offset, in
+    a .MOV; an Android phone MP4's creation time (UTC) and ``location``."""
+
+    incident: str
+    minutes_after: int
+    make: str
+    model: str
+    size: tuple[int, int]
+    seconds: int
+    title: str
+    source: tuple[str, str]
+
+
+VIDEOS = (
+    VideoSpec("kfn-hospital", 17, "Apple", "iPhone 7", (640, 360), 6,
+              "Phone video of the hospital's damaged wing",
+              (SRC_CIVDEF, "SAMPLE civil-defence media team")),
+    VideoSpec("mna-market", 9, "samsung", "SM-A505F", (640, 360), 6,
+              "Phone video of the market after the strike",
+              (SRC_LOCAL, "SAMPLE local photographer 2")),
+    VideoSpec("jsr-market", 21, "Apple", "iPhone 8", (320, 240), 6,
+              "Phone video of the evening market after the strike",
+              (SRC_LOCAL, "SAMPLE local photographer 1")),
+)  # fmt: skip
+VIDEO_DESCRIPTION = (
+    "SAMPLE: a generated test pattern standing in for a phone video of the damage; its tags "
+    "carry the phone, the recording time and the place."
+)
+VIDEO_VERIFICATION = "SAMPLE: tagged place and time consistent with the photos of the site."
+
+
+@dataclass(frozen=True)
+class ReuploadSpec:
+    """A channel's re-upload of the video of incident ``of``: the same pictures, smaller,
+    with the channel's logo and other keyframe spacing (``gop`` frames), and no tag (the
+    platform removed them)."""
+
+    of: str
+    page: str
+    hours_after: int
+    size: tuple[int, int]
+    gop: int
+
+
+REUPLOAD = ReuploadSpec("mna-market", "SAMPLE Maarat Today (fictional page)", 3, (426, 240), 24)
+
+
+@dataclass(frozen=True)
+class InterviewSpec:
+    """The sound recording of witness ``witness``'s interview (its transcript is the
+    testimony), started ``minutes_in`` after ``INTERVIEW_HOUR``."""
+
+    witness: str
+    minutes_in: int
+    seconds: int
+    pitch: float
+
+
+INTERVIEWS = (InterviewSpec("A-01", 4, 8, 170.0),)

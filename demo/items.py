@@ -1,6 +1,9 @@
 """The demo case's evidence: every file generated, sent through
 ``evidence.intake.ingest`` and given its kind-specific details (satellite
-scene, flight log and observations, witness and testimony).
+scene, flight log and observations, witness and testimony). Videos and the recorded
+interview are made by ``demo.clips``; their claims are read from their tags by the
+intake, and their keyframes, near-duplicates and playable copies by the background jobs
+it asks for.
 
 A mixin for ``demo.build``'s case builder, which provides the records
 these steps refer to: ``researcher``, ``source`` (source types by name),
@@ -13,11 +16,11 @@ from __future__ import annotations
 import io
 import math
 import random
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from demo import data, files, flightlog
+from demo import clips, data, files, flightlog
 from evidence import intake
 from evidence.flights.flightlog import import_flight_log
 from evidence.models import (
@@ -54,6 +57,8 @@ class EvidenceSteps:
         self._flight_log()
         self._testimonies()
         self._photos()
+        self._videos()
+        self._interviews()
 
     def _ingest(self, content: bytes, incident: str, kind: str, filename: str, **fields):
         """One file through the intake, linked to ``incident``. ``source`` is a pair
@@ -280,7 +285,7 @@ class EvidenceSteps:
             header += [("Language", "Arabic (English translation)")]
             content = files.text_document(f"Testimony of {witness.pseudonym}", header, spec.account)
             source = data.SRC_MEDICAL if spec.role == "medical" else data.SRC_WITNESS
-            at = datetime(interviewed.year, interviewed.month, interviewed.day, 11, tzinfo=LOCAL)
+            at = datetime.combine(interviewed, time(data.INTERVIEW_HOUR), tzinfo=LOCAL)
             item = self._ingest(
                 content,
                 spec.incident,
@@ -348,3 +353,126 @@ class EvidenceSteps:
                     acquired_at=taken + timedelta(days=rng.randint(1, 6)),
                     verification_method=data.PHOTO_VERIFICATION,
                 )
+
+    def _videos(self) -> None:
+        """Phone videos of the aftermath (``data.VIDEOS``), then a channel's re-upload of
+        one, which the derivatives job links to it as a near-duplicate."""
+        for spec in data.VIDEOS:
+            place, (lat, lon) = self.places[SPECS[spec.incident].place], self.sites[spec.incident]
+            rng = random.Random(f"video:{spec.incident}")
+            seconds = rng.randint(0, 59)
+            at = self.times[spec.incident] + timedelta(minutes=spec.minutes_after, seconds=seconds)
+            lat, lon = lat + rng.uniform(-3e-4, 3e-4), lon + rng.uniform(-3e-4, 3e-4)
+            altitude = PLACE_SPECS[SPECS[spec.incident].place].elevation_m + rng.uniform(-2, 8)
+            utc = f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}.000000Z"  # MP4's time is UTC
+            if spec.make == "Apple":
+                container, filename = "mov", f"IMG_{rng.randint(1000, 9999)}.MOV"
+                tags = {
+                    "com.apple.quicktime.creationdate": f"{at:%Y-%m-%dT%H:%M:%S%z}",
+                    "creation_time": utc,
+                    "com.apple.quicktime.make": spec.make,
+                    "com.apple.quicktime.model": spec.model,
+                    "com.apple.quicktime.location.ISO6709": iso6709(lat, lon, altitude),
+                }
+            else:
+                container, filename = "mp4", f"VID_{at:%Y%m%d_%H%M%S}.mp4"
+                tags = {
+                    "creation_time": utc,
+                    "location": iso6709(lat, lon),
+                    "com.android.manufacturer": spec.make,
+                    "com.android.model": spec.model,
+                }
+            content = clips.video(
+                seed=f"video:{spec.incident}",
+                seconds=spec.seconds,
+                size=spec.size,
+                container=container,
+                tags=tags,
+                label=place.name,
+            )
+            # captured_at and the place come from the file's tags (intake).
+            self._ingest(
+                content,
+                spec.incident,
+                "video",
+                filename,
+                title=f"{spec.title}, {place.name}",
+                description=data.VIDEO_DESCRIPTION,
+                relevance="Shows the damage at the site minutes after the strike.",
+                source=spec.source,
+                received_from=f"{spec.source[1]}, original file sent as a document",
+                acquired_at=at + timedelta(days=rng.randint(1, 4)),
+                verification_method=data.VIDEO_VERIFICATION,
+            )
+        self._reupload(data.REUPLOAD)
+
+    def _reupload(self, spec: data.ReuploadSpec) -> None:
+        """A page's copy of one of the videos: the same pictures, re-encoded."""
+        original = next(video for video in data.VIDEOS if video.incident == spec.of)
+        place = self.places[SPECS[spec.of].place]
+        posted = self.times[spec.of] + timedelta(hours=spec.hours_after)
+        url = f"https://example.org/sample-posts/{posted:%Y%m%d}-video"
+        content = clips.video(
+            seed=f"video:{spec.of}",
+            seconds=original.seconds,
+            size=spec.size,
+            canvas=original.size,
+            gop=spec.gop,
+            logo=True,
+            label=place.name,
+        )
+        self._ingest(
+            content,
+            spec.of,
+            "video",
+            f"video-{posted:%Y%m%d-%H%M}.mp4",
+            title=f"Video re-uploaded by {spec.page}, {place.name}",
+            description=f"SAMPLE: the page's copy of a phone video, posted {posted:%d %B %Y}: "
+            "smaller, re-encoded, with the page's logo, and without tags (the platform "
+            "removed them), so it claims no time, place or device.",
+            relevance="The same footage as the phone video, as the page published it.",
+            source=(data.SRC_SOCIAL, spec.page),
+            source_url=url,
+            received_from="downloaded by the team from the public page",
+            acquired_at=posted + timedelta(hours=2),
+        )
+
+    def _interviews(self) -> None:
+        """Recordings of witnesses' interviews, protected as their transcripts are."""
+        witnesses = {spec.code: spec for spec in data.WITNESSES}
+        for spec in data.INTERVIEWS:
+            witness = witnesses[spec.witness]
+            pseudonym = f"{data.LABEL} Witness {witness.code}"
+            transcript = Testimony.objects.select_related("item", "witness").get(
+                witness__pseudonym=pseudonym
+            )
+            place = self.places[SPECS[witness.incident].place]
+            interviewed = date.fromisoformat(witness.interview_date)
+            at = datetime.combine(interviewed, time(data.INTERVIEW_HOUR), tzinfo=LOCAL)
+            at += timedelta(minutes=spec.minutes_in)
+            # A recorder's M4A: its creation time in UTC, and nothing that names anyone.
+            tags = {"creation_time": f"{at.astimezone(UTC):%Y-%m-%dT%H:%M:%S}.000000Z"}
+            role = transcript.witness.get_role_display()
+            source = data.SRC_MEDICAL if witness.role == "medical" else data.SRC_WITNESS
+            self._ingest(
+                clips.audio(seconds=spec.seconds, tags=tags, pitch=spec.pitch),
+                witness.incident,
+                "audio",
+                f"interview-{witness.code}.m4a",
+                title=f"Recording of the interview with Witness {witness.code} ({role}), "
+                f"{place.name}",
+                description="SAMPLE: a generated tone standing in for the recorded "
+                f"interview; its transcript is {transcript.item.code}.",
+                relevance=witness.summary,
+                source=(source, pseudonym),
+                received_from=f"{data.INTERVIEWER}, interview recording",
+                acquired_at=at + timedelta(hours=3),
+                identifies_people=True,
+                is_protected=True,
+            )
+
+
+def iso6709(lat: float, lon: float, altitude: float | None = None) -> str:
+    """A point as phones write it in a video's location tag: ``+35.6235+036.6380/``."""
+    height = f"{altitude:+.3f}" if altitude is not None else ""
+    return f"{lat:+08.4f}{lon:+09.4f}{height}/"

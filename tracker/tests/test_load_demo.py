@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import stat
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
+import av
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
@@ -27,14 +30,25 @@ from django.test import TestCase, override_settings
 
 import demo
 from demo import data, files, flightlog
+from evidence.files import storage
 from evidence.files.imaging import read_photo_facts
-from evidence.models import EvidenceItem, FlightLog, PhotoMetadata, SatelliteImage
+from evidence.models import (
+    AudioMetadata,
+    Derivative,
+    EvidenceItem,
+    FlightLog,
+    PhotoMetadata,
+    SatelliteImage,
+    VideoMetadata,
+)
 from evidence.models import Testimony as WitnessTestimony  # a "Test*" name is collected
+from tracker import jobs
 from tracker.models import (
     Attribution,
     Force,
     Incident,
     IncidentRelation,
+    Job,
     Official,
     OfficialAlias,
     Position,
@@ -43,7 +57,16 @@ from tracker.models import (
 )
 from tracker.tests.seed import ensure_seed_data
 
-KINDS = {"photo", "satellite", "flight_log", "testimony", "document", "web_capture", "audio"}
+KINDS = {
+    "photo",
+    "satellite",
+    "flight_log",
+    "testimony",
+    "document",
+    "web_capture",
+    "audio",
+    "video",
+}
 DEMO_USERS = {"researcher": "Researcher", "reviewer": "Reviewer", "editor": "Editor"}
 # As the root conftest does per test; the module-wide build must hash the same way.
 FAST_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
@@ -299,6 +322,76 @@ def test_testimonies_have_protected_witnesses_and_consistent_consent(case):
         assert testimony.item.is_protected and testimony.item.media_type == "text/plain"
         if not testimony.consent_given:
             assert not (testimony.consent_quote or testimony.consent_name)
+
+
+def tags_of(item: EvidenceItem) -> dict[str, str]:
+    with av.open(str(storage.path_of(item.original_path))) as container:
+        return dict(container.metadata)
+
+
+def run_jobs_of(items) -> None:
+    """What the worker does after the load: each item's derivatives and playable copy."""
+    codes = [item.code for item in items]
+    for job in Job.objects.filter(target__in=codes, state__in=Job.UNFINISHED).order_by("pk"):
+        jobs.run(job.pk)
+
+
+def test_videos_and_the_recorded_interview_after_the_jobs(case):
+    videos = list(EvidenceItem.objects.filter(kind="video").order_by("pk"))
+    interview = EvidenceItem.objects.get(kind="audio", media_type="audio/mp4")
+    run_jobs_of([*videos, interview])
+
+    *phone, reupload = [EvidenceItem.objects.get(pk=v.pk) for v in videos]
+    assert len(phone) == 3 and reupload.title.startswith("SAMPLE: Video re-uploaded by ")
+    # The channel's copy (resized, a logo, other keyframes) is found as its original's.
+    original = next(item for item in phone if item.incidents.get() == reupload.incidents.get())
+    assert list(reupload.near_duplicates.all()) == [original]
+    assert list(original.near_duplicates.all()) == [reupload]
+    for item in phone:
+        claims = VideoMetadata.objects.get(item=item)
+        tags = tags_of(item)
+        apple = "com.apple.quicktime.creationdate" in tags
+        # The place and time the tags claim, as written by an iPhone or an Android phone.
+        place = tags["com.apple.quicktime.location.ISO6709" if apple else "location"]
+        lat, lon = (Decimal(n) for n in re.findall(r"[+-][\d.]+", place)[:2])
+        assert (claims.latitude, claims.longitude) == (lat, lon)
+        stated = tags["com.apple.quicktime.creationdate" if apple else "creation_time"]
+        assert claims.recorded_at == datetime.fromisoformat(stated)
+        assert claims.recorded_at_offset == ("+03:00" if apple else "+00:00")
+        assert claims.device_make and claims.device_model
+        assert item.captured_at == claims.recorded_at
+        assert (item.captured_latitude, item.captured_longitude) == (lat, lon)
+        site = item.incidents.get()
+        assert abs(lat - site.latitude) < Decimal("0.001")
+        assert abs(lon - site.longitude) < Decimal("0.001")
+        assert timedelta(0) < claims.recorded_at - site.occurred_start < timedelta(hours=1)
+        if item != original:
+            assert not item.near_duplicates.exists()
+    blank = VideoMetadata.objects.get(item=reupload)  # the platform removed the tags
+    assert blank.recorded_at is None and blank.latitude is None and not blank.device_make
+    for item in videos:
+        made = Counter(Derivative.objects.filter(item=item).values_list("kind", flat=True))
+        assert made["playable"] == made["thumbnail"] == 1 and made["keyframe"] >= 3
+
+    interview.refresh_from_db()
+    sound = AudioMetadata.objects.get(item=interview)
+    assert sound.audio_codec == "aac" and 7.5 <= sound.duration <= 8.5
+    assert interview.captured_at == sound.recorded_at is not None
+    # Protected as its transcript (the testimony it names) is, and recorded that day.
+    assert interview.is_protected and interview.identifies_people
+    transcript = WitnessTestimony.objects.get(
+        item__code__in=re.findall(r"EV-\d+", interview.description)
+    )
+    assert transcript.item.is_protected
+    assert interview.incidents.get() == transcript.item.incidents.get()
+    local = interview.captured_at.astimezone(ZoneInfo("Asia/Damascus"))
+    assert local.date() == transcript.interview_date
+    copy = Derivative.objects.get(item=interview, kind="playable")
+    assert copy.media_type == "audio/mp4"
+    assert not VideoMetadata.objects.filter(item=interview).exists()
+    for item in [*videos, interview]:
+        item.refresh_from_db()
+        assert item.derivative_problem == "" == item.playable_problem
 
 
 def test_demo_users_are_in_their_groups_with_logins_on_file(case):
