@@ -25,7 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from evidence import access, intake
-from evidence.files import bagging, bundles, derivation, fixity_runs, storage
+from evidence.files import bagging, bundles, derivation, fixity_runs, recordings, storage
 from evidence.flights import flightlog
 from evidence.models import EvidenceItem, FlightLog
 from tracker import jobs
@@ -57,15 +57,20 @@ def derivatives(job: Job) -> str:
     item = EvidenceItem.objects.filter(code=job.target).first()
     if item is None:
         return f"{job.target} no longer exists: nothing to do."
+    claims = ""
+    if recordings.is_recording(item.media_type) and not recordings.claimed(item):
+        _check_stored(item)  # stored before the tracker read recordings' tags
+        read = recordings.claim_later(item, storage.path_of(item.original_path), job.requested_by)
+        claims = "tags read; " if read else ""
     if not derivation.needed(item):
-        return f"{item.code}: derivatives already made."
+        return f"{item.code}: {claims}derivatives already made."
     _check_stored(item)
     if derivation.derive(item, by=job.requested_by, waiting=_renewing(job)):
         frames = item.derivatives.filter(kind="keyframe").count()
         if frames:
-            return f"{item.code}: poster and {frames} keyframes made."
-        return f"{item.code}: thumbnail, preview and perceptual hash made."
-    return f"{item.code}: no derivative ({item.derivative_problem})."
+            return f"{item.code}: {claims}poster and {frames} keyframes made."
+        return f"{item.code}: {claims}thumbnail, preview and perceptual hash made."
+    return f"{item.code}: {claims}no derivative ({item.derivative_problem})."
 
 
 @jobs.handler(Job.Kind.PLAYABLE)

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from evidence.files import imaging, media, sandbox
 from evidence.models import AudioMetadata, EvidenceItem, VideoMetadata
+from tracker.models import ReviewStatus
 
 RECORDING_TYPES = ("video/", "audio/")
 
@@ -82,6 +83,37 @@ def metadata(item: EvidenceItem, facts: dict) -> VideoMetadata | AudioMetadata:
             **shared,
         )
     return AudioMetadata(item=item, **shared)
+
+
+def claimed(item: EvidenceItem) -> bool:
+    """Does ``item`` have its tags' claims (a video's or an audio file's)?"""
+    return (
+        VideoMetadata.objects.filter(item=item).exists()
+        or AudioMetadata.objects.filter(item=item).exists()
+    )
+
+
+def claim_later(item: EvidenceItem, path: Path, by) -> bool:
+    """Read and record the claims of a recording that has none (stored before the tracker
+    read them, or unreadable when it arrived); the item's claimed capture time and place
+    are filled only while it is a draft with none. False when FFmpeg cannot read it."""
+    facts = read_facts(path)
+    if facts is None:
+        return False
+    claims = metadata(item, facts)
+    claims.save()
+    fill = []
+    if item.status == ReviewStatus.DRAFT:
+        if claims.recorded_at and not item.captured_at:
+            item.captured_at = claims.recorded_at
+            fill.append("captured_at")
+        if claims.latitude is not None and item.captured_latitude is None:
+            item.captured_latitude, item.captured_longitude = claims.latitude, claims.longitude
+            fill += ["captured_latitude", "captured_longitude"]
+    if fill:
+        item._history_user = by  # type: ignore[attr-defined]  # who made this version
+        item.save(update_fields=fill)
+    return True
 
 
 def has_picture(item: EvidenceItem) -> bool:

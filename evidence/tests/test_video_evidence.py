@@ -256,3 +256,56 @@ def test_the_uploader_playing_a_protected_clip_is_one_look_in_the_log(
     assert [e.details["derivative"] for e in looks.all()] == ["playable"]
     assert client.get(url).status_code == 200  # a new play from the start: a new look
     assert looks.all().count() == 2
+
+
+def test_a_clip_stored_before_the_tracker_read_tags_gets_them_from_its_job(
+    django_capture_on_commit_callbacks, researcher
+):
+    """As a database upgraded to this version: a video with no claims, no derivatives
+    and no job. The migration queues its jobs; the derivatives job reads its tags."""
+    import importlib
+
+    from django.apps import apps
+
+    from tracker import jobs
+
+    data = clips.video(seed="older", seconds=3, tags=PHONE_TAGS)
+    item = ingest(django_capture_on_commit_callbacks, data, researcher)
+    VideoMetadata.objects.filter(item=item).delete()
+    Derivative.objects.filter(item=item).delete()
+    Job.objects.all().delete()
+    EvidenceItem.objects.filter(pk=item.pk).update(
+        captured_at=None, captured_latitude=None, captured_longitude=None, perceptual_hash=""
+    )
+    migration = importlib.import_module("evidence.migrations.0013_ask_for_recordings_work")
+    migration.ask(apps, None)
+    migration.ask(apps, None)  # twice: still one job of each kind
+    queued = Job.objects.filter(state="queued").values_list("kind", "target", "key")
+    assert sorted(queued) == [
+        ("derivatives", item.code, f"derivatives:{item.code}"),
+        ("playable", item.code, f"playable:{item.code}"),
+    ]
+    with django_capture_on_commit_callbacks(execute=True):
+        jobs.tick()  # the clock hands them to the queue; the immediate backend runs them
+    item.refresh_from_db()
+    claims = VideoMetadata.objects.get(item=item)
+    assert claims.device_model == "iPhone X" and item.captured_at == claims.recorded_at
+    assert item.captured_latitude == claims.latitude
+    assert Job.objects.get(kind="derivatives").message.startswith(f"{item.code}: tags read; ")
+    made = set(Derivative.objects.filter(item=item).values_list("kind", flat=True))
+    assert made == {"thumbnail", "preview", "keyframe", "playable"}
+
+
+def test_tags_read_late_never_change_a_verified_item(
+    django_capture_on_commit_callbacks, researcher
+):
+    from evidence.files import recordings
+
+    data = clips.video(seed="late", seconds=1, tags=PHONE_TAGS)
+    item = ingest(django_capture_on_commit_callbacks, data, researcher)
+    VideoMetadata.objects.filter(item=item).delete()
+    EvidenceItem.objects.filter(pk=item.pk).update(captured_at=None, status="verified")
+    item.refresh_from_db()
+    assert recordings.claim_later(item, storage.path_of(item.original_path), researcher)
+    item.refresh_from_db()
+    assert VideoMetadata.objects.filter(item=item).exists() and item.captured_at is None
