@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test quick lint bench mutate install install-dev browser clean serve loadtest
+.PHONY: run test quick lint bench mutate install install-dev browser ffprobe clean serve loadtest
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -88,9 +88,20 @@ mutate: install-dev $(VENV)/.installed-mutate
 	$(TEST_ENV) $(PY) scripts/mutate.py $(if $(MINUTES),--minutes $(MINUTES)) \
 	  $(if $(RETEST),--retest) $(MODULES)
 
+# Debian's ffmpeg for the video benchmark's ffprobe baseline (never a pip package). If it
+# cannot be installed, the benchmark runs and says that baseline is missing.
+ffprobe:
+	@if ! command -v ffprobe >/dev/null; then \
+	  echo "Installing Debian's ffmpeg for the video benchmark's ffprobe baseline"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ffmpeg) \
+	    >/dev/null || \
+	  echo "Could not install ffmpeg: run 'apt-get install -y ffmpeg' as root;" \
+	    "until then the video benchmark skips its ffprobe baseline."; \
+	fi
+
 # Benchmarks print figures with a baseline measured in the same run; never pass/fail.
 SCALE ?= quick
-bench: install-dev
+bench: install-dev ffprobe
 	$(TEST_ENV) $(PY) bench/run.py --scale $(SCALE)
 	@if pg=$$($(PY) scripts/postgres_url.py --fresh tracker_bench); then \
 	  echo "=== benchmarks on PostgreSQL ($$pg, created for this run): database-bound figures ==="; \
