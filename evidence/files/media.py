@@ -32,6 +32,8 @@ KEYFRAME_PX = 960
 # A frame larger than 8K twice over is refused before decoding (a declared size is
 # the decoder's allocation).
 MAX_FRAME_PIXELS = 2 * 7680 * 4320
+# Every decoder FFmpeg opens, its own probing at open included, refuses a larger frame.
+OPEN_OPTIONS = {"max_pixels": str(MAX_FRAME_PIXELS)}
 # At most this many keyframes are decoded while looking for scene changes: on a long
 # file the rest are skipped by time, so a file of intra frames costs no more.
 MOST_SCANNED = 400
@@ -93,6 +95,24 @@ ISO6709 = re.compile(
 )
 
 
+def open_input(path: Path):
+    """The file opened for reading by FFmpeg (probing it decodes a few frames: never
+    one over MAX_FRAME_PIXELS). Raises FFmpeg's errors."""
+    return av.open(str(path), metadata_errors="ignore", options=OPEN_OPTIONS)
+
+
+def why(exc: Exception) -> str:
+    """FFmpeg's reason without the file's path (``Invalid data found when processing
+    input``), or the exception's text."""
+    return getattr(exc, "strerror", None) or str(exc)
+
+
+def codec_name(stream) -> str:
+    """The name of the stream's codec; "" for an attachment or data stream, or a codec
+    FFmpeg has no decoder for (PyAV gives those no codec context)."""
+    return _text(stream.codec_context.name) if stream.codec_context is not None else ""
+
+
 def _text(value, limit: int = TEXT_LIMIT) -> str:
     if not isinstance(value, str):
         return ""
@@ -143,7 +163,7 @@ def read_facts(path: Path) -> MediaFacts:
     """What the container's header and tags claim. Raises MediaFailed when FFmpeg cannot
     read it as a media file."""
     try:
-        with av.open(str(path), metadata_errors="ignore") as container:
+        with open_input(path) as container:
             tags = dict(container.metadata)
             facts = MediaFacts(
                 container=_text(container.format.name),
@@ -153,26 +173,13 @@ def read_facts(path: Path) -> MediaFacts:
                 bit_rate=container.bit_rate or None,
             )
             for stream in container.streams:
-                facts.streams.append(
-                    {"type": stream.type, "codec": _text(stream.codec_context.name)}
-                )
+                facts.streams.append({"type": stream.type, "codec": codec_name(stream)})
             if container.streams.video:
-                video = container.streams.video[0]
-                context = video.codec_context
-                facts.video_codec = _text(context.name)
-                facts.width, facts.height = context.width or None, context.height or None
-                facts.frame_rate = rate(video)
-                facts.video_bit_rate = video.bit_rate or context.bit_rate or None
-                facts.rotation = _stream_rotation(container, video)
+                _video_facts(facts, container, container.streams.video[0])
             if container.streams.audio:
-                audio = container.streams.audio[0]
-                sound = audio.codec_context
-                facts.audio_codec = _text(sound.name)
-                facts.audio_channels = sound.channels or None
-                facts.audio_sample_rate = sound.sample_rate or None
-                facts.audio_bit_rate = audio.bit_rate or sound.bit_rate or None
+                _audio_facts(facts, container.streams.audio[0])
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise MediaFailed(f"not a readable video or audio file ({exc})") from None
+        raise MediaFailed(f"not a readable video or audio file ({why(exc)})") from None
     raw_time = _first(tags, _TIME_KEYS)
     facts.recorded_at_as_recorded = raw_time[:40]
     facts.recorded_at, facts.recorded_at_offset = parse_time(raw_time)
@@ -182,6 +189,27 @@ def read_facts(path: Path) -> MediaFacts:
     if point := parse_iso6709(facts.location_text):
         facts.latitude, facts.longitude, facts.altitude = point
     return facts
+
+
+def _video_facts(facts: MediaFacts, container, video) -> None:
+    context = video.codec_context
+    facts.video_codec = codec_name(video) or "unknown"  # a video FFmpeg cannot decode
+    if context is None:
+        return
+    facts.width, facts.height = context.width or None, context.height or None
+    facts.frame_rate = rate(video)
+    facts.video_bit_rate = video.bit_rate or context.bit_rate or None
+    facts.rotation = _stream_rotation(container, video)
+
+
+def _audio_facts(facts: MediaFacts, audio) -> None:
+    sound = audio.codec_context
+    facts.audio_codec = codec_name(audio) or "unknown"
+    if sound is None:
+        return
+    facts.audio_channels = sound.channels or None
+    facts.audio_sample_rate = sound.sample_rate or None
+    facts.audio_bit_rate = audio.bit_rate or sound.bit_rate or None
 
 
 def _stream_rotation(container, video) -> int:
@@ -212,13 +240,16 @@ _TURN[270] = Image.Transpose.ROTATE_270
 
 def _open_video(path: Path):
     try:
-        container = av.open(str(path), metadata_errors="ignore")
+        container = open_input(path)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaFailed(f"not a readable video ({exc})") from None
+        raise MediaFailed(f"not a readable video ({why(exc)})") from None
     if not container.streams.video:
         container.close()
         raise MediaFailed("the file has no video stream")
     stream = container.streams.video[0]
+    if stream.codec_context is None:
+        container.close()
+        raise MediaFailed("the file's video is in a codec FFmpeg cannot decode")
     pixels = (stream.codec_context.width or 0) * (stream.codec_context.height or 0)
     if pixels > MAX_FRAME_PIXELS:
         container.close()
@@ -264,6 +295,8 @@ def _scan(container, stream, duration: float | None) -> list[_Seen]:
             last = time
         try:
             frames = stream.decode(packet)
+        except MemoryError:
+            raise  # the child's limit, not damage: a reason (sandbox), not less output
         except (av.FFmpegError, ValueError):
             continue  # a damaged keyframe: the next one may decode
         for frame in frames:  # a decoder may hand a frame back one packet later
@@ -336,8 +369,10 @@ def keyframes(path: Path, out: Path, count: int = KEYFRAMES) -> dict:
         duration = container.duration / 1_000_000 if container.duration else None
         try:
             seen = _scan(container, stream, duration)
+        except MemoryError:
+            raise  # as in _scan
         except (av.FFmpegError, ValueError) as exc:
-            raise MediaFailed(f"no keyframe could be read ({exc})") from None
+            raise MediaFailed(f"no keyframe could be read ({why(exc)})") from None
         if not seen:
             raise MediaFailed("no keyframe could be decoded")
         chosen = choose(seen, count, duration)
@@ -347,6 +382,8 @@ def keyframes(path: Path, out: Path, count: int = KEYFRAMES) -> dict:
         for position, index in enumerate(chosen):
             try:
                 frame = _frame_at(container, stream, seen[index].pts)
+            except MemoryError:
+                raise  # as in _scan
             except (av.FFmpegError, ValueError):
                 frame = None
             if frame is None:

@@ -15,7 +15,15 @@ import av
 from PIL import Image, ImageDraw
 
 from evidence.files import imaging
-from evidence.files.media import MAX_FRAME_PIXELS, MediaFailed, jpeg, rate, upright_angle
+from evidence.files.media import (
+    MAX_FRAME_PIXELS,
+    MediaFailed,
+    jpeg,
+    open_input,
+    rate,
+    upright_angle,
+    why,
+)
 
 PLAYABLE_HEIGHT = 720
 
@@ -51,14 +59,14 @@ def playable(path: Path, out: Path, height: int = PLAYABLE_HEIGHT) -> dict:
     """Write a small copy to ``out`` (H.264 and AAC in MP4; AAC alone for audio) from
     decoded pixels and samples only: no tag, chapter, subtitle or attachment goes over."""
     try:
-        source = av.open(str(path), metadata_errors="ignore")
+        source = open_input(path)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaFailed(f"not a readable video or audio file ({exc})") from None
+        raise MediaFailed(f"not a readable video or audio file ({why(exc)})") from None
     with source:
-        video = source.streams.video[0] if source.streams.video else None
-        audio = source.streams.audio[0] if source.streams.audio else None
+        video = _decodable(source.streams.video)
+        audio = _decodable(source.streams.audio)
         if video is None and audio is None:
-            raise MediaFailed("the file has no video or audio stream")
+            raise _missing([*source.streams.video, *source.streams.audio], "video or audio")
         if (
             video is not None
             and (video.codec_context.width or 0) * (video.codec_context.height or 0)
@@ -67,8 +75,23 @@ def playable(path: Path, out: Path, height: int = PLAYABLE_HEIGHT) -> dict:
             raise MediaFailed("the video declares too many pixels per frame; not decoded")
         try:
             return _transcode(source, video, audio, out, height)
+        except MemoryError:
+            raise  # as in _decoded
         except (av.FFmpegError, ValueError) as exc:
-            raise MediaFailed(f"no playable copy could be made ({exc})") from None
+            raise MediaFailed(f"no playable copy could be made ({why(exc)})") from None
+
+
+def _decodable(streams):
+    """The first of ``streams`` (video or audio), if FFmpeg can decode it."""
+    return streams[0] if streams and streams[0].codec_context is not None else None
+
+
+def _missing(streams: list, what: str) -> MediaFailed:
+    """Why no ``what`` stream can be decoded: the file has none, or FFmpeg has no decoder
+    for its codec."""
+    if streams:
+        return MediaFailed(f"the file's {what} is in a codec FFmpeg cannot decode")
+    return MediaFailed(f"the file has no {what} stream")
 
 
 def _transcode(source, video, audio, out: Path, height: int) -> dict:
@@ -88,11 +111,14 @@ def _transcode(source, video, audio, out: Path, height: int) -> dict:
         resampler: Any = None
         start: float | None = None
         last_pts = -1
-        samples = 0
+        samples = lost = decoded = 0
         streams = [s for s in (video, audio) if s is not None]
         for packet in source.demux(*streams):
-            for frame in _decoded(packet):
+            frames = _decoded(packet)
+            lost += frames is None and packet.stream is video
+            for frame in frames or []:
                 if packet.stream is video:
+                    decoded += 1
                     if graph is None:
                         graph, size = _video_graph(video, frame, height)
                         picture = target.add_stream("libx264", rate=round(rate(video) or 25))
@@ -132,16 +158,24 @@ def _transcode(source, video, audio, out: Path, height: int) -> dict:
             target.mux(sound.encode(None))
         if picture is None and sound is None:
             raise MediaFailed("no frame or sample could be decoded")
+        if picture is not None and lost > decoded:  # (FFmpeg may say so when short of memory)
+            raise MediaFailed(
+                f"most of the video could not be decoded: {lost} of its packets were lost "
+                "(damaged, or short of memory: TRACKER_MEDIA_MEMORY_MB)"
+            )
         if video is not None and picture is None:
             made["media_type"] = "audio/mp4"
     return made
 
 
-def _decoded(packet) -> list:
+def _decoded(packet) -> list | None:
+    """The packet's frames; None if it is damaged (the copy goes on without it)."""
     try:
         return packet.decode()
+    except MemoryError:
+        raise  # the child's limit, not damage: a reason (sandbox), not less output
     except (av.FFmpegError, ValueError):
-        return []  # a damaged packet: the copy goes on without it
+        return None
 
 
 # --- Waveform -------------------------------------------------------------------------------
@@ -153,17 +187,18 @@ def waveform(path: Path, out: Path) -> dict:
     """Draw the loudest sample of each slice of the audio; write ``preview.jpg`` and
     ``thumbnail.jpg`` into ``out``."""
     try:
-        source = av.open(str(path), metadata_errors="ignore")
+        source = open_input(path)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        raise MediaFailed(f"not a readable audio file ({exc})") from None
+        raise MediaFailed(f"not a readable audio file ({why(exc)})") from None
     peaks: list[int] = []
     with source:
-        if not source.streams.audio:
-            raise MediaFailed("the file has no audio stream")
+        if _decodable(source.streams.audio) is None:
+            what = "audio" if source.streams.video else "video or audio"  # a video with neither
+            raise _missing(list(source.streams.audio), what)
         resampler = av.AudioResampler(format="s16", layout="mono", rate=8000)
         loudest = counted = 0
         for packet in source.demux(source.streams.audio[0]):
-            for frame in _decoded(packet):
+            for frame in _decoded(packet) or []:
                 for piece in resampler.resample(frame):
                     for sample in memoryview(bytes(piece.planes[0])).cast("h")[: piece.samples]:
                         loudest = max(loudest, abs(sample))

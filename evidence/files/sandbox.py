@@ -31,6 +31,10 @@ OPERATIONS = {
     "waveform": lambda path, out, **options: media_copy.waveform(path, out),
 }
 POLL_SECONDS = 5.0
+NO_MEMORY = "not enough memory to decode it (TRACKER_MEDIA_MEMORY_MB)"
+# A child that failed with its address space this close to its limit failed for want of
+# memory, whatever the decoder said (a thread's stack, a frame that could not be had).
+MEMORY_MARGIN = 32 * 1024 * 1024
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
@@ -72,7 +76,8 @@ def run(
     deadline = time.monotonic() + wall_seconds
     while True:
         try:
-            stdout, stderr = process.communicate(timeout=POLL_SECONDS)
+            left = max(0.01, deadline - time.monotonic())
+            stdout, stderr = process.communicate(timeout=min(POLL_SECONDS, left))
             break
         except subprocess.TimeoutExpired:
             if time.monotonic() > deadline:
@@ -113,23 +118,43 @@ def _answer(code: int, stdout: bytes, stderr: bytes) -> dict:
         }.get(-code, f"signal {-code}")
         raise media.MediaFailed(f"the decoding process was stopped by {reason}")
     if b"MemoryError" in stderr or b"Cannot allocate memory" in stderr:
-        raise media.MediaFailed("not enough memory to decode it (TRACKER_MEDIA_MEMORY_MB)")
+        raise media.MediaFailed(NO_MEMORY)
     raise media.MediaFailed(f"the decoding process ended with code {code}")
 
 
 def main(argv: list[str]) -> int:
     operation, path, out, options = argv[1], Path(argv[2]), Path(argv[3]), json.loads(argv[4])
-    _limit(int(argv[5]), int(argv[6]))
+    memory = int(argv[5])
+    if _starved(memory):  # a limit under what the child needs to start
+        print(json.dumps({"failed": NO_MEMORY}))
+        return 1
+    _limit(memory, int(argv[6]))
     try:
         done = OPERATIONS[operation](path, out, **options)
-    except media.MediaFailed as exc:
-        print(json.dumps({"failed": str(exc)}))
-        return 1
     except MemoryError:
-        print(json.dumps({"failed": "not enough memory to decode it (TRACKER_MEDIA_MEMORY_MB)"}))
+        print(json.dumps({"failed": NO_MEMORY}))
+        return 1
+    except Exception as exc:  # noqa: BLE001 - hostile bytes: any failure is a reason
+        reason = str(exc) if isinstance(exc, media.MediaFailed) else _unexpected(exc)
+        print(json.dumps({"failed": NO_MEMORY if _starved(memory) else reason}))
         return 1
     print(json.dumps({"done": done}))
     return 0
+
+
+def _unexpected(exc: Exception) -> str:
+    """A failure media did not foresee (a bug its input found), named for the flag."""
+    return f"the file could not be read ({type(exc).__name__}: {media.why(exc)})"
+
+
+def _starved(memory_bytes: int) -> bool:
+    """Did this process come within MEMORY_MARGIN of its address-space limit? (Linux)"""
+    try:
+        with open("/proc/self/status") as status:
+            peak = next(line.split()[1] for line in status if line.startswith("VmPeak:"))
+    except (OSError, StopIteration, IndexError):
+        return False
+    return int(peak) * 1024 >= memory_bytes - MEMORY_MARGIN
 
 
 if __name__ == "__main__":
