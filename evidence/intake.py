@@ -219,7 +219,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     if media_type is None or media_type not in sniffing.ALLOWED[kind]:
         found = media_type or "an unrecognised or disallowed format"
         raise IntakeError(
-            f"A {kind.replace('_', ' ')} must be one of "
+            f"{'An' if kind[0] in 'aeiou' else 'A'} {kind.replace('_', ' ')} must be one of "
             f"{', '.join(sorted(sniffing.ALLOWED[kind]))}; this file is {found}."
         )
 

@@ -70,7 +70,7 @@ def derivatives(job: Job) -> str:
         if frames:
             return f"{item.code}: {claims}poster and {frames} keyframes made."
         return f"{item.code}: {claims}thumbnail, preview and perceptual hash made."
-    return f"{item.code}: {claims}no derivative ({item.derivative_problem})."
+    return f"{item.code}: {claims}{item.derivative_problem}."
 
 
 @jobs.handler(Job.Kind.PLAYABLE)

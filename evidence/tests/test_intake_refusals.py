@@ -227,3 +227,8 @@ def test_an_image_refused_by_its_reader_is_refused_with_the_readers_reason(resea
         f"{MAX_TIFF_PARTS:,}); refused as a possible resource-exhaustion attack."
     )
     assert_nothing_stored()
+
+
+def test_an_audio_file_of_the_wrong_type_is_refused_in_plain_words(researcher):
+    with pytest.raises(intake.IntakeError, match="^An audio must be one of audio/mp4"):
+        ingest(PDF, by=researcher, kind="audio", filename="a.pdf")
