@@ -309,3 +309,11 @@ def test_tags_read_late_never_change_a_verified_item(
     assert recordings.claim_later(item, storage.path_of(item.original_path), researcher)
     item.refresh_from_db()
     assert VideoMetadata.objects.filter(item=item).exists() and item.captured_at is None
+
+
+@pytest.mark.parametrize("role", ["researcher", "reviewer", "editor"])
+def test_every_role_sees_what_the_tags_claim(request, client, clip, role):
+    client.force_login(request.getfixturevalue(role))
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[clip.pk]))
+    html = page.content.decode()
+    assert 'id="video-group"' in html and "iPhone X" in html and "+35.6235+036.6380+120.5/" in html
