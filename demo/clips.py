@@ -62,6 +62,7 @@ def video(
     audio: bool = True,
     logo: bool = False,
     label: str = "",
+    blank: bool = False,
 ) -> bytes:
     """A clip of ``seconds`` in scenes of ``scene_seconds`` (the first ``skip_scenes``
     left out: the same clip trimmed at its start), encoded with ``codec`` in
@@ -101,6 +102,8 @@ def video(
                 if number not in scenes:
                     scenes = {number: _scene(seed, number, canvas)}
                 picture = _frame(scenes[number], index, fps, logo, label)
+                if blank:  # a lens cap, a dark room: black throughout
+                    picture = Image.new("RGB", canvas)
                 if picture.size != size:
                     picture = picture.resize(size, Image.Resampling.BILINEAR)
                 out.mux(stream.encode(av.VideoFrame.from_image(picture)))

@@ -243,7 +243,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
     scene = imaging.read_scene_facts(staged.path) if kind == EvidenceItem.Kind.SATELLITE else None
     is_recording = recordings.is_recording(media_type)
     # In the limited child (FFmpeg reads hostile bytes): None if it cannot read them.
-    recorded = recordings.read_facts(staged.path) if is_recording else None
+    recorded = recordings.read_facts(staged.path, at_intake=True) if is_recording else None
     now = timezone.now()
     key = storage.original_key(staged.sha256)
     # Set just before promotion: if anything fails from there on, a file that was
@@ -275,10 +275,12 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 item.captured_latitude = facts.gps_latitude
                 item.captured_longitude = facts.gps_longitude
             claims = recordings.metadata(item, recorded) if recorded else None
-            if claims and claims.recorded_at and not item.captured_at:
-                item.captured_at = claims.recorded_at
-            if claims and claims.latitude is not None and item.captured_latitude is None:
-                item.captured_latitude, item.captured_longitude = claims.latitude, claims.longitude
+            if claims is not None and recordings.fills_capture(item):
+                if claims.recorded_at and not item.captured_at:
+                    item.captured_at = claims.recorded_at
+                if claims.latitude is not None and item.captured_latitude is None:
+                    item.captured_latitude = claims.latitude
+                    item.captured_longitude = claims.longitude
             # Not the hash: a request that stored the same bytes since the look-up above
             # must meet the unique index at save (IntegrityError, linked below), not a
             # ValidationError here. The code is assigned by save().

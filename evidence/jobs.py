@@ -60,7 +60,8 @@ def derivatives(job: Job) -> str:
     claims = ""
     if recordings.is_recording(item.media_type) and not recordings.claimed(item):
         _check_stored(item)  # stored before the tracker read recordings' tags
-        read = recordings.claim_later(item, storage.path_of(item.original_path), job.requested_by)
+        path = storage.path_of(item.original_path)
+        read = recordings.claim_later(item, path, job.requested_by, waiting=_renewing(job))
         claims = "tags read; " if read else ""
     if not derivation.needed(item):
         return f"{item.code}: {claims}derivatives already made."

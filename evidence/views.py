@@ -281,27 +281,38 @@ def original(request: HttpRequest, code: str) -> HttpResponseBase:
     return _streamed(request, item, path, received)
 
 
-RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# One range, each bound at most 18 digits (an int, not a 5,000-digit number to parse).
+RANGE = re.compile(r"^bytes=(\d{0,18})-(\d{0,18})$")
 
 
-def _ranged(request: HttpRequest, stream, size: int, media_type: str) -> HttpResponseBase:
-    """The whole file, or the one byte range asked for (206), so that a browser's
-    ``<video>`` can seek; a range beyond the end is 416. Several ranges: the whole file."""
+def _byte_range(request: HttpRequest, size: int) -> tuple[int, int] | None:
+    """The one satisfiable range asked for as (first, last) byte; None for the whole
+    file (no Range, a HEAD, several ranges, or one that cannot be read: RFC 9110 says to
+    ignore those). Raises ``ValueError`` for a range that starts beyond the end."""
     asked = RANGE.match(request.headers.get("Range", "").strip())
-    if not asked or not (asked[1] or asked[2]):
-        response = FileResponse(stream, content_type=media_type)
-        response["Accept-Ranges"] = "bytes"
-        return response
+    if request.method != "GET" or not asked or not (asked[1] or asked[2]):
+        return None
     if asked[1]:
         start = int(asked[1])
         end = min(int(asked[2]), size - 1) if asked[2] else size - 1
-    else:  # the last N bytes
-        start, end = max(0, size - int(asked[2])), size - 1
-    if start >= size or end < start:
-        stream.close()
-        response = HttpResponse(status=416)
-        response["Content-Range"] = f"bytes */{size}"
+        if asked[2] and int(asked[2]) < start:
+            return None  # last before first: not a range
+        if start >= size:
+            raise ValueError("range not satisfiable")
+        return start, end
+    if int(asked[2]) == 0:
+        raise ValueError("range not satisfiable")
+    return max(0, size - int(asked[2])), size - 1  # the last N bytes
+
+
+def _ranged(stream, size: int, media_type: str, span: tuple[int, int] | None):
+    """The whole file (200), or the bytes of ``span`` (206), so that a ``<video>`` can
+    seek."""
+    if span is None:
+        response: HttpResponseBase = FileResponse(stream, content_type=media_type)
+        response["Accept-Ranges"] = "bytes"
         return response
+    start, end = span
     stream.seek(start)
     left = end - start + 1
 
@@ -340,8 +351,18 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
     path = _stored_file(item, found.path, kind)
     media_type = found.media_type if found.media_type in INLINE_TYPES else OCTET_STREAM
     stream = _open(path, item, kind)
+    first = 0  # the first byte served: a look starts at 0, a player's seek does not
     if kind == Derivative.Kind.PLAYABLE:
-        response = _ranged(request, stream, os.fstat(stream.fileno()).st_size, media_type)
+        size = os.fstat(stream.fileno()).st_size
+        try:
+            span = _byte_range(request, size)
+        except ValueError:
+            stream.close()
+            refused = HttpResponse(status=416)
+            refused["Content-Range"] = f"bytes */{size}"
+            return refused
+        first = span[0] if span else 0
+        response = _ranged(stream, size, media_type, span)
     else:
         response = FileResponse(stream, content_type=media_type)
     response["Content-Disposition"] = content_disposition_header(
@@ -352,8 +373,7 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
     if access.opens_as_uploader(request.user, item):
         response["Cache-Control"] = "private, no-store"
         # HEAD shows nothing; a player's further ranges of one copy are the same look.
-        first_look = request.headers.get("Range", "bytes=0-").startswith("bytes=0-")
-        if request.method == "GET" and first_look:
+        if request.method == "GET" and first == 0:
             try:
                 custody.record(
                     item,

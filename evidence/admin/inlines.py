@@ -7,6 +7,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.utils.html import format_html
 
+from evidence import access
 from evidence.admin.records import ShowsCustodyDetails
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
@@ -167,6 +168,16 @@ class DerivativeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+# What a protected recording's tags say of the device and the place, withheld from
+# those who may not open it (``access.can_view_item``).
+WHERE_AND_WHAT = (
+    "device_make",
+    "device_model",
+    "location_text",
+    "latitude",
+    "longitude",
+    "altitude",
+)
 # A recording's time is shown once, as the file recorded it (``recorded``).
 RECORDING_CLOCK = ("id", "item", "recorded_at", "recorded_at_offset", "recorded_at_as_recorded")
 
@@ -178,7 +189,15 @@ class RecordingInline(kit.StackedInline):
 
     def get_fields(self, request, obj=None):
         names = [f.name for f in self.model._meta.fields if f.name not in RECORDING_CLOCK]
+        if obj is not None and not access.can_view_item(request.user, obj):
+            # A protected item's claimed device and place could point to its source.
+            shown = [name for name in names if name not in WHERE_AND_WHAT]
+            return ["recorded", *shown, "withheld"]
         return ["recorded", *names, "map_link"]
+
+    @admin.display(description="device and place")
+    def withheld(self, obj) -> str:
+        return "withheld: protected item"
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

@@ -163,8 +163,8 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
     for name, build in (
         ("photo", _photo),
         ("satellite", _satellite),
-        ("video", _recording),
-        ("audio", _recording),
+        ("video", lambda claims: _recording(claims, include_protected=include_protected)),
+        ("audio", lambda claims: _recording(claims, include_protected=include_protected)),
         ("flight_log", _flight_log),
         ("testimony", lambda t: _testimony(t, include_protected=include_protected)),
     ):
@@ -192,13 +192,29 @@ def _photo(photo) -> dict[str, Any]:
     }
 
 
-def _recording(claims) -> dict[str, Any]:
+# A protected recording's claimed device and place, left out of a bag without protected
+# identity (they could point to its source).
+WHERE_AND_WHAT = (
+    "device_make",
+    "device_model",
+    "location_text",
+    "latitude",
+    "longitude",
+    "altitude",
+)
+
+
+def _recording(claims, *, include_protected: bool) -> dict[str, Any]:
     """A video's or audio file's claims (``evidence.models.recordings``)."""
     fields = [field.name for field in claims._meta.fields if field.name not in ("id", "item")]
     record = {name: getattr(claims, name) for name in fields}
     record["recorded_at"] = utc(claims.recorded_at)
     for name in ("latitude", "longitude"):
         record[name] = _number(record[name])
+    if claims.item.is_protected and not include_protected:
+        for name in WHERE_AND_WHAT:
+            record[name] = None
+        record["withheld"] = "device and place of a protected item"
     return record
 
 

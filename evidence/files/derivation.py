@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import tempfile
+from functools import partial
 from pathlib import Path
 
 from django.db import transaction
@@ -26,6 +27,8 @@ NEAR_DUPLICATE_BITS = 3  # the four 16-bit bands find every pair within 3 bits
 # Two videos are the same clip when this many keyframes of one (all, if it has fewer)
 # each have a keyframe of the other within NEAR_DUPLICATE_BITS.
 SAME_CLIP_FRAMES = 3
+# A keyframe hash with fewer bits set is plain (see ``plain``): kept, never matched.
+PLAIN_BITS = 8
 
 
 def bands(dhash: str) -> dict[str, str]:
@@ -40,15 +43,24 @@ def _band_match(dhashes: list[str], prefix: str) -> Q:
     return found
 
 
+def plain(dhash: str) -> bool:
+    """Is this the hash of a frame with next to no detail (black, white, one colour: few
+    pixels brighter than their neighbour)? Every such frame looks like every other."""
+    return int(dhash, 16).bit_count() < PLAIN_BITS
+
+
 def similar_items(item: EvidenceItem, dhash: str) -> set[int]:
     """The ids of items whose perceptual hash is within NEAR_DUPLICATE_BITS of ``dhash``,
-    and of the videos that hold a keyframe that close (a photo that is a frame of one)."""
+    and of the videos that hold a keyframe that close (a photo that is a frame of one;
+    not for a plain picture)."""
     found = EvidenceItem.objects.filter(_band_match([dhash], "phash_band_")).exclude(pk=item.pk)
     similar = {
         pk
         for pk, other in found.values_list("pk", "perceptual_hash")
         if other and imaging.hamming(other, dhash) <= NEAR_DUPLICATE_BITS
     }
+    if plain(dhash):
+        return similar
     frames = Derivative.objects.filter(_band_match([dhash], "band_"), kind=Derivative.Kind.KEYFRAME)
     for other_id, frame in frames.exclude(item=item).values_list("item_id", "dhash"):
         if imaging.hamming(frame, dhash) <= NEAR_DUPLICATE_BITS:
@@ -56,17 +68,22 @@ def similar_items(item: EvidenceItem, dhash: str) -> set[int]:
     return similar
 
 
-def similar_recordings(item: EvidenceItem, dhash: str) -> set[int]:
-    """The ids of a video's near-duplicates: videos sharing at least ``SAME_CLIP_FRAMES``
-    of its keyframes (each within NEAR_DUPLICATE_BITS; all of them if it has fewer), so
-    a clip re-encoded, resized, trimmed or marked with a logo is found; and items
-    (photos) whose perceptual hash is that close to its poster or one of its keyframes."""
-    mine = list(
-        item.derivatives.filter(kind=Derivative.Kind.KEYFRAME).values_list("dhash", flat=True)
-    )
-    similar = similar_items(item, dhash)
+def similar_recordings(item: EvidenceItem, dhash: str = "") -> set[int]:
+    """The ids of a video's near-duplicates, by its keyframes that are not plain: videos
+    sharing at least ``SAME_CLIP_FRAMES`` of them (each within NEAR_DUPLICATE_BITS; all
+    of them if it has fewer), so a clip re-encoded, resized, trimmed or marked with a
+    logo is found; and pictures whose perceptual hash is that close to one of them (a
+    photo that is a frame of the clip). ``dhash`` is not used: a video has no hash of
+    its own (its poster is one of its keyframes)."""
+    mine = [
+        frame
+        for frame in item.derivatives.filter(kind=Derivative.Kind.KEYFRAME).values_list(
+            "dhash", flat=True
+        )
+        if frame and not plain(frame)
+    ]
     if not mine:
-        return similar
+        return set()
     matched: dict[int, set[int]] = {}
     frames = Derivative.objects.filter(_band_match(mine, "band_"), kind=Derivative.Kind.KEYFRAME)
     for other_id, frame in frames.exclude(item=item).values_list("item_id", "dhash"):
@@ -74,7 +91,7 @@ def similar_recordings(item: EvidenceItem, dhash: str) -> set[int]:
             if imaging.hamming(own, frame) <= NEAR_DUPLICATE_BITS:
                 matched.setdefault(other_id, set()).add(index)
     enough = min(SAME_CLIP_FRAMES, len(mine))
-    similar |= {other_id for other_id, indexes in matched.items() if len(indexes) >= enough}
+    similar = {other_id for other_id, indexes in matched.items() if len(indexes) >= enough}
     pictures = EvidenceItem.objects.filter(_band_match(mine, "phash_band_")).exclude(pk=item.pk)
     for pk, other in pictures.values_list("pk", "perceptual_hash"):
         if other and any(imaging.hamming(other, own) <= NEAR_DUPLICATE_BITS for own in mine):
@@ -162,14 +179,22 @@ def playable(item: EvidenceItem, *, by=None, waiting=None) -> bool:
         return _kept(item, made, by, None, "playable_problem")
 
 
+def _remove_unheld(keys: list[str]) -> None:
+    """Remove the derivative files no row points at (any more)."""
+    for key in keys:
+        if not Derivative.objects.filter(path=key).exists():
+            storage.path_of(key).unlink(missing_ok=True)
+
+
 def _kept(item: EvidenceItem, made, by, similar, problem_field: str) -> bool:
     written: list[str] = []
     try:
         store(item, made, written, by, similar=similar, problem_field=problem_field)
-    except OSError as exc:  # disk full, permissions: the item stays, flagged; no orphan left
-        for key in written:
-            if not Derivative.objects.filter(path=key).exists():
-                storage.path_of(key).unlink(missing_ok=True)
+    except BaseException as exc:  # whatever stopped it, no file is left without its row
+        _remove_unheld(written)
+        if not isinstance(exc, OSError):
+            raise
+        # Disk full, permissions: the item stays, flagged.
         reason = f"could not store it ({exc.strerror or exc})"
         return flag(item, f"no derivative: {reason}", field=problem_field)
     return True
@@ -195,6 +220,13 @@ def store(
     ``made.dhash`` (if any) becomes the item's perceptual hash, and the items
     ``similar(item, dhash)`` finds (``similar_items`` by default) its near-duplicates."""
     with transaction.atomic():
+        frames = [r.position for r in made.renditions if r.kind == Derivative.Kind.KEYFRAME]
+        if frames:  # a run that chose fewer keyframes than an earlier one: no stale rows
+            stale = item.derivatives.filter(kind=Derivative.Kind.KEYFRAME)
+            stale = stale.exclude(position__in=frames)
+            gone = list(stale.values_list("path", flat=True))
+            stale.delete()
+            transaction.on_commit(partial(_remove_unheld, gone))
         for rendition in made.renditions:
             key = storage.derivative_key(item.sha256, rendition.kind, rendition.position)
             written.append(key)
@@ -204,10 +236,13 @@ def store(
                 if isinstance(rendition.data, Path)
                 else hashlib.sha256(rendition.data).hexdigest()
             )
-            extra = {}
+            extra: dict = {}
             if rendition.dhash:
                 extra = {"seconds": rendition.seconds, "dhash": rendition.dhash}
-                extra.update({f"band_{n}": rendition.dhash[4 * n : 4 * n + 4] for n in range(4)})
+                if not plain(rendition.dhash):  # a plain frame is never looked up
+                    extra.update(
+                        {f"band_{n}": rendition.dhash[4 * n : 4 * n + 4] for n in range(4)}
+                    )
             Derivative.objects.update_or_create(
                 item=item,
                 kind=rendition.kind,
@@ -244,7 +279,8 @@ def store(
                 setattr(item, field, value)
             fields += ["perceptual_hash", *bands(made.dhash)]
         item.save(update_fields=fields)
-        if made.dhash:
-            found = (similar or similar_items)(item, made.dhash)
-            if found:
-                item.near_duplicates.add(*found)
+        if similar is None and made.dhash:
+            similar = similar_items
+        found = similar(item, made.dhash) if similar is not None else set()
+        if found:
+            item.near_duplicates.add(*found)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import av
@@ -33,7 +33,18 @@ KEYFRAME_PX = 960
 # the decoder's allocation).
 MAX_FRAME_PIXELS = 2 * 7680 * 4320
 # Every decoder FFmpeg opens, its own probing at open included, refuses a larger frame.
-OPEN_OPTIONS = {"max_pixels": str(MAX_FRAME_PIXELS)}
+# FFmpeg picks its demuxer from the content: only those of the accepted types may read
+# a file (not SDP, HLS, concat or image sequences), from the file alone (no network).
+DEMUXERS = "mov,mp4,m4a,3gp,3g2,mj2,matroska,webm,mp3,wav,ogg,aac,flac"
+OPEN_OPTIONS = {
+    "max_pixels": str(MAX_FRAME_PIXELS),
+    "format_whitelist": DEMUXERS,
+    "protocol_whitelist": "file",
+}
+# Reading the display rotation decodes the first frame; a file with no decodable frame
+# is not decoded further than this many packets for it.
+ROTATION_PACKETS = 120
+LATEST_YEAR = datetime.now(UTC).year + 1  # a recording time after this is not believed
 # At most this many keyframes are decoded while looking for scene changes: on a long
 # file the rest are skipped by time, so a file of intra frames costs no more.
 MOST_SCANNED = 400
@@ -146,9 +157,10 @@ def parse_time(text: str) -> tuple[str, str]:
     cleaned = re.sub(r"([+-]\d\d)(\d\d)$", r"\1:\2", cleaned)  # +0300 -> +03:00
     try:
         moment = datetime.fromisoformat(cleaned)
-    except ValueError:
+        in_utc = moment.astimezone(UTC) if moment.tzinfo is not None else None
+    except (ValueError, OverflowError):  # unreadable, or beyond the calendar in UTC
         return "", ""
-    if moment.tzinfo is None or moment.year < 1990:  # no offset; or a zeroed clock
+    if in_utc is None or not 1990 <= in_utc.year <= LATEST_YEAR:  # no offset; a zeroed clock
         return "", ""
     offset = moment.strftime("%z")
     return moment.isoformat(), f"{offset[:3]}:{offset[3:]}"
@@ -214,12 +226,15 @@ def _audio_facts(facts: MediaFacts, audio) -> None:
 
 def _stream_rotation(container, video) -> int:
     """The display rotation of the first frame (FFmpeg puts the stream's display matrix
-    on each decoded frame); 0 when it cannot be decoded here."""
+    on each decoded frame); 0 when none decodes within ROTATION_PACKETS packets."""
     if video.codec_context.width * video.codec_context.height > MAX_FRAME_PIXELS:
         return 0
     try:
-        for frame in container.decode(video):
-            return upright_angle(frame.rotation)
+        for count, packet in enumerate(container.demux(video)):
+            if count >= ROTATION_PACKETS:
+                return 0
+            for frame in packet.decode():
+                return upright_angle(frame.rotation)
     except (av.FFmpegError, ValueError):
         return 0
     return 0
@@ -307,7 +322,7 @@ def _scan(container, stream, duration: float | None) -> list[_Seen]:
             seen.append(
                 _Seen(float(frame.pts * stream.time_base), frame.pts, _small_hash(small), detail)
             )
-        if len(seen) >= MOST_SCANNED * 2:
+        if len(seen) >= MOST_SCANNED:
             break
     return seen
 

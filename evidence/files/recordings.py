@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -28,27 +28,41 @@ def is_recording(media_type: str) -> bool:
     return media_type.startswith(RECORDING_TYPES)
 
 
-def limits() -> dict:
-    return {
+# Tags are read while the upload waits: at most this long (the job reads them again,
+# with its own limits, if this was not enough).
+INTAKE_SECONDS = 30
+
+
+def limits(*, at_intake: bool = False) -> dict:
+    """The child's limits: the settings', or at intake no more than INTAKE_SECONDS."""
+    given = {
         "memory_mb": settings.TRACKER_MEDIA_MEMORY_MB,
         "cpu_seconds": settings.TRACKER_MEDIA_CPU_SECONDS,
         "wall_seconds": settings.TRACKER_MEDIA_WALL_SECONDS,
     }
+    if at_intake:
+        given["cpu_seconds"] = min(given["cpu_seconds"], INTAKE_SECONDS)
+        given["wall_seconds"] = min(given["wall_seconds"], INTAKE_SECONDS)
+    return given
 
 
-def read_facts(path: Path) -> dict | None:
+def read_facts(path: Path, *, at_intake: bool = False, waiting=None) -> dict | None:
     """What the file's header and tags claim (``media.MediaFacts`` as a dict); None
     when FFmpeg cannot read it (the derivative job says why)."""
     with tempfile.TemporaryDirectory(prefix="tracker-media-") as out:
         try:
-            return sandbox.run("facts", path, Path(out), **limits())
+            return sandbox.run(
+                "facts", path, Path(out), waiting=waiting, **limits(at_intake=at_intake)
+            )
         except media.MediaFailed:
             return None
 
 
 def _moment(text: str) -> datetime | None:
-    with contextlib.suppress(ValueError, TypeError):
-        return datetime.fromisoformat(text)
+    with contextlib.suppress(ValueError, TypeError, OverflowError):
+        moment = datetime.fromisoformat(text)
+        moment.astimezone(UTC)  # within the calendar once in UTC (the database's zone)
+        return moment
     return None
 
 
@@ -93,17 +107,24 @@ def claimed(item: EvidenceItem) -> bool:
     )
 
 
-def claim_later(item: EvidenceItem, path: Path, by) -> bool:
+def fills_capture(item: EvidenceItem) -> bool:
+    """May a recording's claimed time and place become the item's claimed capture? Not
+    for a protected item or a testimony (the place of an interview may be a witness's
+    home); its claims stay on its metadata row, shown to those who may open it."""
+    return not item.is_protected and item.kind != EvidenceItem.Kind.TESTIMONY
+
+
+def claim_later(item: EvidenceItem, path: Path, by, waiting=None) -> bool:
     """Read and record the claims of a recording that has none (stored before the tracker
     read them, or unreadable when it arrived); the item's claimed capture time and place
     are filled only while it is a draft with none. False when FFmpeg cannot read it."""
-    facts = read_facts(path)
+    facts = read_facts(path, waiting=waiting)
     if facts is None:
         return False
     claims = metadata(item, facts)
     claims.save()
     fill = []
-    if item.status == ReviewStatus.DRAFT:
+    if item.status == ReviewStatus.DRAFT and fills_capture(item):
         if claims.recorded_at and not item.captured_at:
             item.captured_at = claims.recorded_at
             fill.append("captured_at")
@@ -153,7 +174,8 @@ def make_derivatives(
                 dhash=frame["dhash"],
             )
         )
-    return imaging.Derivatives(renditions=renditions, dhash=poster.get("dhash", ""))
+    # No hash of the video's own: it is found by its keyframes (derivation.similar_recordings).
+    return imaging.Derivatives(renditions=renditions, dhash="")
 
 
 def _read(work: Path, name: str) -> bytes:

@@ -38,8 +38,11 @@ MEMORY_MARGIN = 32 * 1024 * 1024
 
 
 def _limit(memory_bytes: int, cpu_seconds: int) -> None:
-    """In the child, before it opens the file."""
+    """In the child, before it opens the file: memory, CPU time, no core dump, few open
+    files, and no file written larger than 8 GiB (a playable copy is far smaller)."""
     resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (8 << 30, 8 << 30))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 5))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -74,21 +77,24 @@ def run(
         process_group=0,
     )
     deadline = time.monotonic() + wall_seconds
-    while True:
-        try:
-            left = max(0.01, deadline - time.monotonic())
-            stdout, stderr = process.communicate(timeout=min(POLL_SECONDS, left))
-            break
-        except subprocess.TimeoutExpired:
-            if time.monotonic() > deadline:
-                with _quiet():
-                    os.killpg(process.pid, signal.SIGKILL)
-                process.communicate()
-                raise media.MediaFailed(
-                    f"stopped after {wall_seconds} s (TRACKER_MEDIA_WALL_SECONDS)"
-                ) from None
-            if waiting is not None:
-                waiting()
+    try:
+        while True:
+            try:
+                left = max(0.01, deadline - time.monotonic())
+                stdout, stderr = process.communicate(timeout=min(POLL_SECONDS, left))
+                break
+            except subprocess.TimeoutExpired:
+                if time.monotonic() > deadline:
+                    raise media.MediaFailed(
+                        f"stopped after {wall_seconds} s (TRACKER_MEDIA_WALL_SECONDS)"
+                    ) from None
+                if waiting is not None:
+                    waiting()
+    finally:  # a limit reached, the lease's renewal failing, the worker stopped: no orphan
+        if process.poll() is None:
+            with _quiet():
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
     return _answer(process.returncode, stdout, stderr)
 
 

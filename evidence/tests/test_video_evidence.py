@@ -63,7 +63,8 @@ def test_the_jobs_make_poster_keyframes_and_playable_copy(clip):
     frames = Derivative.objects.filter(item=clip, kind="keyframe").order_by("position")
     assert [f.seconds for f in frames] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert all(len(f.dhash) == 16 and f.band_0 == f.dhash[:4] for f in frames)
-    assert clip.perceptual_hash and clip.derivative_problem == "" == clip.playable_problem
+    # No hash of its own: a clip is found by its keyframes' hashes.
+    assert clip.perceptual_hash == "" and clip.derivative_problem == "" == clip.playable_problem
     done = Job.objects.filter(target=clip.code).values_list("kind", "state", "message")
     assert sorted(done) == [
         ("derivatives", "done", f"{clip.code}: poster and 6 keyframes made."),
@@ -207,9 +208,19 @@ def test_the_playable_copy_is_served_inline_and_in_ranges(client, researcher, cl
     assert body_of(open_end) == copy[-10:]
     beyond = client.get(url, HTTP_RANGE=f"bytes={len(copy)}-")
     assert beyond.status_code == 416 and beyond["Content-Range"] == f"bytes */{len(copy)}"
-    for nonsense in ("bytes=5-1", "bytes=abc", "items=0-5", "bytes=0-1,5-6"):
+    # What is not one readable range is ignored (RFC 9110): the whole copy, never a 500.
+    for nonsense in (
+        "bytes=5-1",
+        "bytes=abc",
+        "items=0-5",
+        "bytes=0-1,5-6",
+        "bytes=" + "9" * 5000 + "-",
+    ):
         answer = client.get(url, HTTP_RANGE=nonsense)
-        assert answer.status_code in (200, 416), nonsense
+        assert answer.status_code == 200 and body_of(answer) == copy, nonsense[:20]
+    assert client.get(url, HTTP_RANGE="bytes=-0").status_code == 416
+    head = client.head(url, HTTP_RANGE="bytes=0-9")
+    assert head.status_code == 200
     assert not clip.custody_events.filter(action="downloaded").exists()  # not the evidence
 
 
@@ -256,6 +267,15 @@ def test_the_uploader_playing_a_protected_clip_is_one_look_in_the_log(
     assert [e.details["derivative"] for e in looks.all()] == ["playable"]
     assert client.get(url).status_code == 200  # a new play from the start: a new look
     assert looks.all().count() == 2
+    # Whatever the Range says, a request that hands out the start is a look.
+    for asked in ("x", "bytes=-99999999", "bytes=00-"):
+        client.get(url, HTTP_RANGE=asked)
+    assert looks.all().count() == 5
+    # A thumbnail or keyframe ignores Range: every GET of one is a look.
+    for other in ("thumbnail", "preview"):
+        client.get(reverse(f"evidence:{other}", args=[item.code]), HTTP_RANGE="bytes=100-")
+    client.get(reverse("evidence:keyframe", args=[item.code, 1]), HTTP_RANGE="x")
+    assert looks.all().count() == 8
 
 
 def test_a_clip_stored_before_the_tracker_read_tags_gets_them_from_its_job(
@@ -317,3 +337,96 @@ def test_every_role_sees_what_the_tags_claim(request, client, clip, role):
     page = client.get(reverse("admin:evidence_evidenceitem_change", args=[clip.pk]))
     html = page.content.decode()
     assert 'id="video-group"' in html and "iPhone X" in html and "+35.6235+036.6380+120.5/" in html
+
+
+# --- What the adversary tried --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "stamp", ["9999-12-31T23:59:59-0500", "0001-01-01T00:00:00+0100", "2999-01-01T00:00:00Z"]
+)
+def test_a_recording_time_off_the_calendar_is_text_not_a_500(
+    django_capture_on_commit_callbacks, researcher, stamp
+):
+    data = clips.video(seconds=1, tags={"com.apple.quicktime.creationdate": stamp})
+    item = ingest(django_capture_on_commit_callbacks, data, researcher)
+    claims = VideoMetadata.objects.get(item=item)
+    assert claims.recorded_at is None and claims.recorded_at_as_recorded == stamp
+    assert item.captured_at is None
+
+
+@pytest.mark.parametrize("kind", ["video", "testimony"])
+def test_a_protected_recording_keeps_its_device_and_place_from_others(
+    client, django_capture_on_commit_callbacks, uploader, researcher, kind
+):
+    from evidence.files import bag_records
+
+    protected = kind == "video"
+    data = clips.video(seed=f"witness-{kind}", seconds=2, tags=PHONE_TAGS)
+    item = ingest(
+        django_capture_on_commit_callbacks, data, uploader, kind=kind, is_protected=protected
+    )
+    # Neither a protected item nor a testimony takes the place of its interview as its
+    # claimed capture; the claims stay on the metadata row.
+    assert item.captured_latitude is None and item.captured_at is None
+    assert VideoMetadata.objects.get(item=item).latitude == Decimal("35.623500")
+    if not protected:
+        return
+    client.force_login(researcher)
+    html = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    assert b"withheld: protected item" in html
+    for secret in (b"iPhone", b"35.6235", b"36.638"):
+        assert secret not in html, secret
+    record = bag_records.item_record(item, include_protected=False)
+    assert record["video"]["device_model"] is None and record["video"]["latitude"] is None
+    assert bag_records.item_record(item, include_protected=True)["video"]["device_model"]
+
+
+def test_a_look_alike_protected_clip_is_not_named_to_who_may_not_open_it(
+    client, django_capture_on_commit_callbacks, uploader, researcher
+):
+    data = clips.video(seed="interview", seconds=6)
+    hidden = ingest(django_capture_on_commit_callbacks, data, uploader, is_protected=True)
+    copy = clips.video(seed="interview", seconds=6, size=(256, 192), canvas=(320, 240), logo=True)
+    mine = ingest(django_capture_on_commit_callbacks, copy, researcher, "copy.mp4")
+    assert list(mine.near_duplicates.all()) == [hidden]  # linked: an editor may see it
+    client.force_login(researcher)
+    html = client.get(reverse("admin:evidence_evidenceitem_change", args=[mine.pk])).content
+    assert hidden.code.encode() not in html
+
+
+def test_plain_frames_link_nothing(django_capture_on_commit_callbacks, researcher):
+    """Clips of black (a dark room, a lens cap) and a black photo: every plain frame
+    looks like every other, so none is a near-duplicate of another."""
+    black = {"seed": "dark", "seconds": 3, "scene_seconds": 3.0}
+    first = ingest(django_capture_on_commit_callbacks, clips.video(**black, blank=True), researcher)
+    second = ingest(
+        django_capture_on_commit_callbacks,
+        clips.video(**black, blank=True, size=(256, 192)),
+        researcher,
+        "other.mp4",
+    )
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (0, 0, 0)).save(out, "JPEG")
+    photo = ingest(django_capture_on_commit_callbacks, out.getvalue(), researcher, "b.jpg", "photo")
+    for item in (first, second, photo):
+        assert not item.near_duplicates.exists(), item.code
+
+
+def test_fewer_keyframes_on_a_second_run_leave_no_stale_ones(
+    django_capture_on_commit_callbacks, researcher, settings
+):
+    from evidence.files import derivation
+
+    item = ingest(django_capture_on_commit_callbacks, clips.video(seed="runs"), researcher)
+    before = list(
+        Derivative.objects.filter(item=item, kind="keyframe").values_list("path", flat=True)
+    )
+    assert len(before) == 4
+    settings.TRACKER_KEYFRAMES = 2
+    with django_capture_on_commit_callbacks(execute=True):
+        assert derivation.derive(item)
+    after = Derivative.objects.filter(item=item, kind="keyframe")
+    assert sorted(after.values_list("position", flat=True)) == [0, 1]
+    for path in before[2:]:
+        assert not storage.path_of(path).exists()

@@ -376,7 +376,8 @@ def test_videos_and_the_recorded_interview_after_the_jobs(case):
     interview.refresh_from_db()
     sound = AudioMetadata.objects.get(item=interview)
     assert sound.audio_codec == "aac" and 7.5 <= sound.duration <= 8.5
-    assert interview.captured_at == sound.recorded_at is not None
+    # A protected item's recording time stays on its metadata row (recordings.fills_capture).
+    assert interview.captured_at is None and sound.recorded_at is not None
     # Protected as its transcript (the testimony it names) is, and recorded that day.
     assert interview.is_protected and interview.identifies_people
     transcript = WitnessTestimony.objects.get(
@@ -384,7 +385,7 @@ def test_videos_and_the_recorded_interview_after_the_jobs(case):
     )
     assert transcript.item.is_protected
     assert interview.incidents.get() == transcript.item.incidents.get()
-    local = interview.captured_at.astimezone(ZoneInfo("Asia/Damascus"))
+    local = sound.recorded_at.astimezone(ZoneInfo("Asia/Damascus"))
     assert local.date() == transcript.interview_date
     copy = Derivative.objects.get(item=interview, kind="playable")
     assert copy.media_type == "audio/mp4"
