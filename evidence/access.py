@@ -21,6 +21,17 @@ from tracker.access import VIEW_RESTRICTED, restricted_incidents
 
 VIEW_EVIDENCE = "evidence.view_evidenceitem"
 VIEW_PROTECTED = "evidence.view_protected_identity"
+# What a protected recording's tags say of its device and place (``VideoMetadata``,
+# ``AudioMetadata``): it could point to its source, so it is shown only to those who may
+# open the item (``can_view_item``), and left out of a bag without protected identity.
+RECORDING_SOURCE = (
+    "device_make",
+    "device_model",
+    "location_text",
+    "latitude",
+    "longitude",
+    "altitude",
+)
 PROTECTED = "protected item, no permission for protected identity"
 
 

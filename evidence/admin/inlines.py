@@ -168,16 +168,6 @@ class DerivativeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
-# What a protected recording's tags say of the device and the place, withheld from
-# those who may not open it (``access.can_view_item``).
-WHERE_AND_WHAT = (
-    "device_make",
-    "device_model",
-    "location_text",
-    "latitude",
-    "longitude",
-    "altitude",
-)
 # A recording's time is shown once, as the file recorded it (``recorded``).
 RECORDING_CLOCK = ("id", "item", "recorded_at", "recorded_at_offset", "recorded_at_as_recorded")
 
@@ -191,7 +181,7 @@ class RecordingInline(kit.StackedInline):
         names = [f.name for f in self.model._meta.fields if f.name not in RECORDING_CLOCK]
         if obj is not None and not access.can_view_item(request.user, obj):
             # A protected item's claimed device and place could point to its source.
-            shown = [name for name in names if name not in WHERE_AND_WHAT]
+            shown = [name for name in names if name not in access.RECORDING_SOURCE]
             return ["recorded", *shown, "withheld"]
         return ["recorded", *names, "map_link"]
 

@@ -192,18 +192,6 @@ def _photo(photo) -> dict[str, Any]:
     }
 
 
-# A protected recording's claimed device and place, left out of a bag without protected
-# identity (they could point to its source).
-WHERE_AND_WHAT = (
-    "device_make",
-    "device_model",
-    "location_text",
-    "latitude",
-    "longitude",
-    "altitude",
-)
-
-
 def _recording(claims, *, include_protected: bool) -> dict[str, Any]:
     """A video's or audio file's claims (``evidence.models.recordings``)."""
     fields = [field.name for field in claims._meta.fields if field.name not in ("id", "item")]
@@ -212,7 +200,7 @@ def _recording(claims, *, include_protected: bool) -> dict[str, Any]:
     for name in ("latitude", "longitude"):
         record[name] = _number(record[name])
     if claims.item.is_protected and not include_protected:
-        for name in WHERE_AND_WHAT:
+        for name in access.RECORDING_SOURCE:
             record[name] = None
         record["withheld"] = "device and place of a protected item"
     return record
