@@ -32,6 +32,19 @@ RECORDING_SOURCE = (
     "longitude",
     "altitude",
 )
+# The same of a protected photo's EXIF (``PhotoMetadata``).
+PHOTO_SOURCE = ("camera_make", "camera_model", "gps_latitude", "gps_longitude", "gps_altitude")
+WITHHELD = "withheld: protected item"
+
+
+def claims_fill_capture(item: EvidenceItem) -> bool:
+    """May what a file claims (EXIF, a recording's tags) become the item's claimed
+    capture time and place? Not for a protected item or a testimony: the place of an
+    interview or of a source's photo may be a witness's home. The claims stay on their
+    metadata row, shown to those who may open the item."""
+    return not item.is_protected and item.kind != EvidenceItem.Kind.TESTIMONY
+
+
 PROTECTED = "protected item, no permission for protected identity"
 
 

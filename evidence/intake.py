@@ -269,13 +269,19 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
                 updated_by=by,
                 **fields,
             )
-            if facts and facts.taken_at and not item.captured_at:
+            fills = access.claims_fill_capture(item)
+            if fills and facts and facts.taken_at and not item.captured_at:
                 item.captured_at = facts.taken_at
-            if facts and facts.gps_latitude is not None and item.captured_latitude is None:
+            if (
+                fills
+                and facts
+                and facts.gps_latitude is not None
+                and item.captured_latitude is None
+            ):
                 item.captured_latitude = facts.gps_latitude
                 item.captured_longitude = facts.gps_longitude
             claims = recordings.metadata(item, recorded) if recorded else None
-            if claims is not None and recordings.fills_capture(item):
+            if claims is not None and fills:
                 if claims.recorded_at and not item.captured_at:
                     item.captured_at = claims.recorded_at
                 if claims.latitude is not None and item.captured_latitude is None:

@@ -80,6 +80,20 @@ class PhotoMetadataInline(kit.StackedInline):
     ]
     verbose_name_plural = "what the file's EXIF claims"
 
+    def get_fields(self, request, obj=None):
+        if obj is not None and not access.can_view_item(request.user, obj):
+            # A protected photo's camera and position could point to its source.
+            kept = [name for name in self.fields if name not in (*access.PHOTO_SOURCE, "map_link")]
+            return [*kept, "withheld"]
+        return self.fields
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.get_fields(request, obj)
+
+    @admin.display(description="camera and position")
+    def withheld(self, obj) -> str:
+        return access.WITHHELD
+
     @admin.display(description="taken at")
     def taken(self, obj: PhotoMetadata) -> str:
         """In the offset the camera recorded (``… UTC+03:00``), or as read with "(zone not
@@ -187,7 +201,7 @@ class RecordingInline(kit.StackedInline):
 
     @admin.display(description="device and place")
     def withheld(self, obj) -> str:
-        return "withheld: protected item"
+        return access.WITHHELD
 
     def get_readonly_fields(self, request, obj=None):
         return self.get_fields(request, obj)

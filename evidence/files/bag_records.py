@@ -161,7 +161,7 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
         ],
     }
     for name, build in (
-        ("photo", _photo),
+        ("photo", lambda photo: _photo(photo, include_protected=include_protected)),
         ("satellite", _satellite),
         ("video", lambda claims: _recording(claims, include_protected=include_protected)),
         ("audio", lambda claims: _recording(claims, include_protected=include_protected)),
@@ -176,8 +176,8 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
     return record
 
 
-def _photo(photo) -> dict[str, Any]:
-    return {
+def _photo(photo, *, include_protected: bool) -> dict[str, Any]:
+    record = {
         "width": photo.width,
         "height": photo.height,
         "camera_make": photo.camera_make,
@@ -190,6 +190,11 @@ def _photo(photo) -> dict[str, Any]:
         "gps_altitude": photo.gps_altitude,
         "orientation": photo.orientation,
     }
+    if photo.item.is_protected and not include_protected:
+        for name in access.PHOTO_SOURCE:
+            record[name] = None
+        record["withheld"] = "camera and position of a protected item"
+    return record
 
 
 def _recording(claims, *, include_protected: bool) -> dict[str, Any]:

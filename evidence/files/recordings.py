@@ -17,6 +17,7 @@ from pathlib import Path
 
 from django.conf import settings
 
+from evidence import access
 from evidence.files import imaging, media, sandbox
 from evidence.models import AudioMetadata, EvidenceItem, VideoMetadata
 from tracker.models import ReviewStatus
@@ -107,13 +108,6 @@ def claimed(item: EvidenceItem) -> bool:
     )
 
 
-def fills_capture(item: EvidenceItem) -> bool:
-    """May a recording's claimed time and place become the item's claimed capture? Not
-    for a protected item or a testimony (the place of an interview may be a witness's
-    home); its claims stay on its metadata row, shown to those who may open it."""
-    return not item.is_protected and item.kind != EvidenceItem.Kind.TESTIMONY
-
-
 def claim_later(item: EvidenceItem, path: Path, by, waiting=None) -> bool:
     """Read and record the claims of a recording that has none (stored before the tracker
     read them, or unreadable when it arrived); the item's claimed capture time and place
@@ -124,7 +118,7 @@ def claim_later(item: EvidenceItem, path: Path, by, waiting=None) -> bool:
     claims = metadata(item, facts)
     claims.save()
     fill = []
-    if item.status == ReviewStatus.DRAFT and fills_capture(item):
+    if item.status == ReviewStatus.DRAFT and access.claims_fill_capture(item):
         if claims.recorded_at and not item.captured_at:
             item.captured_at = claims.recorded_at
             fill.append("captured_at")

@@ -286,3 +286,31 @@ def test_a_satellite_scene_keeps_its_footprint_and_time_read_from_the_file(resea
         Decimal("35.900000"),
     )
     assert scene.captured_at == datetime(2019, 5, 14, 8, 12, tzinfo=UTC)
+
+
+def test_a_protected_photo_keeps_its_camera_and_position_from_others(
+    client, other_researcher, researcher
+):
+    """The EXIF of a source's photo may locate them: on a protected item it is not the
+    claimed capture, and only those who may open the item see its camera and GPS."""
+    from django.urls import reverse
+
+    from evidence.files import bag_records
+
+    item = ingest(make_jpeg(), by=other_researcher, is_protected=True).item
+    assert item.captured_at is None and item.captured_latitude is None
+    exif = PhotoMetadata.objects.get(item=item)
+    assert exif.gps_latitude is not None and exif.camera_make == "Canon"
+    client.force_login(researcher)  # not the uploader, no protected-identity permission
+    html = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    assert b"withheld: protected item" in html
+    assert b"Canon" not in html and str(exif.gps_latitude).encode() not in html
+    hidden = bag_records.item_record(item, include_protected=False)["photo"]
+    assert hidden["camera_make"] is None and hidden["gps_latitude"] is None
+    shown = bag_records.item_record(item, include_protected=True)["photo"]
+    assert shown["camera_make"] == "Canon"
+    client.force_login(other_researcher)  # the uploader sees what they sent
+    assert (
+        b"Canon"
+        in client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk])).content
+    )
