@@ -261,6 +261,14 @@ TRACKER_FIXITY_BUDGET_SECONDS = env_int("TRACKER_FIXITY_BUDGET_SECONDS", 1800, m
 TRACKER_MEDIA_MEMORY_MB = env_int("TRACKER_MEDIA_MEMORY_MB", 2048, minimum=256)
 TRACKER_MEDIA_CPU_SECONDS = env_int("TRACKER_MEDIA_CPU_SECONDS", 1800, minimum=1)
 TRACKER_MEDIA_WALL_SECONDS = env_int("TRACKER_MEDIA_WALL_SECONDS", 3600, minimum=1)
+# Capture by link (evidence.capture): loopback and private addresses may be fetched only
+# for the tests' own local server, and never outside DJANGO_DEBUG=1.
+TRACKER_CAPTURE_ALLOW_PRIVATE = env_bool("TRACKER_CAPTURE_ALLOW_PRIVATE", False)
+if TRACKER_CAPTURE_ALLOW_PRIVATE and not DEBUG:
+    raise ImproperlyConfigured(
+        "TRACKER_CAPTURE_ALLOW_PRIVATE=1 lets captures reach private networks: it is for "
+        "tests only and refused when DJANGO_DEBUG=0."
+    )
 # How many keyframes a video's page shows, and the playable copy's largest height.
 TRACKER_KEYFRAMES = env_int("TRACKER_KEYFRAMES", 12, minimum=1)
 TRACKER_PLAYABLE_HEIGHT = env_int("TRACKER_PLAYABLE_HEIGHT", 720, minimum=144)

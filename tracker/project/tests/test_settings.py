@@ -111,6 +111,16 @@ def test_production_with_secret_key_and_hosts_starts(tmp_path):
     assert shown["hosts"] == ["tracker.example.org", "10.0.0.5"]
 
 
+def test_captures_reach_private_networks_only_in_development(tmp_path):
+    production = {
+        "DJANGO_DEBUG": "0",
+        "DJANGO_SECRET_KEY": GOOD_SECRET,
+        "DJANGO_ALLOWED_HOSTS": "tracker.example.org",
+        "TRACKER_CAPTURE_ALLOW_PRIVATE": "1",
+    }
+    assert "TRACKER_CAPTURE_ALLOW_PRIVATE=1" in _refusal(_start(tmp_path, **production))
+
+
 def test_debug_must_be_a_recognised_boolean(tmp_path):
     message = _refusal(_start(tmp_path, DJANGO_DEBUG="maybe"))
     assert "DJANGO_DEBUG" in message
