@@ -303,3 +303,37 @@ class SceneForm(kit.DatedForm):
 
 class TestimonyForm(kit.DatedForm):
     typed_past = ("interview_date",)
+
+
+class CaptureForm(forms.Form):
+    """Links to capture (``evidence.capture.capturing``), one a line, for one incident."""
+
+    urls = forms.CharField(
+        label="Links",
+        widget=forms.Textarea(attrs={"rows": 6, "cols": 80}),
+        max_length=50 * 2100,
+        help_text="One web address a line (at most 50). Each is captured in the background "
+        "and kept as a web capture item.",
+    )
+    incident = forms.ModelChoiceField(
+        Incident.objects.none(), required=False, help_text="Link every capture to it."
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only incidents the user may see: the id of another is an invalid choice.
+        self.fields["incident"].queryset = visible_incidents(user).order_by("code")
+
+    def clean_urls(self) -> list[str]:
+        urls = [line.strip() for line in self.cleaned_data["urls"].splitlines() if line.strip()]
+        if not urls:
+            raise forms.ValidationError("Give at least one web address.")
+        if len(urls) > 50:
+            raise forms.ValidationError(f"At most 50 links at once ({len(urls)} given).")
+        return urls
+
+    def clean_incident(self) -> Incident | None:
+        incident = self.cleaned_data["incident"]
+        if incident is not None:
+            locks.check_incident_open(incident.pk, "evidence")
+        return incident

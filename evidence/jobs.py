@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from evidence import access, intake
+from evidence.capture import capturing
 from evidence.files import bagging, bundles, derivation, fixity_runs, recordings, storage
 from evidence.flights import flightlog
 from evidence.models import EvidenceItem, FlightLog
@@ -362,3 +363,12 @@ def fixity(job: Job) -> str:
         )
         message += f"; continued by job {following.pk}"
     return message
+
+
+# --- Capture by link ------------------------------------------------------------------------
+
+
+@jobs.handler(Job.Kind.CAPTURE)
+def capture(job: Job) -> str:
+    """A web page kept as it was (``evidence.capture.capturing``)."""
+    return capturing.capture(job)

@@ -45,6 +45,7 @@ from evidence.models import (
     SatelliteImage,
     Testimony,
     VideoMetadata,
+    WebCapture,
     Witness,
 )
 from tracker.access import VIEW_RESTRICTED, restricted_incidents, without_restricted
@@ -132,6 +133,7 @@ RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
     PhotoMetadata: _items("item"),
     VideoMetadata: _items("item"),
     AudioMetadata: _items("item"),
+    WebCapture: _items("item"),
     Derivative: _items("item"),
     FlightLog: _items("item"),
     FlightObservation: _observations,

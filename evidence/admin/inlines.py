@@ -20,6 +20,7 @@ from evidence.models import (
     SatelliteImage,
     Testimony,
     VideoMetadata,
+    WebCapture,
 )
 from tracker.admin import kit
 from tracker.admin.review import LockedWithParentInline
@@ -227,6 +228,32 @@ class RecordingInline(kit.StackedInline):
         return map_link(obj.item, obj.latitude, obj.longitude, "no location as coordinates")
 
 
+class WebCaptureInline(kit.StackedInline):
+    """What a capture by link saw: the address asked for and reached, when, the answer."""
+
+    model = WebCapture
+    can_delete = False
+    fields = readonly_fields = (
+        "url",
+        "final_url",
+        "captured_at",
+        "http_status",
+        "page_title",
+        "redirects",
+        "server_address",
+        "http_headers",
+        "tools",
+        "not_made",
+    )
+    verbose_name = verbose_name_plural = "what the capture saw"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
 class VideoMetadataInline(RecordingInline):
     model = VideoMetadata
     verbose_name = verbose_name_plural = "what the video's tags claim"
@@ -241,7 +268,7 @@ KIND_INLINES = {
     EvidenceItem.Kind.PHOTO: (PhotoMetadataInline, DerivativeInline),
     EvidenceItem.Kind.SATELLITE: (SatelliteImageInline, DerivativeInline),
     EvidenceItem.Kind.TESTIMONY: (TestimonyInline,),
-    EvidenceItem.Kind.WEB_CAPTURE: (DerivativeInline,),
+    EvidenceItem.Kind.WEB_CAPTURE: (WebCaptureInline, DerivativeInline),
     EvidenceItem.Kind.VIDEO: (VideoMetadataInline, AudioMetadataInline, DerivativeInline),
     EvidenceItem.Kind.AUDIO: (AudioMetadataInline, VideoMetadataInline, DerivativeInline),
 }

@@ -83,6 +83,7 @@ PLAYABLE_PENDING = "playable copy pending"
 @admin.register(EvidenceItem)
 class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, HistoryAdmin):
     form = ItemForm
+    change_list_template = "admin/evidence/evidenceitem_change_list.html"  # "Capture a link"
     list_display = (
         "code",
         "title",

@@ -17,8 +17,8 @@ server's network must not be reachable through it (SSRF). So:
 ``TRACKER_CAPTURE_ALLOW_PRIVATE`` (tests, with ``DJANGO_DEBUG=1`` only) lets loopback
 and private addresses through, never link-local ones.
 
-Not done yet (issue 20): the page in Chromium, WACZ, screenshot, PDF, media, the job,
-the admin form and the ``capture`` command.
+Not done yet (issue 20): the page in Chromium, WACZ, screenshot, PDF, media, the admin
+form, a proxy (``TRACKER_CAPTURE_PROXY``).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "video": _VIDEO,
     "audio": _AUDIO,
     "document": {"application/pdf", "text/plain"},
-    "web_capture": {"application/pdf", *_IMAGES},
+    "web_capture": {"application/pdf", "application/warc", *_IMAGES},
     "testimony": {"text/plain", "application/pdf", *_AUDIO, *_VIDEO},
     "flight_log": {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 }
@@ -38,6 +38,7 @@ EXTENSIONS = {
     "audio/ogg": "ogg",
     "application/pdf": "pdf",
     "text/plain": "txt",
+    "application/warc": "warc",
     "text/csv": "csv",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
@@ -63,6 +64,8 @@ def sniff(head: bytes, *, kind: str = "") -> str | None:
         return "audio/wav"
     if head.startswith(b"%PDF-"):
         return "application/pdf"
+    if head.startswith(b"WARC/1."):  # a web archive (ISO 28500), as a capture keeps it
+        return "application/warc"
     if head.startswith(b"\x1a\x45\xdf\xa3"):
         return "video/webm"
     brand = _ftyp_brand(head)
@@ -107,4 +110,6 @@ def default_kind(media_type: str) -> str:
         return "audio"
     if media_type == "text/csv" or "spreadsheetml" in media_type:
         return "flight_log"
+    if media_type == "application/warc":
+        return "web_capture"
     return "document"

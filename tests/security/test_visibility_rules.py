@@ -55,6 +55,7 @@ def every_rule(other_researcher):
         FlightMatch,
         PhotoMetadata,
         VideoMetadata,
+        WebCapture,
     )
     from tracker.models import ReviewEvent
 
@@ -98,6 +99,11 @@ def every_rule(other_researcher):
         )
         clip, link = item(EvidenceItem.Kind.VIDEO, incident)
         add(side, clip, link, VideoMetadata.objects.create(item=clip, location_text="+35+36/"))
+        page, link = item(EvidenceItem.Kind.WEB_CAPTURE, incident)
+        seen = WebCapture.objects.create(
+            item=page, url=f"https://example.org/{side}", captured_at=timezone.now()
+        )
+        add(side, page, link, seen)
         sound, link = item(EvidenceItem.Kind.AUDIO, incident)
         add(side, sound, link, AudioMetadata.objects.create(item=sound, duration=4.0))
         scene, link = item(EvidenceItem.Kind.SATELLITE, incident)

@@ -17,6 +17,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         DERIVATIVES = "derivatives", "thumbnails"
         PLAYABLE = "playable", "playable copy"
+        CAPTURE = "capture", "capture of a link"
         BUNDLE = "bundle", "court bundle"
         FLIGHT_LOG = "flight_log", "flight-log import"
         FIXITY = "fixity", "fixity check"

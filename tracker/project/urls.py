@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from evidence.admin.capture import capture_page
 from evidence.admin.fixity import fixity_page
 from tracker.accounts import otp
 from tracker.admin import kit
@@ -21,6 +22,7 @@ urlpatterns = [
     path("admin/review/mine/", admin.site.admin_view(my_work), name="my_work"),
     path("admin/review/ready/", admin.site.admin_view(ready_to_publish), name="ready_to_publish"),
     path("admin/fixity/", admin.site.admin_view(fixity_page), name="fixity"),
+    path("admin/capture/", admin.site.admin_view(capture_page), name="capture"),
     path(
         "admin/tracker/incident/<int:pk>/add-commander/",
         admin.site.admin_view(add_commander),

@@ -103,6 +103,8 @@ PROJECT: list[Row] = [
     Row("ready_to_publish",                 url("ready_to_publish"),                      STAFF_200),
     # The Fixity page (evidence.admin.fixity): Editors (tracker.manage_job).
     Row("fixity",                           url("fixity"),                                (LOGIN, LOGIN, 403, 403, 200)),
+    # Capture a link (evidence.admin.capture): add_evidenceitem, which every role holds.
+    Row("capture",                          url("capture"),                               STAFF_200),
     # Commander suggestions: POST only, add_attribution and the right to edit the incident
     # (its author's draft: the author and editors; a reviewer only once it is submitted).
     Row("incident_add_commander",           url("incident_add_commander", pk("incident")), (LOGIN, LOGIN, 405, 405, 405)),
