@@ -1,5 +1,6 @@
 """What several management commands share: the ``--user`` option with its one lookup
-and wording, and help text printed with its line breaks kept. Not a command: the
+and wording, the ``--incident`` evidence goes to, and help text printed with its line
+breaks kept. Not a command: the
 commands of both apps import it."""
 
 from __future__ import annotations
@@ -15,6 +16,9 @@ from django.core.management.base import (
     CommandParser,
     DjangoHelpFormatter,
 )
+
+from tracker import locks
+from tracker.access import visible_incidents
 
 NO_USER = "No user named {username!r}."
 INACTIVE_USER = "User {username!r} is inactive."
@@ -38,6 +42,23 @@ def user_from(options: dict[str, Any]) -> AbstractBaseUser | None:
     if not user.is_active:
         raise CommandError(INACTIVE_USER.format(username=user.get_username()))
     return user
+
+
+def open_incident_from(options: dict[str, Any], user):
+    """The incident ``--incident`` names, which ``user`` may see (a restricted one does
+    not exist for another) and which takes evidence (not locked); None if not given.
+    A CommandError otherwise, before anything is read or written."""
+    if options["incident"] is None:
+        return None
+    code = options["incident"].strip().upper()
+    incident = visible_incidents(user).filter(code=code).first()
+    if incident is None:
+        raise CommandError(f"No incident with code {options['incident']!r}.")
+    try:
+        locks.check_incident_open(incident.pk, "evidence")
+    except locks.Locked as exc:
+        raise CommandError(" ".join(exc.messages)) from None
+    return incident
 
 
 class _RawHelpFormatter(DjangoHelpFormatter, RawDescriptionHelpFormatter):

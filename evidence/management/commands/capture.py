@@ -9,9 +9,12 @@ from __future__ import annotations
 from django.core.management.base import CommandError, CommandParser
 
 from evidence.capture import capturing, fetching
-from tracker import locks
-from tracker.access import visible_incidents
-from tracker.management.arguments import RawHelpCommand, add_user_argument, user_from
+from tracker.management.arguments import (
+    RawHelpCommand,
+    add_user_argument,
+    open_incident_from,
+    user_from,
+)
 
 HELP = """\
 Ask for a capture of each URL and print one line per URL:
@@ -33,16 +36,7 @@ class Command(RawHelpCommand):
 
     def handle(self, *args, **options) -> None:
         user = user_from(options)
-        incident = None
-        if options["incident"] is not None:
-            code = options["incident"].strip().upper()
-            incident = visible_incidents(user).filter(code=code).first()
-            if incident is None:
-                raise CommandError(f"No incident with code {options['incident']!r}.")
-            try:
-                locks.check_incident_open(incident.pk, "evidence")
-            except locks.Locked as exc:
-                raise CommandError(" ".join(exc.messages)) from None
+        incident = open_incident_from(options, user)
         refused = 0
         for url in options["urls"]:
             shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in url)

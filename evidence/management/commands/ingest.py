@@ -20,9 +20,12 @@ from evidence import intake
 from evidence.files.local import Entry, NotRegularFile, open_regular, printable, walk
 from evidence.files.progress import Progress, quiet_info
 from evidence.models import EvidenceItem
-from tracker import locks
-from tracker.access import visible_incidents
-from tracker.management.arguments import RawHelpCommand, add_user_argument, user_from
+from tracker.management.arguments import (
+    RawHelpCommand,
+    add_user_argument,
+    open_incident_from,
+    user_from,
+)
 from tracker.models import Incident
 
 log = logging.getLogger(__name__)
@@ -114,17 +117,7 @@ class Command(RawHelpCommand):
                 f"Unknown evidence kind {kind!r}; use one of {', '.join(EvidenceItem.Kind.values)}."
             )
 
-        incident = None
-        if options["incident"] is not None:
-            code = options["incident"].strip().upper()
-            # A restricted incident does not exist for a user who may not see it.
-            incident = visible_incidents(user).filter(code=code).first()
-            if incident is None:
-                raise CommandError(f"No incident with code {options['incident']!r}.")
-            try:
-                locks.check_incident_open(incident.pk, "evidence")
-            except locks.Locked as exc:
-                raise CommandError(" ".join(exc.messages)) from None
+        incident = open_incident_from(options, user)
 
         missing = [p for p in options["paths"] if not os.path.exists(p)]
         if missing:
