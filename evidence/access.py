@@ -14,7 +14,7 @@ preview then is too.
 
 from __future__ import annotations
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from evidence.models import EvidenceItem, EvidenceLink
 from tracker.access import VIEW_RESTRICTED, restricted_incidents
@@ -94,6 +94,15 @@ def opens_as_uploader(user, item: EvidenceItem) -> bool:
 def can_view_item(user, item: EvidenceItem) -> bool:
     """True if ``user`` may see ``item``'s original and its thumbnail and preview."""
     return refusal(user, item) is None
+
+
+def openable_items(user, queryset: QuerySet) -> QuerySet:
+    """``queryset`` of items without the protected ones ``user`` may not open (the
+    queryset form of ``can_view_item``'s protection rule): who may not open a protected
+    item is not told which of its files another looks like, nor counts it."""
+    if user.has_perm(VIEW_PROTECTED):
+        return queryset
+    return queryset.filter(Q(is_protected=False) | Q(created_by=user.pk) | Q(acquired_by=user.pk))
 
 
 def hidden_item_ids() -> QuerySet:

@@ -11,6 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 
 from evidence.capture import capturing, fetching
+from evidence.files.local import printable
 from evidence.forms import CaptureForm
 from tracker.access import visible_incidents
 from tracker.admin.kit import admin_form
@@ -29,7 +30,7 @@ def capture_page(request):
     if request.method == "POST" and form.is_valid():
         incident = form.cleaned_data["incident"]
         for url in form.cleaned_data["urls"]:
-            shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in url)[:200]
+            shown = printable(url)[:200]
             try:
                 job = capturing.capture_later(url, by=request.user, incident=incident)
             except fetching.Refused as exc:

@@ -431,11 +431,10 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
     @admin.display(description="near-duplicates")
     def near_duplicate_links(self, obj: EvidenceItem) -> str:
         # Only those the viewer may know exist (a hidden item is no one's look-alike).
-        others = visible_to(obj.viewer, obj.near_duplicates.all()).order_by("code")
-        others = others.only("pk", "code", "is_protected", "created_by_id", "acquired_by_id")
         # Nor a protected one they may not open: "looks like" would say which interview
         # or witness's photo their file shows.
-        others = [other for other in others if access.can_view_item(obj.viewer, other)]
+        others = access.openable_items(obj.viewer, obj.near_duplicates.all())
+        others = visible_to(obj.viewer, others).order_by("code").only("pk", "code")
         if not others:
             return "none found"
         return format_html_join(

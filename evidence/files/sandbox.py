@@ -12,6 +12,7 @@ asked is never harmed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import resource
@@ -92,18 +93,10 @@ def run(
                     waiting()
     finally:  # a limit reached, the lease's renewal failing, the worker stopped: no orphan
         if process.poll() is None:
-            with _quiet():
+            with contextlib.suppress(ProcessLookupError):  # ended meanwhile
                 os.killpg(process.pid, signal.SIGKILL)
             process.communicate()
     return _answer(process.returncode, stdout, stderr)
-
-
-class _quiet:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, value, trace):
-        return kind is not None and issubclass(kind, ProcessLookupError)
 
 
 def _answer(code: int, stdout: bytes, stderr: bytes) -> dict:

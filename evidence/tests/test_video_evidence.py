@@ -393,6 +393,11 @@ def test_a_look_alike_protected_clip_is_not_named_to_who_may_not_open_it(
     client.force_login(researcher)
     html = client.get(reverse("admin:evidence_evidenceitem_change", args=[mine.pk])).content
     assert hidden.code.encode() not in html
+    # Nor counted on the tray's card ("looks like 1 other"); its uploader sees both.
+    from tracker.admin.tray import _near_duplicate_counts
+
+    assert _near_duplicate_counts(researcher, [mine.pk]) == {}
+    assert _near_duplicate_counts(uploader, [mine.pk]) == {mine.pk: 1}
 
 
 def test_plain_frames_link_nothing(django_capture_on_commit_callbacks, researcher):

@@ -55,7 +55,7 @@ class Card:
 def _near_duplicate_counts(user, item_ids: list[int]) -> dict[int, int]:
     """How many items each item looks like, among those ``user`` may see. One query."""
     through = EvidenceItem.near_duplicates.through
-    seen = visible_to(user, EvidenceItem.objects.all()).values("pk")
+    seen = visible_to(user, access.openable_items(user, EvidenceItem.objects.all())).values("pk")
     rows = through.objects.filter(
         from_evidenceitem_id__in=item_ids, to_evidenceitem_id__in=seen
     ).values_list("from_evidenceitem_id", flat=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.management.base import CommandError, CommandParser
 
 from evidence.capture import capturing, fetching
+from evidence.files.local import printable
 from tracker.management.arguments import (
     RawHelpCommand,
     add_user_argument,
@@ -39,7 +40,7 @@ class Command(RawHelpCommand):
         incident = open_incident_from(options, user)
         refused = 0
         for url in options["urls"]:
-            shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in url)
+            shown = printable(url)
             try:
                 job = capturing.capture_later(url, by=user, incident=incident)
             except fetching.Refused as exc:
