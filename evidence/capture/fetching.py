@@ -23,11 +23,14 @@ form, a proxy (``TRACKER_CAPTURE_PROXY``).
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import ipaddress
 import socket
 import ssl
+import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
@@ -39,6 +42,7 @@ from warcio.warcwriter import WARCWriter
 
 SCHEMES = {"http": 80, "https": 443}
 MAX_REDIRECTS = 10
+REDIRECTS = (301, 302, 303, 307, 308)
 MAX_BYTES = 200 * 1024 * 1024
 TIMEOUT_SECONDS = 60.0
 CHUNK = 64 * 1024
@@ -161,6 +165,122 @@ class _PinnedTLS(_Pinned):
         self.sock = self.context.wrap_socket(self.sock, server_hostname=self.host)
 
 
+@dataclass
+class Budget:
+    """What one capture may still spend, shared by its exchanges (threads): bytes and
+    time in all."""
+
+    max_bytes: int = MAX_BYTES
+    timeout: float = TIMEOUT_SECONDS
+    started: float = field(default_factory=time.monotonic)
+    spent: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def left(self) -> float:
+        left = self.timeout - (time.monotonic() - self.started)
+        if left <= 0:
+            raise Refused(f"The capture took longer than {self.timeout:.0f} s.")
+        return left
+
+    def spend(self, size: int) -> None:
+        with self.lock:
+            self.spent += size
+            if self.spent > self.max_bytes:
+                raise Refused(f"The capture is larger than {self.max_bytes:,} bytes: not kept.")
+
+
+@dataclass
+class Answer:
+    """One request and the server's answer (a redirect is an answer too)."""
+
+    url: str
+    status: int
+    reason: str
+    headers: list[tuple[str, str]]
+    body: Path
+    size: int
+    address: str
+
+    def header(self, name: str) -> str:
+        return next((v for k, v in self.headers if k.lower() == name.lower()), "")
+
+
+# Request headers a browser's request may not pass on: the connection's own, and any
+# credential (the capture's browser has none; the tracker's session is never sent).
+_NOT_PASSED = {
+    "host",
+    "connection",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+    "authorization",
+    "te",
+    "upgrade",
+    "accept-encoding",
+    "range",
+    "content-length",
+    "transfer-encoding",
+}
+
+
+def exchange(
+    url: str,
+    into: Path,
+    budget: Budget,
+    *,
+    method: str = "GET",
+    headers: Sequence[tuple[str, str]] = (),
+    data: bytes | None = None,
+    warc: WARCWriter | None = None,
+    warc_lock: threading.Lock | None = None,
+) -> Answer:
+    """One request to ``url`` (checked: scheme, every address), its answer's body
+    streamed to ``into`` within ``budget``, both written to ``warc``. A redirect is
+    returned, not followed."""
+    found = target(url)
+    address = resolve(found)
+    kind = _PinnedTLS if found.scheme == "https" else _Pinned
+    connection = kind(address, found, timeout=budget.left())
+    host = found.host if ":" not in found.host else f"[{found.host}]"
+    sent = [
+        ("Host", host if found.port == SCHEMES[found.scheme] else f"{host}:{found.port}"),
+        *[(k, v) for k, v in headers if k.lower() not in _NOT_PASSED and not k.startswith(":")],
+        ("Accept-Encoding", "identity"),
+        ("Connection", "close"),
+    ]
+    if not any(k.lower() == "user-agent" for k, _ in sent):
+        sent.insert(1, ("User-Agent", USER_AGENT))
+    if not any(k.lower() == "accept" for k, _ in sent):
+        sent.insert(2, ("Accept", "*/*"))
+    if data is not None:
+        sent.append(("Content-Length", str(len(data))))
+    try:
+        connection.putrequest(method, found.path, skip_host=True, skip_accept_encoding=True)
+        for name, value in sent:
+            connection.putheader(name, value)
+        connection.endheaders(data)
+        response = connection.getresponse()
+        size = _stream(response, into, budget)
+    except (OSError, http.client.HTTPException) as exc:
+        raise Refused(f"The page could not be fetched ({exc.__class__.__name__}).") from None
+    finally:
+        connection.close()
+    answer = Answer(
+        url=found.url,
+        status=response.status,
+        reason=response.reason,
+        headers=list(response.getheaders()),
+        body=into,
+        size=size,
+        address=address,
+    )
+    if warc is not None:
+        with warc_lock or contextlib.nullcontext(), into.open("rb") as body:
+            _record_request(warc, found, method, sent, data)
+            _record_response(warc, answer, body)
+    return answer
+
+
 def fetch(
     url: str,
     into: Path,
@@ -173,91 +293,67 @@ def fetch(
     each exchange written to ``warc`` as a request and a response record. Refused
     for an address not allowed, too many redirects, a body over ``max_bytes`` or a
     fetch over ``timeout`` seconds."""
-    started = time.monotonic()
+    budget = Budget(max_bytes=max_bytes, timeout=timeout)
     asked = target(url)
-    current = asked
+    current = asked.url
     redirects: list[tuple[int, str]] = []
     while True:
-        address = resolve(current)
-        left = timeout - (time.monotonic() - started)
-        if left <= 0:
-            raise Refused(f"The capture took longer than {timeout:.0f} s.")
-        kind = _PinnedTLS if current.scheme == "https" else _Pinned
-        connection = kind(address, current, timeout=left)
-        request_headers = [
-            (
-                "Host",
-                current.host
-                if current.port == SCHEMES[current.scheme]
-                else f"{current.host}:{current.port}",
-            ),
-            ("User-Agent", USER_AGENT),
-            ("Accept", "*/*"),
-            ("Accept-Encoding", "identity"),
-            ("Connection", "close"),
-        ]
-        try:
-            connection.putrequest("GET", current.path, skip_host=True, skip_accept_encoding=True)
-            for name, value in request_headers:
-                connection.putheader(name, value)
-            connection.endheaders()
-            response = connection.getresponse()
-            if warc is not None:
-                _record_request(warc, current, request_headers)
-            if response.status in (301, 302, 303, 307, 308) and response.getheader("Location"):
-                location = urljoin(current.url, response.getheader("Location", ""))
-                if warc is not None:
-                    _record_response(warc, current, response, BytesIO(response.read(max_bytes)))
-                redirects.append((response.status, location))
-                if len(redirects) > MAX_REDIRECTS:
-                    raise Refused(f"More than {MAX_REDIRECTS} redirects: not captured.")
-                current = target(location)  # checked again, address and all
-                continue
-            size = _stream(response, into, max_bytes, started, timeout)
-            if warc is not None:
-                with into.open("rb") as body:
-                    _record_response(warc, current, response, body)
-            return Fetched(
-                url=asked.url,
-                final_url=current.url,
-                status=response.status,
-                reason=response.reason,
-                headers=list(response.getheaders()),
-                body=into,
-                size=size,
-                redirects=redirects,
-                address=address,
-                seconds=time.monotonic() - started,
-            )
-        except (OSError, http.client.HTTPException) as exc:
-            raise Refused(f"The page could not be fetched ({exc.__class__.__name__}).") from None
-        finally:
-            connection.close()
+        answer = exchange(current, into, budget, warc=warc)
+        location = answer.header("Location")
+        if answer.status in REDIRECTS and location:
+            location = urljoin(current, location)
+            redirects.append((answer.status, location))
+            if len(redirects) > MAX_REDIRECTS:
+                raise Refused(f"More than {MAX_REDIRECTS} redirects: not captured.")
+            current = location  # checked again, address and all
+            continue
+        return Fetched(
+            url=asked.url,
+            final_url=answer.url,
+            status=answer.status,
+            reason=answer.reason,
+            headers=answer.headers,
+            body=into,
+            size=answer.size,
+            redirects=redirects,
+            address=answer.address,
+            seconds=time.monotonic() - budget.started,
+        )
 
 
-def _stream(response, into: Path, max_bytes: int, started: float, timeout: float) -> int:
+def _stream(response, into: Path, budget: Budget) -> int:
     size = 0
     with into.open("wb") as out:
         # read1: what has arrived (at most CHUNK), so a server that trickles is timed.
         while chunk := response.read1(CHUNK):
             size += len(chunk)
-            if size > max_bytes:
-                raise Refused(f"The page is larger than {max_bytes:,} bytes: not captured.")
-            if time.monotonic() - started > timeout:
-                raise Refused(f"The capture took longer than {timeout:.0f} s.")
+            budget.spend(len(chunk))
+            budget.left()
             out.write(chunk)
     return size
 
 
-def _record_request(warc: WARCWriter, found: Target, headers: list[tuple[str, str]]) -> None:
-    statusline = f"GET {found.path} HTTP/1.1"
-    http_headers = StatusAndHeaders(statusline, headers, is_http_request=True)
-    warc.write_record(warc.create_warc_record(found.url, "request", http_headers=http_headers))
+def _record_request(
+    warc: WARCWriter,
+    found: Target,
+    method: str,
+    headers: Sequence[tuple[str, str]],
+    data: bytes | None,
+) -> None:
+    statusline = f"{method} {found.path} HTTP/1.1"
+    http_headers = StatusAndHeaders(statusline, list(headers), is_http_request=True)
+    record = warc.create_warc_record(
+        found.url,
+        "request",
+        payload=BytesIO(data) if data is not None else None,
+        http_headers=http_headers,
+    )
+    warc.write_record(record)
 
 
-def _record_response(warc: WARCWriter, found: Target, response, body) -> None:
-    statusline = f"{response.status} {response.reason}"
-    http_headers = StatusAndHeaders(statusline, list(response.getheaders()), protocol="HTTP/1.1")
+def _record_response(warc: WARCWriter, answer: Answer, body) -> None:
+    statusline = f"{answer.status} {answer.reason}"
+    http_headers = StatusAndHeaders(statusline, answer.headers, protocol="HTTP/1.1")
     warc.write_record(
-        warc.create_warc_record(found.url, "response", payload=body, http_headers=http_headers)
+        warc.create_warc_record(answer.url, "response", payload=body, http_headers=http_headers)
     )
