@@ -2,17 +2,25 @@
 ``capture`` command or the API, made by a worker (``capture``, the ``capture`` job's
 handler in ``evidence.jobs``).
 
-One capture is, so far, the WARC of the plain HTTP exchange (every redirect and the
-final answer, ``fetching``) stored through intake as a ``web_capture`` item, with a
-``WebCapture`` row saying what was asked for, what was reached, when, the server's
-answer, the page's title and the tools' versions, and which parts of a full capture it
-does not hold yet (the page rendered in Chromium: WACZ, screenshot, PDF, media).
-Capturing a URL again makes a new capture: pages change.
+One capture is the page loaded in Chromium (``browser``: every request fetched and
+checked by ``fetching`` and recorded as WARC), packaged as a WACZ (``wacz``) and stored
+through intake as a ``web_capture`` item, with a ``WebCapture`` row saying what was
+asked for and reached, when, the server's answer, the page's title and visible text,
+the requests refused, the tools' versions, and whether the content (visible text and
+media) differs from the last capture of the same address. The full-page screenshot, the
+PDF print and the media on the page (large images, video and audio sources) are items
+of their own (``CapturePart``), so a video found on a page gets its keyframes and
+metadata as any video. Without Chromium a capture keeps the plain HTTP exchange, in a
+WACZ too, and says what it could not make. Capturing a URL again makes a new capture.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import html
+import io
+import json
 import platform
 import re
 import tempfile
@@ -20,22 +28,23 @@ import uuid
 from importlib.metadata import version
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from warcio.warcwriter import WARCWriter
 
 from evidence import intake
-from evidence.capture import fetching
-from evidence.models import EvidenceItem, WebCapture
+from evidence.capture import browser, fetching
+from evidence.files import sniffing
+from evidence.models import CapturePart, EvidenceItem, WebCapture
 from tracker import jobs, locks
 from tracker.access import visible_incidents
 from tracker.models import Incident, Job
 
-NOT_MADE = (
-    "the page as a browser shows it (WACZ, screenshot, PDF) and its media: not made by "
-    "this version, which keeps the plain HTTP exchange"
-)
+NO_BROWSER = "the page as a browser shows it (screenshot, PDF, visible text, media)"
 TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+MEDIA_KINDS = {"photo", "video", "audio"}
+TEXT_KEPT = 1_000_000  # characters of visible text kept on the row (all of it is in the WACZ)
 
 
 def capture_later(url: str, *, by, incident: Incident | None = None) -> Job:
@@ -56,12 +65,16 @@ def capture_later(url: str, *, by, incident: Incident | None = None) -> Job:
     )
 
 
-def tools() -> dict[str, str]:
-    return {
+def tools(page: browser.Loaded) -> dict[str, str]:
+    made = {
         "fetcher": "evidence.capture.fetching (http.client)",
         "warcio": version("warcio"),
+        "wacz": version("wacz"),
         "python": platform.python_version(),
     }
+    if page.version:
+        made |= {"chromium": page.version, "playwright": version("playwright")}
+    return made
 
 
 def page_title(body: Path) -> str:
@@ -75,8 +88,50 @@ def page_title(body: Path) -> str:
     return " ".join(text.split())[:300]
 
 
+def plain(url: str, work: Path, warc: WARCWriter, budget: fetching.Budget, why: str):
+    """The page without a browser: its HTTP exchange (redirects followed), as Loaded."""
+    fetched = fetching.fetch(
+        url, work / "body", warc=warc, max_bytes=budget.max_bytes, timeout=budget.left()
+    )
+    return browser.Loaded(
+        url=fetched.url,
+        final_url=fetched.final_url,
+        status=fetched.status,
+        headers=fetched.headers,
+        redirects=fetched.redirects,
+        address=fetched.address,
+        title=page_title(fetched.body),
+        requests=len(fetched.redirects) + 1,
+        not_made=[f"{NO_BROWSER}: {why}"],
+    )
+
+
+def package(warc: Path, page: browser.Loaded, into: Path) -> Path:
+    """The WARC as a WACZ (``wacz create``) whose page list names the page, its title
+    and visible text (ReplayWeb.page opens it there and searches the text)."""
+    from wacz.main import main as wacz
+
+    pages = into / "pages.jsonl"
+    entry = {"url": page.final_url, "title": page.title or page.final_url, "text": page.text}
+    header = {"format": "json-pages-1.0", "id": "pages", "title": "All Pages"}
+    pages.write_text(json.dumps(header) + "\n" + json.dumps(entry) + "\n")
+    out = into / "capture.wacz"
+    with contextlib.redirect_stdout(io.StringIO()) as said:
+        failed = wacz(["create", "-o", str(out), str(warc), "-p", str(pages)])
+    if failed:
+        raise jobs.Refused(f"The web archive could not be packaged: {said.getvalue()[-300:]}")
+    return out
+
+
+def digest(text: str, media_hashes: list[str]) -> str:
+    """What two captures of an address compare: the visible text (whitespace folded)
+    and the hashes of the media on the page."""
+    content = " ".join(text.split()) + "\n" + "\n".join(sorted(media_hashes))
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
 def capture(job: Job) -> str:
-    """Fetch the job's URL, keep its WARC through intake, record what was seen."""
+    """Load the job's URL, keep what it showed through intake, record what was seen."""
     url = str(job.arguments.get("url", "")) if isinstance(job.arguments, dict) else ""
     user = job.requested_by
     if user is None or not user.is_active:
@@ -85,44 +140,145 @@ def capture(job: Job) -> str:
     incident = visible_incidents(user).filter(code=code).first() if code else None
     if code and incident is None:
         raise jobs.Refused(f"No incident with code {code}.")
-    with tempfile.TemporaryDirectory(prefix="tracker-capture-") as work:
-        archive, body = Path(work) / "capture.warc", Path(work) / "body"
+    budget = fetching.Budget(
+        max_bytes=settings.TRACKER_CAPTURE_MAX_MB * 1024 * 1024,
+        timeout=settings.TRACKER_CAPTURE_SECONDS,
+    )
+    with tempfile.TemporaryDirectory(prefix="tracker-capture-") as folder:
+        work = Path(folder)
+        archive = work / "capture.warc.gz"
         at = timezone.now()
         try:
             with archive.open("wb") as out:
-                fetched = fetching.fetch(url, body, warc=WARCWriter(out, gzip=False))
+                warc = WARCWriter(out, gzip=True)
+                try:
+                    page = browser.load(url, work, warc, budget)
+                except browser.Unavailable as exc:
+                    page = plain(url, work, warc, budget, str(exc))
         except fetching.Refused as exc:
             raise jobs.Refused(str(exc)) from None
-        target = fetching.target(fetched.final_url)
-        with transaction.atomic(), archive.open("rb") as stream:
-            try:
-                result = intake.ingest(
-                    stream,
-                    filename=f"{target.host}.warc",
-                    kind=EvidenceItem.Kind.WEB_CAPTURE,
-                    by=user,
-                    title=f"Capture of {target.shown_host}{target.path}"[:200],
-                    incident=incident,
-                    received_from="captured by the tracker",
-                    source_url=fetched.url[:500],
-                    acquired_at=at,
-                )
-            except intake.IntakeError as exc:
-                raise jobs.Refused(str(exc)) from None
-            item = result.item
-            if item is None or result.duplicate:  # the same bytes twice: not a new capture
-                return "The same bytes are already held; nothing new was stored."
-            WebCapture.objects.create(
-                item=item,
-                url=fetched.url[:2000],
-                final_url=fetched.final_url[:2000],
-                captured_at=at,
-                http_status=fetched.status,
-                http_headers=[[name, value[:2000]] for name, value in fetched.headers[:200]],
-                redirects=[[status, location[:2000]] for status, location in fetched.redirects],
-                page_title=page_title(body),
-                server_address=fetched.address or None,
-                tools=tools(),
-                not_made=NOT_MADE,
+        if not page.final_url:  # the page itself was refused or never answered
+            why = next((why for asked, why in page.refused), "; ".join(page.not_made))
+            raise jobs.Refused(why or "The page could not be fetched.")
+        wacz = package(archive, page, work)
+        jobs.progress(job, 1, 2)  # a fresh lease for storing
+        with transaction.atomic():
+            item = _store(page, wacz, at=at, user=user, incident=incident)
+    if item is None:
+        return "The same bytes are already held; nothing new was stored."
+    parts = item.web.parts.count()
+    return (
+        f"{item.code}: captured {page.final_url} ({page.status}, {page.requests} requests, "
+        f"{parts} part{'s' if parts != 1 else ''})."
+    )
+
+
+def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceItem | None:
+    found = fetching.target(page.final_url)
+    where = f"{found.shown_host}{found.path}"
+    common = {
+        "by": user,
+        "incident": incident,
+        "received_from": "captured by the tracker",
+        "source_url": page.url[:500],
+        "acquired_at": at,
+    }
+    try:
+        with wacz.open("rb") as stream:
+            result = intake.ingest(
+                stream,
+                filename=f"{found.host}.wacz",
+                kind=EvidenceItem.Kind.WEB_CAPTURE,
+                title=f"Capture of {where}"[:200],
+                **common,
             )
-    return f"{item.code}: captured {fetched.final_url} ({fetched.status}, {fetched.size:,} bytes)."
+    except intake.IntakeError as exc:
+        raise jobs.Refused(str(exc)) from None
+    item = result.item
+    if item is None or result.duplicate:  # the same bytes twice: not a new capture
+        return None
+    not_made = list(page.not_made)
+    parts: list[tuple[EvidenceItem, str, str]] = []
+    found_files = [
+        (page.screenshot, EvidenceItem.Kind.WEB_CAPTURE, CapturePart.Role.SCREENSHOT, "", ""),
+        (page.pdf, EvidenceItem.Kind.WEB_CAPTURE, CapturePart.Role.PDF, "", ""),
+    ]
+    for media in page.media:
+        kind, why = _media_kind(media)
+        if kind is None:
+            not_made.append(f"{media.url[:200]}: {why}")
+        else:
+            found_files.append((media.body, kind, CapturePart.Role.MEDIA, media.url, why))
+    for path, kind, role, source, _ in found_files:
+        if path is None:
+            continue
+        name = source.rsplit("/", 1)[-1][:80] if source else CapturePart.Role(role).label
+        part, problem = _part(path, kind, f"{name} from {where}", common, source)
+        if part is None:
+            not_made.append(f"{source or name}: {problem}")
+        else:
+            parts.append((part, role, source or page.final_url))
+    media_hashes = [p.sha256 for p, role, _ in parts if role == CapturePart.Role.MEDIA]
+    content = digest(page.text, media_hashes)
+    last = (
+        WebCapture.objects.filter(url=page.url[:2000], captured_at__lt=at)
+        .order_by("-captured_at")
+        .values_list("content_digest", flat=True)
+        .first()
+    )
+    web = WebCapture.objects.create(
+        item=item,
+        url=page.url[:2000],
+        final_url=page.final_url[:2000],
+        captured_at=at,
+        http_status=page.status,
+        http_headers=[[name, value[:2000]] for name, value in page.headers[:200]],
+        redirects=[[status, location[:2000]] for status, location in page.redirects],
+        page_title=page.title[:300],
+        server_address=page.address or None,
+        tools=tools(page),
+        not_made="\n".join(not_made),
+        text=page.text[:TEXT_KEPT],
+        content_digest=content,
+        differs=None if last is None else last != content,
+        requests=page.requests,
+        refused=[[asked[:2000], why[:300]] for asked, why in page.refused[:500]],
+    )
+    CapturePart.objects.bulk_create(
+        [
+            CapturePart(capture=web, item=part, role=role, url=url[:2000])
+            for part, role, url in {p.pk: (p, r, u) for p, r, u in parts}.values()
+        ]
+    )
+    return item
+
+
+def _part(
+    path: Path, kind: str, title: str, common: dict, source: str
+) -> tuple[EvidenceItem | None, str]:
+    """A file the capture made or found, through intake as an item of its own; None
+    and why when it is not kept apart (refused, or set aside: the bytes are held in an
+    item the requester may not see)."""
+    fields = common | ({"source_url": source[:500]} if source else {})
+    with path.open("rb") as stream:
+        try:
+            result = intake.ingest(
+                stream, filename=path.name, kind=kind, title=title[:200], **fields
+            )
+        except intake.IntakeError as exc:
+            return None, str(exc)
+    return result.item, intake.SET_ASIDE
+
+
+def _media_kind(media: browser.Media) -> tuple[str | None, str]:
+    """The evidence kind of a file found on the page, from its content (a server's
+    Content-Type may lie): a photo, video or audio, or None and why not."""
+    if media.body is None:
+        return None, "not fetched"
+    with media.body.open("rb") as stream:
+        found = sniffing.sniff(stream.read(4096))
+    kind = sniffing.default_kind(found) if found else None
+    if kind not in MEDIA_KINDS:
+        served = media.content_type or "no type"
+        return None, f"not an image, video or audio file (served as {served}): not kept apart"
+    return kind, ""

@@ -322,14 +322,21 @@ def fetch(
 
 
 def _stream(response, into: Path, budget: Budget) -> int:
+    """The body to ``into``; a body refused part way gives back what it spent (it is
+    not kept), so the rest of the page can still be captured."""
     size = 0
-    with into.open("wb") as out:
-        # read1: what has arrived (at most CHUNK), so a server that trickles is timed.
-        while chunk := response.read1(CHUNK):
-            size += len(chunk)
-            budget.spend(len(chunk))
-            budget.left()
-            out.write(chunk)
+    try:
+        with into.open("wb") as out:
+            # read1: what has arrived (at most CHUNK), so a server that trickles is timed.
+            while chunk := response.read1(CHUNK):
+                size += len(chunk)
+                budget.spend(len(chunk))
+                budget.left()
+                out.write(chunk)
+    except Refused:
+        budget.spend(-size)
+        into.unlink(missing_ok=True)
+        raise
     return size
 
 

@@ -17,7 +17,7 @@ ALLOWED: dict[str, set[str]] = {
     "video": _VIDEO,
     "audio": _AUDIO,
     "document": {"application/pdf", "text/plain"},
-    "web_capture": {"application/pdf", "application/warc", *_IMAGES},
+    "web_capture": {"application/pdf", "application/warc", "application/wacz", *_IMAGES},
     "testimony": {"text/plain", "application/pdf", *_AUDIO, *_VIDEO},
     "flight_log": {"text/csv", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"},
 }
@@ -39,11 +39,21 @@ EXTENSIONS = {
     "application/pdf": "pdf",
     "text/plain": "txt",
     "application/warc": "warc",
+    "application/wacz": "wacz",
     "text/csv": "csv",
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
 }
 
 _ACTIVE_TEXT_MARKERS = (b"<!doctype", b"<html", b"<svg", b"<script", b"<?xml", b"%!ps")
+
+
+_WACZ_NAMES = (b"indexes/", b"archive/", b"pages/", b"datapackage.json")
+
+
+def _zip_first_name(head: bytes) -> bytes:
+    """The name of a ZIP file's first member (its local header: name length at 26)."""
+    size = int.from_bytes(head[26:28], "little")
+    return head[30 : 30 + size]
 
 
 def _ftyp_brand(head: bytes) -> bytes:
@@ -79,6 +89,8 @@ def sniff(head: bytes, *, kind: str = "") -> str | None:
         return "audio/ogg"
     if head.startswith(b"ID3") or head[:2] in (b"\xff\xfb", b"\xff\xf3", b"\xff\xf2"):
         return "audio/mpeg"
+    if head.startswith(b"PK\x03\x04") and _zip_first_name(head).startswith(_WACZ_NAMES):
+        return "application/wacz"  # a web archive packaged (WACZ 1.1), as a capture keeps it
     if head.startswith(b"PK\x03\x04") and b"xl/" in head:
         return "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     return _sniff_text(head, kind=kind)
@@ -110,6 +122,6 @@ def default_kind(media_type: str) -> str:
         return "audio"
     if media_type == "text/csv" or "spreadsheetml" in media_type:
         return "flight_log"
-    if media_type == "application/warc":
+    if media_type in ("application/warc", "application/wacz"):
         return "web_capture"
     return "document"

@@ -2,7 +2,7 @@
 flight logs, one module per idea; every model is importable from
 ``evidence.models`` as Django expects."""
 
-from evidence.models.captures import WebCapture
+from evidence.models.captures import CapturePart, WebCapture
 from evidence.models.custody import APPEND_ONLY, AppendOnlyError, CustodyEvent, CustodyEventQuerySet
 from evidence.models.fixity import FixityCheck
 from evidence.models.flights import FlightLog, FlightMatch, FlightObservation
@@ -34,5 +34,6 @@ __all__ = [
     "Testimony",
     "VideoMetadata",
     "WebCapture",
+    "CapturePart",
     "Witness",
 ]

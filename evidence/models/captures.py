@@ -1,5 +1,8 @@
 """What a capture by link saw (``evidence.capture``): the address asked for and reached,
-when, the server's answer and the tools used. The captured bytes are the item's file."""
+when, the server's answer and the tools used, the page's visible text and whether it
+differs from the last capture of the same address. The captured bytes (a WACZ) are the
+item's file; the screenshot, the PDF and the media on the page are items of their own,
+tied to the capture as its parts."""
 
 from __future__ import annotations
 
@@ -19,10 +22,28 @@ class WebCapture(models.Model):
     page_title = models.CharField(max_length=300, blank=True)
     server_address = models.GenericIPAddressField(null=True, blank=True)
     tools = models.JSONField(default=dict, blank=True, help_text="Versions of what made it.")
-    not_made = models.CharField(
-        max_length=300,
+    not_made = models.TextField(
         blank=True,
         help_text="Parts of a full capture this one does not hold, and why.",
+    )
+    text = models.TextField("visible text", blank=True, help_text="As the browser showed it.")
+    content_digest = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="SHA-256 of the visible text and the media's hashes: what is compared.",
+    )
+    differs = models.BooleanField(
+        "differs from the last capture",
+        null=True,
+        blank=True,
+        help_text="Empty for the first capture of this address.",
+    )
+    requests = models.PositiveIntegerField("requests made", default=0)
+    refused = models.JSONField(
+        "requests refused",
+        default=list,
+        blank=True,
+        help_text="Requests the page made that were not fetched, and why.",
     )
 
     class Meta:
@@ -30,3 +51,25 @@ class WebCapture(models.Model):
 
     def __str__(self) -> str:
         return f"Capture of {self.url[:80]}"
+
+
+class CapturePart(models.Model):
+    """An item made by a capture: its screenshot, its PDF, or media found on the page."""
+
+    class Role(models.TextChoices):
+        SCREENSHOT = "screenshot", "screenshot"
+        PDF = "pdf", "PDF print"
+        MEDIA = "media", "media on the page"
+
+    capture = models.ForeignKey(WebCapture, models.CASCADE, related_name="parts")
+    item = models.ForeignKey(EvidenceItem, models.CASCADE, related_name="capture_parts")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    url = models.URLField("address", max_length=2000, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["capture", "item"], name="capturepart_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()} of {self.capture_id}"

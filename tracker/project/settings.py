@@ -269,6 +269,13 @@ if TRACKER_CAPTURE_ALLOW_PRIVATE and not DEBUG:
         "TRACKER_CAPTURE_ALLOW_PRIVATE=1 lets captures reach private networks: it is for "
         "tests only and refused when DJANGO_DEBUG=0."
     )
+# A capture's limits: bytes and requests in all, and seconds from start to end; the
+# browser that renders the page (Debian's chromium; empty or missing: the capture keeps
+# the plain HTTP exchange and says what it could not make).
+TRACKER_CAPTURE_MAX_MB = env_int("TRACKER_CAPTURE_MAX_MB", 1024, minimum=1)
+TRACKER_CAPTURE_MAX_REQUESTS = env_int("TRACKER_CAPTURE_MAX_REQUESTS", 1000, minimum=1)
+TRACKER_CAPTURE_SECONDS = env_int("TRACKER_CAPTURE_SECONDS", 180, minimum=10)
+TRACKER_CHROMIUM = env_str("TRACKER_CHROMIUM", "/usr/bin/chromium")
 # How many keyframes a video's page shows, and the playable copy's largest height.
 TRACKER_KEYFRAMES = env_int("TRACKER_KEYFRAMES", 12, minimum=1)
 TRACKER_PLAYABLE_HEIGHT = env_int("TRACKER_PLAYABLE_HEIGHT", 720, minimum=144)

@@ -1,20 +1,26 @@
-"""A capture by link end to end, against the test's own loopback server: asked for by the
-``capture`` command or ``capture_later``, made by the job, kept as a ``web_capture`` item
-with its WARC and what the capture saw; refused addresses fail the job with the reason."""
+"""A capture by link end to end, against the test's own loopback web (``site``): asked
+for by the ``capture`` command, the admin's page or ``capture_later``, made by the job
+in Chromium, kept as a WACZ ``web_capture`` item with its screenshot, PDF and media as
+items of their own; refused addresses fail the job with the reason."""
 
 from __future__ import annotations
 
+import gzip
 import io
-import threading
+import json
+import subprocess
+import sys
+import zipfile
 
 import pytest
 from django.core.management import CommandError, call_command
 from warcio.archiveiterator import ArchiveIterator
 
 from evidence.capture import capturing
-from evidence.capture.tests.test_fetching import PAGE, Pages
+from evidence.capture.tests import site
+from evidence.capture.tests.test_fetching import PAGE
 from evidence.files import storage
-from evidence.models import CustodyEvent, EvidenceItem, WebCapture
+from evidence.models import CapturePart, CustodyEvent, EvidenceItem, WebCapture
 from tracker.models import Job
 
 pytestmark = pytest.mark.django_db
@@ -33,48 +39,142 @@ def incident():
 
 @pytest.fixture
 def server(settings):
-    from http.server import ThreadingHTTPServer
-
-    settings.TRACKER_CAPTURE_ALLOW_PRIVATE = True
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Pages)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    settings.TRACKER_CAPTURE_ALLOW_PRIVATE = True  # the test's own web is on loopback
+    with site.serving() as base:
+        yield base
 
 
-def test_a_page_becomes_a_web_capture_item_with_its_warc(
-    server, researcher, incident, django_capture_on_commit_callbacks
+@pytest.fixture
+def captured(researcher, django_capture_on_commit_callbacks):
+    """Capture a URL now (the job runs on commit); the job, refreshed."""
+
+    def run(url: str, incident=None) -> Job:
+        with django_capture_on_commit_callbacks(execute=True):
+            job = capturing.capture_later(url, by=researcher, incident=incident)
+        job.refresh_from_db()
+        return job
+
+    return run
+
+
+def held(item: EvidenceItem) -> bytes:
+    return storage.path_of(item.original_path).read_bytes()
+
+
+def replayed(wacz: bytes, url: str) -> bytes:
+    """What a replay tool serves for ``url``: the index's entry, then that record."""
+    with zipfile.ZipFile(io.BytesIO(wacz)) as archive:
+        index = gzip.decompress(archive.read("indexes/index.cdx.gz")).decode().splitlines()
+        for line in index:
+            key, stamp, fields = line.split(" ", 2)
+            entry = json.loads(fields)
+            if entry["url"] == url and entry.get("status") == "200":
+                warc = archive.read(f"archive/{entry['filename']}")
+                start = int(entry["offset"])
+                record = warc[start : start + int(entry["length"])]
+                return next(ArchiveIterator(io.BytesIO(record))).content_stream().read()
+    raise AssertionError(f"{url} is not in the archive's index")
+
+
+def validates(wacz: bytes, tmp_path) -> subprocess.CompletedProcess:
+    path = tmp_path / "capture.wacz"
+    path.write_bytes(wacz)
+    command = [sys.executable, "-m", "wacz", "validate", "-f", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def test_a_page_is_kept_as_a_wacz_with_its_screenshot_pdf_and_media(
+    server, captured, incident, tmp_path
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        job = capturing.capture_later(f"{server}/moved", by=researcher, incident=incident)
-    job.refresh_from_db()
+    job = captured(f"{server}/gallery", incident)
     assert job.state == Job.State.DONE, job.error
-    item = EvidenceItem.objects.get(kind="web_capture")
-    assert job.message == f"{item.code}: captured {server}/page (200, {len(PAGE)} bytes)."
-    assert item.media_type == "application/warc" and list(item.incidents.all()) == [incident]
-    seen = WebCapture.objects.get(item=item)
+    seen = WebCapture.objects.get()
+    item = seen.item
+    assert job.message.startswith(f"{item.code}: captured {server}/gallery (200, ")
+    assert item.media_type == "application/wacz" and item.kind == "web_capture"
     assert (seen.url, seen.final_url, seen.http_status) == (
-        f"{server}/moved",
-        f"{server}/page",
+        f"{server}/gallery",
+        f"{server}/gallery",
         200,
     )
-    assert seen.page_title == "SAMPLE statement" and seen.redirects == [[302, f"{server}/page"]]
-    assert seen.tools["warcio"] and "WACZ" in seen.not_made
-    with storage.path_of(item.original_path).open("rb") as stream:
-        payloads = [r.content_stream().read() for r in ArchiveIterator(stream)]
-    assert payloads[-1] == PAGE
-    actions = list(item.custody_events.values_list("action", flat=True))
-    assert actions[:2] == [CustodyEvent.Action.ACQUIRED, CustodyEvent.Action.RECEIVED]
+    assert seen.page_title == "SAMPLE: strike on the market"
+    assert "three strikes at dawn" in seen.text and seen.differs is None
+    assert seen.tools["chromium"] and seen.tools["wacz"] == "0.6.0"
+    assert [why for url, why in seen.refused if "169.254.169.254" in url] == [
+        "The host 169.254.169.254 is on a private or local network: not captured."
+    ]
+    parts = {(p.role, p.url): p.item for p in seen.parts.select_related("item")}
+    assert parts[("screenshot", f"{server}/gallery")].media_type == "image/png"
+    assert parts[("pdf", f"{server}/gallery")].media_type == "application/pdf"
+    media = {url: part for (role, url), part in parts.items() if role == "media"}
+    assert set(media) == {
+        f"{server}/red.jpg",
+        f"{server}/blue.jpg",
+        f"{server}/moved-image",  # as the page names it: a redirect to /yellow.jpg
+        f"{server}/clip.mp4",
+    }  # not the 32-pixel icon
+    assert held(media[f"{server}/red.jpg"]) == site.picture("red")
+    assert held(media[f"{server}/moved-image"]) == site.picture("yellow")
+    assert media[f"{server}/clip.mp4"].kind == "video"
+    assert held(media[f"{server}/clip.mp4"]) == site.clip()
+    assert {p.source_url for p in media.values()} == set(media)
+    for part in [item, *parts.values()]:
+        assert list(part.incidents.all()) == [incident]
+        actions = list(part.custody_events.values_list("action", flat=True))
+        assert actions[:2] == [CustodyEvent.Action.ACQUIRED, CustodyEvent.Action.RECEIVED]
+    wacz = held(item)
+    assert replayed(wacz, f"{server}/gallery") == site.GALLERY
+    assert replayed(wacz, f"{server}/red.jpg") == site.picture("red")
+    checked = validates(wacz, tmp_path)
+    assert checked.returncode == 0 and "valid" in checked.stdout, checked.stdout + checked.stderr
+    with zipfile.ZipFile(io.BytesIO(wacz)) as archive:
+        pages = archive.read("pages/pages.jsonl").decode().splitlines()
+        warc = archive.read("archive/capture.warc.gz")
+    assert json.loads(pages[1])["title"] == "SAMPLE: strike on the market"
+    posted = [
+        r.content_stream().read()
+        for r in ArchiveIterator(io.BytesIO(warc))
+        if r.rec_type == "request" and r.http_headers.protocol.startswith("POST")
+    ]
+    assert posted == [b"post=1"]
 
 
-def test_capturing_again_makes_a_new_capture(
-    server, researcher, django_capture_on_commit_callbacks
-):
+def test_a_redirected_page_is_kept_at_the_address_reached(server, captured):
+    job = captured(f"{server}/moved")
+    assert job.state == Job.State.DONE, job.error
+    seen = WebCapture.objects.get()
+    assert (seen.url, seen.final_url, seen.redirects) == (
+        f"{server}/moved",
+        f"{server}/page",
+        [[302, f"{server}/page"]],
+    )
+    assert seen.page_title == "SAMPLE statement" and seen.text == "Strike at dawn."
+    assert replayed(held(seen.item), f"{server}/page") == PAGE
+
+
+def test_capturing_again_makes_a_new_capture_and_says_whether_it_changed(server, captured):
     for _ in range(2):
-        with django_capture_on_commit_callbacks(execute=True):
-            capturing.capture_later(f"{server}/page", by=researcher)
-    assert WebCapture.objects.filter(url=f"{server}/page").count() == 2
+        assert captured(f"{server}/changing").state == Job.State.DONE
+        assert captured(f"{server}/same").state == Job.State.DONE
+    changing = WebCapture.objects.filter(url=f"{server}/changing").order_by("captured_at")
+    same = WebCapture.objects.filter(url=f"{server}/same").order_by("captured_at")
+    assert [c.differs for c in changing] == [None, True]
+    assert [c.differs for c in same] == [None, False]
+    assert len({c.item_id for c in [*changing, *same]}) == 4
+
+
+def test_without_chromium_the_plain_exchange_is_kept_and_says_so(
+    server, captured, settings, tmp_path
+):
+    settings.TRACKER_CHROMIUM = str(tmp_path / "no-chromium")
+    job = captured(f"{server}/gallery")
+    assert job.state == Job.State.DONE, job.error
+    seen = WebCapture.objects.get()
+    assert "screenshot, PDF, visible text, media" in seen.not_made
+    assert "Chromium is not installed" in seen.not_made and not seen.parts.exists()
+    assert seen.page_title == "SAMPLE: strike on the market" and "chromium" not in seen.tools
+    assert replayed(held(seen.item), f"{server}/gallery") == site.GALLERY
+    assert validates(held(seen.item), tmp_path).returncode == 0
 
 
 @pytest.mark.parametrize(
@@ -114,7 +214,7 @@ def test_the_command_queues_and_refuses_one_line_per_url(
     ]
     assert "1 of 2 URLs refused" in str(failed.value)
     job.refresh_from_db()
-    assert job.state == Job.State.DONE and EvidenceItem.objects.get().kind == "web_capture"
+    assert job.state == Job.State.DONE and WebCapture.objects.get().item.kind == "web_capture"
 
 
 def test_the_command_refuses_an_incident_the_user_may_not_see(researcher):
@@ -145,6 +245,7 @@ def test_the_admin_page_asks_for_each_link_and_refuses_the_rest(
     assert said[1] == f"{refused}, not javascript."
     assert WebCapture.objects.count() == 2
     assert {item.incidents.get() for item in EvidenceItem.objects.all()} == {incident}
+    assert CapturePart.objects.filter(role="screenshot").count() == 2
 
 
 def test_the_admin_page_refuses_nonsense_and_strangers(client, researcher, other_researcher, db):

@@ -1,0 +1,348 @@
+"""A page loaded in headless Chromium for a capture, every request it makes fetched by
+the tracker itself (``fetching.exchange``) and recorded as WARC.
+
+Chromium (Debian's package, driven by Playwright) never reaches the network: every
+request it makes is intercepted (``context.route``) and fetched here, so each one, the
+page and every image, script, frame, redirect and media request, is checked against
+the capture's rules (scheme, public addresses only, bytes and time) before it leaves,
+and is written to the WARC as the server sent it. As a second lock Chromium is told to
+use a proxy that does not exist, loopback included, so a request that escaped
+interception (a WebSocket, say) goes nowhere.
+
+What the page may do is limited too: no service workers, no downloads, pop-ups closed
+and their requests refused, at most ``max_resources`` requests, and every step (load,
+text, screenshot, PDF) within its own time so that a page whose JavaScript never stops
+still leaves a capture with what was fetched. Large bodies and media are kept in the
+WARC but not handed to the browser (which need not play a video to capture it).
+
+The result (``Loaded``) is plain data: no database here; ``capturing`` stores it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urljoin
+
+from django.conf import settings
+from warcio.warcwriter import WARCWriter
+
+from evidence.capture import fetching
+
+VIEWPORT = {"width": 1280, "height": 900}
+# The tallest full-page screenshot (pixels); a longer page is cut here.
+SCREENSHOT_MAX_HEIGHT = 16000
+# Bodies larger than this reach the WARC, not the browser.
+BROWSER_BODY_MAX = 8 * 1024 * 1024
+# An image is "media on the page" when its larger side has at least this many pixels.
+MEDIA_IMAGE_SIDE = 300
+MAX_MEDIA = 40
+STEP_SECONDS = 15.0
+ARGS = [
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+    "--dns-prefetch-disable",
+    "--mute-audio",
+    # Nothing leaves Chromium by itself: a dead proxy, loopback not bypassed.
+    "--proxy-server=http://127.0.0.1:9",
+    "--proxy-bypass-list=<-loopback>",
+]
+# Response headers Chromium must not get from us as they were: the body it receives is
+# the one we hand it, whole and unencoded (we ask for identity).
+_NOT_HANDED = {"content-length", "transfer-encoding", "connection", "keep-alive"}
+_MEDIA_JS = """() => {
+  const seen = [];
+  for (const img of document.images) {
+    seen.push({kind: 'image', url: img.currentSrc || img.src,
+               width: img.naturalWidth, height: img.naturalHeight});
+  }
+  for (const el of document.querySelectorAll('video, audio')) {
+    const urls = [el.currentSrc, el.src,
+                  ...Array.from(el.querySelectorAll('source')).map(s => s.src)];
+    for (const url of urls) if (url) seen.push({kind: el.tagName.toLowerCase(), url});
+  }
+  return seen.filter(m => m.url && /^https?:/.test(m.url));
+}"""
+
+
+class Unavailable(Exception):
+    """Chromium cannot be started here; the capture keeps the plain HTTP exchange."""
+
+
+@dataclass
+class Media:
+    kind: str  # image, video, audio
+    url: str
+    body: Path | None = None  # as fetched (status 200), None when not
+    content_type: str = ""
+
+
+@dataclass
+class Loaded:
+    url: str
+    final_url: str = ""
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    redirects: list[tuple[int, str]] = field(default_factory=list)
+    address: str = ""
+    title: str = ""
+    text: str = ""
+    screenshot: Path | None = None
+    pdf: Path | None = None
+    media: list[Media] = field(default_factory=list)
+    requests: int = 0
+    refused: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
+    not_made: list[str] = field(default_factory=list)
+    version: str = ""
+
+
+def executable() -> str:
+    return settings.TRACKER_CHROMIUM
+
+
+def available() -> bool:
+    path = executable()
+    return bool(path) and os.access(path, os.X_OK)
+
+
+def load(url: str, work: Path, warc: WARCWriter, budget: fetching.Budget) -> Loaded:
+    """Load ``url`` in Chromium, recording into ``warc``; files go under ``work``.
+    Raises Unavailable when Chromium is missing or will not start."""
+    if not available():
+        raise Unavailable(f"Chromium is not installed at {executable() or '(not set)'}.")
+    return asyncio.run(_Session(url, work, warc, budget).run())
+
+
+class _Session:
+    def __init__(self, url: str, work: Path, warc: WARCWriter, budget: fetching.Budget):
+        self.loaded = Loaded(url=fetching.target(url).url)
+        self.work, self.warc, self.budget = work, warc, budget
+        self.lock = threading.Lock()
+        self.bodies = work / "bodies"
+        self.bodies.mkdir(exist_ok=True)
+        self.answers: dict[str, fetching.Answer] = {}
+        self.page = None
+        self.redirect_to = ""
+        self.max_requests = settings.TRACKER_CAPTURE_MAX_REQUESTS
+        self.fetching = asyncio.Semaphore(6)  # as many at once as a browser would open
+
+    async def run(self) -> Loaded:
+        from playwright.async_api import Error, async_playwright
+
+        async with async_playwright() as playwright:
+            try:
+                browser = await playwright.chromium.launch(
+                    executable_path=executable(),
+                    args=ARGS + (["--no-sandbox"] if os.geteuid() == 0 else []),
+                    timeout=30_000,
+                )
+            except Error as exc:
+                raise Unavailable(f"Chromium did not start ({str(exc).splitlines()[0]}).") from None
+            self.loaded.version = browser.version
+            try:
+                context = await browser.new_context(
+                    viewport=VIEWPORT,
+                    accept_downloads=False,
+                    service_workers="block",
+                    user_agent=fetching.USER_AGENT,
+                )
+                await context.route("**/*", self._handle)
+                context.on("page", self._popup)
+                self.page = await context.new_page()
+                await self._steps()
+            finally:
+                with contextlib.suppress(TimeoutError, Error):
+                    await asyncio.wait_for(browser.close(), 10)
+        return self.loaded
+
+    async def _popup(self, page) -> None:
+        if page is not self.page and self.page is not None:
+            self.loaded.refused.append((page.url, "a pop-up: closed"))
+            await page.close()
+
+    async def _handle(self, route) -> None:
+        from playwright.async_api import Error
+
+        request = route.request
+        try:
+            origin = request.frame.page
+        except Error:
+            origin = None
+        if origin is not self.page:
+            self.loaded.refused.append((request.url, "asked for by a pop-up or a worker"))
+            return await route.abort("blockedbyclient")
+        if self.loaded.requests >= self.max_requests:
+            self.loaded.refused.append(
+                (request.url, f"more than {self.max_requests} requests: not fetched")
+            )
+            return await route.abort("blockedbyclient")
+        self.loaded.requests += 1
+        into = self.bodies / str(self.loaded.requests)
+        try:
+            async with self.fetching:
+                answer = await asyncio.to_thread(
+                    fetching.exchange,
+                    request.url,
+                    into,
+                    self.budget,
+                    method=request.method,
+                    headers=list((await request.all_headers()).items()),
+                    data=request.post_data_buffer,
+                    warc=self.warc,
+                    warc_lock=self.lock,
+                )
+        except fetching.Refused as exc:
+            self.loaded.refused.append((request.url, str(exc)))
+            return await route.abort("addressunreachable")
+        if answer.status in fetching.REDIRECTS and answer.header("Location"):
+            # Chromium would follow a redirect it is handed without asking us again:
+            # the page's own address moves on by goto (``_steps``), anything else's here.
+            location = urljoin(answer.url, answer.header("Location"))
+            if request.is_navigation_request() and request.frame == self.page.main_frame:
+                self.loaded.redirects.append((answer.status, location))
+                self.redirect_to = location
+                return await route.abort("aborted")
+            answer = await self._follow(location)
+            if answer is None:
+                return await route.abort("addressunreachable")
+        for address in (fetching.target(request.url).url, answer.url):
+            self.answers.setdefault(address, answer)
+        if request.is_navigation_request() and request.frame == self.page.main_frame:
+            self.loaded.final_url, self.loaded.status = answer.url, answer.status
+            self.loaded.headers, self.loaded.address = answer.headers, answer.address
+        handed = answer.size <= BROWSER_BODY_MAX and request.resource_type != "media"
+        headers: dict[str, str] = {}
+        for name, value in answer.headers:
+            if name.lower() not in _NOT_HANDED:
+                joint = "\n" if name.lower() == "set-cookie" else ", "
+                headers[name] = f"{headers[name]}{joint}{value}" if name in headers else value
+        with contextlib.suppress(Error):  # the page may have gone: the WARC has it
+            await route.fulfill(
+                status=answer.status,
+                headers=headers,
+                body=answer.body.read_bytes() if handed else b"",
+            )
+
+    async def _follow(self, location: str) -> fetching.Answer | None:
+        """A sub-resource's redirects, followed here (each hop checked and recorded)."""
+        for _ in range(fetching.MAX_REDIRECTS):
+            answer = await self._exchange(location)
+            if answer is None:
+                return None
+            if answer.status not in fetching.REDIRECTS or not answer.header("Location"):
+                return answer
+            location = urljoin(answer.url, answer.header("Location"))
+        self.loaded.refused.append((location, f"more than {fetching.MAX_REDIRECTS} redirects"))
+        return None
+
+    async def _step(self, name: str, work, seconds: float = STEP_SECONDS):
+        """Run one step within its time; None (and noted) when it fails or overruns."""
+        from playwright.async_api import Error
+
+        try:
+            return await asyncio.wait_for(work, min(seconds, self.budget.left()))
+        except (TimeoutError, Error, fetching.Refused) as exc:
+            reason = "took too long" if isinstance(exc, TimeoutError) else "failed"
+            self.loaded.not_made.append(f"{name}: {reason}")
+            return None
+
+    async def _steps(self) -> None:
+        page = self.page
+        timeout = min(settings.TRACKER_CAPTURE_SECONDS / 2, self.budget.left())
+        from playwright.async_api import Error
+
+        url = self.loaded.url
+        for _ in range(fetching.MAX_REDIRECTS + 1):
+            self.redirect_to = ""
+            try:
+                await page.goto(url, wait_until="load", timeout=timeout * 1000)
+            except Error as exc:
+                if self.redirect_to:  # the page's address moved: go there (checked again)
+                    url = self.redirect_to
+                    continue
+                # A page that never finishes loading is kept as far as it came.
+                self.loaded.not_made.append(f"the page did not finish loading ({_first(exc)})")
+            break
+        else:
+            self.loaded.refused.append((url, f"more than {fetching.MAX_REDIRECTS} redirects"))
+        if not self.loaded.final_url:
+            return  # no document at all (refused or unreachable): nothing to render
+        title = await self._step("title", page.title(), 5)
+        if title is None:  # the page does not answer (JavaScript that never stops)
+            self.loaded.not_made.append("text, screenshot, PDF: the page stopped answering")
+            return
+        self.loaded.title = " ".join(title.split())[:300]
+        self.loaded.text = await self._step("visible text", page.inner_text("body")) or ""
+        found = await self._step("media", page.evaluate(_MEDIA_JS)) or []
+        height = await self._step(
+            "page height", page.evaluate("() => document.documentElement.scrollHeight"), 5
+        )
+        shot = self.work / "screenshot.png"
+        clip = {
+            "x": 0,
+            "y": 0,
+            "width": VIEWPORT["width"],
+            "height": min(int(height or VIEWPORT["height"]), SCREENSHOT_MAX_HEIGHT),
+        }
+        if await self._step(
+            "screenshot",
+            page.screenshot(path=shot, full_page=True, clip=clip, animations="disabled"),
+        ):
+            self.loaded.screenshot = shot
+        pdf = self.work / "page.pdf"
+        if await self._step("PDF", page.pdf(path=pdf, print_background=True)):
+            self.loaded.pdf = pdf
+        await self._media(found)
+
+    async def _media(self, found: list[dict]) -> None:
+        """The page's images over MEDIA_IMAGE_SIDE and its video and audio sources, as
+        fetched for the page, or fetched now (a video the page did not load yet)."""
+        chosen: dict[str, Media] = {}
+        for seen in found:
+            url, kind = str(seen.get("url", "")), str(seen.get("kind", ""))
+            if url in chosen or len(chosen) >= MAX_MEDIA:
+                continue
+            if kind == "image":
+                side = max(int(seen.get("width") or 0), int(seen.get("height") or 0))
+                if side < MEDIA_IMAGE_SIDE:
+                    continue
+            chosen[url] = Media(kind=kind, url=url)
+        for media in chosen.values():
+            answer = self.answers.get(fetching.target(media.url).url)
+            if answer is None and media.kind != "image":
+                answer = await self._exchange(media.url)
+                if answer is not None and answer.status in fetching.REDIRECTS:
+                    answer = await self._follow(urljoin(answer.url, answer.header("Location")))
+            if answer is not None and answer.status == 200:
+                media.body, media.content_type = answer.body, answer.header("Content-Type")
+            self.loaded.media.append(media)
+
+    async def _exchange(self, url: str) -> fetching.Answer | None:
+        """A GET of our own (a redirect's next hop, a video the page did not load yet),
+        counted, checked and recorded as the page's own requests are."""
+        if self.loaded.requests >= self.max_requests:
+            self.loaded.refused.append((url, f"more than {self.max_requests} requests"))
+            return None
+        self.loaded.requests += 1
+        into = self.bodies / str(self.loaded.requests)
+        try:
+            async with self.fetching:
+                return await asyncio.to_thread(
+                    fetching.exchange, url, into, self.budget, warc=self.warc, warc_lock=self.lock
+                )
+        except fetching.Refused as exc:
+            self.loaded.refused.append((url, str(exc)))
+            return None
+
+
+def _first(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:200] if str(exc) else exc.__class__.__name__
