@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test quick lint bench mutate install install-dev browser ffprobe clean serve loadtest
+.PHONY: run test quick lint bench mutate install install-dev browser chromium ffprobe clean serve loadtest
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -27,6 +27,8 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 run: install
+	@$(MAKE) --no-print-directory chromium || \
+	  echo "Without chromium, captures by link keep only the plain HTTP exchange."
 	$(PY) manage.py migrate --no-input
 	@# load_demo prints the logins when it creates the users; later runs show them from file.
 	@$(PY) manage.py load_demo | tee /dev/stderr | grep -q "already loaded" && \
@@ -36,13 +38,17 @@ run: install
 	@echo "with a background worker for thumbnails and fixity (Ctrl-C stops both)"
 	RUN_ADDRESS=$(HOST):$(PORT) $(BIN)/honcho start --no-colour -f Procfile
 
-# Debian's Chromium for the browser tests (never `playwright install`), and axe-core.
-browser:
+# Debian's Chromium (never `playwright install`): captures by link render pages in it,
+# and the browser tests drive it.
+chromium:
 	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "Installing Debian's chromium for the browser tests"; \
+	  echo "Installing Debian's chromium (captures by link, browser tests)"; \
 	  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null || \
 	  { echo "Could not install chromium: run 'apt-get install -y chromium' as root."; exit 1; }; \
 	fi
+
+# The browser tests' needs: Chromium and axe-core.
+browser: chromium
 	@# axe-core, which the accessibility tests inject, from npm at package-lock.json's pin.
 	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
 	  command -v npm >/dev/null || (apt-get update -qq && apt-get install -y -qq npm) >/dev/null || \

@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from demo import clips, data, files, flightlog
+from demo import capture, clips, data, files, flightlog
 from evidence import intake
 from evidence.flights.flightlog import import_flight_log
 from evidence.models import (
@@ -52,6 +52,7 @@ class EvidenceSteps:
         # Cheap kinds first, so that a failure shows early.
         self._documents()
         self._web_captures()
+        self._captured_page()
         self._audio()
         self._satellite()
         self._flight_log()
@@ -140,6 +141,21 @@ class EvidenceSteps:
                 acquired_after=timedelta(hours=2),
                 verification_method="SAMPLE: post time consistent with other reports.",
             )
+
+    def _captured_page(self) -> None:
+        """One page captured by link, from a SAMPLE page the loader serves itself."""
+        key = "kfn-hospital"
+        place, when = self._where(key)
+        posted = (when + timedelta(minutes=40)).astimezone(LOCAL)
+        made = capture.capture_statement(
+            by=self.researcher,
+            incident=self.incidents[key],
+            place=str(place),
+            posted=f"{posted:%d %B %Y at %H:%M}",
+        )
+        for item in made:
+            self.new_keys.append(item.original_path)
+            self.items[key][item.kind].append(item)
 
     def _audio(self) -> None:
         for spec in data.AUDIO:

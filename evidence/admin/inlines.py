@@ -5,13 +5,16 @@ kind (``KIND_INLINES``)."""
 from __future__ import annotations
 
 from django.contrib import admin
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from evidence import access
 from evidence.admin.records import ShowsCustodyDetails
+from evidence.capture import capturing, fetching
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
     AudioMetadata,
+    CapturePart,
     CustodyEvent,
     Derivative,
     EvidenceItem,
@@ -229,29 +232,106 @@ class RecordingInline(kit.StackedInline):
 
 
 class WebCaptureInline(kit.StackedInline):
-    """What a capture by link saw: the address asked for and reached, when, the answer."""
+    """What a capture by link saw: the address asked for and reached, when, the answer,
+    the files it made (screenshot, PDF, media: items of their own), and every capture
+    of the same address, with whether the content changed."""
 
     model = WebCapture
     can_delete = False
     fields = readonly_fields = (
-        "url",
+        "address",
         "final_url",
         "captured_at",
         "http_status",
         "page_title",
+        "content_change",
+        "other_captures",
+        "made_items",
+        "requests",
+        "refused_requests",
         "redirects",
         "server_address",
+        "visible_text",
         "http_headers",
         "tools",
         "not_made",
     )
     verbose_name = verbose_name_plural = "what the capture saw"
 
+    def get_queryset(self, request):
+        self.viewer = request.user  # an inline is made for each request
+        return super().get_queryset(request)
+
     def has_add_permission(self, request, obj=None) -> bool:
         return False
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+    @admin.display(description="address asked for")
+    def address(self, web: WebCapture) -> str:
+        """The address as stored (punycode host) and, for a host in another script, as
+        people write it: a look-alike host shows itself."""
+        readable = fetching.readable(web.url)
+        if readable == web.url:
+            return web.url
+        return format_html('{} <span class="help">(written {})</span>', web.url, readable)
+
+    @admin.display(description="content")
+    def content_change(self, web: WebCapture) -> str:
+        if web.differs is None:
+            return "the first capture of this address"
+        if web.differs:
+            return "differs from the last capture of this address (visible text or media)"
+        return "the same as the last capture of this address (visible text and media)"
+
+    @admin.display(description="captures of this address")
+    def other_captures(self, web: WebCapture) -> str:
+        rows = []
+        for other in capturing.same_address(self.viewer, web):
+            link = reverse("admin:evidence_evidenceitem_change", args=[other.item_id])
+            mark = " (this one)" if other.pk == web.pk else ""
+            change = {None: "first", True: "changed", False: "unchanged"}[other.differs]
+            rows.append((link, other.item.code, time_with_zone(other.captured_at), change, mark))
+        return format_html(
+            '<ol class="capture-history">{}</ol>',
+            format_html_join("", '<li><a href="{}">{}</a> {}, {}{}</li>', rows),
+        )
+
+    @admin.display(description="files made")
+    def made_items(self, web: WebCapture) -> str:
+        parts = list(capturing.parts_shown(self.viewer, web))
+        if not parts:
+            return "none"
+        return format_html(
+            '<ul class="capture-parts">{}</ul>',
+            format_html_join(
+                "",
+                '<li>{}: <a href="{}">{}</a> {}</li>',
+                (
+                    (
+                        part.get_role_display(),
+                        reverse("admin:evidence_evidenceitem_change", args=[part.item_id]),
+                        part.item.code,
+                        part.url if part.role == CapturePart.Role.MEDIA else "",
+                    )
+                    for part in parts
+                ),
+            ),
+        )
+
+    @admin.display(description="requests refused")
+    def refused_requests(self, web: WebCapture) -> str:
+        if not web.refused:
+            return "none"
+        return format_html(
+            "<ul>{}</ul>", format_html_join("", "<li>{}: {}</li>", web.refused[:100])
+        )
+
+    @admin.display(description="visible text")
+    def visible_text(self, web: WebCapture) -> str:
+        text = web.text[:3000] + ("…" if len(web.text) > 3000 else "")
+        return format_html('<div class="capture-text">{}</div>', text or "–")
 
 
 class VideoMetadataInline(RecordingInline):

@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 
 from evidence import access, intake, links, players
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
+from evidence.capture import capturing
 from evidence.files import derivation
 from evidence.forms import ItemForm, UploadForm
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
@@ -117,6 +118,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
         "file_preview",
         "download_original",
         "near_duplicate_links",
+        "from_capture",
         "status_badge",
         "created_by",
         "created_at",
@@ -219,6 +221,35 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
     @admin.display(description="original filename")
     def file_name(self, obj: EvidenceItem) -> str:
         return access.file_name(obj, getattr(obj, "viewer_sees_file_name", False)) or "–"
+
+    def get_fieldsets(self, request: HttpRequest, obj=None):
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not obj.capture_parts.exists():
+            return fieldsets
+        # A screenshot, PDF or media file a capture made: say which capture.
+        return [
+            (name, {**options, "fields": (*options["fields"], "from_capture")})
+            if name == "Source and acquisition"
+            else (name, options)
+            for name, options in fieldsets
+        ]
+
+    @admin.display(description="made by the capture")
+    def from_capture(self, obj: EvidenceItem) -> str:
+        captures = capturing.shown_to(
+            obj.viewer, EvidenceItem.objects.filter(web__parts__item=obj)
+        ).order_by("code")
+        return (
+            format_html_join(
+                ", ",
+                '<a href="{}">{}</a>',
+                (
+                    (reverse("admin:evidence_evidenceitem_change", args=[c.pk]), c.code)
+                    for c in captures
+                ),
+            )
+            or "–"
+        )
 
     def get_inlines(self, request, obj):
         if obj is None:

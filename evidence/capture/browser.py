@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urljoin
@@ -103,6 +104,7 @@ class Loaded:
     refused: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
     not_made: list[str] = field(default_factory=list)
     version: str = ""
+    seconds: dict[str, float] = field(default_factory=dict)  # each step's time
 
 
 def executable() -> str:
@@ -248,12 +250,15 @@ class _Session:
         """Run one step within its time; None (and noted) when it fails or overruns."""
         from playwright.async_api import Error
 
+        started = time.monotonic()
         try:
             return await asyncio.wait_for(work, min(seconds, self.budget.left()))
         except (TimeoutError, Error, fetching.Refused) as exc:
             reason = "took too long" if isinstance(exc, TimeoutError) else "failed"
             self.loaded.not_made.append(f"{name}: {reason}")
             return None
+        finally:
+            self.loaded.seconds[name] = time.monotonic() - started
 
     async def _steps(self) -> None:
         page = self.page
@@ -261,6 +266,7 @@ class _Session:
         from playwright.async_api import Error
 
         url = self.loaded.url
+        started = time.monotonic()
         for _ in range(fetching.MAX_REDIRECTS + 1):
             self.redirect_to = ""
             try:
@@ -274,6 +280,7 @@ class _Session:
             break
         else:
             self.loaded.refused.append((url, f"more than {fetching.MAX_REDIRECTS} redirects"))
+        self.loaded.seconds["load"] = time.monotonic() - started
         if not self.loaded.final_url:
             return  # no document at all (refused or unreachable): nothing to render
         title = await self._step("title", page.title(), 5)
@@ -301,7 +308,9 @@ class _Session:
         pdf = self.work / "page.pdf"
         if await self._step("PDF", page.pdf(path=pdf, print_background=True)):
             self.loaded.pdf = pdf
+        started = time.monotonic()
         await self._media(found)
+        self.loaded.seconds["media files"] = time.monotonic() - started
 
     async def _media(self, found: list[dict]) -> None:
         """The page's images over MEDIA_IMAGE_SIDE and its video and audio sources, as

@@ -47,6 +47,31 @@ MEDIA_KINDS = {"photo", "video", "audio"}
 TEXT_KEPT = 1_000_000  # characters of visible text kept on the row (all of it is in the WACZ)
 
 
+def shown_to(user, items):
+    """Items of a capture that ``user`` may be shown: visible, and not a protected item
+    they may not open (the same rule as near-duplicates)."""
+    from evidence.access import openable_items
+    from evidence.visibility import visible_to
+
+    return visible_to(user, openable_items(user, items))
+
+
+def same_address(user, web: WebCapture):
+    """Every capture of ``web``'s address that ``user`` may see, oldest first."""
+    items = shown_to(user, EvidenceItem.objects.filter(web__url=web.url))
+    return (
+        WebCapture.objects.filter(item__in=items.values("pk"))
+        .select_related("item")
+        .order_by("captured_at", "pk")
+    )
+
+
+def parts_shown(user, web: WebCapture):
+    """``web``'s parts that ``user`` may be shown, screenshot and PDF first."""
+    items = shown_to(user, EvidenceItem.objects.filter(capture_parts__capture=web))
+    return web.parts.filter(item__in=items.values("pk")).select_related("item").order_by("pk")
+
+
 def capture_later(url: str, *, by, incident: Incident | None = None) -> Job:
     """Ask for a capture of ``url`` for ``by`` (linked to ``incident``). Raises
     ``fetching.Refused`` for an address that will not be fetched (scheme, no host),
@@ -131,7 +156,7 @@ def digest(text: str, media_hashes: list[str]) -> str:
 
 
 def capture(job: Job) -> str:
-    """Load the job's URL, keep what it showed through intake, record what was seen."""
+    """The capture job: load the job's URL for the user who asked, keep what it showed."""
     url = str(job.arguments.get("url", "")) if isinstance(job.arguments, dict) else ""
     user = job.requested_by
     if user is None or not user.is_active:
@@ -140,6 +165,13 @@ def capture(job: Job) -> str:
     incident = visible_incidents(user).filter(code=code).first() if code else None
     if code and incident is None:
         raise jobs.Refused(f"No incident with code {code}.")
+    return capture_now(url, by=user, incident=incident, job=job)
+
+
+def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | None = None) -> str:
+    """Load ``url``, keep what it showed through intake (as ``by``, linked to
+    ``incident``), record what was seen; what was done, in words. Raises
+    ``jobs.Refused`` when the page itself is refused or cannot be fetched."""
     budget = fetching.Budget(
         max_bytes=settings.TRACKER_CAPTURE_MAX_MB * 1024 * 1024,
         timeout=settings.TRACKER_CAPTURE_SECONDS,
@@ -161,9 +193,10 @@ def capture(job: Job) -> str:
             why = next((why for asked, why in page.refused), "; ".join(page.not_made))
             raise jobs.Refused(why or "The page could not be fetched.")
         wacz = package(archive, page, work)
-        jobs.progress(job, 1, 2)  # a fresh lease for storing
+        if job is not None:
+            jobs.progress(job, 1, 2)  # a fresh lease for storing
         with transaction.atomic():
-            item = _store(page, wacz, at=at, user=user, incident=incident)
+            item = _store(page, wacz, at=at, user=by, incident=incident)
     if item is None:
         return "The same bytes are already held; nothing new was stored."
     parts = item.web.parts.count()
@@ -175,7 +208,7 @@ def capture(job: Job) -> str:
 
 def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceItem | None:
     found = fetching.target(page.final_url)
-    where = f"{found.shown_host}{found.path}"
+    where = fetching.readable(found.url).split("://", 1)[1]  # host as people write it
     common = {
         "by": user,
         "incident": incident,

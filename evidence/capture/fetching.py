@@ -108,6 +108,19 @@ def target(url: str) -> Target:
     return Target(urlunsplit(clean), scheme, ascii_host, port, path, shown_host=host)
 
 
+def readable(url: str) -> str:
+    """``url`` with its host as people write it (an IDN's Unicode, not punycode)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    try:
+        shown = host.encode("ascii").decode("idna") if "xn--" in host else host
+    except UnicodeError:
+        return url
+    if shown == host:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(host, shown, 1)))
+
+
 def _is_ip(host: str) -> bool:
     try:
         ipaddress.ip_address(host)

@@ -267,10 +267,14 @@ def test_every_kind_has_items_with_their_original_file(case):
 
 
 def test_photos_have_exif_camera_time_and_gps(case):
-    photos = EvidenceItem.objects.filter(kind="photo")
+    # Those a capture found on a web page carry none, as most web pages' photos.
+    from_pages = EvidenceItem.objects.filter(kind="photo", capture_parts__isnull=False)
+    photos = EvidenceItem.objects.filter(kind="photo").exclude(pk__in=from_pages)
+    metadata = PhotoMetadata.objects.exclude(item__in=from_pages)
 
-    assert PhotoMetadata.objects.count() == photos.count() > 46
-    for meta in PhotoMetadata.objects.select_related("item"):
+    assert from_pages.count() == 1 and not from_pages.get().photo.taken_at
+    assert metadata.count() == photos.count() > 46
+    for meta in metadata.select_related("item"):
         assert meta.gps_latitude is not None and meta.gps_longitude is not None
         assert meta.taken_at is not None and meta.taken_at_offset in ("+03:00", "+02:00")
         assert meta.camera_make and meta.camera_model
@@ -432,3 +436,16 @@ def test_second_run_changes_nothing(case):
     assert {model: model._default_manager.count() for model in models} == counts_before
     assert files_under(case.data_dir) == files_before
     assert demo.read_logins() == logins_before
+
+
+def test_the_case_holds_one_sample_page_captured_by_link(case):
+    from evidence.models import WebCapture
+
+    web = WebCapture.objects.select_related("item").get()
+    assert web.url.startswith("http://127.0.0.1:") and web.http_status == 200
+    assert web.page_title.startswith("SAMPLE: ") and "SAMPLE: a fictional page" in web.text
+    assert web.item.media_type == "application/wacz"
+    assert sorted(web.parts.values_list("role", flat=True)) == ["media", "pdf", "screenshot"]
+    assert [i.code for i in web.item.incidents.all()] == [
+        i.code for i in web.parts.get(role="media").item.incidents.all()
+    ]

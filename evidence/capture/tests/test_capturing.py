@@ -260,3 +260,51 @@ def test_the_admin_page_refuses_nonsense_and_strangers(client, researcher, other
     outsider = User.objects.create_user("outsider", password="x" * 20, is_staff=True)
     client.force_login(outsider)
     assert client.get(reverse("capture")).status_code == 403
+
+
+def test_the_item_page_lists_every_capture_of_the_address_and_the_files_made(
+    client, server, captured, researcher, editor
+):
+    from django.urls import reverse
+
+    first, second = captured(f"{server}/changing"), captured(f"{server}/changing")
+    assert first.state == second.state == Job.State.DONE
+    older, newer = WebCapture.objects.order_by("captured_at")
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[newer.item_id]))
+    text = page.content.decode()
+    assert "differs from the last capture of this address" in text
+    assert text.index(older.item.code) < text.index(f"{newer.item.code}</a>")
+    for part in newer.parts.all():
+        assert f">{part.item.code}</a>" in text
+    screenshot = newer.parts.get(role="screenshot").item
+    shown = client.get(reverse("admin:evidence_evidenceitem_change", args=[screenshot.pk]))
+    assert f">{newer.item.code}</a>" in shown.content.decode()  # made by the capture
+
+
+def test_who_may_not_open_a_protected_part_or_see_a_capture_is_not_shown_it(
+    client, server, captured, researcher, editor
+):
+    from django.urls import reverse
+
+    from evidence.models import EvidenceLink
+    from tracker.models import Incident
+
+    for _ in range(3):
+        assert captured(f"{server}/changing").state == Job.State.DONE
+    first, secret, last = WebCapture.objects.order_by("captured_at")
+    hidden = Incident.objects.create(
+        title="Restricted", sensitivity="restricted", occurred_start=first.captured_at
+    )
+    EvidenceLink.objects.create(item=secret.item, incident=hidden)  # only behind it
+    protected = first.parts.get(role="pdf").item
+    EvidenceItem.objects.filter(pk=protected.pk).update(
+        is_protected=True, created_by=editor, acquired_by=editor
+    )
+    client.force_login(researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[last.item_id]))
+    text = page.content.decode()
+    assert first.item.code in text and secret.item.code not in text
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[first.item_id]))
+    assert protected.code not in page.content.decode()
+    assert first.parts.get(role="screenshot").item.code in page.content.decode()
