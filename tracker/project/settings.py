@@ -8,7 +8,7 @@ import importlib.util
 import os
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
@@ -269,6 +269,41 @@ if TRACKER_CAPTURE_ALLOW_PRIVATE and not DEBUG:
         "TRACKER_CAPTURE_ALLOW_PRIVATE=1 lets captures reach private networks: it is for "
         "tests only and refused when DJANGO_DEBUG=0."
     )
+# A proxy every capture connects through, for a team that must not show the server's
+# address: socks5h://127.0.0.1:9050 (Tor: the proxy resolves names, .onion ones too),
+# socks5://host:port (the tracker resolves and checks names, the proxy gets the address)
+# or http://host:port (HTTP CONNECT); user:password@ before the host is the proxy's
+# login. Empty: captures connect directly. evidence.capture.fetching says what each
+# checks.
+TRACKER_CAPTURE_PROXY = env_str("TRACKER_CAPTURE_PROXY", "")
+if TRACKER_CAPTURE_PROXY:
+    try:
+        _capture_proxy = urlsplit(TRACKER_CAPTURE_PROXY)
+        _capture_proxy_port = _capture_proxy.port
+    except ValueError:  # a port that is not a number from 0 to 65535, a bad [IPv6]
+        _capture_proxy, _capture_proxy_port = urlsplit(""), None
+    if (
+        _capture_proxy.scheme not in ("socks5h", "socks5", "http")
+        or not _capture_proxy.hostname
+        or not _capture_proxy_port
+        or _capture_proxy.path not in ("", "/")
+        or _capture_proxy.query
+        or _capture_proxy.fragment
+    ):
+        _login, _at, _place = TRACKER_CAPTURE_PROXY.rpartition("@")  # the password unshown
+        _scheme = _login.partition("://")[0] + "://" if "://" in _login else ""
+        _shown = f"{_scheme}…@{_place}" if _at else TRACKER_CAPTURE_PROXY
+        raise ImproperlyConfigured(
+            "TRACKER_CAPTURE_PROXY must be socks5h://host:port (Tor: socks5h://127.0.0.1:9050), "
+            f"socks5://host:port or http://host:port, with the port; got {_shown!r}."
+        )
+    if any(
+        len(unquote(part or "").encode()) > 255
+        for part in (_capture_proxy.username, _capture_proxy.password)
+    ):
+        raise ImproperlyConfigured(
+            "TRACKER_CAPTURE_PROXY's user name and password must each be at most 255 bytes."
+        )
 # A capture's limits: bytes and requests in all, and seconds from start to end; the
 # browser that renders the page (Debian's chromium; empty or missing: the capture keeps
 # the plain HTTP exchange and says what it could not make).

@@ -121,6 +121,37 @@ def test_captures_reach_private_networks_only_in_development(tmp_path):
     assert "TRACKER_CAPTURE_ALLOW_PRIVATE=1" in _refusal(_start(tmp_path, **production))
 
 
+@pytest.mark.parametrize(
+    "proxy",
+    [
+        "tor",
+        "127.0.0.1:9050",
+        "socks4://127.0.0.1:9050",
+        "https://proxy.example.org:3128",
+        "socks5h://127.0.0.1",
+        "http://proxy.example.org:http",
+        "socks5://127.0.0.1:70000",
+        "http://proxy.example.org:3128/some/path",
+        "socks5h://team:s3cret@127.0.0.1",
+    ],
+)
+def test_capture_proxy_must_be_socks5_or_http_with_a_port(tmp_path, proxy):
+    message = _refusal(_start(tmp_path, TRACKER_CAPTURE_PROXY=proxy))
+    assert "TRACKER_CAPTURE_PROXY must be socks5h://host:port" in message
+    assert "s3cret" not in message  # the proxy's password is never shown
+
+
+def test_capture_proxy_forms_that_start(tmp_path):
+    for proxy in [
+        "socks5h://127.0.0.1:9050",
+        "socks5://team:s3cret@proxy.example.org:1080",
+        "http://[::1]:3128/",
+    ]:
+        assert _settings_of(_start(tmp_path, TRACKER_CAPTURE_PROXY=proxy))
+    too_long = f"socks5h://{'u' * 256}:p@127.0.0.1:9050"  # SOCKS5 logins hold 255 bytes
+    assert "at most 255 bytes" in _refusal(_start(tmp_path, TRACKER_CAPTURE_PROXY=too_long))
+
+
 def test_debug_must_be_a_recognised_boolean(tmp_path):
     message = _refusal(_start(tmp_path, DJANGO_DEBUG="maybe"))
     assert "DJANGO_DEBUG" in message
