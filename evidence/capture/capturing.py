@@ -34,7 +34,7 @@ from django.utils import timezone
 from warcio.warcwriter import WARCWriter
 
 from evidence import intake
-from evidence.capture import browser, fetching
+from evidence.capture import browser, fetching, ytdlp
 from evidence.files import sniffing
 from evidence.models import CapturePart, EvidenceItem, WebCapture
 from tracker import jobs, locks
@@ -95,6 +95,7 @@ def tools(page: browser.Loaded) -> dict[str, str]:
         "fetcher": "evidence.capture.fetching (http.client)",
         "warcio": version("warcio"),
         "wacz": version("wacz"),
+        "yt-dlp": version("yt-dlp"),
         "python": platform.python_version(),
     }
     if page.version:
@@ -192,6 +193,9 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
         if not page.final_url:  # the page itself was refused or never answered
             why = next((why for asked, why in page.refused), "; ".join(page.not_made))
             raise jobs.Refused(why or "The page could not be fetched.")
+        videos, problems = ytdlp.download(page.final_url, work / "yt-dlp", budget)
+        page.media += [browser.Media("video", page.final_url, body=path) for path in videos]
+        page.not_made += [f"yt-dlp: {problem}" for problem in problems]
         wacz = package(archive, page, work)
         if job is not None:
             jobs.progress(job, 1, 2)  # a fresh lease for storing

@@ -27,10 +27,16 @@ def picture(colour: str, size: tuple[int, int] = (480, 320)) -> bytes:
 
 
 @cache
-def clip() -> bytes:
+def clip(seed: str = "capture") -> bytes:
     from demo import clips
 
-    return clips.video(seed="capture", seconds=1.0, size=(160, 120), audio=False)
+    return clips.video(seed=seed, seconds=1.0, size=(160, 120), audio=False)
+
+
+# A page whose video only its metadata names (as a platform's page does): yt-dlp's.
+PLATFORM = b"""<html><head><title>SAMPLE platform post</title>
+<meta property="og:video" content="/platform.mp4"><meta property="og:title" content="Post">
+</head><body>A post with a video the page plays by script.</body></html>"""
 
 
 GALLERY = b"""<!doctype html><html><head><title>SAMPLE: strike on the market</title>
@@ -80,6 +86,10 @@ class Site(Pages):
         jpeg = {"Content_Type": "image/jpeg"}
         if path == "/gallery":
             return self._send(200, GALLERY, **html)
+        if path == "/platform":
+            return self._send(200, PLATFORM, **html)
+        if path == "/platform.mp4":
+            return self._send(200, clip("platform"), Content_Type="video/mp4")
         if path in HOSTILE:
             return self._send(200, HOSTILE[path], **html)
         if path == "/changing":

@@ -308,3 +308,15 @@ def test_who_may_not_open_a_protected_part_or_see_a_capture_is_not_shown_it(
     page = client.get(reverse("admin:evidence_evidenceitem_change", args=[first.item_id]))
     assert protected.code not in page.content.decode()
     assert first.parts.get(role="screenshot").item.code in page.content.decode()
+
+
+def test_a_video_only_yt_dlp_finds_becomes_a_part_too(server, captured, monkeypatch):
+    from evidence.capture import ytdlp
+
+    monkeypatch.setattr(ytdlp, "EXTRACTORS", ["default"])  # its generic one: loopback
+    job = captured(f"{server}/platform")
+    assert job.state == Job.State.DONE, job.error
+    seen = WebCapture.objects.get()
+    videos = [p.item for p in seen.parts.filter(role="media")]
+    assert [held(v) for v in videos] == [site.clip("platform")]
+    assert videos[0].kind == "video" and seen.tools["yt-dlp"]
