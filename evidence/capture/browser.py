@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import unquote, urljoin, urlsplit
 
 from django.conf import settings
 from warcio.warcwriter import WARCWriter
@@ -85,6 +85,12 @@ class Media:
     url: str
     body: Path | None = None  # as fetched (status 200), None when not
     content_type: str = ""
+    name: str = ""  # a file name for people: the address's last part
+
+    def __post_init__(self) -> None:
+        if not self.name:
+            last = unquote(urlsplit(self.url).path.rsplit("/", 1)[-1])
+            self.name = last[:120] or self.kind
 
 
 @dataclass

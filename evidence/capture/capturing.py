@@ -194,7 +194,9 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
             why = next((why for asked, why in page.refused), "; ".join(page.not_made))
             raise jobs.Refused(why or "The page could not be fetched.")
         videos, problems = ytdlp.download(page.final_url, work / "yt-dlp", budget)
-        page.media += [browser.Media("video", page.final_url, body=path) for path in videos]
+        page.media += [
+            browser.Media("video", page.final_url, path, name=path.name) for path in videos
+        ]
         page.not_made += [f"yt-dlp: {problem}" for problem in problems]
         wacz = package(archive, page, work)
         if job is not None:
@@ -236,21 +238,20 @@ def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceI
         return None
     not_made = list(page.not_made)
     parts: list[tuple[EvidenceItem, str, str]] = []
-    found_files = [
-        (page.screenshot, EvidenceItem.Kind.WEB_CAPTURE, CapturePart.Role.SCREENSHOT, "", ""),
-        (page.pdf, EvidenceItem.Kind.WEB_CAPTURE, CapturePart.Role.PDF, "", ""),
+    found_files = [  # (file, kind, role, address, name)
+        (page.screenshot, "web_capture", CapturePart.Role.SCREENSHOT, "", "screenshot.png"),
+        (page.pdf, "web_capture", CapturePart.Role.PDF, "", "page.pdf"),
     ]
     for media in page.media:
         kind, why = _media_kind(media)
         if kind is None:
             not_made.append(f"{media.url[:200]}: {why}")
         else:
-            found_files.append((media.body, kind, CapturePart.Role.MEDIA, media.url, why))
-    for path, kind, role, source, _ in found_files:
+            found_files.append((media.body, kind, CapturePart.Role.MEDIA, media.url, media.name))
+    for path, kind, role, source, name in found_files:
         if path is None:
             continue
-        name = source.rsplit("/", 1)[-1][:80] if source else CapturePart.Role(role).label
-        part, problem = _part(path, kind, f"{name} from {where}", common, source)
+        part, problem = _part(path, kind, name, f"{name} from {where}", common, source)
         if part is None:
             not_made.append(f"{source or name}: {problem}")
         else:
@@ -291,7 +292,7 @@ def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceI
 
 
 def _part(
-    path: Path, kind: str, title: str, common: dict, source: str
+    path: Path, kind: str, name: str, title: str, common: dict, source: str
 ) -> tuple[EvidenceItem | None, str]:
     """A file the capture made or found, through intake as an item of its own; None
     and why when it is not kept apart (refused, or set aside: the bytes are held in an
@@ -299,9 +300,7 @@ def _part(
     fields = common | ({"source_url": source[:500]} if source else {})
     with path.open("rb") as stream:
         try:
-            result = intake.ingest(
-                stream, filename=path.name, kind=kind, title=title[:200], **fields
-            )
+            result = intake.ingest(stream, filename=name, kind=kind, title=title[:200], **fields)
         except intake.IntakeError as exc:
             return None, str(exc)
     return result.item, intake.SET_ASIDE

@@ -118,6 +118,8 @@ def test_a_page_is_kept_as_a_wacz_with_its_screenshot_pdf_and_media(
     assert media[f"{server}/clip.mp4"].kind == "video"
     assert held(media[f"{server}/clip.mp4"]) == site.clip()
     assert {p.source_url for p in media.values()} == set(media)
+    names = {p.original_filename for p in parts.values()}
+    assert names == {"screenshot.png", "page.pdf", "red.jpg", "blue.jpg", "moved-image", "clip.mp4"}
     for part in [item, *parts.values()]:
         assert list(part.incidents.all()) == [incident]
         actions = list(part.custody_events.values_list("action", flat=True))
