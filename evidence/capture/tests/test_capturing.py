@@ -280,6 +280,7 @@ def test_the_item_page_lists_every_capture_of_the_address_and_the_files_made(
     for part in newer.parts.all():
         assert f">{part.item.code}</a>" in text
     screenshot = newer.parts.get(role="screenshot").item
+    assert reverse("evidence:thumbnail", args=[screenshot.code]) in text  # its preview
     shown = client.get(reverse("admin:evidence_evidenceitem_change", args=[screenshot.pk]))
     assert f">{newer.item.code}</a>" in shown.content.decode()  # made by the capture
 
