@@ -42,6 +42,7 @@ def main() -> int:
 
     from bench import (
         bench_admin,
+        bench_capture,
         bench_flights,
         bench_incident_page,
         bench_intake,
@@ -71,6 +72,7 @@ def main() -> int:
         "flights": bench_flights,
         "responsibility": bench_responsibility,
         "video": bench_video,  # adds 20,000 or 100,000 videos: after those that count items
+        "capture": bench_capture,
     }
     for name, module in modules.items():
         if args.only and name not in args.only:
