@@ -44,6 +44,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 import threading
@@ -53,13 +54,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
 from pathlib import Path
-from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit, urlunsplit
 
+import idna
 from django.conf import settings
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
 SCHEMES = {"http": 80, "https": 443}
+_RAW = re.compile(r"[^\x21-\x7e]")
 MAX_REDIRECTS = 10
 REDIRECTS = (301, 302, 303, 307, 308)
 MAX_BYTES = 200 * 1024 * 1024
@@ -116,15 +119,23 @@ def target(url: str) -> Target:
     if not host:
         raise Refused("The address names no host.")
     try:
-        ascii_host = host.encode("idna").decode("ascii") if not _is_ip(host) else host
+        # IDNA 2008 with UTS 46, as browsers: faß.de is not fass.de.
+        ascii_host = host if _is_ip(host) else idna.encode(host, uts46=True).decode("ascii")
     except UnicodeError:
         raise Refused("The address's host is not a valid name.") from None
     netloc = f"[{ascii_host}]" if ":" in ascii_host else ascii_host
     if parts.port:
         netloc = f"{netloc}:{parts.port}"
-    clean = SplitResult(scheme, netloc, parts.path or "/", parts.query, "")
-    path = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    path_part, query = _escaped(parts.path or "/"), _escaped(parts.query)
+    clean = SplitResult(scheme, netloc, path_part, query, "")
+    path = urlunsplit(("", "", path_part, query, ""))
     return Target(urlunsplit(clean), scheme, ascii_host, port, path, shown_host=host)
+
+
+def _escaped(text: str) -> str:
+    """``text`` with what may not go raw in a request line (non-ASCII, spaces, control
+    characters) percent-encoded as UTF-8, as a browser sends it."""
+    return _RAW.sub(lambda found: quote(found[0], safe=""), text)
 
 
 def readable(url: str) -> str:
@@ -132,7 +143,7 @@ def readable(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        shown = host.encode("ascii").decode("idna") if "xn--" in host else host
+        shown = idna.decode(host) if "xn--" in host else host
     except UnicodeError:
         return url
     if shown == host:
@@ -418,16 +429,28 @@ def exchange(
         sent.insert(2, ("Accept", "*/*"))
     if data is not None:
         sent.append(("Content-Length", str(len(data))))
+    # The budget's end is a hard deadline: a server that sends its answer a byte at a
+    # time (each read within the socket's timeout) is cut off there.
+    deadline = threading.Timer(budget.left(), _cut, [connection])
+    deadline.daemon = True
+    deadline.start()
     try:
         connection.putrequest(method, found.path, skip_host=True, skip_accept_encoding=True)
         for name, value in sent:
             connection.putheader(name, value)
         connection.endheaders(data)
         response = connection.getresponse()
+        while 100 < response.status < 200 and response.status != 101:  # 103 Early Hints...
+            response = http.client.HTTPResponse(_Again(response.fp), method=method)
+            response.begin()  # ...then the answer itself, from the same stream
         size = _stream(response, into, budget)
-    except (OSError, http.client.HTTPException) as exc:
+        budget.left()  # an answer cut short by the deadline is not an answer
+    except (OSError, ValueError, http.client.HTTPException) as exc:
+        if not deadline.is_alive():
+            raise Refused(f"The capture took longer than {budget.timeout:.0f} s.") from None
         raise Refused(f"The page could not be fetched ({exc.__class__.__name__}).") from None
     finally:
+        deadline.cancel()
         connection.close()
     answer = Answer(
         url=found.url,
@@ -443,6 +466,21 @@ def exchange(
             _record_request(warc, found, method, sent, data)
             _record_response(warc, answer, body)
     return answer
+
+
+class _Again:
+    """The stream a 1xx answer came on, for the answer that follows it."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def makefile(self, mode: str):
+        return self.stream
+
+
+def _cut(connection: http.client.HTTPConnection) -> None:
+    with contextlib.suppress(OSError, AttributeError):
+        connection.sock.shutdown(socket.SHUT_RDWR)
 
 
 def fetch(
@@ -523,8 +561,15 @@ def _record_request(
 
 
 def _record_response(warc: WARCWriter, answer: Answer, body) -> None:
+    """The answer as a response record. Its body is kept as it was sent, less a chunked
+    transfer's framing (http.client removes it): that header is kept renamed, as web
+    archives do, so a replay does not take the body apart a second time."""
     statusline = f"{answer.status} {answer.reason}"
-    http_headers = StatusAndHeaders(statusline, answer.headers, protocol="HTTP/1.1")
+    headers = [
+        (f"X-Archive-Orig-{name}", value) if name.lower() == "transfer-encoding" else (name, value)
+        for name, value in answer.headers
+    ]
+    http_headers = StatusAndHeaders(statusline, headers, protocol="HTTP/1.1")
     warc.write_record(
         warc.create_warc_record(answer.url, "response", payload=body, http_headers=http_headers)
     )

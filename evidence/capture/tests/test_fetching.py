@@ -41,6 +41,24 @@ class Pages(BaseHTTPRequestHandler):
         }
         if self.path in routes:
             return routes[self.path]()
+        if self.path == "/trickle-headers":  # each byte in time, the whole never
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nX-Slow: ")
+            for _ in range(100):
+                self.wfile.write(b"z")
+                self.wfile.flush()
+                time.sleep(0.2)
+            return None
+        if self.path == "/early-hints":
+            self.wfile.write(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n")
+            return self._send(200, PAGE, Content_Type="text/html")
+        if self.path == "/chunked":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for part in (PAGE[:40], PAGE[40:]):
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(part), part))
+            self.wfile.write(b"0\r\n\r\n")
+            return None
         if self.path == "/big":
             self.send_response(200)
             self.end_headers()
@@ -151,7 +169,10 @@ def test_only_http_addresses_with_a_host(tmp_path, url):
 def test_a_unicode_host_is_fetched_by_its_punycode():
     found = fetching.target("http://user:pw@bücher.example/a b?q=1#frag")
     assert found.host == "xn--bcher-kva.example" and found.shown_host == "bücher.example"
-    assert found.url == "http://xn--bcher-kva.example/a b?q=1"
+    assert found.url == "http://xn--bcher-kva.example/a%20b?q=1"  # as a browser sends it
+    # IDNA 2008 (UTS 46), as browsers: not the older rules' fass.de.
+    assert fetching.target("https://faß.de/ü?ä=1").url == "https://xn--fa-hia.de/%C3%BC?%C3%A4=1"
+    assert fetching.readable("https://xn--fa-hia.de/") == "https://faß.de/"
 
 
 def test_too_large_and_too_slow_are_refused(server, tmp_path):
@@ -161,3 +182,29 @@ def test_too_large_and_too_slow_are_refused(server, tmp_path):
     with pytest.raises(fetching.Refused, match="longer than"):
         fetching.fetch(f"{server}/slow", tmp_path / "body", timeout=1.0)
     assert time.monotonic() - started < 4
+
+
+def test_an_answer_trickled_a_byte_at_a_time_is_cut_at_the_budget_s_end(server, tmp_path):
+    started = time.monotonic()
+    with pytest.raises(fetching.Refused, match="longer than 1 s"):
+        fetching.fetch(f"{server}/trickle-headers", tmp_path / "body", timeout=1.0)
+    assert time.monotonic() - started < 3
+
+
+def test_an_early_hint_is_passed_over_and_a_chunked_body_kept_whole(server, tmp_path):
+    archive = tmp_path / "capture.warc.gz"
+    with archive.open("wb") as out:
+        warc = WARCWriter(out, gzip=True)
+        hinted = fetching.fetch(f"{server}/early-hints", tmp_path / "a", warc=warc)
+        chunked = fetching.fetch(f"{server}/chunked", tmp_path / "b", warc=warc)
+    assert (hinted.status, (tmp_path / "a").read_bytes()) == (200, PAGE)
+    assert (chunked.status, (tmp_path / "b").read_bytes()) == (200, PAGE)
+    with archive.open("rb") as stream:
+        bodies = [
+            (r.http_headers, r.content_stream().read())
+            for r in ArchiveIterator(stream)
+            if r.rec_type == "response"
+        ]
+    assert [body for _, body in bodies] == [PAGE, PAGE]  # a replay reads what was sent
+    assert bodies[1][0].get_header("X-Archive-Orig-Transfer-Encoding") == "chunked"
+    assert bodies[1][0].get_header("Transfer-Encoding") is None
