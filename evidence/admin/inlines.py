@@ -279,24 +279,30 @@ class WebCaptureInline(kit.StackedInline):
 
     @admin.display(description="content")
     def content_change(self, web: WebCapture) -> str:
-        if web.differs is None:
-            return "the first capture of this address"
-        if web.differs:
-            return "differs from the last capture of this address (visible text or media)"
-        return "the same as the last capture of this address (visible text and media)"
+        changed = {capture.pk: change for capture, change in self._history(web)}
+        return {
+            None: "the first capture of this address",
+            True: "differs from the last capture of this address (visible text or media)",
+            False: "the same as the last capture of this address (visible text and media)",
+        }[changed.get(web.pk)]
 
     @admin.display(description="captures of this address")
     def other_captures(self, web: WebCapture) -> str:
         rows = []
-        for other in capturing.same_address(self.viewer, web):
+        for other, changed in self._history(web):
             link = reverse("admin:evidence_evidenceitem_change", args=[other.item_id])
             mark = " (this one)" if other.pk == web.pk else ""
-            change = {None: "first", True: "changed", False: "unchanged"}[other.differs]
+            change = {None: "first", True: "changed", False: "unchanged"}[changed]
             rows.append((link, other.item.code, time_with_zone(other.captured_at), change, mark))
         return format_html(
             '<ol class="capture-history">{}</ol>',
             format_html_join("", '<li><a href="{}">{}</a> {}, {}{}</li>', rows),
         )
+
+    def _history(self, web: WebCapture) -> list:
+        if getattr(self, "_seen", (None,))[0] != web.pk:  # once per page, not per field
+            self._seen = (web.pk, capturing.history(self.viewer, web))
+        return self._seen[1]
 
     @admin.display(description="files made")
     def made_items(self, web: WebCapture) -> str:

@@ -224,8 +224,9 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
 
     def get_fieldsets(self, request: HttpRequest, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
-        if obj is None or not obj.capture_parts.exists():
-            return fieldsets
+        made_by = EvidenceItem.objects.filter(web__parts__item=obj) if obj else None
+        if obj is None or not capturing.shown_to(request.user, made_by).exists():
+            return fieldsets  # nor "made by: –", which would tell of a hidden capture
         # A screenshot, PDF or media file a capture made: say which capture.
         return [
             (name, {**options, "fields": (*options["fields"], "from_capture")})

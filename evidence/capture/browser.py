@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -42,6 +44,9 @@ BROWSER_BODY_MAX = 8 * 1024 * 1024
 # An image is "media on the page" when its larger side has at least this many pixels.
 MEDIA_IMAGE_SIDE = 300
 MAX_MEDIA = 40
+# The visible text kept (characters), and the refused requests listed one by one.
+TEXT_MAX = 1_000_000
+REFUSED_LISTED = 500
 STEP_SECONDS = 15.0
 ARGS = [
     "--headless",
@@ -53,6 +58,8 @@ ARGS = [
     "--disable-dev-shm-usage",
     "--dns-prefetch-disable",
     "--mute-audio",
+    # WebRTC's UDP (STUN, TURN) is not a request Chromium hands over: none at all.
+    "--webrtc-ip-handling-policy=disable_non_proxied_udp",
     # Nothing leaves Chromium by itself: a dead proxy, loopback not bypassed.
     "--proxy-server=http://127.0.0.1:9",
     "--proxy-bypass-list=<-loopback>",
@@ -109,6 +116,7 @@ class Loaded:
     requests: int = 0
     refused: list[tuple[str, str]] = field(default_factory=list)  # (url, why)
     not_made: list[str] = field(default_factory=list)
+    refused_more: int = 0  # refused beyond those listed
     version: str = ""
     seconds: dict[str, float] = field(default_factory=dict)  # each step's time
 
@@ -138,6 +146,9 @@ class _Session:
         self.bodies = work / "bodies"
         self.bodies.mkdir(exist_ok=True)
         self.answers: dict[str, fetching.Answer] = {}
+        # Requests on their way, by address: the media step waits for them rather than
+        # fetching a large video a second time.
+        self.inflight: dict[str, asyncio.Future] = {}
         self.page = None
         self.redirect_to = ""
         self.max_requests = settings.TRACKER_CAPTURE_MAX_REQUESTS
@@ -172,9 +183,18 @@ class _Session:
                     await asyncio.wait_for(browser.close(), 10)
         return self.loaded
 
+    def _refuse(self, refusal: tuple[str, str]) -> None:
+        """Note a request not made; past REFUSED_LISTED only counted (a page may make
+        thousands, each with an address of any length)."""
+        url, why = refusal
+        if len(self.loaded.refused) < REFUSED_LISTED:
+            self.loaded.refused.append((url[:500], why[:300]))
+        else:
+            self.loaded.refused_more += 1
+
     async def _popup(self, page) -> None:
         if page is not self.page and self.page is not None:
-            self.loaded.refused.append((page.url, "a pop-up: closed"))
+            self._refuse((page.url, "a pop-up: closed"))
             await page.close()
 
     async def _handle(self, route) -> None:
@@ -186,15 +206,16 @@ class _Session:
         except Error:
             origin = None
         if origin is not self.page:
-            self.loaded.refused.append((request.url, "asked for by a pop-up or a worker"))
+            self._refuse((request.url, "asked for by a pop-up or a worker"))
             return await route.abort("blockedbyclient")
         if self.loaded.requests >= self.max_requests:
-            self.loaded.refused.append(
-                (request.url, f"more than {self.max_requests} requests: not fetched")
-            )
+            self._refuse((request.url, f"more than {self.max_requests} requests: not fetched"))
             return await route.abort("blockedbyclient")
         self.loaded.requests += 1
         into = self.bodies / str(self.loaded.requests)
+        arrived = asyncio.get_running_loop().create_future()
+        with contextlib.suppress(fetching.Refused):  # a refused one is refused below
+            self.inflight.setdefault(fetching.target(request.url).url, arrived)
         try:
             async with self.fetching:
                 answer = await asyncio.to_thread(
@@ -209,8 +230,11 @@ class _Session:
                     warc_lock=self.lock,
                 )
         except fetching.Refused as exc:
-            self.loaded.refused.append((request.url, str(exc)))
+            self._refuse((request.url, str(exc)))
             return await route.abort("addressunreachable")
+        finally:
+            if not arrived.done():
+                arrived.set_result(None)  # the media step looks in ``answers``
         if answer.status in fetching.REDIRECTS and answer.header("Location"):
             # Chromium would follow a redirect it is handed without asking us again:
             # the page's own address moves on by goto (``_steps``), anything else's here.
@@ -228,17 +252,21 @@ class _Session:
             self.loaded.final_url, self.loaded.status = answer.url, answer.status
             self.loaded.headers, self.loaded.address = answer.headers, answer.address
         handed = answer.size <= BROWSER_BODY_MAX and request.resource_type != "media"
+        body = answer.body.read_bytes() if handed else b""
+        encoding = answer.header("Content-Encoding").strip().lower()
+        decoded = _decoded(body, encoding) if body and encoding else None
         headers: dict[str, str] = {}
         for name, value in answer.headers:
-            if name.lower() not in _NOT_HANDED:
-                joint = "\n" if name.lower() == "set-cookie" else ", "
-                headers[name] = f"{headers[name]}{joint}{value}" if name in headers else value
-        with contextlib.suppress(Error):  # the page may have gone: the WARC has it
-            await route.fulfill(
-                status=answer.status,
-                headers=headers,
-                body=answer.body.read_bytes() if handed else b"",
-            )
+            lowered = name.lower()
+            if lowered in _NOT_HANDED or (decoded is not None and lowered == "content-encoding"):
+                continue
+            joint = "\n" if lowered == "set-cookie" else ", "
+            headers[name] = f"{headers[name]}{joint}{value}" if name in headers else value
+        try:
+            await route.fulfill(status=answer.status, headers=headers, body=decoded or body)
+        except Error:  # the page has gone, or Chromium refused a header: the WARC has it
+            with contextlib.suppress(Error):
+                await route.abort("failed")
 
     async def _follow(self, location: str) -> fetching.Answer | None:
         """A sub-resource's redirects, followed here (each hop checked and recorded)."""
@@ -249,7 +277,7 @@ class _Session:
             if answer.status not in fetching.REDIRECTS or not answer.header("Location"):
                 return answer
             location = urljoin(answer.url, answer.header("Location"))
-        self.loaded.refused.append((location, f"more than {fetching.MAX_REDIRECTS} redirects"))
+        self._refuse((location, f"more than {fetching.MAX_REDIRECTS} redirects"))
         return None
 
     async def _step(self, name: str, work, seconds: float = STEP_SECONDS):
@@ -285,7 +313,7 @@ class _Session:
                 self.loaded.not_made.append(f"the page did not finish loading ({_first(exc)})")
             break
         else:
-            self.loaded.refused.append((url, f"more than {fetching.MAX_REDIRECTS} redirects"))
+            self._refuse((url, f"more than {fetching.MAX_REDIRECTS} redirects"))
         self.loaded.seconds["load"] = time.monotonic() - started
         if not self.loaded.final_url:
             return  # no document at all (refused or unreachable): nothing to render
@@ -293,9 +321,11 @@ class _Session:
         if title is None:  # the page does not answer (JavaScript that never stops)
             self.loaded.not_made.append("text, screenshot, PDF: the page stopped answering")
             return
-        self.loaded.title = " ".join(title.split())[:300]
-        self.loaded.text = await self._step("visible text", page.inner_text("body")) or ""
-        found = await self._step("media", page.evaluate(_MEDIA_JS)) or []
+        # What the page's scripts return is the page's to choose: checked, not trusted.
+        self.loaded.title = " ".join(str(title).split())[:300]
+        text = await self._step("visible text", page.inner_text("body"))
+        self.loaded.text = text[:TEXT_MAX] if isinstance(text, str) else ""
+        found = await self._step("media", page.evaluate(_MEDIA_JS))
         height = await self._step(
             "page height", page.evaluate("() => document.documentElement.scrollHeight"), 5
         )
@@ -304,7 +334,7 @@ class _Session:
             "x": 0,
             "y": 0,
             "width": VIEWPORT["width"],
-            "height": min(int(height or VIEWPORT["height"]), SCREENSHOT_MAX_HEIGHT),
+            "height": min(_pixels(height) or VIEWPORT["height"], SCREENSHOT_MAX_HEIGHT),
         }
         if await self._step(
             "screenshot",
@@ -315,24 +345,40 @@ class _Session:
         if await self._step("PDF", page.pdf(path=pdf, print_background=True)):
             self.loaded.pdf = pdf
         started = time.monotonic()
-        await self._media(found)
+        await self._media(found if isinstance(found, list) else [])
         self.loaded.seconds["media files"] = time.monotonic() - started
 
-    async def _media(self, found: list[dict]) -> None:
-        """The page's images over MEDIA_IMAGE_SIDE and its video and audio sources, as
-        fetched for the page, or fetched now (a video the page did not load yet)."""
+    async def _media(self, found: list) -> None:
+        """The page's images over MEDIA_IMAGE_SIDE (or too large to hand the browser) and
+        its video and audio sources, as fetched for the page (waiting for a request still
+        on its way), or fetched now (a video the page did not load yet)."""
         chosen: dict[str, Media] = {}
-        for seen in found:
-            url, kind = str(seen.get("url", "")), str(seen.get("kind", ""))
-            if url in chosen or len(chosen) >= MAX_MEDIA:
+        for seen in found[: MAX_MEDIA * 20]:
+            if not isinstance(seen, dict) or len(chosen) >= MAX_MEDIA:
                 continue
+            url, kind = str(seen.get("url", ""))[:2000], str(seen.get("kind", ""))
+            try:
+                address = fetching.target(url).url
+                media = Media(kind=kind, url=url)
+            except (fetching.Refused, ValueError) as exc:
+                self._refuse((url, f"media on the page: {exc}"))
+                continue
+            if address in chosen or kind not in ("image", "video", "audio"):
+                continue
+            if address in self.inflight:
+                with contextlib.suppress(TimeoutError, fetching.Refused):
+                    await asyncio.wait_for(
+                        asyncio.shield(self.inflight[address]), self.budget.left()
+                    )
+            answer = self.answers.get(address)
             if kind == "image":
-                side = max(int(seen.get("width") or 0), int(seen.get("height") or 0))
-                if side < MEDIA_IMAGE_SIDE:
+                side = max(_pixels(seen.get("width")), _pixels(seen.get("height")))
+                large = answer is not None and answer.size > BROWSER_BODY_MAX
+                if side < MEDIA_IMAGE_SIDE and not large:
                     continue
-            chosen[url] = Media(kind=kind, url=url)
-        for media in chosen.values():
-            answer = self.answers.get(fetching.target(media.url).url)
+            chosen[address] = media
+        for address, media in chosen.items():
+            answer = self.answers.get(address)
             if answer is None and media.kind != "image":
                 answer = await self._exchange(media.url)
                 if answer is not None and answer.status in fetching.REDIRECTS:
@@ -345,7 +391,7 @@ class _Session:
         """A GET of our own (a redirect's next hop, a video the page did not load yet),
         counted, checked and recorded as the page's own requests are."""
         if self.loaded.requests >= self.max_requests:
-            self.loaded.refused.append((url, f"more than {self.max_requests} requests"))
+            self._refuse((url, f"more than {self.max_requests} requests"))
             return None
         self.loaded.requests += 1
         into = self.bodies / str(self.loaded.requests)
@@ -355,8 +401,28 @@ class _Session:
                     fetching.exchange, url, into, self.budget, warc=self.warc, warc_lock=self.lock
                 )
         except fetching.Refused as exc:
-            self.loaded.refused.append((url, str(exc)))
+            self._refuse((url, str(exc)))
             return None
+
+
+def _pixels(value) -> int:
+    """A size a page's script reported, if it is one (not NaN, text or an object)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return 0
+    return max(0, min(int(value), 1_000_000))
+
+
+def _decoded(body: bytes, encoding: str) -> bytes | None:
+    """The body the browser is handed, undone from a gzip or deflate encoding a server
+    sent though asked for none (the WARC keeps it as sent); None if it is not one of
+    those or does not decode. At most BROWSER_BODY_MAX bytes (a compressed bomb)."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    try:
+        return zlib.decompressobj(wbits).decompress(body, BROWSER_BODY_MAX)
+    except zlib.error:
+        return None
 
 
 def _first(exc: Exception) -> str:

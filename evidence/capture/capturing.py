@@ -66,6 +66,19 @@ def same_address(user, web: WebCapture):
     )
 
 
+def history(user, web: WebCapture) -> list[tuple[WebCapture, bool | None]]:
+    """Every capture of ``web``'s address ``user`` may see, oldest first, each with
+    whether its content differs from the one before it that ``user`` may see (None for
+    the first): a capture hidden from them is neither listed nor compared with."""
+    earlier = None
+    shown = []
+    for capture in same_address(user, web):
+        changed = None if earlier is None else capture.content_digest != earlier
+        shown.append((capture, changed))
+        earlier = capture.content_digest
+    return shown
+
+
 def parts_shown(user, web: WebCapture):
     """``web``'s parts that ``user`` may be shown, screenshot and PDF first."""
     items = shown_to(user, EvidenceItem.objects.filter(capture_parts__capture=web))
@@ -205,7 +218,7 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
             item = _store(page, wacz, at=at, user=by, incident=incident)
     if item is None:
         return "The same bytes are already held; nothing new was stored."
-    parts = item.web.parts.count()
+    parts = parts_shown(by, item.web).count()  # not one the requester may not open
     return (
         f"{item.code}: captured {page.final_url} ({page.status}, {page.requests} requests, "
         f"{parts} part{'s' if parts != 1 else ''})."
@@ -214,7 +227,7 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
 
 def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceItem | None:
     found = fetching.target(page.final_url)
-    where = fetching.readable(found.url).split("://", 1)[1]  # host as people write it
+    where = _plain(fetching.readable(found.url).split("://", 1)[1])  # host as people write it
     common = {
         "by": user,
         "incident": incident,
@@ -252,35 +265,32 @@ def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceI
         if path is None:
             continue
         part, problem = _part(path, kind, name, f"{name} from {where}", common, source)
-        if part is None:
-            not_made.append(f"{source or name}: {problem}")
-        else:
+        if part is not None:
             parts.append((part, role, source or page.final_url))
+        elif problem != intake.SET_ASIDE:
+            not_made.append(f"{source or name}: {problem}")
+        # A part set aside (its bytes held in an item the requester may not see) is not
+        # named here, where every viewer of the capture would read it; intake records
+        # the copy in that item's custody log and tells those who may see it.
     media_hashes = [p.sha256 for p, role, _ in parts if role == CapturePart.Role.MEDIA]
     content = digest(page.text, media_hashes)
-    last = (
-        WebCapture.objects.filter(url=page.url[:2000], captured_at__lt=at)
-        .order_by("-captured_at")
-        .values_list("content_digest", flat=True)
-        .first()
-    )
     web = WebCapture.objects.create(
         item=item,
         url=page.url[:2000],
         final_url=page.final_url[:2000],
         captured_at=at,
         http_status=page.status,
-        http_headers=[[name, value[:2000]] for name, value in page.headers[:200]],
-        redirects=[[status, location[:2000]] for status, location in page.redirects],
-        page_title=page.title[:300],
+        http_headers=[[_plain(name), _plain(value)[:2000]] for name, value in page.headers[:200]],
+        redirects=[[status, _plain(location)[:2000]] for status, location in page.redirects],
+        page_title=_plain(page.title)[:300],
         server_address=page.address or None,
         tools=tools(page),
-        not_made="\n".join(not_made),
-        text=page.text[:TEXT_KEPT],
+        not_made=_plain("\n".join(not_made)),
+        text=_plain(page.text[:TEXT_KEPT]),
         content_digest=content,
-        differs=None if last is None else last != content,
         requests=page.requests,
-        refused=[[asked[:2000], why[:300]] for asked, why in page.refused[:500]],
+        refused=[[_plain(asked)[:2000], _plain(why)[:300]] for asked, why in page.refused]
+        + ([["", f"{page.refused_more} more, not listed"]] if page.refused_more else []),
     )
     CapturePart.objects.bulk_create(
         [
@@ -300,10 +310,17 @@ def _part(
     fields = common | ({"source_url": source[:500]} if source else {})
     with path.open("rb") as stream:
         try:
-            result = intake.ingest(stream, filename=name, kind=kind, title=title[:200], **fields)
+            result = intake.ingest(
+                stream, filename=_plain(name), kind=kind, title=_plain(title)[:200], **fields
+            )
         except intake.IntakeError as exc:
             return None, str(exc)
     return result.item, intake.SET_ASIDE
+
+
+def _plain(text: str) -> str:
+    """``text`` as a database keeps it: no NUL (PostgreSQL refuses it in text and JSON)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _media_kind(media: browser.Media) -> tuple[str | None, str]:

@@ -68,7 +68,10 @@ def download(url: str, into: Path, budget: fetching.Budget) -> tuple[list[Path],
             "paths": {"home": str(into), "temp": str(into)},
             "outtmpl": {"default": "%(id).60s.%(ext)s"},
             "restrictfilenames": True,
-            "format": "b/bv*",
+            # Only what yt-dlp fetches itself (http, or HLS by its own downloader): never
+            # a format handed to FFmpeg (rtmp, rtsp...), which would not use the gate.
+            "format": "b[protocol^=http]/b[protocol^=m3u8]/bv*[protocol^=http]",
+            "hls_prefer_native": True,
             "max_filesize": max(1, budget.max_bytes - budget.spent),
             "max_downloads": MAX_VIDEOS,
             "match_filter": yt_dlp.utils.match_filter_func("!is_live"),

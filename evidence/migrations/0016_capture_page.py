@@ -26,16 +26,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="webcapture",
-            name="differs",
-            field=models.BooleanField(
-                blank=True,
-                help_text="Empty for the first capture of this address.",
-                null=True,
-                verbose_name="differs from the last capture",
-            ),
-        ),
-        migrations.AddField(
-            model_name="webcapture",
             name="refused",
             field=models.JSONField(
                 blank=True,

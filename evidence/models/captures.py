@@ -1,8 +1,9 @@
 """What a capture by link saw (``evidence.capture``): the address asked for and reached,
-when, the server's answer and the tools used, the page's visible text and whether it
-differs from the last capture of the same address. The captured bytes (a WACZ) are the
-item's file; the screenshot, the PDF and the media on the page are items of their own,
-tied to the capture as its parts."""
+when, the server's answer and the tools used, the page's visible text and a digest of
+its content (to compare with other captures of the address, as far as a viewer may see
+them: ``capturing.history``). The captured bytes (a WACZ) are the item's file; the
+screenshot, the PDF and the media on the page are items of their own, tied to the
+capture as its parts."""
 
 from __future__ import annotations
 
@@ -31,12 +32,6 @@ class WebCapture(models.Model):
         max_length=64,
         blank=True,
         help_text="SHA-256 of the visible text and the media's hashes: what is compared.",
-    )
-    differs = models.BooleanField(
-        "differs from the last capture",
-        null=True,
-        blank=True,
-        help_text="Empty for the first capture of this address.",
     )
     requests = models.PositiveIntegerField("requests made", default=0)
     refused = models.JSONField(

@@ -26,37 +26,6 @@ from tracker.models import Job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def incident():
-    from datetime import UTC, datetime
-
-    from tracker.models import Incident
-
-    return Incident.objects.create(
-        title="Airstrike on the market", occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
-    )
-
-
-@pytest.fixture
-def server(settings):
-    settings.TRACKER_CAPTURE_ALLOW_PRIVATE = True  # the test's own web is on loopback
-    with site.serving() as base:
-        yield base
-
-
-@pytest.fixture
-def captured(researcher, django_capture_on_commit_callbacks):
-    """Capture a URL now (the job runs on commit); the job, refreshed."""
-
-    def run(url: str, incident=None) -> Job:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = capturing.capture_later(url, by=researcher, incident=incident)
-        job.refresh_from_db()
-        return job
-
-    return run
-
-
 def held(item: EvidenceItem) -> bytes:
     return storage.path_of(item.original_path).read_bytes()
 
@@ -98,7 +67,7 @@ def test_a_page_is_kept_as_a_wacz_with_its_screenshot_pdf_and_media(
         200,
     )
     assert seen.page_title == "SAMPLE: strike on the market"
-    assert "three strikes at dawn" in seen.text and seen.differs is None
+    assert "three strikes at dawn" in seen.text and len(seen.content_digest) == 64
     assert seen.tools["chromium"] and seen.tools["wacz"] == "0.6.0"
     assert [why for url, why in seen.refused if "169.254.169.254" in url] == [
         "The host 169.254.169.254 is on a private or local network: not captured."
@@ -154,14 +123,20 @@ def test_a_redirected_page_is_kept_at_the_address_reached(server, captured):
     assert replayed(held(seen.item), f"{server}/page") == PAGE
 
 
-def test_capturing_again_makes_a_new_capture_and_says_whether_it_changed(server, captured):
+def test_capturing_again_makes_a_new_capture_and_says_whether_it_changed(
+    server, captured, researcher
+):
     for _ in range(2):
         assert captured(f"{server}/changing").state == Job.State.DONE
         assert captured(f"{server}/same").state == Job.State.DONE
     changing = WebCapture.objects.filter(url=f"{server}/changing").order_by("captured_at")
     same = WebCapture.objects.filter(url=f"{server}/same").order_by("captured_at")
-    assert [c.differs for c in changing] == [None, True]
-    assert [c.differs for c in same] == [None, False]
+    history = capturing.history(researcher, changing[1])
+    assert [(c.pk, changed) for c, changed in history] == [
+        (changing[0].pk, None),
+        (changing[1].pk, True),
+    ]
+    assert [changed for _, changed in capturing.history(researcher, same[0])] == [None, False]
     assert len({c.item_id for c in [*changing, *same]}) == 4
 
 
