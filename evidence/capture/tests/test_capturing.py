@@ -26,37 +26,6 @@ from tracker.models import Job
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def incident():
-    from datetime import UTC, datetime
-
-    from tracker.models import Incident
-
-    return Incident.objects.create(
-        title="Airstrike on the market", occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
-    )
-
-
-@pytest.fixture
-def server(settings):
-    settings.TRACKER_CAPTURE_ALLOW_PRIVATE = True  # the test's own web is on loopback
-    with site.serving() as base:
-        yield base
-
-
-@pytest.fixture
-def captured(researcher, django_capture_on_commit_callbacks):
-    """Capture a URL now (the job runs on commit); the job, refreshed."""
-
-    def run(url: str, incident=None) -> Job:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = capturing.capture_later(url, by=researcher, incident=incident)
-        job.refresh_from_db()
-        return job
-
-    return run
-
-
 def held(item: EvidenceItem) -> bytes:
     return storage.path_of(item.original_path).read_bytes()
 
