@@ -151,6 +151,7 @@ class _Session:
         self.inflight: dict[str, asyncio.Future] = {}
         self.page = None
         self.redirect_to = ""
+        self.settled = False  # the page's own address is loaded: it goes nowhere else
         self.max_requests = settings.TRACKER_CAPTURE_MAX_REQUESTS
         self.fetching = asyncio.Semaphore(6)  # as many at once as a browser would open
 
@@ -167,6 +168,7 @@ class _Session:
             except Error as exc:
                 raise Unavailable(f"Chromium did not start ({str(exc).splitlines()[0]}).") from None
             self.loaded.version = browser.version
+            context = None
             try:
                 context = await browser.new_context(
                     viewport=VIEWPORT,
@@ -179,6 +181,15 @@ class _Session:
                 self.page = await context.new_page()
                 await self._steps()
             finally:
+                # The page first (it asks for nothing more), then the requests still in
+                # hand are let go quietly: thousands of them would hold Chromium's
+                # closing up past the capture's time, each logging an error.
+                with contextlib.suppress(TimeoutError, Error):
+                    if self.page is not None:
+                        await asyncio.wait_for(self.page.close(), 5)
+                with contextlib.suppress(TimeoutError, Error):
+                    if context is not None:
+                        await asyncio.wait_for(context.unroute_all(behavior="ignoreErrors"), 5)
                 with contextlib.suppress(TimeoutError, Error):
                     await asyncio.wait_for(browser.close(), 10)
         return self.loaded
@@ -208,6 +219,12 @@ class _Session:
         if origin is not self.page:
             self._refuse((request.url, "asked for by a pop-up or a worker"))
             return await route.abort("blockedbyclient")
+        main = request.is_navigation_request() and request.frame == self.page.main_frame
+        if main and self.settled:
+            # Captured where it loaded: a script sending the page elsewhere afterwards
+            # (location.href, a refresh, a download) is not followed.
+            self._refuse((request.url, "the page went on to another address"))
+            return await route.abort("aborted")
         if self.loaded.requests >= self.max_requests:
             self._refuse((request.url, f"more than {self.max_requests} requests: not fetched"))
             return await route.abort("blockedbyclient")
@@ -231,7 +248,8 @@ class _Session:
                 )
         except fetching.Refused as exc:
             self._refuse((request.url, str(exc)))
-            return await route.abort("addressunreachable")
+            # A page refused another address keeps the one it has (no error page).
+            return await route.abort("aborted" if main else "addressunreachable")
         finally:
             if not arrived.done():
                 arrived.set_result(None)  # the media step looks in ``answers``
@@ -315,9 +333,20 @@ class _Session:
         else:
             self._refuse((url, f"more than {fetching.MAX_REDIRECTS} redirects"))
         self.loaded.seconds["load"] = time.monotonic() - started
+        self.settled = True
+        # The page's answer is the one of the document shown (a navigation that became
+        # a download or was refused did not replace it).
+        shown = page.url.startswith(("http://", "https://")) and self.answers.get(
+            fetching.target(page.url).url
+        )
+        if shown and shown.status not in fetching.REDIRECTS:
+            self.loaded.final_url, self.loaded.status = shown.url, shown.status
+            self.loaded.headers, self.loaded.address = shown.headers, shown.address
         if not self.loaded.final_url:
             return  # no document at all (refused or unreachable): nothing to render
-        title = await self._step("title", page.title(), 5)
+        # document.title, not page.title(): that says "Loading <url>" while the page
+        # is asked to go elsewhere (a navigation refused, a download).
+        title = await self._step("title", page.evaluate("() => document.title"), 5)
         if title is None:  # the page does not answer (JavaScript that never stops)
             self.loaded.not_made.append("text, screenshot, PDF: the page stopped answering")
             return

@@ -1,21 +1,19 @@
-"""The capture tests' fixtures: an incident, the loopback web (``site``) and a capture
-made now (the job runs as its transaction commits)."""
+"""Fixtures of the capture tests: the loopback web (``site``) and a capture made now,
+through the whole job (``capture_later``, the job run on commit)."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pytest
 
 from evidence.capture import capturing
 from evidence.capture.tests import site
-from tracker.models import Job
+from tracker.models import Incident, Job
 
 
 @pytest.fixture
 def incident():
-    from datetime import UTC, datetime
-
-    from tracker.models import Incident
-
     return Incident.objects.create(
         title="Airstrike on the market", occurred_start=datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
     )

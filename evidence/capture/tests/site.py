@@ -59,6 +59,8 @@ HOSTILE = {
     "/downloads": b"<html><title>Downloads</title><body>Downloads"
     b"<a id=d href='/file.bin' download>file</a><script>document.getElementById('d').click();"
     b"setTimeout(() => { location.href = '/file.bin'; }, 100);</script></body></html>",
+    "/downloads-at-once": b"<html><title>Downloads</title><body>Downloads"
+    b"<script>location.href = '/file.bin';</script></body></html>",
     "/many": b"<html><title>Many</title><body>Many"
     + b"".join(b"<img src='/n/%d.png'>" % n for n in range(10_000))
     + b"</body></html>",
@@ -71,10 +73,21 @@ HOSTILE = {
 }
 
 
+# Every request the site received, as it came (method, path and query, headers): what
+# reached the server, whatever the capture kept. Emptied when a site starts serving.
+received: list[tuple[str, str, dict[str, str]]] = []
+
+
 class Site(Pages):
     """``Pages`` (the fetcher's tests' server) and the pages a browser capture loads."""
 
     changes = itertools.count()
+
+    def parse_request(self) -> bool:
+        parsed = super().parse_request()
+        if parsed:
+            received.append((self.command, self.path, dict(self.headers)))
+        return parsed
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's name)
         self.rfile.read(int(self.headers.get("Content-Length") or 0))
@@ -150,6 +163,7 @@ class Site(Pages):
 @contextmanager
 def serving():
     """The site on a free loopback port; yields its base URL."""
+    received.clear()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Site)
     httpd.daemon_threads = True
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
