@@ -311,6 +311,7 @@ class _Session:
             return None
         finally:
             self.loaded.seconds[name] = time.monotonic() - started
+            work.close()  # not awaited at all when no time was left
 
     async def _steps(self) -> None:
         page = self.page
