@@ -37,7 +37,7 @@ import tempfile
 import threading
 import time
 from functools import cache
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 from bench.harness import Figure, Report, Timing
@@ -153,17 +153,10 @@ class _Site(BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
 def _serving():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Site)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    from demo.capture import serving
+
+    return serving(_Site)
 
 
 # --- The capture, whole and by its pieces ----------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -45,7 +46,20 @@ def _photo() -> bytes:
 
 
 @contextmanager
-def _serving(page: bytes, photo: bytes):
+def serving(handler: type[BaseHTTPRequestHandler]) -> Iterator[str]:
+    """``handler``'s pages on a free loopback port while the block runs; yields the base
+    URL (the demo's statement here, the capture tests' web in theirs)."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def _statement(page: bytes, photo: bytes) -> type[BaseHTTPRequestHandler]:
     class Statement(BaseHTTPRequestHandler):
         def log_message(self, *args) -> None:
             pass
@@ -61,13 +75,7 @@ def _serving(page: bytes, photo: bytes):
             self.end_headers()
             self.wfile.write(body)
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Statement)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    return Statement
 
 
 def capture_statement(*, by, incident, place: str, posted: str) -> list:
@@ -77,7 +85,10 @@ def capture_statement(*, by, incident, place: str, posted: str) -> list:
 
     page = STATEMENT.format(place=place, posted=posted).encode()
     # The loader's own page on loopback: the one address this capture reaches.
-    with _serving(page, _photo()) as base, override_settings(TRACKER_CAPTURE_ALLOW_PRIVATE=True):
+    with (
+        serving(_statement(page, _photo())) as base,
+        override_settings(TRACKER_CAPTURE_ALLOW_PRIVATE=True),
+    ):
         capturing.capture_now(f"{base}/statement", by=by, incident=incident)
     web = EvidenceItem.objects.filter(web__isnull=False).latest("pk")
     made = [web, *EvidenceItem.objects.filter(capture_parts__capture__item=web)]

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import io
 import itertools
-import threading
 import time
 from contextlib import contextmanager
 from functools import cache
-from http.server import ThreadingHTTPServer
 
 from PIL import Image
 
@@ -163,12 +161,8 @@ class Site(Pages):
 @contextmanager
 def serving():
     """The site on a free loopback port; yields its base URL."""
+    from demo.capture import serving as on_loopback
+
     received.clear()
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
+    with on_loopback(Site) as base:
+        yield base

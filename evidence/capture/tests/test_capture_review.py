@@ -172,17 +172,13 @@ def large_png() -> bytes:
 
 
 @pytest.fixture
-def raw(settings, monkeypatch):
-    import threading
-    from http.server import ThreadingHTTPServer
+def raw(settings):
+    from demo.capture import serving
 
     settings.TRACKER_CAPTURE_ALLOW_PRIVATE = True
     Raw.asked = []
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Raw)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving(Raw) as base:
+        yield base
 
 
 def test_a_body_gzipped_though_not_asked_for_is_shown_unzipped_and_kept_as_sent(raw, captured):
