@@ -5,9 +5,10 @@ Chromium (Debian's package, driven by Playwright) never reaches the network: eve
 request it makes is intercepted (``context.route``) and fetched here, so each one, the
 page and every image, script, frame, redirect and media request, is checked against
 the capture's rules (scheme, public addresses only, bytes and time) before it leaves,
-and is written to the WARC as the server sent it. As a second lock Chromium is told to
-use a proxy that does not exist, loopback included, so a request that escaped
-interception (a WebSocket, say) goes nowhere.
+and is written to the WARC as the server sent it. As a second lock Chromium's proxy, for
+every address, loopback included, is a dead end of ours that closes each connection,
+so a request that is not intercepted (a WebSocket, say) goes nowhere; and WebRTC may
+send no UDP at all.
 
 What the page may do is limited too: no service workers, no downloads, pop-ups closed
 and their requests refused, at most ``max_resources`` requests, and every step (load,
@@ -24,6 +25,7 @@ import asyncio
 import contextlib
 import math
 import os
+import socket
 import threading
 import time
 import zlib
@@ -60,8 +62,8 @@ ARGS = [
     "--mute-audio",
     # WebRTC's UDP (STUN, TURN) is not a request Chromium hands over: none at all.
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # Nothing leaves Chromium by itself: a dead proxy, loopback not bypassed.
-    "--proxy-server=http://127.0.0.1:9",
+    # Nothing leaves Chromium by itself: its proxy is a dead end (``_dead_end``) and
+    # loopback is not bypassed.
     "--proxy-bypass-list=<-loopback>",
 ]
 # Response headers Chromium must not get from us as they were: the body it receives is
@@ -158,11 +160,12 @@ class _Session:
     async def run(self) -> Loaded:
         from playwright.async_api import Error, async_playwright
 
-        async with async_playwright() as playwright:
+        async with async_playwright() as playwright, _dead_end() as dead_end:
+            args = [*ARGS, f"--proxy-server=http://127.0.0.1:{dead_end}"]
             try:
                 browser = await playwright.chromium.launch(
                     executable_path=executable(),
-                    args=ARGS + (["--no-sandbox"] if os.geteuid() == 0 else []),
+                    args=args + (["--no-sandbox"] if os.geteuid() == 0 else []),
                     timeout=30_000,
                 )
             except Error as exc:
@@ -433,6 +436,32 @@ class _Session:
         except fetching.Refused as exc:
             self._refuse((url, str(exc)))
             return None
+
+
+@contextlib.asynccontextmanager
+async def _dead_end():
+    """A port on loopback that takes a connection and closes it: Chromium's proxy, so a
+    request not handed to us (a WebSocket, one past the request cap) fails at once and
+    goes nowhere, whatever else listens on this machine."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    open_ = threading.Event()
+    open_.set()
+
+    def refuse() -> None:
+        while open_.is_set():
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                connection.close()
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        open_.clear()
+        thread.join(1)
+        listener.close()
 
 
 def _pixels(value) -> int:

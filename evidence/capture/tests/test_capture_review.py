@@ -144,6 +144,15 @@ class Raw(site.Site):
             )
         if self.path == "/large.png":
             return self._send(200, large_png(), Content_Type="image/png")
+        if self.path.startswith("/websocket"):
+            port = self.path.split("=")[1]
+            script = f"new WebSocket('ws://127.0.0.2:{port}/'); fetch('http://127.0.0.2:{port}/');"
+            return self._send(
+                200,
+                b"<html><title>WS</title><body>WS<script>%s</script></body></html>"
+                % script.encode(),
+                Content_Type="text/html",
+            )
         if self.path.startswith("/webrtc"):
             port = self.path.split("=")[1]
             stun = f"stun:127.0.0.1:{port}"
@@ -205,3 +214,21 @@ def test_webrtc_sends_nothing_past_the_capture(raw, captured):
         assert captured(f"{raw}/webrtc?port={port}").state == Job.State.DONE
         with pytest.raises(TimeoutError):
             listener.recvfrom(2048)  # no STUN packet reached it
+
+
+def test_a_websocket_or_a_fetch_to_the_server_s_network_goes_nowhere(raw, captured, monkeypatch):
+    import socket
+
+    from evidence.capture import fetching
+
+    # Only the page's own address is public here; 127.0.0.2 stands for the network.
+    monkeypatch.setattr(fetching, "allowed", lambda address: address == "127.0.0.1")
+    with socket.create_server(("127.0.0.2", 0)) as listener:
+        listener.settimeout(1.5)
+        port = listener.getsockname()[1]
+        job = captured(f"{raw}/websocket?port={port}")
+        with pytest.raises(TimeoutError):
+            listener.accept()  # neither the WebSocket nor the fetch reached it
+    assert job.state == Job.State.DONE, job.error
+    refused = [url for url, _ in WebCapture.objects.get().refused]
+    assert f"http://127.0.0.2:{port}/" in refused
