@@ -326,7 +326,12 @@ class _Session:
         for _ in range(fetching.MAX_REDIRECTS + 1):
             self.redirect_to = ""
             try:
-                await page.goto(url, wait_until="load", timeout=timeout * 1000)
+                await page.goto(url, wait_until="commit", timeout=timeout * 1000)
+                # Loaded is the document's own "complete", not the load event Playwright
+                # would wait for: a script that sends the page on while it loads (to a
+                # refused address, a download) would hold that one back to the timeout.
+                left = max(1.0, timeout - (time.monotonic() - started)) * 1000
+                await page.wait_for_function("document.readyState === 'complete'", timeout=left)
             except Error as exc:
                 if self.redirect_to:  # the page's address moved: go there (checked again)
                     url = self.redirect_to
