@@ -15,11 +15,12 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from evidence import access, intake, links, players
+from evidence.admin import capture
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
 from evidence.capture import capturing
 from evidence.files import derivation
 from evidence.forms import ItemForm, UploadForm
-from evidence.models import CapturePart, Derivative, EvidenceItem, EvidenceLink
+from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
 from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
 from tracker.admin.kit import (
@@ -237,20 +238,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
 
     @admin.display(description="made by the capture")
     def from_capture(self, obj: EvidenceItem) -> str:
-        captures = capturing.shown_to(
-            obj.viewer, EvidenceItem.objects.filter(web__parts__item=obj)
-        ).order_by("code")
-        return (
-            format_html_join(
-                ", ",
-                '<a href="{}">{}</a>',
-                (
-                    (reverse("admin:evidence_evidenceitem_change", args=[c.pk]), c.code)
-                    for c in captures
-                ),
-            )
-            or "–"
-        )
+        return capture.made_by(obj.viewer, obj)
 
     def get_inlines(self, request, obj):
         if obj is None:
@@ -383,7 +371,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             return RESTRICTED
         kinds = set(obj.derivatives.values_list("kind", flat=True))
         if not kinds and obj.media_type == "application/wacz":
-            return self.capture_preview(obj)
+            return capture.screenshot_preview(obj.viewer, obj) or NO_PREVIEW
         if not kinds and derivation.pending(obj, False):
             return self.derivatives_job(obj)
         if not kinds:
@@ -402,33 +390,6 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             '<a href="{}" target="_blank" rel="noopener">{}</a>',
             reverse("evidence:preview", args=[obj.code]),
             image,
-        )
-
-    @staticmethod
-    def capture_preview(obj: EvidenceItem) -> str:
-        """A web archive's preview: its capture's screenshot, if the viewer may open it."""
-        shot = (
-            next(
-                (
-                    part.item
-                    for part in capturing.parts_shown(obj.viewer, obj.web)
-                    if part.role == CapturePart.Role.SCREENSHOT
-                ),
-                None,
-            )
-            if hasattr(obj, "web")
-            else None
-        )
-        if shot is None or not shot.derivatives.filter(kind=Derivative.Kind.THUMBNAIL).exists():
-            return NO_PREVIEW
-        return format_html(
-            '<a href="{}"><img class="evidence-preview" src="{}" alt="{}"></a>'
-            '<p class="help">The capture\'s screenshot ({}); the page itself is in the '
-            "web archive (WACZ: ReplayWeb.page opens it offline).</p>",
-            reverse("admin:evidence_evidenceitem_change", args=[shot.pk]),
-            reverse("evidence:thumbnail", args=[shot.code]),
-            f"Screenshot {shot.code}",
-            shot.code,
         )
 
     @staticmethod

@@ -6,9 +6,9 @@ request it makes is intercepted (``context.route``) and fetched here, so each on
 page and every image, script, frame, redirect and media request, is checked against
 the capture's rules (scheme, public addresses only, bytes and time) before it leaves,
 and is written to the WARC as the server sent it. As a second lock Chromium's proxy, for
-every address, loopback included, is a dead end of ours that closes each connection,
-so a request that is not intercepted (a WebSocket, say) goes nowhere; and WebRTC may
-send no UDP at all.
+every address, loopback included, is a dead end of ours (``gate.dead_end``) that closes
+each connection, so a request that is not intercepted (a WebSocket, say) goes nowhere;
+and WebRTC may send no UDP at all.
 
 What the page may do is limited too: no service workers, no downloads, pop-ups closed
 and their requests refused, at most ``max_resources`` requests, and every step (load,
@@ -22,10 +22,10 @@ The result (``Loaded``) is plain data: no database here; ``capturing`` stores it
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import math
 import os
-import socket
 import threading
 import time
 import zlib
@@ -36,7 +36,7 @@ from urllib.parse import unquote, urljoin, urlsplit
 from django.conf import settings
 from warcio.warcwriter import WARCWriter
 
-from evidence.capture import fetching
+from evidence.capture import fetching, gate
 
 VIEWPORT = {"width": 1280, "height": 900}
 # The tallest full-page screenshot (pixels); a longer page is cut here.
@@ -62,7 +62,7 @@ ARGS = [
     "--mute-audio",
     # WebRTC's UDP (STUN, TURN) is not a request Chromium hands over: none at all.
     "--webrtc-ip-handling-policy=disable_non_proxied_udp",
-    # Nothing leaves Chromium by itself: its proxy is a dead end (``_dead_end``) and
+    # Nothing leaves Chromium by itself: its proxy is a dead end (``gate.dead_end``) and
     # loopback is not bypassed.
     "--proxy-bypass-list=<-loopback>",
 ]
@@ -137,7 +137,15 @@ def load(url: str, work: Path, warc: WARCWriter, budget: fetching.Budget) -> Loa
     Raises Unavailable when Chromium is missing or will not start."""
     if not available():
         raise Unavailable(f"Chromium is not installed at {executable() or '(not set)'}.")
-    return asyncio.run(_Session(url, work, warc, budget).run())
+    session = _Session(url, work, warc, budget)
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:  # a worker, a command: no event loop in this thread
+        return asyncio.run(session.run())
+    # Called where an event loop runs already (a test driving a browser of its own): the
+    # capture's loop runs in a thread of its own.
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, session.run()).result()
 
 
 class _Session:
@@ -160,7 +168,7 @@ class _Session:
     async def run(self) -> Loaded:
         from playwright.async_api import Error, async_playwright
 
-        async with async_playwright() as playwright, _dead_end() as dead_end:
+        async with async_playwright() as playwright, gate.dead_end() as dead_end:
             args = [*ARGS, f"--proxy-server=http://127.0.0.1:{dead_end}"]
             try:
                 browser = await playwright.chromium.launch(
@@ -441,32 +449,6 @@ class _Session:
         except fetching.Refused as exc:
             self._refuse((url, str(exc)))
             return None
-
-
-@contextlib.asynccontextmanager
-async def _dead_end():
-    """A port on loopback that takes a connection and closes it: Chromium's proxy, so a
-    request not handed to us (a WebSocket, one past the request cap) fails at once and
-    goes nowhere, whatever else listens on this machine."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    open_ = threading.Event()
-    open_.set()
-
-    def refuse() -> None:
-        while open_.is_set():
-            with contextlib.suppress(OSError):
-                connection, _ = listener.accept()
-                connection.close()
-
-    thread = threading.Thread(target=refuse, daemon=True)
-    thread.start()
-    try:
-        yield listener.getsockname()[1]
-    finally:
-        open_.clear()
-        thread.join(1)
-        listener.close()
 
 
 def _pixels(value) -> int:

@@ -1,5 +1,7 @@
-"""The capture's gate: a forward proxy on loopback, open only while a capture runs, for a
-tool that does its own networking (``yt-dlp``) so that it obeys the capture's rules.
+"""The capture's doors on loopback, open only while a capture runs: the gate, a forward
+proxy for a tool that does its own networking (``yt-dlp``) so that it obeys the
+capture's rules; and the dead end (``dead_end``), Chromium's proxy, which closes every
+connection it is offered.
 
 Every connection the tool asks for (``CONNECT host:port`` for https, an absolute
 ``GET http://host/path`` for http) is checked as ``fetching`` checks a page (scheme and
@@ -90,12 +92,8 @@ class _Handler(socketserver.BaseRequestHandler):
         try:
             found = fetching.target(url)
             address = fetching.resolve(found)
-            through = fetching.proxy()
             timeout = min(30.0, self.server.budget.left())
-            if through is not None:
-                sock = fetching._tunnel(through, address or found.host, found.port, timeout)
-            else:
-                sock = socket.create_connection((address, found.port), timeout)
+            sock = fetching.connect(address, found.host, found.port, timeout)
         except fetching.Refused as exc:
             self.server.refused.append((url, str(exc)))
             raise
@@ -172,3 +170,29 @@ def opened(budget: fetching.Budget) -> Iterator[_Gate]:
         gate.cut()
         gate.shutdown()
         gate.server_close()
+
+
+@contextlib.asynccontextmanager
+async def dead_end():
+    """A port on loopback that takes a connection and closes it: Chromium's proxy, so a
+    request not handed to us (a WebSocket, one past the request cap) fails at once and
+    goes nowhere, whatever else listens on this machine."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    open_ = threading.Event()
+    open_.set()
+
+    def refuse() -> None:
+        while open_.is_set():
+            with contextlib.suppress(OSError):
+                connection, _ = listener.accept()
+                connection.close()
+
+    thread = threading.Thread(target=refuse, daemon=True)
+    thread.start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        open_.clear()
+        thread.join(1)
+        listener.close()
