@@ -359,3 +359,14 @@ def test_the_refusal_names_the_first_hidden_item_by_code_and_its_first_citing_at
     message = " ".join(caught.value.messages)
     assert message.startswith(f"Refused: {case['hidden'].code} would then")
     assert f"{case['visible'].code}'s attribution to {second}" in message
+
+
+def test_an_incident_is_checked_when_its_sensitivity_may_have_changed_only(case):
+    """A new incident has no links or attributions yet; a save naming its fields is
+    checked only when they include the sensitivity (the workflow saves the status alone)."""
+    new = f.IncidentFactory.build(place=case["visible"].place)
+    assert _support_queries(new.save) == 0
+    incident = case["visible"]
+    assert _support_queries(lambda: incident.save(update_fields=["title"])) == 0
+    assert _support_queries(lambda: incident.save(update_fields=["sensitivity"])) > 0
+    assert _support_queries(incident.save) > 0
