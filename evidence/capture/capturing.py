@@ -227,7 +227,7 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
 
 def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceItem | None:
     found = fetching.target(page.final_url)
-    where = _plain(fetching.readable(found.url).split("://", 1)[1])  # host as people write it
+    where = _no_nul(fetching.readable(found.url).split("://", 1)[1])  # host as people write it
     common = {
         "by": user,
         "incident": incident,
@@ -280,16 +280,16 @@ def _store(page: browser.Loaded, wacz: Path, *, at, user, incident) -> EvidenceI
         final_url=page.final_url[:2000],
         captured_at=at,
         http_status=page.status,
-        http_headers=[[_plain(name), _plain(value)[:2000]] for name, value in page.headers[:200]],
-        redirects=[[status, _plain(location)[:2000]] for status, location in page.redirects],
-        page_title=_plain(page.title)[:300],
+        http_headers=[[_no_nul(name), _no_nul(value)[:2000]] for name, value in page.headers[:200]],
+        redirects=[[status, _no_nul(location)[:2000]] for status, location in page.redirects],
+        page_title=_no_nul(page.title)[:300],
         server_address=page.address or None,
         tools=tools(page),
-        not_made=_plain("\n".join(not_made)),
-        text=_plain(page.text[:TEXT_KEPT]),
+        not_made=_no_nul("\n".join(not_made)),
+        text=_no_nul(page.text[:TEXT_KEPT]),
         content_digest=content,
         requests=page.requests,
-        refused=[[_plain(asked)[:2000], _plain(why)[:300]] for asked, why in page.refused]
+        refused=[[_no_nul(asked)[:2000], _no_nul(why)[:300]] for asked, why in page.refused]
         + ([["", f"{page.refused_more} more, not listed"]] if page.refused_more else []),
     )
     CapturePart.objects.bulk_create(
@@ -311,14 +311,14 @@ def _part(
     with path.open("rb") as stream:
         try:
             result = intake.ingest(
-                stream, filename=_plain(name), kind=kind, title=_plain(title)[:200], **fields
+                stream, filename=_no_nul(name), kind=kind, title=_no_nul(title)[:200], **fields
             )
         except intake.IntakeError as exc:
             return None, str(exc)
     return result.item, intake.SET_ASIDE
 
 
-def _plain(text: str) -> str:
+def _no_nul(text: str) -> str:
     """``text`` as a database keeps it: no NUL (PostgreSQL refuses it in text and JSON)."""
     return text.replace("\x00", "\ufffd")
 

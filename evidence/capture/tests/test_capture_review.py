@@ -75,7 +75,7 @@ def test_a_part_set_aside_is_not_named_to_those_who_see_the_capture(
     assert job.state == Job.State.DONE, job.error
     web = WebCapture.objects.get()
     assert not web.parts.filter(item=held).exists() and "red.jpg" not in web.not_made
-    assert "3 parts" not in job.message  # screenshot, PDF, blue, moved-image, clip: 5
+    assert "5 parts" in job.message  # screenshot, PDF, blue, moved-image, clip (not red)
     client.force_login(other_researcher)
     text = page_of(client, web.item)
     assert "set aside" not in text and held.code not in text
