@@ -17,10 +17,12 @@ import pytest
 from django.conf import settings
 from django.utils.html import escape
 
+from demo import clips
 from evidence.files import custody
 from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata, SatelliteImage
 from evidence.tests.files import make_geotiff, make_jpeg, make_png
 from evidence.tests.intake_helpers import ingest, originals, staging
+from tracker.models import Job
 
 pytestmark = pytest.mark.django_db
 
@@ -263,6 +265,27 @@ def test_derivatives_are_recorded_as_made_for_the_sender(
     made = item.custody_events.filter(action=CustodyEvent.Action.DERIVATIVE)
     assert made.count() == 2
     assert {e.actor for e in made} == {researcher}
+
+
+@pytest.mark.parametrize(
+    ("make", "filename", "kind", "asked"),
+    [
+        (make_jpeg, "IMG_0001.jpg", "photo", ["derivatives"]),
+        (lambda: clips.video(seconds=1), "clip.mp4", "video", ["derivatives", "playable"]),
+        (lambda: clips.audio(seconds=1), "call.m4a", "audio", ["derivatives", "playable"]),
+        (lambda: TEXT, "notes.txt", "document", []),
+    ],
+    ids=["photo", "video", "audio", "document"],
+)
+def test_the_background_work_an_item_needs_is_asked_for_it_by_its_sender(
+    researcher, make, filename, kind, asked
+):
+    """A photo needs its thumbnails, a recording its poster (or waveform) and a copy a
+    browser plays; each job names the item by its code and the sender as its requester
+    (who is told of a failure, and whose sight of the item the job checks)."""
+    item = ingest(make(), by=researcher, filename=filename, kind=kind).item
+    jobs = Job.objects.order_by("kind").values_list("kind", "target", "requested_by")
+    assert list(jobs) == [(name, item.code, researcher.pk) for name in asked]
 
 
 def test_without_a_given_time_an_item_is_acquired_when_it_is_received(researcher):
