@@ -27,7 +27,7 @@ from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
 from tracker.admin.tray import TrayMixin
 from tracker.admin.tray_testimony import TrayTestimonyMixin
-from tracker.display import count_range
+from tracker.display import count_range, time_with_zone
 from tracker.models import (
     AttackType,
     Attribution,
@@ -421,7 +421,7 @@ class ReviewEventAdmin(ReadOnlyAdmin):
     """The review log is written by tracker.workflow only."""
 
     list_display = (
-        "at",
+        "when",
         "content_type",
         "object_id",
         "action",
@@ -434,3 +434,7 @@ class ReviewEventAdmin(ReadOnlyAdmin):
     show_full_result_count = False
     # A transition's comment speaks of its record: the policy (evidence.visibility) keeps
     # out the events of records the user may not see.
+
+    @admin.display(description="at", ordering="at")
+    def when(self, obj: ReviewEvent) -> str:
+        return time_with_zone(obj.at)

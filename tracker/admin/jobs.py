@@ -18,6 +18,7 @@ from evidence import jobs as evidence_jobs
 from evidence import views as evidence_views
 from tracker import jobs
 from tracker.admin.kit import ReadOnlyAdmin, primary_key
+from tracker.display import time_with_zone
 from tracker.models import Job
 
 MANAGE = jobs.MANAGE
@@ -58,7 +59,7 @@ class JobAdmin(ReadOnlyAdmin):
         "state_shown",
         "attempts_shown",
         "requested_by",
-        "created_at",
+        "asked_at",
         "outcome",
     )
     list_display_links = ("number",)
@@ -127,6 +128,10 @@ class JobAdmin(ReadOnlyAdmin):
         return format_html(
             '<span class="status-badge status-{}">{}</span>', badge, job.get_state_display()
         )
+
+    @admin.display(description="created at", ordering="created_at")
+    def asked_at(self, job: Job) -> str:
+        return time_with_zone(job.created_at)
 
     @admin.display(description="attempts")
     def attempts_shown(self, job: Job) -> str:

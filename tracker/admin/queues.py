@@ -200,7 +200,8 @@ def _list_page(request, title, sections, empty, *, publish=False):
     """``sections``: (meta, queryset) or (meta, queryset, what the section holds)."""
     rows = []
     for meta, qs, *what in sections:
-        rows.append((meta, list(qs[:LIMIT]), qs.count(), what[0] if what else ""))
+        shown = list(_with_submitted_at(qs)[:LIMIT])  # its "Submitted" column
+        rows.append((meta, shown, qs.count(), what[0] if what else ""))
     context = {
         **admin.site.each_context(request),
         "title": title,

@@ -8,7 +8,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from tracker import discussion, workflow
-from tracker.models import Assignment, Comment, Incident, Sensitivity
+from tracker.display import time_with_zone
+from tracker.models import Assignment, Comment, Incident, ReviewEvent, Sensitivity
 from tracker.tests import factories as f
 from tracker.workflow import Action, transition
 
@@ -156,6 +157,14 @@ def test_comments_are_in_the_records_review_timeline(client, researcher, inciden
     assert "submit for review" in timeline
     assert "commented: “Second photo &lt;b&gt;added&lt;/b&gt;.”" in timeline
     assert timeline.index("submit for review") < timeline.index("commented")
+    # Each time of the timeline and of the thread names its zone, as every time shown does.
+    event = ReviewEvent.objects.get()
+    made = Comment.objects.get()
+    assert f"<time>{time_with_zone(event.at)}</time>" in timeline
+    assert f"<time>{time_with_zone(made.created_at)}</time>" in timeline
+    thread = page[page.index('id="discussion"') :]
+    assert f">{time_with_zone(made.created_at)}</time>" in thread
+    assert "(UTC+" in time_with_zone(made.created_at)
 
 
 # --- The rules, one by one ----------------------------------------------------------------------

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from evidence.models import Derivative, EvidenceLink
 from tracker import parts
-from tracker.models import ReviewStatus
+from tracker.display import time_with_zone
+from tracker.models import ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 from tracker.workflow import Action, transition
 
@@ -66,6 +67,24 @@ def test_ready_to_publish_lists_verified_records_for_editors(client, researcher,
     assert publish in page.content.decode()
     index = client.get(reverse("admin:index")).content.decode()
     assert "Ready to publish" in index and "1 verified" in index
+
+
+def test_every_list_of_the_review_names_the_zone_of_its_times(client, researcher, reviewer, editor):
+    waiting, verified = (f.IncidentFactory(created_by=researcher) for _ in range(2))
+    for incident in (waiting, verified):
+        transition(incident, Action.SUBMIT, by=researcher)
+    transition(verified, Action.VERIFY, by=reviewer)
+    submitted = {
+        e.object_id: time_with_zone(e.at) for e in ReviewEvent.objects.filter(action="submit")
+    }
+    assert all("(UTC+" in shown for shown in submitted.values())
+    client.force_login(editor)
+    queue = client.get(reverse("review_queue")).content.decode()
+    assert submitted[waiting.pk] in queue
+    ready = client.get(reverse("ready_to_publish")).content.decode()
+    assert submitted[verified.pk] in ready
+    events = client.get(reverse("admin:tracker_reviewevent_changelist")).content.decode()
+    assert all(time_with_zone(e.at) in events for e in ReviewEvent.objects.all())
 
 
 def test_ready_to_publish_is_empty_for_a_reviewer(client, researcher, reviewer):
