@@ -14,6 +14,7 @@ from contextlib import ExitStack, contextmanager
 from typing import BinaryIO
 
 from django import forms
+from django.utils.html import format_html
 
 from evidence.files import held, storage
 from evidence.models import EvidenceItem, Testimony, Witness
@@ -23,6 +24,11 @@ from tracker.admin import kit
 from tracker.models import Incident, SourceType
 
 log = logging.getLogger(__name__)
+FILE_AGAIN = "The file kept from your last attempt is no longer held: choose it again."
+KEPT = (
+    "Kept from your last attempt: <strong>{}</strong> ({} bytes). Leave this empty to "
+    "use it, or choose another file."
+)
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -187,12 +193,84 @@ class UploadForm(ItemDetailsForm):
         return incident
 
 
-class NewTestimonyForm(forms.Form):
+class KeepsOneFile(forms.Form):
+    """A form of one file (``file_field``, not required) that keeps it across an error
+    (``evidence.files.held``): shown again, it carries the file held for the same user in
+    its hidden ``held`` field, so that correcting another field does not mean choosing
+    the file again. The form sets ``self.user`` before this ``__init__`` runs."""
+
+    file_field = "file"
+    held = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept: held.Held | None = None  # the file held from the last attempt, if any
+        if self.is_bound:
+            self.kept = held.claim(str(self.data.get(self.add_prefix("held"), "")), user=self.user)
+        if self.kept is not None:
+            self.fields[self.file_field].help_text = format_html(
+                KEPT, self.kept.name, self.kept.size
+            )
+
+    def clean(self):
+        data = super().clean()
+        name = self.file_field
+        if not data.get(name) and self.kept is None and name not in self.errors:
+            required = self.fields[name].error_messages["required"]
+            self.add_error(name, FILE_AGAIN if data.get("held") else required)
+        return data
+
+    def size(self) -> int:
+        """The size of the file (chosen now, else held)."""
+        upload = self.cleaned_data.get(self.file_field)
+        if upload:
+            return upload.size
+        return self.kept.size if self.kept is not None else 0
+
+    @contextmanager
+    def source(self) -> Iterator[tuple[BinaryIO, str]]:
+        """The file, and its name: the one chosen now, else the one held."""
+        upload = self.cleaned_data.get(self.file_field)
+        if upload:
+            yield upload, upload.name
+            return
+        assert self.kept is not None  # clean() refuses a form with neither
+        with self.kept.path.open("rb") as stream:
+            yield stream, self.kept.name
+
+    def keep_file(self) -> None:
+        """After an error: hold the file chosen now (replacing one held before), so that
+        the form shown again carries it. Nothing is held past the upload limit."""
+        upload = self.files.get(self.add_prefix(self.file_field))
+        if upload:
+            try:
+                kept = held.hold(upload, name=upload.name, user=self.user)
+            except (storage.TooLarge, OSError) as exc:
+                log.warning("upload not held after an error: %s", exc)
+                return
+            self.release()
+            self.kept = kept
+        if self.kept is not None:
+            self.data = self.data.copy()
+            self.data[self.add_prefix("held")] = self.kept.token
+            # The field's bound copy, made when the form was validated, is what is shown.
+            self[self.file_field].help_text = format_html(KEPT, self.kept.name, self.kept.size)
+
+    def release(self) -> None:
+        """The held file is no longer needed (stored, or replaced)."""
+        if self.kept is not None:
+            held.release(self.kept)
+            self.kept = None
+
+
+class NewTestimonyForm(KeepsOneFile):
     """A testimony in one form (``evidence.testimony.record``): the transcript, the
     witness (known, or new), the interview and the consent."""
 
+    file_field = "transcript"
     transcript = forms.FileField(
-        help_text="The transcript (text or PDF) or the recording (audio or video)."
+        required=False,  # the file kept from the last attempt will do (KeepsOneFile)
+        help_text="The transcript (text or PDF) or the recording (audio or video).",
     )
     witness = forms.ModelChoiceField(
         Witness.objects.none(),
@@ -242,6 +320,7 @@ class NewTestimonyForm(forms.Form):
     NEW_WITNESS = ("pseudonym", "role", "real_name", "contact")
 
     def __init__(self, *args, user, **kwargs) -> None:
+        self.user = user
         super().__init__(*args, **kwargs)
         from evidence.visibility import visible_to  # the policy imports this app's forms
 

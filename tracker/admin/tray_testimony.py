@@ -47,28 +47,31 @@ class TrayTestimonyMixin:
             request.POST if post else None, request.FILES if post else None, user=request.user
         )
         if post and form.is_valid():
-            transcript = form.cleaned_data["transcript"]
             try:
-                item = testimony.record(
-                    transcript,
-                    filename=transcript.name,
-                    by=request.user,
-                    incident=incident,
-                    witness=form.cleaned_data["witness"],
-                    new_witness=form.new_witness(),
-                    interview=form.interview(),
-                    is_protected=form.cleaned_data["is_protected"],
-                )
+                with form.source() as (transcript, name):
+                    item = testimony.record(
+                        transcript,
+                        filename=name,
+                        by=request.user,
+                        incident=incident,
+                        witness=form.cleaned_data["witness"],
+                        new_witness=form.new_witness(),
+                        interview=form.interview(),
+                        is_protected=form.cleaned_data["is_protected"],
+                    )
             except intake.IntakeError as exc:
                 form.add_error("transcript", str(exc))
             except ValidationError as exc:
                 form.add_error(None, exc)
             else:
+                form.release()
                 self.message_user(
                     request, f"Testimony stored as {item.code} and linked to {incident.code}."
                 )
                 url = reverse("admin:tracker_incident_change", args=[incident.pk])
                 return HttpResponseRedirect(f"{url}#tray")
+        if post:
+            form.keep_file()  # shown again with the file: it need not be chosen again
             self.message_user(request, "Nothing was stored: see below.", messages.ERROR)
         context = {
             **self.admin_site.each_context(request),

@@ -14,8 +14,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from evidence.files import storage
-from evidence.flights.forms import FILE_AGAIN
 from evidence.flights.tests.flightlog_helpers import EXAMPLE
+from evidence.forms import FILE_AGAIN
 from evidence.models import CustodyEvent, EvidenceItem, FlightLog
 
 pytestmark = pytest.mark.django_db

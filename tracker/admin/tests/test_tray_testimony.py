@@ -8,6 +8,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from evidence.forms import FILE_AGAIN
 from evidence.models import EvidenceItem, EvidenceLink, Witness
 from evidence.models import Testimony as Told  # not "Test…": pytest would collect it
 from tracker.models import Incident, ReviewStatus, Sensitivity
@@ -144,3 +145,41 @@ def test_a_restricted_incident_is_not_there(client, researcher):
     client.force_login(researcher)
     assert client.post(url(secret), data()).status_code == 404
     assert nothing_stored()
+
+
+def test_after_an_error_the_transcript_is_kept_for_its_sender_only(
+    client, researcher, other_researcher, incident
+):
+    """A form refused for another field (no summary) shows the transcript as kept: sent
+    again with the token alone, it is stored, and the held copy is gone. Another user
+    sending the same token claims nothing."""
+    client.force_login(researcher)
+    first = client.post(url(incident), data(summary=""))
+    assert first.status_code == 200 and nothing_stored()
+    form = first.context["form"]
+    token = form.kept.token
+    body = first.content.decode()
+    assert f'name="held" value="{token}"' in body
+    assert "Kept from your last attempt: <strong>interview.txt</strong>" in body
+    # Someone else's post with the token: no file, nothing stored.
+    incident.created_by = other_researcher  # so that the other researcher sees it too
+    incident.save()
+    client.force_login(other_researcher)
+    stolen = client.post(url(incident), data(transcript="", held=token))
+    assert stolen.status_code == 200 and nothing_stored()
+    assert stolen.context["form"].errors["transcript"] == [FILE_AGAIN]
+    incident.created_by = researcher
+    incident.save()
+    client.force_login(researcher)
+    again = client.post(url(incident), data(transcript="", held=token))
+    assert again.status_code == 302, again.context["form"].errors
+    item = EvidenceItem.objects.get()
+    assert item.original_filename == "interview.txt"
+    assert form.kept.path.exists() is False  # released once stored
+
+
+def test_a_token_no_longer_held_asks_for_the_file_again(client, researcher, incident):
+    client.force_login(researcher)
+    answer = client.post(url(incident), data(transcript="", held="forged"))
+    assert answer.status_code == 200 and nothing_stored()
+    assert answer.context["form"].errors["transcript"] == [FILE_AGAIN]
