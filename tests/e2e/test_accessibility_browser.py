@@ -32,6 +32,7 @@ from tracker import discussion, parts
 from tracker.models import IncidentRelation
 from tracker.tests import factories as f
 from tracker.tests.seed import ensure_seed_data
+from tracker.workflow import Action, transition
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct-horse-battery"
@@ -166,6 +167,8 @@ def case(researcher, reviewer, editor):
     discussion.assign(incident, reviewer.pk, by=researcher)
     discussion.comment(incident, by=researcher, body="@reviewer the second photo is blurred.")
     f.FlightObservationFactory()
+    for name in ("Maarat al-Numan", "Maarshamarin"):
+        f.PlaceFactory(name=name, district="Maarat al-Numan")
 
     submitted = f.IncidentFactory(title="Shelling of the bakery", created_by=researcher)
     ingest(photo(4, taken), by=researcher, incident=submitted, filename="bakery.jpg")
@@ -174,7 +177,16 @@ def case(researcher, reviewer, editor):
     )
     parts.submit_together(submitted, by=researcher)
     assert EvidenceLink.objects.filter(incident=submitted).exists()
-    return {"incident": incident, "submitted": submitted, "photo": photos[0], "official": commander}
+    verified = f.IncidentFactory(title="Strike on the water station", created_by=researcher)
+    transition(verified, Action.SUBMIT, by=researcher)
+    transition(verified, Action.VERIFY, by=reviewer)
+    return {
+        "incident": incident,
+        "submitted": submitted,
+        "verified": verified,
+        "photo": photos[0],
+        "official": commander,
+    }
 
 
 def test_the_checker_finds_a_violation(live_server, axe_page, researcher):
@@ -209,6 +221,11 @@ def test_a_researchers_pages(live_server, axe_page, case):
     expect(page.locator(".select2-results__option--highlighted")).to_have_count(1)
     journey.check("incident page, a list of target types open")
     page.keyboard.press("Escape")
+    page.locator(".field-place .select2-selection").click()
+    page.locator(".select2-container--open .select2-search__field").fill("Maarat")
+    expect(page.locator(".select2-results__option--highlighted")).to_have_count(1)
+    journey.check("incident page, the place picker open")
+    page.keyboard.press("Escape")
     journey.visit("/admin/tracker/incident/add/")
     journey.visit("/admin/evidence/evidenceitem/", item.code)
     journey.visit(f"/admin/evidence/evidenceitem/{item.pk}/change/", item.code)
@@ -231,7 +248,9 @@ def test_a_reviewers_and_an_editors_pages(live_server, axe_page, case):
     journey.visit(f"/admin/tracker/incident/{submitted.pk}/review-together/", submitted.code)
     journey.visit("/admin/review/mine/", case["incident"].code)  # assigned to the reviewer
     journey.login("editor")
-    journey.visit("/admin/review/ready/")
+    verified = case["verified"]
+    journey.visit("/admin/review/ready/", verified.code)
+    journey.visit(f"/admin/tracker/incident/{verified.pk}/review/publish/", verified.code)
     official = case["official"]
     journey.visit(f"/admin/tracker/official/{official.pk}/change/", official.name)
     journey.assert_accessible()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.e2e.fit import overflow
 from tests.e2e.test_csp_browser import PASSWORD
 from tracker.tests import factories as f
 
@@ -28,11 +29,6 @@ def login(page, base, username):
     page.fill("#id_password", PASSWORD)
     page.click("input[type=submit]")
     page.wait_for_url(f"{base}/admin/")
-
-
-def overflow(page) -> int:
-    """How many pixels the page is wider than the window (0: it fits)."""
-    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
 
 
 def test_the_ranked_flights_fit_with_their_confirm_buttons(live_server, narrow, reviewer):

@@ -27,6 +27,7 @@ from playwright.sync_api import expect
 from evidence.flights.tests.flightlog_helpers import EXAMPLE
 from evidence.models import EvidenceItem, FlightLog
 from evidence.tests.files import make_jpeg
+from tests.e2e.fit import overflow
 from tracker.models import Incident, ReviewStatus
 from tracker.tests.seed import ensure_seed_data
 
@@ -45,7 +46,8 @@ def demo(db):
 
 
 class Journey:
-    def __init__(self, browser, base, folder):
+    def __init__(self, browser, base, folder, *, fits=True):
+        self.fits = fits
         self.context = browser.new_context(viewport={"width": 1366, "height": 900})
         self.base, self.folder = base, folder
         folder.mkdir(parents=True, exist_ok=True)
@@ -89,6 +91,8 @@ class Journey:
         self.shots += 1
         path = self.folder / f"{self.shots:02d}-{self.who}-{name}.png"
         self.page.screenshot(path=str(path), full_page=True)
+        if self.fits:  # every page of today's route fits 1366 px: no sideways scrolling
+            assert overflow(self.page) <= 0, f"{self.who}: {name} is wider than 1366 px"
 
 
 def photos(folder: Path, shade: int = 90) -> list[str]:
@@ -110,7 +114,8 @@ def test_the_journey_of_a_strike_from_field_to_publication(
     folder = Path(kept) / "journey" if kept else tmp_path_factory.mktemp("journey-screenshots")
     folder.mkdir(parents=True, exist_ok=True)
     print(f"\nscreenshots of the journey: {folder}")
-    before = journey_before(Journey(browser, live_server.url, folder / "before"), tmp_path)
+    earlier = Journey(browser, live_server.url, folder / "before", fits=False)
+    before = journey_before(earlier, tmp_path)
     now = journey_now(
         Journey(browser, live_server.url, folder), tmp_path, "SAMPLE Strike on the vegetable market"
     )
