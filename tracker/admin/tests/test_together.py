@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
-from evidence.models import Derivative, EvidenceLink
+from evidence.models import Derivative, EvidenceItem, EvidenceLink
+from tracker.display import time_with_zone
 from tracker.models import Incident, ReviewStatus, Sensitivity
 from tracker.tests import factories as f
 from tracker.workflow import Action, transition
@@ -114,6 +117,26 @@ def test_the_one_pass_page_shows_each_item_with_its_thumbnail_and_page(client, r
     for item in items_of(submitted):
         assert change_url(item) in page
     assert page.count('type="radio"') == 4 * 4  # three items and the incident
+
+
+def test_the_one_pass_page_shows_each_items_facts_and_custody(client, reviewer, submitted):
+    taken = datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
+    for n, item in enumerate(items_of(submitted)):
+        EvidenceItem.objects.filter(pk=item.pk).update(sha256=f"{n}" * 64)
+    EvidenceItem.objects.filter(pk=items_of(submitted)[0].pk).update(captured_at=taken)
+    client.force_login(reviewer)
+    page = client.get(together_url(submitted)).content.decode()
+    for item in items_of(submitted):
+        card = page[page.index(f'id="review-evidenceitem-{item.pk}"') :]
+        card = card[: card.index("</fieldset>")]
+        assert f"<dt>Kind</dt><dd>{item.get_kind_display()}</dd>" in card
+        assert f"<code>{item.sha256[:16]}…</code>" in card
+        events = item.custody_events.count()
+        assert f"<dt>Custody</dt><dd>{events} event" in card and "#custody_events-group" in card
+    first = page[page.index(f'id="review-evidenceitem-{items_of(submitted)[0].pk}"') :]
+    assert (
+        f"<dt>Captured</dt><dd>{time_with_zone(taken)}</dd>" in first[: first.index("</fieldset>")]
+    )
 
 
 def test_one_pass_verifies_the_evidence_then_the_incident(client, reviewer, submitted):

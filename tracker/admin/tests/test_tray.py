@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -13,6 +14,7 @@ from django.urls import reverse
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.tests.files import make_jpeg
 from tracker import workflow
+from tracker.display import time_with_zone
 from tracker.models import Incident, ReviewStatus, Sensitivity
 from tracker.tests import factories as f
 from tracker.workflow import Action, transition
@@ -58,12 +60,54 @@ def test_the_tray_shows_each_item_as_a_card(client, researcher, incident):
     assert "data-tray-upload" in page and "tray.js" in page
 
 
-def test_the_pages_queries_do_not_grow_with_the_tray(client, researcher, incident):
+def test_a_card_says_what_the_item_is_where_and_when_it_was_taken_and_its_look_alikes(
+    client, researcher, incident
+):
+    place = f.PlaceFactory(name="Maarat al-Numan")
+    taken = datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
+    photo, twin = linked(
+        incident, 2, captured_at=taken, captured_place=place, created_by=researcher
+    )
+    photo.near_duplicates.add(twin)
+    transition(photo, Action.SUBMIT, by=researcher)
+    EvidenceLink.objects.filter(item=twin).update(relied_on=False)
     client.force_login(researcher)
-    linked(incident, 5)
+    page = client.get(change_url(incident)).content.decode()
+    card = page[page.index(f'<li class="tray-card" id="tray-link-') :]
+    card = card[: card.index("</li>")]
+    assert photo.code in card and "Photo" in card
+    assert f"Taken {time_with_zone(taken)}" in card and "<bdi>Maarat al-Numan</bdi>" in card
+    assert "looks like 1 other<" in card and "submitted" in card
+    aside = page[page.index('<li class="tray-card tray-aside"') :]
+    assert twin.code in aside[: aside.index("</li>")] and "not relied on" in aside
+
+
+def test_the_pages_queries_do_not_grow_with_the_tray(client, researcher, incident):
+    """Counted with everything a card shows: a thumbnail, a place, a look-alike."""
+    client.force_login(researcher)
+    place = f.PlaceFactory()
+    taken = datetime(2019, 5, 5, 7, 30, tzinfo=UTC)
+
+    def add(n):
+        items = linked(incident, n, captured_at=taken, captured_place=place)
+        Derivative.objects.bulk_create(
+            Derivative(
+                item=i,
+                kind=Derivative.Kind.THUMBNAIL,
+                path=f"{i.pk}.jpg",
+                sha256="0" * 64,
+                width=1,
+                height=1,
+            )
+            for i in items
+        )
+        for one, other in zip(items[::2], items[1::2], strict=False):
+            one.near_duplicates.add(other)
+
+    add(5)
     with CaptureQueriesContext(connection) as few:
         assert client.get(change_url(incident)).status_code == 200
-    linked(incident, 195)
+    add(195)
     with CaptureQueriesContext(connection) as many:
         page = client.get(change_url(incident)).content.decode()
     assert len(many) == len(few)
