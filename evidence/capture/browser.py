@@ -14,7 +14,9 @@ What the page may do is limited too: no service workers, no downloads, pop-ups c
 and their requests refused, at most ``max_resources`` requests, and every step (load,
 text, screenshot, PDF) within its own time so that a page whose JavaScript never stops
 still leaves a capture with what was fetched. Large bodies and media are kept in the
-WARC but not handed to the browser (which need not play a video to capture it).
+WARC but not handed to the browser (which need not play a video to capture it). And a
+browser that stops answering altogether is killed past the capture's time and ``GRACE``
+(``processes``): the capture keeps what was fetched and says so.
 
 The result (``Loaded``) is plain data: no database here; ``capturing`` stores it.
 """
@@ -24,11 +26,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import io
+import logging
 import math
 import os
 import threading
 import time
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
@@ -36,8 +39,9 @@ from urllib.parse import unquote, urljoin, urlsplit
 from django.conf import settings
 from warcio.warcwriter import WARCWriter
 
-from evidence.capture import fetching, gate
+from evidence.capture import fetching, gate, processes
 
+log = logging.getLogger(__name__)
 VIEWPORT = {"width": 1280, "height": 900}
 # The tallest full-page screenshot (pixels); a longer page is cut here.
 SCREENSHOT_MAX_HEIGHT = 16000
@@ -50,6 +54,9 @@ MAX_MEDIA = 40
 TEXT_MAX = 1_000_000
 REFUSED_LISTED = 500
 STEP_SECONDS = 15.0
+# How long past the capture's time a browser that stopped answering is waited for, before
+# it is killed, and again after (``load``).
+GRACE = 30.0
 ARGS = [
     "--headless",
     "--disable-gpu",
@@ -138,14 +145,22 @@ def load(url: str, work: Path, warc: WARCWriter, budget: fetching.Budget) -> Loa
     if not available():
         raise Unavailable(f"Chromium is not installed at {executable() or '(not set)'}.")
     session = _Session(url, work, warc, budget)
+
+    # Waited for as long as the capture may take and GRACE more: a browser that stops
+    # answering (its page's JavaScript, a fault) is then killed; no worker waits forever.
+    ended = processes.in_thread(session.run())
     try:
-        asyncio.get_running_loop()
-    except RuntimeError:  # a worker, a command: no event loop in this thread
-        return asyncio.run(session.run())
-    # Called where an event loop runs already (a test driving a browser of its own): the
-    # capture's loop runs in a thread of its own.
-    with concurrent.futures.ThreadPoolExecutor(1) as thread:
-        return thread.submit(asyncio.run, session.run()).result()
+        return ended.result(timeout=budget.left() + GRACE)
+    except concurrent.futures.TimeoutError:
+        pass
+    log.warning("capture of %s: the browser stopped answering; killed%s", url, session.waiting())
+    processes.kill_trees(session.drivers)
+    try:  # what the session fetched is kept, once its calls have failed and it has ended
+        ended.exception(timeout=GRACE)
+    except concurrent.futures.TimeoutError:
+        raise fetching.Refused("The browser stopped answering and could not be stopped.") from None
+    session.loaded.not_made.append("the browser stopped answering: stopped")
+    return session.loaded
 
 
 class _Session:
@@ -164,11 +179,16 @@ class _Session:
         self.settled = False  # the page's own address is loaded: it goes nowhere else
         self.max_requests = settings.TRACKER_CAPTURE_MAX_REQUESTS
         self.fetching = asyncio.Semaphore(6)  # as many at once as a browser would open
+        self.drivers: set[int] = set()  # the Playwright driver started for this session
+        self.loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self) -> Loaded:
         from playwright.async_api import Error, async_playwright
 
+        self.loop = asyncio.get_running_loop()
+        before = processes.drivers()
         async with async_playwright() as playwright, gate.dead_end() as dead_end:
+            self.drivers = processes.drivers() - before
             args = [*ARGS, f"--proxy-server=http://127.0.0.1:{dead_end}"]
             try:
                 browser = await playwright.chromium.launch(
@@ -204,6 +224,15 @@ class _Session:
                 with contextlib.suppress(TimeoutError, Error):
                     await asyncio.wait_for(browser.close(), 10)
         return self.loaded
+
+    def waiting(self) -> str:
+        """Where the session's tasks wait, for the log of a browser killed (read from
+        the waiting thread: best effort)."""
+        out = io.StringIO()
+        with contextlib.suppress(RuntimeError):  # the loop's tasks changed meanwhile
+            for task in asyncio.all_tasks(self.loop) if self.loop else ():
+                task.print_stack(limit=8, file=out)
+        return f"; its tasks wait at:\n{out.getvalue()}" if out.getvalue() else ""
 
     def _refuse(self, refusal: tuple[str, str]) -> None:
         """Note a request not made; past REFUSED_LISTED only counted (a page may make
@@ -283,7 +312,7 @@ class _Session:
         handed = answer.size <= BROWSER_BODY_MAX and request.resource_type != "media"
         body = answer.body.read_bytes() if handed else b""
         encoding = answer.header("Content-Encoding").strip().lower()
-        decoded = _decoded(body, encoding) if body and encoding else None
+        decoded = fetching.decoded(body, encoding, BROWSER_BODY_MAX) if body and encoding else None
         headers: dict[str, str] = {}
         for name, value in answer.headers:
             lowered = name.lower()
@@ -456,19 +485,6 @@ def _pixels(value) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         return 0
     return max(0, min(int(value), 1_000_000))
-
-
-def _decoded(body: bytes, encoding: str) -> bytes | None:
-    """The body the browser is handed, undone from a gzip or deflate encoding a server
-    sent though asked for none (the WARC keeps it as sent); None if it is not one of
-    those or does not decode. At most BROWSER_BODY_MAX bytes (a compressed bomb)."""
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        return None
-    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
-    try:
-        return zlib.decompressobj(wbits).decompress(body, BROWSER_BODY_MAX)
-    except zlib.error:
-        return None
 
 
 def _first(exc: Exception) -> str:

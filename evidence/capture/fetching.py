@@ -49,6 +49,7 @@ import socket
 import ssl
 import threading
 import time
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -470,3 +471,16 @@ def _record_response(warc: WARCWriter, answer: Answer, body) -> None:
     warc.write_record(
         warc.create_warc_record(answer.url, "response", payload=body, http_headers=http_headers)
     )
+
+
+def decoded(body: bytes, encoding: str, most: int) -> bytes | None:
+    """``body`` undone from a gzip or deflate encoding a server sent though asked for
+    none (the WARC keeps it as sent: this is for the browser); None if it is not one of
+    those or does not decode. At most ``most`` bytes (a compressed bomb)."""
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        return None
+    wbits = 16 + zlib.MAX_WBITS if encoding != "deflate" else zlib.MAX_WBITS
+    try:
+        return zlib.decompressobj(wbits).decompress(body, most)
+    except zlib.error:
+        return None

@@ -341,3 +341,35 @@ def test_a_unicode_host_is_queued_by_its_punycode_and_fails_to_resolve(captured,
     assert job.error == f"The host {punycode} cannot be found."
     assert asked == [punycode]
     assert not EvidenceItem.objects.exists() and not WebCapture.objects.exists()
+
+
+@pytest.mark.usefixtures("short")
+def test_a_browser_that_stops_answering_is_killed_and_the_capture_kept(
+    server, captured, monkeypatch
+):
+    """Whatever holds the browser (here a call into the page that never returns, which
+    no step's time bounds), the job ends past the capture's time and GRACE: the driver
+    and Chromium are killed, and what was fetched is kept."""
+    monkeypatch.setattr(browser, "GRACE", 3.0)
+    mark = f"TRACKER_TEST_CAPTURE={uuid.uuid4().hex}"
+    monkeypatch.setenv(*mark.split("="))
+    during: dict[tuple[int, str], str] = {}
+
+    async def never_answers(session):
+        await session.page.goto(session.loaded.url)
+        session.loaded.final_url, session.loaded.status = session.loaded.url, 200
+        during.update(_started_here(mark))
+        await session.page.evaluate("() => new Promise(() => {})")  # never settles
+
+    monkeypatch.setattr(browser._Session, "_steps", never_answers)
+    job = captured(f"{server}/gallery")
+    assert job.state == Job.State.DONE, job.error
+    assert took(job) < SECONDS + 2 * browser.GRACE + AFTER_CAPTURE
+    seen = WebCapture.objects.get()
+    assert "the browser stopped answering: stopped" in seen.not_made
+    assert replayed(held(seen.item), f"{server}/gallery") == site.GALLERY
+    assert any(Path(exe).name == "chromium" for exe in during.values()), during
+    deadline = time.monotonic() + 10
+    while (left := _still_running(during)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not left, {process: during[process] for process in left}
