@@ -172,11 +172,9 @@ class UploadForm(ItemDetailsForm):
         if self.kept:
             self.data = self.data.copy()
             self.data.setlist("held", [k.token for k in self.kept])
-            names = ", ".join(k.name for k in self.kept)
-            self[
-                "files"
-            ].help_text = (
-                f"Kept from your last attempt: {names}. Choose files again only to replace them."
+            names = ", ".join(k.name for k in self.kept)  # the admin shows help as HTML
+            self["files"].help_text = format_html(
+                "Kept from your last attempt: {}. Choose files again only to replace them.", names
             )
 
     def release(self) -> None:
@@ -235,7 +233,11 @@ class KeepsOneFile(forms.Form):
             yield upload, upload.name
             return
         assert self.kept is not None  # clean() refuses a form with neither
-        with self.kept.path.open("rb") as stream:
+        try:
+            stream = self.kept.path.open("rb")
+        except OSError:  # released meanwhile (the same form sent twice), or swept
+            raise forms.ValidationError(FILE_AGAIN) from None
+        with stream:
             yield stream, self.kept.name
 
     def keep_file(self) -> None:

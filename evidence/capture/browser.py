@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import io
 import logging
 import math
 import os
@@ -148,13 +147,20 @@ def load(url: str, work: Path, warc: WARCWriter, budget: fetching.Budget) -> Loa
 
     # Waited for as long as the capture may take and GRACE more: a browser that stops
     # answering (its page's JavaScript, a fault) is then killed; no worker waits forever.
+    wait = budget.left() + GRACE  # before the session starts: a spent budget starts none
     ended = processes.in_thread(session.run())
     try:
-        return ended.result(timeout=budget.left() + GRACE)
+        return ended.result(timeout=wait)
     except concurrent.futures.TimeoutError:
         pass
-    log.warning("capture of %s: the browser stopped answering; killed%s", url, session.waiting())
-    processes.kill_trees(session.drivers)
+    except BaseException:  # the worker itself is stopped (a signal, Ctrl-C): no browser left
+        processes.kill_trees(session.driven())
+        raise
+    waited = processes.waiting(session.loop)  # where it stopped, before the kill moves it
+    killed = processes.kill_trees(session.driven())
+    log.warning(
+        "capture of %s: the browser stopped answering; %d processes killed%s", url, killed, waited
+    )
     try:  # what the session fetched is kept, once its calls have failed and it has ended
         ended.exception(timeout=GRACE)
     except concurrent.futures.TimeoutError:
@@ -179,16 +185,18 @@ class _Session:
         self.settled = False  # the page's own address is loaded: it goes nowhere else
         self.max_requests = settings.TRACKER_CAPTURE_MAX_REQUESTS
         self.fetching = asyncio.Semaphore(6)  # as many at once as a browser would open
-        self.drivers: set[int] = set()  # the Playwright driver started for this session
+        # The Playwright driver started for this session (and those there before it).
+        self.drivers: set[int] = set()
+        self.before: set[int] | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
 
     async def run(self) -> Loaded:
         from playwright.async_api import Error, async_playwright
 
         self.loop = asyncio.get_running_loop()
-        before = processes.drivers()
+        self.before = processes.drivers()
         async with async_playwright() as playwright, gate.dead_end() as dead_end:
-            self.drivers = processes.drivers() - before
+            self.drivers = processes.drivers() - self.before
             args = [*ARGS, f"--proxy-server=http://127.0.0.1:{dead_end}"]
             try:
                 browser = await playwright.chromium.launch(
@@ -225,14 +233,13 @@ class _Session:
                     await asyncio.wait_for(browser.close(), 10)
         return self.loaded
 
-    def waiting(self) -> str:
-        """Where the session's tasks wait, for the log of a browser killed (read from
-        the waiting thread: best effort)."""
-        out = io.StringIO()
-        with contextlib.suppress(RuntimeError):  # the loop's tasks changed meanwhile
-            for task in asyncio.all_tasks(self.loop) if self.loop else ():
-                task.print_stack(limit=8, file=out)
-        return f"; its tasks wait at:\n{out.getvalue()}" if out.getvalue() else ""
+    def driven(self) -> set[int]:
+        """The session's driver, if it still runs (a child not yet reaped, so its pid is
+        not another's); found anew if it stopped answering before it was recorded."""
+        now = processes.drivers()
+        if self.drivers:
+            return self.drivers & now
+        return now - self.before if self.before is not None else set()
 
     def _refuse(self, refusal: tuple[str, str]) -> None:
         """Note a request not made; past REFUSED_LISTED only counted (a page may make

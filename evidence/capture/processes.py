@@ -83,3 +83,27 @@ def kill_trees(roots: set[int]) -> int:
             os.kill(pid, signal.SIGKILL)
             killed += 1
     return killed
+
+
+def waiting(loop: asyncio.AbstractEventLoop | None) -> str:
+    """Where the first tasks of ``loop`` (another thread's) wait, each as the chain of
+    coroutines it awaits through, for the log of a browser killed: best effort."""
+    out = []
+    with contextlib.suppress(Exception):  # the loop's tasks changed meanwhile
+        tasks = list(asyncio.all_tasks(loop) if loop else ())
+        tasks.sort(key=lambda task: "playwright" in repr(task.get_coro()))  # ours first
+        for task in tasks[:10]:
+            out.append(f"{task.get_name()}:")
+            coroutine, depth = task.get_coro(), 0
+            while coroutine is not None and depth < 12:
+                frame = getattr(coroutine, "cr_frame", None) or getattr(coroutine, "gi_frame", None)
+                if frame is None:
+                    break
+                out.append(
+                    f"  {frame.f_code.co_filename}:{frame.f_lineno} in {frame.f_code.co_name}"
+                )
+                coroutine = getattr(coroutine, "cr_await", None) or getattr(
+                    coroutine, "gi_yieldfrom", None
+                )
+                depth += 1
+    return "; its tasks wait at:\n" + "\n".join(out) if out else ""

@@ -88,16 +88,18 @@ class FlightLogAdmin(kit.ModelAdmin):
         problems: list[str] = []
         more = 0
         if request.method == "POST" and form.is_valid():
-            if form.size() > settings.TRACKER_FLIGHTLOG_BACKGROUND_BYTES:
-                job = self._import_later(request, form)
-                form.release()
-                incident = form.cleaned_data.get("incident")
-                if from_incident and incident is not None:
-                    back = reverse("admin:tracker_incident_change", args=[incident.pk])
-                    return HttpResponseRedirect(f"{back}#tray")
-                return HttpResponseRedirect(reverse("admin:tracker_job_change", args=[job.pk]))
             try:
+                if form.size() > settings.TRACKER_FLIGHTLOG_BACKGROUND_BYTES:
+                    job = self._import_later(request, form)
+                    form.release()
+                    incident = form.cleaned_data.get("incident")
+                    if from_incident and incident is not None:
+                        back = reverse("admin:tracker_incident_change", args=[incident.pk])
+                        return HttpResponseRedirect(f"{back}#tray")
+                    return HttpResponseRedirect(reverse("admin:tracker_job_change", args=[job.pk]))
                 result = self._import(request, form)
+            except ValidationError as exc:  # the file held was released meanwhile
+                form.add_error("file", exc)
             except (flightlog.FlightLogRefused, intake.IntakeError) as exc:
                 form.add_error("file", str(exc))
                 found = getattr(exc, "problems", ())

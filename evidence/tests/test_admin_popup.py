@@ -121,6 +121,16 @@ def test_after_an_error_the_files_are_kept_and_need_not_be_chosen_again(client, 
     assert all(i.links.filter(incident=open_one).exists() for i in stored)
 
 
+def test_the_names_of_kept_files_are_shown_as_text(client, researcher):
+    client.force_login(researcher)
+    name = "<img src=x onerror=alert(1)>.jpg"
+    first = client.post(ADD, {"files": [SimpleUploadedFile(name, make_jpeg())], "kind": "x"})
+    assert first.status_code == 200 and len(held_tokens(first)) == 1
+    page = first.content.decode()
+    assert "<img src=x onerror" not in page
+    assert "Kept from your last attempt: &lt;img src=x onerror=alert(1)&gt;.jpg" in page
+
+
 def test_kept_files_are_the_senders_only(client, researcher, other_researcher):
     client.force_login(researcher)
     answer = client.post(

@@ -59,7 +59,8 @@ class TrayTestimonyMixin:
                         interview=form.interview(),
                         is_protected=form.cleaned_data["is_protected"],
                     )
-            except intake.IntakeError as exc:
+            except intake.IntakeError as exc:  # the file itself: not kept to be sent again
+                form.release()
                 form.add_error("transcript", str(exc))
             except ValidationError as exc:
                 form.add_error(None, exc)
@@ -71,7 +72,8 @@ class TrayTestimonyMixin:
                 url = reverse("admin:tracker_incident_change", args=[incident.pk])
                 return HttpResponseRedirect(f"{url}#tray")
         if post:
-            form.keep_file()  # shown again with the file: it need not be chosen again
+            if "transcript" not in form.errors or form.kept is not None:
+                form.keep_file()  # shown again with the file: it need not be chosen again
             self.message_user(request, "Nothing was stored: see below.", messages.ERROR)
         context = {
             **self.admin_site.each_context(request),

@@ -345,7 +345,7 @@ def test_a_unicode_host_is_queued_by_its_punycode_and_fails_to_resolve(captured,
 
 @pytest.mark.usefixtures("short")
 def test_a_browser_that_stops_answering_is_killed_and_the_capture_kept(
-    server, captured, monkeypatch
+    server, captured, monkeypatch, caplog
 ):
     """Whatever holds the browser (here a call into the page that never returns, which
     no step's time bounds), the job ends past the capture's time and GRACE: the driver
@@ -364,9 +364,13 @@ def test_a_browser_that_stops_answering_is_killed_and_the_capture_kept(
     monkeypatch.setattr(browser._Session, "_steps", never_answers)
     job = captured(f"{server}/gallery")
     assert job.state == Job.State.DONE, job.error
-    assert took(job) < SECONDS + 2 * browser.GRACE + AFTER_CAPTURE
+    # Not killed before the capture's time and the grace were over, nor long after.
+    assert SECONDS + browser.GRACE - 1 < took(job) < SECONDS + 2 * browser.GRACE + AFTER_CAPTURE
     seen = WebCapture.objects.get()
     assert "the browser stopped answering: stopped" in seen.not_made
+    said = [r.getMessage() for r in caplog.records if "stopped answering" in r.getMessage()]
+    assert len(said) == 1 and int(said[0].split("; ")[1].split()[0]) >= 2  # driver, Chromium
+    assert "its tasks wait at" in said[0] and "never_answers" in said[0]
     assert replayed(held(seen.item), f"{server}/gallery") == site.GALLERY
     assert any(Path(exe).name == "chromium" for exe in during.values()), during
     deadline = time.monotonic() + 10

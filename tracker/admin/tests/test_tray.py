@@ -73,7 +73,7 @@ def test_a_card_says_what_the_item_is_where_and_when_it_was_taken_and_its_look_a
     EvidenceLink.objects.filter(item=twin).update(relied_on=False)
     client.force_login(researcher)
     page = client.get(change_url(incident)).content.decode()
-    card = page[page.index(f'<li class="tray-card" id="tray-link-') :]
+    card = page[page.index('<li class="tray-card" id="tray-link-') :]
     card = card[: card.index("</li>")]
     assert photo.code in card and "Photo" in card
     assert f"Taken {time_with_zone(taken)}" in card and "<bdi>Maarat al-Numan</bdi>" in card

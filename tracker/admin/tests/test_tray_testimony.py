@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from evidence.forms import FILE_AGAIN
+from evidence.forms import FILE_AGAIN, NewTestimonyForm
 from evidence.models import EvidenceItem, EvidenceLink, Witness
 from evidence.models import Testimony as Told  # not "Test…": pytest would collect it
 from tracker.models import Incident, ReviewStatus, Sensitivity
@@ -183,3 +186,23 @@ def test_a_token_no_longer_held_asks_for_the_file_again(client, researcher, inci
     answer = client.post(url(incident), data(transcript="", held="forged"))
     assert answer.status_code == 200 and nothing_stored()
     assert answer.context["form"].errors["transcript"] == [FILE_AGAIN]
+
+
+def test_a_file_the_intake_refuses_is_not_kept_to_be_sent_again(client, researcher, incident):
+    client.force_login(researcher)
+    answer = client.post(url(incident), data(transcript=SimpleUploadedFile("empty.txt", b"")))
+    assert answer.status_code == 200 and nothing_stored()
+    form = answer.context["form"]
+    assert form.errors["transcript"] and form.kept is None
+    assert 'name="held" value=' not in answer.content.decode()  # no token to send back
+    assert not list((Path(settings.DATA_DIR) / "staging").glob("*"))
+
+
+def test_a_held_file_gone_before_it_is_read_asks_for_it_again(client, researcher, incident):
+    client.force_login(researcher)
+    token = client.post(url(incident), data(summary="")).context["form"].kept.token
+    form = NewTestimonyForm(data(transcript="", held=token), {}, user=researcher)
+    assert form.is_valid(), form.errors
+    form.kept.path.unlink()  # released by the same form sent twice, say
+    with pytest.raises(ValidationError, match="no longer held"), form.source():
+        pass
