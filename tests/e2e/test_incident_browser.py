@@ -170,4 +170,13 @@ def test_gallery_preview_and_satellite_viewer(live_server, page, shots):
     assert clip == "inset(0px 0px 0px 53%)" or clip == "inset(0 0 0 53%)"
     compare.scroll_into_view_if_needed()
     shots(page, "06-satellite-slider")
+
+    # The preview leads to the item's own page: its metadata, custody and history.
+    page.locator(f"#evidence-{plain.code} a[data-preview]").click()
+    item_page = dialog.locator(".inc-lightbox-page a")
+    expect(item_page).to_be_visible()
+    with page.expect_navigation():
+        item_page.click()
+    assert page.url == f"{base}/admin/evidence/evidenceitem/{plain.pk}/change/"
+    expect(page.locator("#content")).to_contain_text(plain.code)
     assert refusals == []  # nothing on the page was blocked by the Content-Security-Policy
