@@ -184,6 +184,10 @@ class ReviewAdminMixin(LockRefusals):
                         for e, a in workflow.review_events(obj)
                     ),
                     *({"at": c.created_at, "comment": c} for c in self.timeline_comments(obj)),
+                    *(
+                        {"at": a.assigned_at, "assignment": a}
+                        for a in self.timeline_assignments(obj)
+                    ),
                 ],
                 key=lambda entry: entry["at"],
             ),
@@ -196,6 +200,11 @@ class ReviewAdminMixin(LockRefusals):
     def timeline_comments(self, obj) -> list:
         """The team's comments on the record, shown in its review timeline: none here
         (``tracker.admin.discussion.DiscussionMixin`` gives them)."""
+        return []
+
+    def timeline_assignments(self, obj) -> list:
+        """Who was assigned to the record, by whom and when, shown in its review
+        timeline: none here (``DiscussionMixin`` gives them)."""
         return []
 
     def more_review_links(self, obj, user) -> list[tuple[str, str]]:

@@ -95,6 +95,14 @@ def test_assigning_and_the_assigned_to_me_filter(client, researcher, reviewer, i
     client.force_login(researcher)
     client.post(talk_url(incident), {"action": "assign", "user": reviewer.pk})
     assert [a.user for a in Assignment.objects.all()] == [reviewer]
+    # In the record's review timeline: who assigned whom, when.
+    page = client.get(change_url(incident)).content.decode()
+    timeline = page[page.index('class="review-timeline"') :]
+    timeline = timeline[: timeline.index("</ol>")]
+    at = time_with_zone(Assignment.objects.get().assigned_at)
+    assert f"<time>{at}</time> <strong>researcher</strong> assigned <strong>reviewer</strong>" in (
+        timeline
+    )
     client.force_login(reviewer)
     listing = client.get(reverse("admin:tracker_incident_changelist"), {"assigned": "me"})
     assert [i.pk for i in listing.context["cl"].result_list] == [incident.pk]
