@@ -71,10 +71,10 @@ ARTEFACTS ?= $(CURDIR)/var/test-artefacts
 test: install-dev browser lint
 	@data=$$(mktemp -d /tmp/tracker-test.XXXXXX); status=0; \
 	echo "=== tests on SQLite ==="; \
-	$(TEST_ENV) TRACKER_DATA_DIR=$$data TRACKER_TEST_ARTEFACTS=$(ARTEFACTS)/sqlite $(BIN)/pytest -q -p no:cacheprovider || status=1; \
+	$(TEST_ENV) TRACKER_DATA_DIR=$$data TRACKER_TEST_ARTEFACTS=$(ARTEFACTS)/sqlite $(BIN)/pytest -q -p no:cacheprovider --durations=15 || status=1; \
 	if pg=$$($(PY) scripts/postgres_url.py); then \
 	  echo "=== tests on PostgreSQL ($$pg) ==="; \
-	  $(TEST_ENV) TRACKER_DATA_DIR=$$data TRACKER_TEST_ARTEFACTS=$(ARTEFACTS)/postgresql DATABASE_URL=$$pg $(BIN)/pytest -q -p no:cacheprovider || status=1; \
+	  $(TEST_ENV) TRACKER_DATA_DIR=$$data TRACKER_TEST_ARTEFACTS=$(ARTEFACTS)/postgresql DATABASE_URL=$$pg $(BIN)/pytest -q -p no:cacheprovider --durations=15 || status=1; \
 	else \
 	  echo "=== PostgreSQL not reachable: suite ran on SQLite only ==="; \
 	fi; \
