@@ -18,8 +18,16 @@ from django.conf import settings
 from django.utils.html import escape
 
 from demo import clips
-from evidence.files import custody
-from evidence.models import CustodyEvent, EvidenceItem, EvidenceLink, PhotoMetadata, SatelliteImage
+from evidence.files import custody, recordings
+from evidence.models import (
+    AudioMetadata,
+    CustodyEvent,
+    EvidenceItem,
+    EvidenceLink,
+    PhotoMetadata,
+    SatelliteImage,
+    VideoMetadata,
+)
 from evidence.tests.files import make_geotiff, make_jpeg, make_png
 from evidence.tests.intake_helpers import ingest, originals, staging
 from tracker.models import Job
@@ -286,6 +294,63 @@ def test_the_background_work_an_item_needs_is_asked_for_it_by_its_sender(
     item = ingest(make(), by=researcher, filename=filename, kind=kind).item
     jobs = Job.objects.order_by("kind").values_list("kind", "target", "requested_by")
     assert list(jobs) == [(name, item.code, researcher.pk) for name in asked]
+
+
+def test_a_recordings_claims_are_read_at_intake_within_the_intakes_time(
+    researcher, monkeypatch, settings
+):
+    """A video's or an audio file's claims are recorded as it is received, read by the
+    media child within the intake's own time (not the background jobs' longer one)."""
+    settings.TRACKER_MEDIA_WALL_SECONDS = settings.TRACKER_MEDIA_CPU_SECONDS = 600
+    asked = []
+    real = recordings.sandbox.run
+
+    def noted(task, *args, **limits):
+        asked.append((task, limits["wall_seconds"], limits["cpu_seconds"]))
+        return real(task, *args, **limits)
+
+    monkeypatch.setattr(recordings.sandbox, "run", noted)
+    video = ingest(clips.video(seconds=1), by=researcher, filename="clip.mp4", kind="video").item
+    audio = ingest(clips.audio(seconds=1), by=researcher, filename="call.m4a", kind="audio").item
+    claims = VideoMetadata.objects.get(item=video)
+    assert (claims.video_codec, claims.width, claims.height) == ("h264", 320, 240)
+    assert AudioMetadata.objects.get(item=audio).duration == pytest.approx(1.0, abs=0.1)
+    limit = recordings.INTAKE_SECONDS
+    assert limit < 600 and asked == [("facts", limit, limit), ("facts", limit, limit)]
+
+
+TAGGED = {
+    "com.apple.quicktime.creationdate": "2019-05-14T12:40:12+0300",
+    "com.apple.quicktime.location.ISO6709": "+35.6235+036.6380+120.5/",
+}
+
+
+def test_a_recordings_tagged_time_and_place_fill_only_what_the_sender_left_empty(researcher):
+    tagged = clips.video(seed="tagged", seconds=1, tags=TAGGED)
+    found = ingest(tagged, by=researcher, filename="clip.mp4", kind="video").item
+    assert found.captured_at == datetime(2019, 5, 14, 9, 40, 12, tzinfo=UTC)
+    assert (found.captured_latitude, found.captured_longitude) == (
+        Decimal("35.623500"),
+        Decimal("36.638000"),
+    )
+    told = datetime(2019, 5, 14, 9, 0, tzinfo=UTC)
+    given = ingest(
+        clips.video(seed="told", seconds=1, tags=TAGGED),
+        by=researcher,
+        filename="other.mp4",
+        kind="video",
+        captured_at=told,
+        captured_latitude=Decimal("35.1"),
+        captured_longitude=Decimal("36.1"),
+    ).item
+    given.refresh_from_db()
+    assert given.captured_at == told
+    assert (given.captured_latitude, given.captured_longitude) == (Decimal("35.1"), Decimal("36.1"))
+    plain = ingest(
+        clips.video(seed="plain", seconds=1), by=researcher, filename="p.mp4", kind="video"
+    )
+    plain = plain.item
+    assert plain.captured_at is None and plain.captured_latitude is None
 
 
 def test_without_a_given_time_an_item_is_acquired_when_it_is_received(researcher):
