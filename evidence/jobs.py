@@ -347,7 +347,9 @@ jobs.every(Job.Kind.FIXITY, fixity_period)
 @jobs.handler(Job.Kind.FIXITY)
 def fixity(job: Job) -> str:
     """One run of a fixity pass: the pass the job continues, or a new one starting when
-    the job was asked for."""
+    the job was asked for. Each run also sweeps the staging area of what no request
+    finished with (a form's file held after an error and never sent again)."""
+    storage.sweep_staging()
     given = job.arguments.get(STARTED_ARGUMENT)
     started = datetime.fromisoformat(given) if given else job.created_at
     summary = fixity_runs.run(

@@ -4,7 +4,10 @@ what a run repeated in its pass does."""
 
 from __future__ import annotations
 
+import io
 import itertools
+import os
+import time
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -281,3 +284,18 @@ def test_a_job_run_again_does_nothing(researcher, django_capture_on_commit_callb
         job = jobs.submit(Job.Kind.FIXITY)
     assert jobs.run(job.pk).startswith(f"job {job.pk}: nothing to do")
     assert len(checks(item)) == 1
+
+
+def test_a_run_sweeps_what_staging_kept_past_its_age(
+    researcher, django_capture_on_commit_callbacks
+):
+    """A file held for a form that was never sent again (evidence.files.held) does not
+    wait for the next upload to be swept: the fixity pass removes it past its age."""
+    old, new = (storage.stage(io.BytesIO(b"a witness's transcript")) for _ in range(2))
+    past = time.time() - storage.STAGING_MAX_AGE - 60
+    os.utime(old.path, (past, past))
+    with django_capture_on_commit_callbacks(execute=True):
+        job = jobs.submit(Job.Kind.FIXITY)
+    job.refresh_from_db()
+    assert job.state == Job.State.DONE
+    assert not old.path.exists() and new.path.exists()
