@@ -195,7 +195,8 @@ class KeepsOneFile(forms.Form):
     """A form of one file (``file_field``, not required) that keeps it across an error
     (``evidence.files.held``): shown again, it carries the file held for the same user in
     its hidden ``held`` field, so that correcting another field does not mean choosing
-    the file again. The form sets ``self.user`` before this ``__init__`` runs."""
+    the file again. ``self.user`` (whose files these are) must be set by the time the
+    base form's ``__init__`` returns: the form sets it first, or a base form does."""
 
     file_field = "file"
     held = forms.CharField(required=False, widget=forms.HiddenInput)

@@ -34,9 +34,13 @@ def thread(record: Model) -> QuerySet[Comment]:
     return Comment.objects.filter(**_where(record)).select_related("author")
 
 
+def assignments(record: Model) -> QuerySet[Assignment]:
+    """Who is assigned to the record, by whom and when (the review timeline's lines)."""
+    return Assignment.objects.filter(**_where(record)).select_related("user", "assigned_by")
+
+
 def assignees(record: Model) -> list:
-    rows = Assignment.objects.filter(**_where(record)).select_related("user")
-    return [row.user for row in rows.order_by("user__username")]
+    return [row.user for row in assignments(record).order_by("user__username")]
 
 
 def team_for(record: Model) -> list:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
@@ -16,7 +15,7 @@ from django.utils.functional import SimpleLazyObject
 from tracker import discussion
 from tracker.admin.kit import primary_key
 from tracker.admin.review import change_url
-from tracker.models import Assignment, Comment
+from tracker.models import Comment
 
 
 class AssignedToMeFilter(admin.SimpleListFilter):
@@ -50,9 +49,7 @@ class DiscussionMixin:
         return list(discussion.thread(obj))
 
     def timeline_assignments(self, obj) -> list:
-        kind = ContentType.objects.get_for_model(obj)
-        rows = Assignment.objects.filter(content_type=kind, object_id=obj.pk)
-        return list(rows.select_related("user", "assigned_by"))
+        return list(discussion.assignments(obj))
 
     def change_page_extras(self, request, obj) -> dict:
         def render() -> str:
