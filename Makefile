@@ -64,6 +64,7 @@ lint: install-dev
 	$(BIN)/lint-imports
 	$(TEST_ENV) $(BIN)/mypy
 	$(TEST_ENV) $(PY) manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
 
 # Each run gets its own data directory, so its own SQLite test database. What the browser
 # tests keep to be looked at (the journey's screenshots) goes to $(ARTEFACTS).

@@ -161,6 +161,14 @@ def superuser(db) -> User:
 
 
 @pytest.fixture(autouse=True)
+def _no_rate_counts():
+    """Each test starts with no API calls counted against a rate (tracker.api.auth)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _work_runs_at_once(settings):
     """Background work (tracker.jobs) runs where it is asked for, on commit, unless a
     test chooses a queue and a worker (tracker/tests/test_jobs_queues.py)."""

@@ -161,7 +161,7 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
         ],
     }
     for name, build in (
-        ("photo", lambda photo: _photo(photo, include_protected=include_protected)),
+        ("photo", lambda photo: photo_record(photo, include_protected=include_protected)),
         ("satellite", _satellite),
         ("video", lambda claims: _recording(claims, include_protected=include_protected)),
         ("audio", lambda claims: _recording(claims, include_protected=include_protected)),
@@ -176,7 +176,7 @@ def item_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any
     return record
 
 
-def _photo(photo, *, include_protected: bool) -> dict[str, Any]:
+def photo_record(photo, *, include_protected: bool) -> dict[str, Any]:
     record = {
         "width": photo.width,
         "height": photo.height,

@@ -11,6 +11,7 @@ from django_tasks_db.models import DBTaskResult
 from tracker.admin import (
     case,  # noqa: F401 - registers the case's admins
     jobs,  # noqa: F401 - the jobs page
+    tokens,  # noqa: F401 - API tokens
 )
 
 # The task backend's own rows carry only "run job N": the jobs page shows the work.

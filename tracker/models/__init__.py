@@ -30,8 +30,10 @@ from tracker.models.case import (
 from tracker.models.discussion import Assignment, Comment
 from tracker.models.forces import Force, Official, OfficialAlias, Position, Unit
 from tracker.models.jobs import Job
+from tracker.models.tokens import ApiToken
 
 __all__ = [
+    "ApiToken",
     "Assignment",
     "AttackType",
     "Attribution",

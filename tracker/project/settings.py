@@ -60,6 +60,9 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "tracker",
     "evidence",
 ]
@@ -400,6 +403,49 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# --- The API (tracker/api/, docs/api.md): Django REST framework, OpenAPI by
+# drf-spectacular, Swagger UI's files from drf-spectacular-sidecar (no CDN, no inline
+# script or style: the CSP below; templates/drf_spectacular/swagger_ui.html). Tokens
+# (tracker.models.ApiToken) or the admin's session (reads; its CSRF cookie is HttpOnly).
+TRACKER_API_RATE = env_str("TRACKER_API_RATE", "600/minute")
+TRACKER_API_ANON_RATE = env_str("TRACKER_API_ANON_RATE", "60/minute")
+TRACKER_API_PAGE_SIZE = env_int("TRACKER_API_PAGE_SIZE", 50, minimum=1)
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "tracker.api.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",  # CSRF enforced
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["tracker.api.auth.ApiAccess"],
+    "DEFAULT_THROTTLE_CLASSES": ["tracker.api.auth.PerToken", "tracker.api.auth.Anonymous"],
+    "DEFAULT_THROTTLE_RATES": {"token": TRACKER_API_RATE, "anonymous": TRACKER_API_ANON_RATE},
+    # JSON only: the pages to try the API are Swagger UI's (/api/docs/), whose template
+    # keeps to the CSP; DRF's browsable pages carry inline styles.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "tracker.api.errors.problem",
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Accountability evidence tracker API",
+    "DESCRIPTION": "The case through the same rules as the admin (docs/api.md).",
+    "VERSION": "1",
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "DatePrecision": "tracker.models.base.DatePrecision",
+        "ReviewStatus": "tracker.models.base.ReviewStatus",
+    },
+}
+
 # Login protection (django-axes): after TRACKER_LOGIN_FAILURE_LIMIT failed logins for
 # one username from one address, that pair is refused for TRACKER_LOGIN_COOLOFF_MINUTES.
 # Locking the pair, not the address or the account alone, means a stranger guessing
@@ -420,6 +466,7 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still
 # (each appending to X-Forwarded-For) the address the outermost proxy saw. Without a
 # proxy the header is the client's own claim and is ignored.
 TRACKER_PROXY_COUNT = env_int("TRACKER_PROXY_COUNT", 0, minimum=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRACKER_PROXY_COUNT  # the API's rates per address
 AXES_CLIENT_IP_CALLABLE = "tracker.accounts.security.client_ip"
 
 # Second factor (django-otp, TOTP): members of these groups must confirm an

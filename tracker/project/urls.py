@@ -39,6 +39,7 @@ urlpatterns = [
         name="admin_view_on_site",
     ),
     path("admin/", admin.site.urls),
+    path("api/", include("tracker.api.urls")),
     path("", include("tracker.workspace.urls")),
     path("evidence/", include("evidence.urls")),
 ]

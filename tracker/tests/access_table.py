@@ -56,7 +56,9 @@ def fixed(value: object) -> Callable[[SimpleNamespace], object]:
 ALL_200 = (LOGIN, 403, 200, 200, 200)  # workspace page: team roles only
 TEAM_404 = (LOGIN, 403, 404, 404, 404)  # not there, or restricted: absent for the team
 FILE_200 = (403, 403, 200, 200, 200)  # evidence files: anonymous learns nothing
-STAFF_200 = (LOGIN, LOGIN, 200, 200, 200)  # admin pages: staff only
+STAFF_200 = (LOGIN, LOGIN, 200, 200, 200)
+API_200 = (401, 403, 200, 200, 200)  # the API: 401 without credentials, staff only
+API_404 = (401, 403, 404, 404, 404)  # admin pages: staff only
 STAFF_302 = (LOGIN, LOGIN, 302, 302, 302)
 STAFF_403 = (LOGIN, LOGIN, 403, 403, 403)
 STAFF_404 = (LOGIN, LOGIN, 404, 404, 404)
@@ -97,6 +99,24 @@ PROJECT: list[Row] = [
     Row("evidence:playable",                url("evidence:playable", code("clip")),       FILE_200),
     Row("evidence:keyframe",                url("evidence:keyframe", code("protected_clip"), fixed(0)), (403, 403, 403, 403, 403), note="protected"),
     Row("evidence:playable",                url("evidence:playable", code("protected_clip")), (403, 403, 403, 403, 403), note="protected"),
+    # The API (tracker.api): active staff, as the admin; restricted records absent (404).
+    # Here with the admin's session; tokens and their scopes: tracker/api/tests/.
+    Row("api:incident-list",                url("api:incident-list"),                     API_200),
+    Row("api:incident-detail",              url("api:incident-detail", code("incident")), API_200),
+    Row("api:incident-detail",              url("api:incident-detail", code("restricted")), API_404, note="restricted"),
+    Row("api:incident-detail",              url("api:incident-detail", fixed("INC-9999")), API_404, note="unknown"),
+    Row("api:incident-transitions",         url("api:incident-transitions", code("incident")), (401, 403, 400, 400, 400), method="POST", note="no action named"),
+    Row("api:incident-transitions",         url("api:incident-transitions", code("restricted")), API_404, method="POST", note="restricted"),
+    Row("api:evidence-list",                url("api:evidence-list"),                     API_200),
+    Row("api:evidence-detail",              url("api:evidence-detail", code("photo")),    API_200),
+    Row("api:evidence-detail",              url("api:evidence-detail", code("testimony")), API_200, note="protected: without its files and file name"),
+    Row("api:evidence-detail",              url("api:evidence-detail", fixed("EV-999999")), API_404, note="unknown"),
+    Row("api:evidence-custody",             url("api:evidence-custody", code("photo")),   API_200),
+    Row("api:evidence-transitions",         url("api:evidence-transitions", code("photo")), (401, 403, 400, 400, 400), method="POST", note="no action named"),
+    Row("api:evidence-list",                url("api:evidence-list"),                     (401, 403, 400, 400, 400), method="POST", note="an upload without a file"),
+    # The API's description and its pages: public, they hold no case data.
+    Row("api:schema",                       url("api:schema"),                            (200, 200, 200, 200, 200)),
+    Row("api:docs",                         url("api:docs"),                              (200, 200, 200, 200, 200)),
     # Review pages in the admin.
     Row("review_queue",                     url("review_queue"),                          STAFF_200),
     Row("my_work",                          url("my_work"),                               STAFF_200),
@@ -199,6 +219,7 @@ MODEL_RIGHTS: dict[str, tuple[str, str, str]] = {
     "evidence.satelliteimage":     ("vac", "vac", "vac"),
     "evidence.testimony":          ("vac", "vac", "vac"),
     "tracker.job":                 ("v",   "v",   "v"),     # own jobs; Editors see all (manage_job)
+    "tracker.apitoken":            ("va",  "va",  "va"),    # own tokens: made, revoked, never edited
 }
 # fmt: on
 

@@ -24,6 +24,7 @@ from evidence.tests.files import make_jpeg
 from evidence.tests.views_helpers import add_derivative
 from tracker import workflow
 from tracker.models import (
+    ApiToken,
     AttackType,
     Incident,
     Job,
@@ -134,6 +135,11 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
         # Each role sees its own jobs (Editors every job): a job of each persona's own.
         "tracker.job": {
             user.username: Job.objects.create(kind="fixity", key=user.username, requested_by=user)
+            for user in (researcher, reviewer, editor)
+        },
+        # Each staff account sees its own API tokens only.
+        "tracker.apitoken": {
+            user.username: ApiToken.issue(user, name="laptop", scopes=["read"])[0]
             for user in (researcher, reviewer, editor)
         },
     }

@@ -34,6 +34,7 @@ from evidence.models import (
 )
 from evidence.models import Testimony as WitnessTestimony  # not a pytest class
 from tracker.models import (
+    ApiToken,
     AttackType,
     Attribution,
     Force,
@@ -91,6 +92,7 @@ MODELS = (
     FlightLog,
     FlightObservation,
     Job,
+    ApiToken,
 )
 
 FORMULAS = {
@@ -184,6 +186,7 @@ def case(researcher, superuser):
     )
     # A job's words come from errors and handlers (an exception may quote a file).
     Job.objects.create(**hostile(Job), kind="fixity", requested_by=superuser)
+    ApiToken.issue(superuser, scopes=["read"], **hostile(ApiToken))  # its own: the admin's
     return {"incident": incident, "other": other, "official": official, "item": item}
 
 

@@ -183,7 +183,7 @@ class IncidentFilter(filters.FilterSet):
     def filter_before(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset.filter(occurred_start__lt=local_midnight(value + timedelta(days=1)))
 
-    def filter_target_type(self, queryset: QuerySet, name: str, value) -> QuerySet:
+    def filter_target_type(self, queryset: QuerySet, name: str, value: list[int]) -> QuerySet:
         if not value:
             return queryset
         through = Incident.target_types.through

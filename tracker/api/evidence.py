@@ -1,0 +1,168 @@
+"""Evidence items through the API: the list and a record (as the admin shows them to the
+caller), the custody log (the court bundle's record of it, ``bag_records``), uploads
+through ``evidence.intake.ingest`` (its refusals, duplicates and set-aside copies, as
+the admin's upload says them), and review actions through the workflow."""
+
+from __future__ import annotations
+
+import django_filters as filters
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import exceptions, mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from evidence import access, intake, links
+from evidence.files import bag_records
+from evidence.models import EvidenceItem, EvidenceLink
+from evidence.visibility import visible_to
+from tracker.access import visible_incidents
+from tracker.api.base import ApiViews
+from tracker.api.incidents import TransitionDoneSerializer, TransitionSerializer, take
+from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer
+from tracker.models import ReviewStatus, SourceType
+from tracker.models.tokens import Scope
+
+ADD_EVIDENCE = "evidence.add_evidenceitem"
+
+
+class EvidenceFilter(filters.FilterSet):
+    kind = filters.MultipleChoiceFilter(choices=EvidenceItem.Kind.choices)
+    status = filters.MultipleChoiceFilter(choices=ReviewStatus.choices)
+    incident = filters.CharFilter(method="filter_incident", help_text="An incident's code.")
+    sha256 = filters.CharFilter(max_length=64)
+
+    class Meta:
+        model = EvidenceItem
+        fields: list[str] = []
+
+    def filter_incident(self, queryset, name, value):
+        condition = links.linked_to_incident(self.request.user, value)
+        if condition is None:
+            raise exceptions.ValidationError({"incident": ["An incident's code, as INC-0042."]})
+        return queryset.filter(condition)
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(allow_empty_file=True)  # intake says why an empty file is refused
+    kind = serializers.ChoiceField(
+        choices=EvidenceItem.Kind.choices,
+        required=False,
+        help_text="Leave out to decide from the content (an image is a photo).",
+    )
+    incident = serializers.SlugRelatedField(
+        slug_field="code",
+        queryset=visible_incidents(None),
+        required=False,
+        help_text="Link the item to this incident (its code).",
+    )
+    relevance = serializers.CharField(max_length=300, required=False, default="")
+    title = serializers.CharField(max_length=200, required=False, default="")
+    description = serializers.CharField(required=False, default="")
+    source_type = serializers.SlugRelatedField(
+        slug_field="name",
+        queryset=SourceType.objects.filter(active=True),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+    source_name = serializers.CharField(max_length=200, required=False, default="")
+    received_from = serializers.CharField(max_length=200, required=False, default="")
+    is_graphic = serializers.BooleanField(required=False, default=False)
+    identifies_people = serializers.BooleanField(required=False, default=False)
+    is_protected = serializers.BooleanField(required=False, default=False)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only incidents the sender may see: another code is "does not exist".
+        request = self.context.get("request")  # none while the schema is generated
+        self.fields["incident"].queryset = visible_incidents(request and request.user)
+
+
+class UploadedSerializer(serializers.Serializer):
+    duplicate = serializers.BooleanField()
+    item = EvidenceDetailSerializer()
+
+
+class EvidenceViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
+    """Items the caller may know of (``evidence.visibility``): an item behind restricted
+    incidents only is 404 to whoever may not see them."""
+
+    lookup_field = "code"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = EvidenceFilter
+
+    def get_serializer_class(self):
+        return EvidenceSerializer if self.action == "list" else EvidenceDetailSerializer
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if reason := access.account_refusal(request.user):  # the admin's own door
+            raise exceptions.PermissionDenied(f"Evidence is closed to this account: {reason}.")
+
+    def get_queryset(self):
+        user = self.request.user
+        items = visible_to(user, EvidenceItem.objects.select_related("source_type"))
+        if self.action != "list":
+            shown_links = visible_to(user, EvidenceLink.objects.select_related("incident"))
+            others = access.openable_items(
+                user, visible_to(user, EvidenceItem.objects.only("code"))
+            )
+            items = items.select_related("photo", "testimony__witness").prefetch_related(
+                Prefetch("links", queryset=shown_links.order_by("incident__code")),
+                Prefetch("near_duplicates", queryset=others.order_by("code")),
+                "derivatives",
+            )
+        return items.order_by("-pk")
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.tagged(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def custody(self, request, code=None):
+        """The item's chain of custody as the court bundle records it (file names of a
+        protected item withheld unless the caller may see protected identity)."""
+        item = self.get_object()
+        shown = request.user.has_perm(access.VIEW_PROTECTED)
+        return self.tagged(bag_records.custody_record(item, include_protected=shown))
+
+    @extend_schema(request=TransitionSerializer, responses={201: TransitionDoneSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)
+    def transitions(self, request, code=None):
+        return take(self.get_object(), request)
+
+    @extend_schema(
+        request={"multipart/form-data": UploadSerializer},
+        responses={
+            201: UploadedSerializer,
+            200: OpenApiResponse(UploadedSerializer, description="Held already: linked."),
+            202: OpenApiResponse(description="Received and set aside for an editor."),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        if not request.user.has_perm(ADD_EVIDENCE):
+            raise exceptions.PermissionDenied("This account may not add evidence.")
+        sent = UploadSerializer(data=request.data, context={"request": request})
+        sent.is_valid(raise_exception=True)
+        data = dict(sent.validated_data)
+        upload = data.pop("file")
+        try:
+            result = intake.ingest(
+                upload,
+                filename=upload.name,
+                kind=data.pop("kind", None),
+                by=request.user,
+                incident=data.pop("incident", None),
+                **data,
+            )
+        except intake.IntakeError as exc:
+            raise exceptions.ValidationError({"file": [str(exc)]}) from None
+        if result.withheld:
+            return Response({"detail": f"{upload.name}: {intake.SET_ASIDE}"}, status=202)
+        item = self.get_queryset().get(pk=result.item.pk)
+        self.action = "retrieve"
+        body = {"duplicate": result.duplicate, "item": self.get_serializer(item).data}
+        return Response(body, status=200 if result.duplicate else 201)

@@ -1,0 +1,121 @@
+"""Incidents through the API: the list with every filter of the workspace (one
+``IncidentFilter``), a record with its evidence and attributions, and review actions
+through ``tracker.workflow.transition`` (its refusals and messages, as 409)."""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
+from rest_framework.response import Response
+
+from evidence.models import EvidenceItem, EvidenceLink
+from evidence.visibility import visible_to
+from tracker import workflow
+from tracker.access import visible_incidents
+from tracker.api.base import ApiViews
+from tracker.api.errors import Conflict
+from tracker.api.serializers import IncidentDetailSerializer, IncidentSerializer
+from tracker.models import Attribution, ReviewStatus
+from tracker.models.tokens import Scope
+from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
+
+# Keyset pages need an order on columns that are never null: counts may be unknown.
+API_SORTS = {key: order for key, (_, order) in SORTS.items() if "killed" not in key}
+
+
+class TransitionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=workflow.Action.choices)
+    comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+
+
+class TransitionDoneSerializer(serializers.Serializer):
+    record = serializers.CharField()
+    action = serializers.CharField()
+    from_status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    status = serializers.ChoiceField(choices=ReviewStatus.choices)
+    at = serializers.DateTimeField()
+
+
+def take(record, request) -> Response:
+    """``record``'s review action asked for in ``request``, through the workflow."""
+    asked = TransitionSerializer(data=request.data)
+    asked.is_valid(raise_exception=True)
+    try:
+        event = workflow.transition(
+            record,
+            asked.validated_data["action"],
+            by=request.user,
+            comment=asked.validated_data["comment"],
+        )
+    except workflow.TransitionError as exc:
+        raise Conflict(str(exc)) from None
+    done = {
+        "record": record.code,
+        "action": event.action,
+        "from_status": event.from_status,
+        "status": event.to_status,
+        "at": event.at,
+    }
+    return Response(TransitionDoneSerializer(done).data, status=status.HTTP_201_CREATED)
+
+
+class IncidentViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
+    """Incidents the caller may see (``tracker.access.visible_incidents``): a restricted
+    incident is 404 to whoever may not see it, as in the admin."""
+
+    lookup_field = "code"
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = IncidentFilter
+
+    def get_serializer_class(self):
+        return IncidentDetailSerializer if self.action == "retrieve" else IncidentSerializer
+
+    def get_queryset(self):
+        user = self.request.user
+        incidents = (
+            visible_incidents(user)
+            .select_related("place", "attack_type", "weapon")
+            .prefetch_related("target_types")
+        )
+        if self.action != "list":
+            links = visible_to(
+                user, EvidenceLink.objects.select_related("item").order_by("item__code")
+            )
+            support = visible_to(user, EvidenceItem.objects.only("code"))
+            attributions = (
+                visible_to(user, Attribution.objects.order_by("pk"))
+                .select_related("force", "unit", "official")
+                .prefetch_related(Prefetch("supporting_evidence", queryset=support))
+            )
+            incidents = incidents.prefetch_related(
+                Prefetch("evidence_links", queryset=links),
+                Prefetch("attributions", queryset=attributions),
+            )
+        return incidents
+
+    def list(self, request, *args, **kwargs):
+        sort = request.query_params.get("sort") or DEFAULT_SORT
+        if sort in SORTS and sort not in API_SORTS:
+            raise ValidationError(
+                {
+                    "sort": [
+                        "The API orders by " + ", ".join(API_SORTS) + " (counts may be unknown)."
+                    ]
+                }
+            )
+        found = self.filter_queryset(self.get_queryset())
+        order = API_SORTS.get(sort, API_SORTS[DEFAULT_SORT])
+        page = self.paginate_queryset(found.order_by(*order))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def retrieve(self, request, *args, **kwargs):
+        return self.tagged(self.get_serializer(self.get_object()).data)
+
+    @extend_schema(request=TransitionSerializer, responses={201: TransitionDoneSerializer})
+    @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)
+    def transitions(self, request, code=None):
+        return take(self.get_object(), request)

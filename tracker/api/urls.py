@@ -1,0 +1,20 @@
+"""The API's URLs (under /api/): the resources, the OpenAPI schema and its pages."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import SimpleRouter
+
+from tracker.api.evidence import EvidenceViews
+from tracker.api.incidents import IncidentViews
+
+app_name = "api"
+
+router = SimpleRouter()
+router.register("incidents", IncidentViews, basename="incident")
+router.register("evidence", EvidenceViews, basename="evidence")
+
+urlpatterns = [
+    path("", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
+]
