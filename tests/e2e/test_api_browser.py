@@ -15,7 +15,9 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
 def test_the_api_docs_page_runs_under_the_csp_and_reads_with_the_session(
-    watched, live_server, researcher
+    watched,  # noqa: F811 - the fixture imported above
+    live_server,
+    researcher,
 ):
     page = watched
     incident = f.IncidentFactory(title="Strike on the bakery")
@@ -36,7 +38,8 @@ def test_the_api_docs_page_runs_under_the_csp_and_reads_with_the_session(
     answer = page.evaluate("fetch('/api/incidents/').then(r => r.json())")
     assert [row["code"] for row in answer["results"]] == [incident.code]
     refused = page.evaluate(
-        "code => fetch(`/api/incidents/${code}/transitions/`, {method: 'POST'}).then(r => r.status)",
+        "code => fetch(`/api/incidents/${code}/transitions/`, {method: 'POST'})"
+        ".then(r => r.status)",
         incident.code,
     )
     assert refused == 403  # a session's write needs the CSRF token, which no script can read
