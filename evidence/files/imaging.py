@@ -54,7 +54,7 @@ def tiff_parts(path: Path) -> int:
     with open(path, "rb") as fp:
         head = fp.read(8)
         order = {b"II*\x00": "<", b"MM\x00*": ">"}.get(head[:4])
-        if order is None:
+        if order is None or len(head) < 8:  # a header cut short: Pillow says it is damaged
             return 0
         (offset,) = struct.unpack(order + "L", head[4:8])
         fp.seek(offset)

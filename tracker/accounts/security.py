@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+from http import HTTPStatus
 
 from django.conf import settings
 from django.contrib import admin
@@ -22,10 +23,11 @@ from django.core.exceptions import (
     TooManyFieldsSent,
     TooManyFilesSent,
 )
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 
 LOCKED_OUT = (
     "Too many failed logins for this account from your address. "
@@ -117,8 +119,36 @@ def _reason(exception: Exception | None) -> str:
     return "The tracker could not understand this request. Nothing was saved."
 
 
+API_PREFIX = "/api/"
+
+
+def api_problem(status: int, detail: str) -> JsonResponse:
+    """An error of the API's paths that no API view answered (RFC 9457, as
+    ``tracker.api.errors``)."""
+    problem = {"type": "about:blank", "title": HTTPStatus(status).phrase, "status": status}
+    problem["detail"] = detail
+    return JsonResponse(problem, status=status, content_type="application/problem+json")
+
+
+def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    """handler404: Django's page, or a problem under the API's paths."""
+    if request.path_info.startswith(API_PREFIX):
+        return api_problem(404, "No such address in the API: see /api/docs/.")
+    return defaults.page_not_found(request, exception)
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: Django's page, or a problem under the API's paths (no detail of the
+    error: it is in the report to the administrators)."""
+    if request.path_info.startswith(API_PREFIX):
+        return api_problem(500, "The tracker failed to answer; the error has been reported.")
+    return defaults.server_error(request)
+
+
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """handler400: a page in the site's look saying what was refused, never why in
     technical terms (no exception text, no request data). Rendered without the
     request, so a refused Host header or unreadable body cannot fail it again."""
+    if request.path_info.startswith(API_PREFIX):  # a script reads a problem, not a page
+        return api_problem(400, _reason(exception))
     return HttpResponseBadRequest(render_to_string("400.html", {"reason": _reason(exception)}))

@@ -6,15 +6,40 @@ from __future__ import annotations
 
 import hashlib
 
-from rest_framework import viewsets
+from django_filters.rest_framework import DjangoFilterBackend
+from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from tracker.api.pagination import KeysetPagination
 
 
+class Filters(DjangoFilterBackend):
+    """The FilterSet's filters, and a parameter that takes one value sent more than once
+    refused (a form would keep only the last; a script meant something else)."""
+
+    def filter_queryset(self, request, queryset, view):
+        filterset_class = self.get_filterset_class(view, queryset)
+        many = {
+            name
+            for name, field in (filterset_class.base_filters.items() if filterset_class else [])
+            if "Multiple" in type(field).__name__
+        }
+        repeated = [
+            name
+            for name, values in request.query_params.lists()
+            if len(values) > 1 and name not in many
+        ]
+        if repeated:
+            raise exceptions.ValidationError(
+                {name[:40]: ["Give this parameter once."] for name in repeated[:10]}
+            )
+        return super().filter_queryset(request, queryset, view)
+
+
 class ApiViews(viewsets.GenericViewSet):
     pagination_class = KeysetPagination
+    filter_backends = [Filters]
     # The token scope a route needs (``tracker.api.auth.ApiAccess``); None: read for
     # reading, write for the rest. Set per action: ``@action(required_scope=...)``.
     required_scope: str | None = None

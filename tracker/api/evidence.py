@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import django_filters as filters
 from django.db.models import Prefetch
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import exceptions, mixins, serializers
@@ -21,8 +20,8 @@ from evidence.visibility import visible_to
 from tracker.access import visible_incidents
 from tracker.api.base import ApiViews
 from tracker.api.incidents import TransitionDoneSerializer, TransitionSerializer, take
-from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer
-from tracker.models import ReviewStatus, SourceType
+from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer, Strict
+from tracker.models import Incident, ReviewStatus, SourceType
 from tracker.models.tokens import Scope
 
 ADD_EVIDENCE = "evidence.add_evidenceitem"
@@ -45,40 +44,62 @@ class EvidenceFilter(filters.FilterSet):
         return queryset.filter(condition)
 
 
-class UploadSerializer(serializers.Serializer):
+class Flag(serializers.BooleanField):
+    """true or false, as the description says (not DRF's "1", "on", "yes" as well)."""
+
+    TRUE_VALUES = {"true", True}
+    FALSE_VALUES = {"false", False}
+    default_error_messages = {"invalid": "Send true or false."}
+
+
+class UploadSerializer(Strict):
+    """One file and what the intake records with it (as the admin's upload form)."""
+
     file = serializers.FileField(allow_empty_file=True)  # intake says why an empty file is refused
     kind = serializers.ChoiceField(
         choices=EvidenceItem.Kind.choices,
         required=False,
         help_text="Leave out to decide from the content (an image is a photo).",
     )
-    incident = serializers.SlugRelatedField(
-        slug_field="code",
-        queryset=visible_incidents(None),
+    incident = serializers.CharField(
+        max_length=20,
         required=False,
-        help_text="Link the item to this incident (its code).",
+        allow_blank=True,
+        help_text="Link the item to this incident (its code); empty or left out: no link.",
     )
-    relevance = serializers.CharField(max_length=300, required=False, default="")
-    title = serializers.CharField(max_length=200, required=False, default="")
-    description = serializers.CharField(required=False, default="")
-    source_type = serializers.SlugRelatedField(
-        slug_field="name",
-        queryset=SourceType.objects.filter(active=True),
-        required=False,
-        allow_null=True,
-        default=None,
+    relevance = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    source_type = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, help_text="The kind of source, by name."
     )
-    source_name = serializers.CharField(max_length=200, required=False, default="")
-    received_from = serializers.CharField(max_length=200, required=False, default="")
-    is_graphic = serializers.BooleanField(required=False, default=False)
-    identifies_people = serializers.BooleanField(required=False, default=False)
-    is_protected = serializers.BooleanField(required=False, default=False)
+    source_name = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    received_from = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    is_graphic = Flag(required=False, default=False)
+    identifies_people = Flag(required=False, default=False)
+    is_protected = Flag(required=False, default=False)
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Only incidents the sender may see: another code is "does not exist".
-        request = self.context.get("request")  # none while the schema is generated
-        self.fields["incident"].queryset = visible_incidents(request and request.user)
+    def validate_source_type(self, name: str) -> SourceType | None:
+        if not name:
+            return None
+        found = SourceType.objects.filter(active=True, name=name).first()
+        if found is None:
+            raise serializers.ValidationError(f"No source type named {name!r}.")
+        return found
+
+    def validate_incident(self, code: str) -> Incident | None:
+        """Only incidents the sender may see: another code is "no such incident", as an
+        unknown one."""
+        if not code:
+            return None
+        found = visible_incidents(self.context["request"].user).filter(code=code).first()
+        if found is None:
+            raise serializers.ValidationError(f"No incident with code {code}.")
+        return found
 
 
 class UploadedSerializer(serializers.Serializer):
@@ -91,7 +112,6 @@ class EvidenceViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
     incidents only is 404 to whoever may not see them."""
 
     lookup_field = "code"
-    filter_backends = [DjangoFilterBackend]
     filterset_class = EvidenceFilter
 
     def get_serializer_class(self):

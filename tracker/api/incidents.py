@@ -5,7 +5,6 @@ through ``tracker.workflow.transition`` (its refusals and messages, as 409)."""
 from __future__ import annotations
 
 from django.db.models import Prefetch
-from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -18,7 +17,7 @@ from tracker import workflow
 from tracker.access import visible_incidents
 from tracker.api.base import ApiViews
 from tracker.api.errors import Conflict
-from tracker.api.serializers import IncidentDetailSerializer, IncidentSerializer
+from tracker.api.serializers import IncidentDetailSerializer, IncidentSerializer, Strict
 from tracker.models import Attribution, ReviewStatus
 from tracker.models.tokens import Scope
 from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
@@ -27,7 +26,9 @@ from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
 API_SORTS = {key: order for key, (_, order) in SORTS.items() if "killed" not in key}
 
 
-class TransitionSerializer(serializers.Serializer):
+class TransitionSerializer(Strict):
+    """A review action, with the comment it may need."""
+
     action = serializers.ChoiceField(choices=workflow.Action.choices)
     comment = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
 
@@ -68,7 +69,6 @@ class IncidentViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
     incident is 404 to whoever may not see it, as in the admin."""
 
     lookup_field = "code"
-    filter_backends = [DjangoFilterBackend]
     filterset_class = IncidentFilter
 
     def get_serializer_class(self):

@@ -16,6 +16,32 @@ from evidence.models import Derivative, EvidenceItem, EvidenceLink, Testimony
 from tracker.models import Attribution, Incident, Place
 
 VIEW_TESTIMONY = "evidence.view_testimony"
+# Fields left out of an answer for some callers (protected identity, files they may not
+# open, details of another kind of item): not required in the description
+# (``tracker.api.schema``), by component.
+MAY_BE_ABSENT = {
+    "Evidence": ["original_filename"],
+    "EvidenceDetail": ["original_filename", "files", "photo", "testimony"],
+}
+
+
+class Strict(serializers.Serializer):
+    """A request's fields: a name the API does not know is refused, not ignored (a
+    mistyped "is_protect=true" must not store a protected file as an open one). The
+    description says so (``additionalProperties: false``, ``tracker.api.schema``)."""
+
+    def validate(self, attrs):
+        sent = getattr(self.initial_data, "keys", lambda: [])()
+        unknown = sorted(set(sent) - set(self.fields))
+        if unknown:
+            names = ", ".join(repr(name[:40]) for name in unknown[:10])
+            raise serializers.ValidationError({"non_field_errors": [f"Unknown fields: {names}."]})
+        return attrs
+
+
+def named(field: str) -> serializers.CharField:
+    """A related record by its name, or null when there is none."""
+    return serializers.CharField(source=f"{field}.name", read_only=True, allow_null=True)
 
 
 class PlaceSerializer(serializers.ModelSerializer):
@@ -27,9 +53,12 @@ class PlaceSerializer(serializers.ModelSerializer):
 class IncidentSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:incident-detail", lookup_field="code")
     place = PlaceSerializer(read_only=True)
-    attack_type = serializers.StringRelatedField()
-    weapon = serializers.StringRelatedField()
+    attack_type = named("attack_type")
+    weapon = named("weapon")
     target_types = serializers.StringRelatedField(many=True)
+    civilian_harm = serializers.ChoiceField(
+        Incident.HarmGrade.choices, allow_blank=True, read_only=True, help_text="Empty: not graded."
+    )
 
     class Meta:
         model = Incident
@@ -72,9 +101,9 @@ class LinkSerializer(serializers.ModelSerializer):
 
 
 class AttributionSerializer(serializers.ModelSerializer):
-    force = serializers.StringRelatedField()
-    unit = serializers.StringRelatedField()
-    official = serializers.StringRelatedField()
+    force = named("force")
+    unit = named("unit")
+    official = named("official")
     supporting_evidence = serializers.SlugRelatedField(slug_field="code", many=True, read_only=True)
 
     class Meta:
@@ -135,7 +164,8 @@ class TestimonySerializer(serializers.ModelSerializer):
 
 class EvidenceSerializer(serializers.ModelSerializer):
     url = serializers.HyperlinkedIdentityField(view_name="api:evidence-detail", lookup_field="code")
-    source_type = serializers.StringRelatedField()
+    source_type = named("source_type")
+    source_url = serializers.CharField(read_only=True, help_text="Where it was found, or empty.")
     original_filename = serializers.CharField(
         required=False, help_text="Absent for a protected item, to those without the permission."
     )

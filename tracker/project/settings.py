@@ -421,14 +421,8 @@ REST_FRAMEWORK = {
     # JSON only: the pages to try the API are Swagger UI's (/api/docs/), whose template
     # keeps to the CSP; DRF's browsable pages carry inline styles.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
-        "rest_framework.parsers.MultiPartParser",
-        "rest_framework.parsers.FormParser",
-    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "tracker.api.errors.problem",
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Accountability evidence tracker API",
@@ -440,6 +434,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "tracker.api.schema.add_problems",
+    ],
     "ENUM_NAME_OVERRIDES": {
         "DatePrecision": "tracker.models.base.DatePrecision",
         "ReviewStatus": "tracker.models.base.ReviewStatus",

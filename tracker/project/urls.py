@@ -15,6 +15,9 @@ admin.site.index_title = "Case, evidence and review"
 
 # Refused requests (too many files or fields, a foreign Host) get a readable page.
 handler400 = "tracker.accounts.security.bad_request"
+# Under /api/ every error is a problem (JSON), never an HTML page.
+handler404 = "tracker.accounts.security.not_found"
+handler500 = "tracker.accounts.security.server_error"
 
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="incidents:list", permanent=False)),

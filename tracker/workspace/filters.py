@@ -79,6 +79,12 @@ def force_name_q(term: str) -> Q | None:
     return Q(name__icontains=term) | Q(short_name__iexact=term)
 
 
+class CountFilter(filters.NumberFilter):
+    """A number of people: a whole number ("2.5 killed" is a typing error, said so)."""
+
+    field_class = forms.IntegerField
+
+
 class IncidentFilter(filters.FilterSet):
     q = filters.CharFilter(
         label="Text",
@@ -144,13 +150,13 @@ class IncidentFilter(filters.FilterSet):
         method="filter_has_evidence",
         label="Has evidence of kind",
     )
-    killed_at_least = filters.NumberFilter(
+    killed_at_least = CountFilter(
         field_name="killed_min", lookup_expr="gte", min_value=0, label="Killed, at least"
     )
-    killed_at_most = filters.NumberFilter(
+    killed_at_most = CountFilter(
         field_name="killed_max", lookup_expr="lte", min_value=0, label="Killed, at most"
     )
-    injured_at_least = filters.NumberFilter(
+    injured_at_least = CountFilter(
         field_name="injured_min", lookup_expr="gte", min_value=0, label="Injured, at least"
     )
     sort = filters.ChoiceFilter(

@@ -358,3 +358,14 @@ def test_tiff_parts_reads_the_count_without_the_offsets(tmp_path):
     assert imaging.tiff_parts(path) == 0
     path.write_bytes(b"II*\x00\xff\xff\xff\x00")  # directory past the end of the file
     assert imaging.tiff_parts(path) == 0
+    for cut in (b"II*\x00", b"MM\x00*\x00\x00"):  # a header cut short (found by schemathesis)
+        path.write_bytes(cut)
+        assert imaging.tiff_parts(path) == 0
+
+
+def test_a_tiff_header_cut_short_is_kept_as_a_damaged_image_not_a_crash(researcher):
+    """It was a server error (the pre-check unpacked the missing offset)."""
+    from evidence import intake
+
+    result = intake.ingest(io.BytesIO(b"II*\x00"), filename="scan.tif", kind=None, by=researcher)
+    assert result.item.media_type == "image/tiff" and result.item.size == 4

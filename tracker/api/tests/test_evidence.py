@@ -250,6 +250,14 @@ def test_a_bad_upload_request_is_a_400(researcher, fields):
     assert_nothing_stored()
 
 
+def test_a_mistyped_field_is_refused_not_ignored(researcher):
+    """ "is_protect" for "is_protected" must not store a protected file as an open one."""
+    response = upload(token_client(researcher), make_jpeg(), is_protect="true")
+    assert response.status_code == 400
+    assert problem(response)["errors"]["non_field_errors"] == ["Unknown fields: 'is_protect'."]
+    assert_nothing_stored()
+
+
 def test_an_account_that_may_not_add_evidence_cannot_upload(db):
     from django.contrib.auth.models import Permission
 

@@ -77,6 +77,14 @@ def test_a_bad_parameter_is_a_400_naming_it(researcher, query, field):
     assert field in body["errors"], body
 
 
+def test_a_parameter_of_one_value_sent_twice_is_refused(researcher):
+    f.IncidentFactory()
+    client = token_client(researcher)
+    response = client.get(LIST + "?governorate=Idlib&governorate=Hama&status=draft&status=verified")
+    assert problem(response)["errors"] == {"governorate": ["Give this parameter once."]}
+    assert client.get(LIST + "?status=draft&status=verified").status_code == 200
+
+
 def test_a_cursor_from_another_order_or_forged_is_refused(researcher):
     f.IncidentFactory.create_batch(3)
     client = token_client(researcher)
