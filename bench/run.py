@@ -42,6 +42,7 @@ def main() -> int:
 
     from bench import (
         bench_admin,
+        bench_api,
         bench_capture,
         bench_flights,
         bench_incident_page,
@@ -69,6 +70,7 @@ def main() -> int:
         "incident_page": bench_incident_page,
         "search": bench_search,
         "workspace": bench_workspace,
+        "api": bench_api,
         "flights": bench_flights,
         "responsibility": bench_responsibility,
         "video": bench_video,  # adds 20,000 or 100,000 videos: after those that count items

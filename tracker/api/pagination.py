@@ -25,14 +25,18 @@ BAD_CURSOR = "This cursor was not given out by the API for this list: start with
 
 def after(ordering: tuple[str, ...], values: list) -> Q:
     """Rows after the row with ``values`` in ``ordering`` ("-field" descending): the
-    lexicographic comparison spelled out, which both databases read off an index."""
+    lexicographic comparison spelled out, behind a bound on the first column alone
+    (``<=`` or ``>=``) that lets both databases start an index range there instead of
+    reading the index from its start."""
     alternatives = []
     equal = Q()
     for name, value in zip(ordering, values, strict=True):
         field = name.lstrip("-")
         alternatives.append(equal & Q(**{f"{field}__{'lt' if name[0] == '-' else 'gt'}": value}))
         equal &= Q(**{field: value})
-    return reduce(operator.or_, alternatives)
+    first = ordering[0].lstrip("-")
+    bound = Q(**{f"{first}__{'lte' if ordering[0][0] == '-' else 'gte'}": values[0]})
+    return bound & reduce(operator.or_, alternatives)
 
 
 class KeysetPagination(BasePagination):
