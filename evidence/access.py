@@ -14,6 +14,8 @@ preview then is too.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from evidence.models import EvidenceItem, EvidenceLink
@@ -146,8 +148,24 @@ def file_name(item: EvidenceItem, shown: bool) -> str:
     return item.original_filename if shown else WITHHELD_FILE_NAME
 
 
-def custody_details(details: dict, shown: bool) -> dict:
-    """A custody event's details, the file name withheld unless ``shown``."""
-    if shown:
-        return details
-    return {k: WITHHELD_FILE_NAME if k in FILE_NAME_DETAILS else v for k, v in details.items()}
+WITHHELD_INCIDENT = "(withheld: restricted incident)"
+
+
+def custody_details(details: dict, shown: bool, hidden: Collection[str] = ()) -> dict:
+    """A custody event's details, the file name withheld unless ``shown``, and any value
+    naming an incident code in ``hidden`` (restricted incidents the viewer may not know
+    of: a bag's incidents, its name) withheld too."""
+    return {
+        key: WITHHELD_FILE_NAME
+        if key in FILE_NAME_DETAILS and not shown
+        else _without(value, hidden)
+        for key, value in details.items()
+    }
+
+
+def _without(value, hidden: Collection[str]):
+    if isinstance(value, str) and any(code in value for code in hidden):
+        return WITHHELD_INCIDENT
+    if isinstance(value, list):
+        return [_without(one, hidden) for one in value]
+    return value

@@ -155,6 +155,14 @@ def visible_to(user, queryset: QuerySet) -> QuerySet:
     return rule(user, queryset)
 
 
+def hidden_incident_codes(user) -> frozenset[str]:
+    """The codes of the restricted incidents ``user`` may not know of (few: a partial
+    index), to withhold where a record names them in free values (custody details)."""
+    if user.has_perm(VIEW_RESTRICTED):
+        return frozenset()
+    return frozenset(restricted_incidents().values_list("code", flat=True))
+
+
 def may_see(user, record: Model) -> bool:
     """May ``user`` know that ``record`` exists? (One query for a governed model.)"""
     if _rule(type(record)) is None or user.has_perm(VIEW_RESTRICTED):

@@ -30,9 +30,8 @@ def main() -> int:
                 timeout=600,
             )
         if answer.status_code in (200, 201):
-            item = answer.json()["item"]
             word = "already held as" if answer.json()["duplicate"] else "stored as"
-            print(f"{path}: {word} {item['code']}")
+            print(f"{path}: {word} {answer.json()['code']}")
         elif answer.status_code == 202:
             print(f"{path}: {answer.json()['detail']}")
         else:

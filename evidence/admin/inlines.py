@@ -148,7 +148,13 @@ class TestimonyInline(LockedWithParentInline, kit.StackedInline):
 class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
     model = CustodyEvent
     fields = ("sequence", "action", "actor", "when", "observed", "details", "hashes")
-    readonly_fields = (*fields, "readable_details", "shown_details")
+    readonly_fields = (
+        *fields,
+        "readable_details",
+        "shown_details",
+        "team_readable_details",
+        "team_shown_details",
+    )
     ordering = ("sequence",)
     verbose_name_plural = "chain of custody"
 

@@ -23,6 +23,7 @@ from evidence.models import (
     Witness,
 )
 from evidence.visibility import visible_to
+from tracker.access import VIEW_RESTRICTED, restricted_incidents
 from tracker.admin.kit import (
     AuditedAdmin,
     DeferredJoinPaginator,
@@ -74,15 +75,27 @@ def details_html(details: object) -> str:
     return render_to_string("admin/evidence/custody_details.html", {"rows": detail_rows(details)})
 
 
+def _restricted(event: CustodyEvent) -> frozenset[str]:
+    """The restricted incidents' codes, looked up only for details that name a code."""
+    if "INC-" not in json.dumps(event.details):
+        return frozenset()
+    return frozenset(restricted_incidents().values_list("code", flat=True))
+
+
 class ShowsCustodyDetails:
     """Custody details as rows, without a protected item's file name for those who may
-    not see it (``access.custody_details``): ``readable_details`` or ``shown_details``."""
+    not see it (``access.custody_details``): ``readable_details`` or ``shown_details``;
+    ``team_…`` also without the codes of restricted incidents, for those who may not
+    know of them."""
 
     def _details_field(self, request, item: EvidenceItem | None) -> str:
         visible = item is None or access.file_name_shown(
             item, request.user.has_perm(access.VIEW_PROTECTED)
         )
-        return "readable_details" if visible else "shown_details"
+        field = "readable_details" if visible else "shown_details"
+        # A bag's incidents (an item of an open and a restricted incident): their codes
+        # are withheld from those who may not know of the restricted one.
+        return field if request.user.has_perm(VIEW_RESTRICTED) else f"team_{field}"
 
     @admin.display(description="details")
     def readable_details(self, obj: CustodyEvent) -> str:
@@ -91,6 +104,14 @@ class ShowsCustodyDetails:
     @admin.display(description="details")
     def shown_details(self, obj: CustodyEvent) -> str:
         return details_html(access.custody_details(obj.details, shown=False))
+
+    @admin.display(description="details")
+    def team_readable_details(self, obj: CustodyEvent) -> str:
+        return details_html(access.custody_details(obj.details, True, _restricted(obj)))
+
+    @admin.display(description="details")
+    def team_shown_details(self, obj: CustodyEvent) -> str:
+        return details_html(access.custody_details(obj.details, False, _restricted(obj)))
 
     @admin.display(description="at", ordering="at")
     def when(self, obj: CustodyEvent) -> str:
@@ -185,6 +206,8 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
             *(f for f in self.fields if f != "details"),
             "readable_details",
             "shown_details",
+            "team_readable_details",
+            "team_shown_details",
         )
 
 

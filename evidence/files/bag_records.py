@@ -258,14 +258,16 @@ def _testimony(testimony, *, include_protected: bool) -> dict[str, Any]:
     }
 
 
-def custody_record(item: EvidenceItem, *, include_protected: bool) -> dict[str, Any]:
+def custody_record(
+    item: EvidenceItem, *, include_protected: bool, hidden_incidents: frozenset[str] = frozenset()
+) -> dict[str, Any]:
     """The item's chain. A protected item's file name (protected identity) is withheld
     unless identity is included; the events whose details it was in then say so, as
     their hash covers the full details and can be recomputed only by the holder."""
     shown = access.file_name_shown(item, include_protected)
     events = []
     for event in item.custody_events.all():
-        details = access.custody_details(event.details, shown)
+        details = access.custody_details(event.details, shown, hidden_incidents)
         events.append(
             {
                 "sequence": event.sequence,

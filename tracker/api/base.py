@@ -44,11 +44,33 @@ class ApiViews(viewsets.GenericViewSet):
     # reading, write for the rest. Set per action: ``@action(required_scope=...)``.
     required_scope: str | None = None
 
+    def initial(self, request, *args, **kwargs):
+        """DRF's steps, with the rates before the permissions and a failed token counted
+        against its address: calls without valid credentials are limited too."""
+        self.format_kwarg = self.get_format_suffix(**kwargs)
+        request.accepted_renderer, request.accepted_media_type = self.perform_content_negotiation(
+            request
+        )
+        request.version, request.versioning_scheme = self.determine_version(
+            request, *args, **kwargs
+        )
+        try:
+            self.perform_authentication(request)
+        except exceptions.AuthenticationFailed:
+            self.check_throttles(request)
+            raise
+        self.check_throttles(request)
+        self.check_permissions(request)
+
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
         response["Cache-Control"] = "private, no-cache"
         response["Vary"] = "Accept, Authorization, Cookie"
         return response
+
+    def retrieve(self, request, *args, **kwargs):
+        """A record, with its ETag (``RetrieveModelMixin``'s, tagged)."""
+        return self.tagged(self.get_serializer(self.get_object()).data)
 
     def tagged(self, data) -> Response:
         """``data`` with its ``ETag`` (a hash of the JSON the caller would get), or 304

@@ -16,8 +16,9 @@ from rest_framework.response import Response
 from evidence import access, intake, links
 from evidence.files import bag_records
 from evidence.models import EvidenceItem, EvidenceLink
-from evidence.visibility import visible_to
+from evidence.visibility import hidden_incident_codes, visible_to
 from tracker.access import visible_incidents
+from tracker.api.auth import scopes
 from tracker.api.base import ApiViews
 from tracker.api.incidents import TransitionDoneSerializer, TransitionSerializer, take
 from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer, Strict
@@ -25,6 +26,20 @@ from tracker.models import Incident, ReviewStatus, SourceType
 from tracker.models.tokens import Scope
 
 ADD_EVIDENCE = "evidence.add_evidenceitem"
+VIEW_CUSTODY = "evidence.view_custodyevent"
+
+
+def without_oracle(record: dict) -> dict:
+    """A custody record without the hashes of an event whose details were withheld (and
+    the next event's link to it): from them, a guess of the withheld value (a witness's
+    name in a file name, a restricted incident's code) could be checked offline."""
+    events = record["events"]
+    for position, event in enumerate(events):
+        if event["details_withheld"]:
+            event.pop("event_hash")
+            if position + 1 < len(events):
+                events[position + 1].pop("previous_hash")
+    return record
 
 
 class EvidenceFilter(filters.FilterSet):
@@ -103,11 +118,12 @@ class UploadSerializer(Strict):
 
 
 class UploadedSerializer(serializers.Serializer):
-    duplicate = serializers.BooleanField()
-    item = EvidenceDetailSerializer()
+    code = serializers.CharField(help_text="The item that holds the file.")
+    duplicate = serializers.BooleanField(help_text="The bytes were held already: linked.")
+    item = EvidenceDetailSerializer(required=False, help_text="With the read scope only.")
 
 
-class EvidenceViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
+class EvidenceViews(mixins.ListModelMixin, ApiViews):
     """Items the caller may know of (``evidence.visibility``): an item behind restricted
     incidents only is 404 to whoever may not see them."""
 
@@ -137,17 +153,18 @@ class EvidenceViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
             )
         return items.order_by("-pk")
 
-    def retrieve(self, request, *args, **kwargs):
-        return self.tagged(self.get_serializer(self.get_object()).data)
-
     @extend_schema(responses={200: OpenApiTypes.OBJECT})
     @action(detail=True, methods=["get"])
     def custody(self, request, code=None):
         """The item's chain of custody as the court bundle records it (file names of a
         protected item withheld unless the caller may see protected identity)."""
+        if not request.user.has_perm(VIEW_CUSTODY):
+            raise exceptions.PermissionDenied("This account may not view the custody log.")
         item = self.get_object()
         shown = request.user.has_perm(access.VIEW_PROTECTED)
-        return self.tagged(bag_records.custody_record(item, include_protected=shown))
+        hidden = hidden_incident_codes(request.user)
+        record = bag_records.custody_record(item, include_protected=shown, hidden_incidents=hidden)
+        return self.tagged(without_oracle(record))
 
     @extend_schema(request=TransitionSerializer, responses={201: TransitionDoneSerializer})
     @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)
@@ -182,7 +199,9 @@ class EvidenceViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
             raise exceptions.ValidationError({"file": [str(exc)]}) from None
         if result.withheld:
             return Response({"detail": f"{upload.name}: {intake.SET_ASIDE}"}, status=202)
-        item = self.get_queryset().get(pk=result.item.pk)
-        self.action = "retrieve"
-        body = {"duplicate": result.duplicate, "item": self.get_serializer(item).data}
+        body: dict = {"code": result.item.code, "duplicate": result.duplicate}
+        if Scope.READ in scopes(request):  # a write-only token learns nothing more of it
+            item = self.get_queryset().get(pk=result.item.pk)
+            self.action = "retrieve"
+            body["item"] = self.get_serializer(item).data
         return Response(body, status=200 if result.duplicate else 201)

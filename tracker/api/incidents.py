@@ -64,7 +64,7 @@ def take(record, request) -> Response:
     return Response(TransitionDoneSerializer(done).data, status=status.HTTP_201_CREATED)
 
 
-class IncidentViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
+class IncidentViews(mixins.ListModelMixin, ApiViews):
     """Incidents the caller may see (``tracker.access.visible_incidents``): a restricted
     incident is 404 to whoever may not see it, as in the admin."""
 
@@ -111,9 +111,6 @@ class IncidentViews(mixins.ListModelMixin, mixins.RetrieveModelMixin, ApiViews):
         order = API_SORTS.get(sort, API_SORTS[DEFAULT_SORT])
         page = self.paginate_queryset(found.order_by(*order))
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def retrieve(self, request, *args, **kwargs):
-        return self.tagged(self.get_serializer(self.get_object()).data)
 
     @extend_schema(request=TransitionSerializer, responses={201: TransitionDoneSerializer})
     @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)

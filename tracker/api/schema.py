@@ -35,7 +35,7 @@ WHY = {
 
 def errors(path: str, method: str) -> list[str]:
     codes = ["400", "401", "403", "429"]
-    if "{code}" in path:
+    if "{" in path:  # a record named in the path
         codes.append("404")
     if path.endswith("/transitions/"):
         codes.append("409")
@@ -69,6 +69,6 @@ def add_problems(result, generator, request, public):
                         "content": {"application/problem+json": {"schema": problem}},
                     },
                 )
-            if method == "get" and path.endswith(("{code}/", "/custody/")):
+            if method == "get" and path.endswith(("{code}/", "{id}/", "/custody/", "/dossier/")):
                 responses.setdefault("304", {"description": "Unchanged since the ETag sent."})
     return result

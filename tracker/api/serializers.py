@@ -15,14 +15,32 @@ from evidence.files import bag_records
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, Testimony
 from tracker.models import Attribution, Incident, Place
 
-VIEW_TESTIMONY = "evidence.view_testimony"
 # Fields left out of an answer for some callers (protected identity, files they may not
 # open, details of another kind of item): not required in the description
 # (``tracker.api.schema``), by component.
 MAY_BE_ABSENT = {
     "Evidence": ["original_filename"],
-    "EvidenceDetail": ["original_filename", "files", "photo", "testimony"],
+    "EvidenceDetail": ["original_filename", "files", "photo", "testimony", "links"],
+    "IncidentDetail": ["evidence", "attributions"],
+    "Uploaded": ["item"],
 }
+# What of a record needs a view permission of its own, as the admin's inlines do: a
+# field an account may not view is left out.
+NEEDS = {
+    "attributions": "tracker.view_attribution",
+    "evidence": "evidence.view_evidencelink",
+    "links": "evidence.view_evidencelink",
+    "photo": "evidence.view_photometadata",
+    "testimony": "evidence.view_testimony",
+}
+
+
+def without_unpermitted(data: dict, user) -> dict:
+    """``data`` without the fields ``user`` lacks the view permission for (``NEEDS``)."""
+    for name, perm in NEEDS.items():
+        if name in data and not user.has_perm(perm):
+            del data[name]
+    return data
 
 
 class Strict(serializers.Serializer):
@@ -131,6 +149,11 @@ class IncidentDetailSerializer(IncidentSerializer):
         fields = [*IncidentSerializer.Meta.fields, "narrative", "evidence", "attributions"]
         read_only_fields = fields
 
+    def to_representation(self, incident: Incident) -> dict:
+        return without_unpermitted(
+            super().to_representation(incident), self.context["request"].user
+        )
+
 
 class FilesSerializer(serializers.Serializer):
     original = serializers.URLField()
@@ -229,7 +252,7 @@ class EvidenceDetailSerializer(EvidenceSerializer):
         for name in ("files", "photo", "testimony"):
             if data[name] is None:
                 del data[name]
-        return data
+        return without_unpermitted(data, self.context["request"].user)
 
     @extend_schema_field(
         {
@@ -291,6 +314,6 @@ class EvidenceDetailSerializer(EvidenceSerializer):
     @extend_schema_field(TestimonySerializer)
     def get_testimony(self, item: EvidenceItem) -> dict | None:
         testimony = getattr(item, "testimony", None)
-        if testimony is None or not self.context["request"].user.has_perm(VIEW_TESTIMONY):
+        if testimony is None:
             return None
         return TestimonySerializer(testimony, context=self.context).data

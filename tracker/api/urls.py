@@ -6,12 +6,16 @@ from rest_framework.routers import SimpleRouter
 
 from tracker.api.evidence import EvidenceViews
 from tracker.api.incidents import IncidentViews
+from tracker.api.officials import ForceViews, OfficialViews, UnitViews
 
 app_name = "api"
 
 router = SimpleRouter()
 router.register("incidents", IncidentViews, basename="incident")
 router.register("evidence", EvidenceViews, basename="evidence")
+router.register("forces", ForceViews, basename="force")
+router.register("units", UnitViews, basename="unit")
+router.register("officials", OfficialViews, basename="official")
 
 urlpatterns = [
     path("", include(router.urls)),

@@ -98,6 +98,7 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
     w.official = f.OfficialFactory(name="Official Akram")
     w.incident_type = ContentType.objects.get_for_model(Incident).pk
     position = f.PositionFactory(official=w.official, is_command=True)
+    w.unit, w.force = position.unit, position.unit.force
     attribution = f.AttributionFactory(
         incident=w.incident, unit=position.unit, created_by=researcher
     )
