@@ -1,0 +1,37 @@
+"""A custody event's details may name incidents (a court bundle's "exported" event lists
+the bag's incidents and carries its name): on an item the team sees, a restricted
+incident named there is withheld from those who may not know of it, in the admin as in
+the API."""
+
+from __future__ import annotations
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from evidence import access
+from evidence.files import bagging
+from evidence.models import EvidenceLink
+from evidence.tests.test_restricted_items import named
+from tests.security.restricted import ingest
+from tracker.models import Sensitivity
+from tracker.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_bags_restricted_incident_is_withheld_from_the_item_page(
+    researcher, other_researcher, tmp_path
+):
+    named(other_researcher)
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
+    shared = ingest(other_researcher, f.IncidentFactory(), (40, 90, 140))
+    EvidenceLink.objects.create(item=shared, incident=restricted)
+    bagging.export_bag([restricted], tmp_path / "bag", by=other_researcher)
+    page = reverse("admin:evidence_evidenceitem_change", args=[shared.pk])
+    client = Client()
+    client.force_login(researcher)
+    text = client.get(page).content.decode()
+    assert restricted.code not in text and access.WITHHELD_INCIDENT in text
+    client.force_login(other_researcher)
+    assert restricted.code in client.get(page).content.decode()
