@@ -38,8 +38,5 @@ def problem(exc, context):
         body["detail"] = INVALID
         body["errors"] = data if isinstance(data, dict) else {"non_field_errors": data}
     response.data = body
-    request = context.get("request")
-    renderer = getattr(request, "accepted_renderer", None)
-    if renderer is None or renderer.format == "json":
-        response.content_type = PROBLEM
+    response.content_type = PROBLEM  # whatever the route's own media type (an export's)
     return response

@@ -4,11 +4,15 @@ through ``tracker.workflow.transition`` (its refusals and messages, as 409)."""
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Prefetch
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
 from evidence.models import EvidenceItem, EvidenceLink
@@ -20,10 +24,38 @@ from tracker.api.errors import Conflict
 from tracker.api.serializers import IncidentDetailSerializer, IncidentSerializer, Strict
 from tracker.models import Attribution, ReviewStatus
 from tracker.models.tokens import Scope
+from tracker.workspace import exports
 from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
 
 # Keyset pages need an order on columns that are never null: counts may be unknown.
 API_SORTS = {key: order for key, (_, order) in SORTS.items() if "killed" not in key}
+
+
+class Download(BaseRenderer):
+    """An export's own bytes, as the workspace streams them; a refusal as a problem."""
+
+    charset = None
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return json.dumps(data).encode() if isinstance(data, dict) else data
+
+
+class Csv(Download):
+    media_type, format = "text/csv", "csv"
+
+
+class GeoJson(Download):
+    media_type, format = "application/geo+json", "geojson"
+
+
+def export(request, lines, content_type: str, extension: str):
+    """The workspace's export of the incidents the filters select (``exports``): one
+    filter that does not parse refuses the whole export (400), never a wider file."""
+    found = IncidentFilter(request.query_params or None, queryset=visible_incidents(request.user))
+    if errors := found.filter_errors():
+        raise ValidationError({"filters": errors})
+    chunks = lines(exports.records(found))
+    return exports.streamed(chunks, content_type, f"incidents-{exports.stamp()}.{extension}")
 
 
 class TransitionSerializer(Strict):
@@ -116,3 +148,14 @@ class IncidentViews(mixins.ListModelMixin, ApiViews):
     @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)
     def transitions(self, request, code=None):
         return take(self.get_object(), request)
+
+    # Routed in urls.py without a trailing slash, as a file's address.
+    @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, filters=True)
+    def export_csv(self, request):
+        """The selected incidents as CSV (the workspace's columns), streamed."""
+        return export(request, exports.csv_lines, "text/csv; charset=utf-8", "csv")
+
+    @extend_schema(responses={(200, "application/geo+json"): OpenApiTypes.OBJECT}, filters=True)
+    def export_geojson(self, request):
+        """The selected incidents as a GeoJSON FeatureCollection, streamed."""
+        return export(request, exports.geojson_chunks, "application/geo+json", "geojson")

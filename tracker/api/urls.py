@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from tracker.api.evidence import EvidenceViews
-from tracker.api.incidents import IncidentViews
+from tracker.api.incidents import Csv, GeoJson, IncidentViews
 from tracker.api.officials import ForceViews, OfficialViews, UnitViews
 
 app_name = "api"
@@ -18,6 +18,17 @@ router.register("units", UnitViews, basename="unit")
 router.register("officials", OfficialViews, basename="official")
 
 urlpatterns = [
+    # Exports, addressed as files (no trailing slash), each with its own media type.
+    path(
+        "incidents/export.csv",
+        IncidentViews.as_view({"get": "export_csv"}, renderer_classes=[Csv]),
+        name="incident-export-csv",
+    ),
+    path(
+        "incidents/export.geojson",
+        IncidentViews.as_view({"get": "export_geojson"}, renderer_classes=[GeoJson]),
+        name="incident-export-geojson",
+    ),
     path("", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),

@@ -231,3 +231,25 @@ def test_a_restricted_incidents_transition_is_404(researcher, other_researcher):
     assert response.status_code == 404
     restricted.refresh_from_db()
     assert restricted.status == "draft"
+
+
+def test_exports_hold_the_filtered_incidents_the_account_may_see(researcher):
+    import csv
+    import io
+    import json
+
+    market = f.IncidentFactory(title="Strike on the vegetable market")
+    f.IncidentFactory(title="Strike on a school")
+    f.IncidentFactory(title="SECRET vegetable depot", sensitivity=Sensitivity.RESTRICTED)
+    client = token_client(researcher, ["read"])
+    sheet = client.get(LIST + "export.csv?q=vegetable")
+    assert sheet.status_code == 200 and sheet["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(sheet.streaming_content).decode("utf-8-sig"))))
+    assert [row["code"] for row in rows] == [market.code]
+    shapes = client.get(LIST + "export.geojson?q=vegetable")
+    assert shapes["Content-Type"] == "application/geo+json"
+    features = json.loads(b"".join(shapes.streaming_content))["features"]
+    assert [feature["properties"]["code"] for feature in features] == [market.code]
+    refused = client.get(LIST + "export.csv?occurred_after=2019-02-30")
+    assert refused.status_code == 400 and "occurred_after" in str(problem(refused)["errors"])
+    assert token_client(researcher, ["write"]).get(LIST + "export.csv").status_code == 403
