@@ -11,11 +11,12 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.renderers import BaseRenderer
 from rest_framework.response import Response
 
-from evidence.models import EvidenceItem, EvidenceLink
+from evidence.flights import ranking
+from evidence.models import EvidenceItem, EvidenceLink, FlightObservation
 from evidence.visibility import visible_to
 from tracker import workflow
 from tracker.access import visible_incidents
@@ -27,6 +28,7 @@ from tracker.models.tokens import Scope
 from tracker.workspace import exports
 from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
 
+VIEW_OBSERVATIONS = "evidence.view_flightobservation"
 # Keyset pages need an order on columns that are never null: counts may be unknown.
 API_SORTS = {key: order for key, (_, order) in SORTS.items() if "killed" not in key}
 
@@ -56,6 +58,43 @@ def export(request, lines, content_type: str, extension: str):
         raise ValidationError({"filters": errors})
     chunks = lines(exports.records(found))
     return exports.streamed(chunks, content_type, f"incidents-{exports.stamp()}.{extension}")
+
+
+class WindowSerializer(Strict):
+    """Minutes of observations before and after the strike."""
+
+    before = serializers.IntegerField(min_value=0, max_value=ranking.MAX_MINUTES, default=60)
+    after = serializers.IntegerField(min_value=0, max_value=ranking.MAX_MINUTES, default=10)
+
+
+class ObservationSerializer(serializers.ModelSerializer):
+    log = serializers.CharField(source="log.item.code", help_text="The flight log's item.")
+
+    class Meta:
+        model = FlightObservation
+        fields = [
+            "id",
+            "log",
+            "line_number",
+            "observed_at",
+            "station",
+            "station_latitude",
+            "station_longitude",
+            "aircraft_type",
+            "aircraft_class",
+            "aircraft_count",
+            "nationality",
+            "heading",
+            "callsign",
+            "activity",
+        ]
+
+
+class CandidateSerializer(serializers.Serializer):
+    observation = ObservationSerializer()
+    score = serializers.FloatField(min_value=0, max_value=1)
+    reasons = serializers.ListField(child=serializers.CharField())
+    confirmed = serializers.BooleanField(help_text="Confirmed by a reviewer for this incident.")
 
 
 class TransitionSerializer(Strict):
@@ -148,6 +187,22 @@ class IncidentViews(mixins.ListModelMixin, ApiViews):
     @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)
     def transitions(self, request, code=None):
         return take(self.get_object(), request)
+
+    @extend_schema(parameters=[WindowSerializer], responses={200: CandidateSerializer(many=True)})
+    @action(detail=True, methods=["get"], filter_backends=[], pagination_class=None)
+    def flights(self, request, code=None):
+        """Flight observations in the strike's window, best first, with the reasons of
+        each score (``evidence.flights.ranking``, as on the incident's admin page)."""
+        if not request.user.has_perm(VIEW_OBSERVATIONS):
+            raise PermissionDenied("This account may not view flight observations.")
+        window = WindowSerializer(data=request.query_params)
+        window.is_valid(raise_exception=True)
+        incident = self.get_object()
+        try:
+            ranked = ranking.candidates(incident, viewer=request.user, **window.validated_data)
+        except ranking.CorrelationRefused as exc:
+            raise Conflict(str(exc)) from None
+        return Response(CandidateSerializer(ranked, many=True).data)
 
     # Routed in urls.py without a trailing slash, as a file's address.
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, filters=True)

@@ -92,7 +92,7 @@ class OfficialFilter(NameFilter):
 
 class UnitFilter(NameFilter):
     name_q = staticmethod(unit_name_q)
-    force = filters.NumberFilter(field_name="force_id")
+    force = filters.ModelChoiceFilter(queryset=Force.objects.all(), help_text="A force's id.")
 
     class Meta:
         model = Unit

@@ -37,7 +37,7 @@ def errors(path: str, method: str) -> list[str]:
     codes = ["400", "401", "403", "429"]
     if "{" in path:  # a record named in the path
         codes.append("404")
-    if path.endswith("/transitions/"):
+    if path.endswith(("/transitions/", "/flights/")):
         codes.append("409")
     return codes
 

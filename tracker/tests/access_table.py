@@ -107,6 +107,7 @@ PROJECT: list[Row] = [
     Row("api:incident-detail",              url("api:incident-detail", fixed("INC-9999")), API_404, note="unknown"),
     Row("api:incident-transitions",         url("api:incident-transitions", code("incident")), (401, 403, 400, 400, 400), method="POST", note="no action named"),
     Row("api:incident-transitions",         url("api:incident-transitions", code("restricted")), API_404, method="POST", note="restricted"),
+    Row("api:incident-flights",             url("api:incident-flights", code("incident")), API_200),
     Row("api:incident-export-csv",          url("api:incident-export-csv"),               API_200),
     Row("api:incident-export-geojson",      url("api:incident-export-geojson"),           API_200),
     Row("api:evidence-list",                url("api:evidence-list"),                     API_200),

@@ -65,6 +65,7 @@ def test_a_page_is_stable_when_rows_are_added_before_it(researcher):
         ("occurred_after=2019-13-45", "occurred_after"),
         ("status=lost", "status"),
         ("killed_at_least=-1", "killed_at_least"),
+        ("killed_at_most=2.5", "killed_at_most"),
         ("sort=sideways", "sort"),
         ("sort=-killed", "sort"),
     ],
@@ -75,6 +76,14 @@ def test_a_bad_parameter_is_a_400_naming_it(researcher, query, field):
     assert response.status_code == 400
     body = problem(response)
     assert field in body["errors"], body
+
+
+def test_a_count_beyond_any_column_finds_nothing_rather_than_failing(researcher):
+    f.IncidentFactory()
+    huge = "9" * 30
+    client = token_client(researcher)
+    assert codes(client.get(f"{LIST}?killed_at_least={huge}")) == []
+    assert problem(client.get(f"{LIST}?attack_type={huge}"))["errors"]["attack_type"]
 
 
 def test_a_parameter_of_one_value_sent_twice_is_refused(researcher):
@@ -253,3 +262,38 @@ def test_exports_hold_the_filtered_incidents_the_account_may_see(researcher):
     refused = client.get(LIST + "export.csv?occurred_after=2019-02-30")
     assert refused.status_code == 400 and "occurred_after" in str(problem(refused)["errors"])
     assert token_client(researcher, ["write"]).get(LIST + "export.csv").status_code == 403
+
+
+def test_flights_are_ranked_for_a_strike_with_their_reasons(researcher):
+    from datetime import UTC, datetime
+
+    strike = f.IncidentFactory(
+        occurred_start=datetime(2019, 5, 13, 7, 0, tzinfo=UTC), start_precision="minute"
+    )
+    near = f.FlightObservationFactory(observed_at=datetime(2019, 5, 13, 6, 50, tzinfo=UTC))
+    f.FlightObservationFactory(observed_at=datetime(2019, 5, 13, 3, 0, tzinfo=UTC))  # outside
+    client = token_client(researcher)
+    ranked = client.get(f"{LIST}{strike.code}/flights/")
+    assert ranked.status_code == 200, ranked.content
+    body = ranked.json()
+    assert [c["observation"]["id"] for c in body] == [near.pk]
+    assert 0 <= body[0]["score"] <= 1 and body[0]["reasons"] and body[0]["confirmed"] is False
+    assert body[0]["observation"]["log"] == near.log.item.code
+    wider = client.get(f"{LIST}{strike.code}/flights/?before=300")
+    assert len(wider.json()) == 2
+    assert "before" in problem(client.get(f"{LIST}{strike.code}/flights/?before=2000"))["errors"]
+    month = f.IncidentFactory(start_precision="month")
+    refused = client.get(f"{LIST}{month.code}/flights/")
+    assert refused.status_code == 409 and "dated only to the month" in problem(refused)["detail"]
+
+
+def test_flights_need_the_observations_view_permission(db):
+    from django.contrib.auth.models import Permission
+
+    from tracker.tests.factories import UserFactory
+
+    reader = UserFactory(username="reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    incident = f.IncidentFactory()
+    response = token_client(reader).get(f"{LIST}{incident.code}/flights/")
+    assert response.status_code == 403

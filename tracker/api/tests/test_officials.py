@@ -52,6 +52,8 @@ def test_units_by_name_and_force(researcher, commander):
     assert ids(client.get("/api/units/?q=678th")) == [squadron.pk]
     assert ids(client.get(f"/api/units/?force={other.force_id}")) == [other.pk]
     assert client.get(f"/api/forces/{squadron.force_id}/").json()["name"] == squadron.force.name
+    for wrong in ("-3.402823466e%2B38", "99999999999999999999999", "ten"):  # found by schemathesis
+        assert problem(client.get(f"/api/units/?force={wrong}"))["errors"]["force"]
 
 
 def test_a_dossier_leaves_out_restricted_incidents_for_whoever_may_not_see_them(
