@@ -97,3 +97,28 @@ def test_custody_details_withhold_the_file_name_only():
         "media_type": "audio/mpeg",
     }
     assert access.custody_details(details, shown=True) == details
+
+
+def test_openable_items_are_the_unprotected_and_ones_own_unless_the_account_holds_the_permission(
+    researcher, other_researcher, identity_holder
+):
+    from evidence.models import EvidenceItem
+
+    plain = f.EvidenceItemFactory(title="plain")
+    theirs = f.EvidenceItemFactory(title="theirs", is_protected=True, created_by=other_researcher)
+    made = f.EvidenceItemFactory(title="made", is_protected=True, created_by=researcher)
+    # Acquired by the researcher, entered by someone else: theirs to open too.
+    acquired = f.EvidenceItemFactory(
+        title="acquired", is_protected=True, created_by=other_researcher, acquired_by=researcher
+    )
+    everything = EvidenceItem.objects.all()
+
+    def titles(user) -> set[str]:
+        return set(access.openable_items(user, everything).values_list("title", flat=True))
+
+    assert titles(researcher) == {"plain", "made", "acquired"}
+    assert titles(other_researcher) == {"plain", "theirs", "acquired"}
+    assert titles(identity_holder) == {"plain", "theirs", "made", "acquired"}
+    assert {plain.pk, theirs.pk, made.pk, acquired.pk} == set(
+        everything.values_list("pk", flat=True)
+    )

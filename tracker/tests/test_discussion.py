@@ -236,3 +236,15 @@ def test_a_thread_and_its_assignees_are_read_in_one_query_each(
         assert [c.author.username for c in discussion.thread(incident)] == ["researcher"] * 2
     with django_assert_num_queries(1):
         assert [u.username for u in discussion.assignees(incident)] == ["researcher", "reviewer"]
+
+
+def test_a_records_assignments_are_read_with_who_assigned_them_in_one_query(
+    researcher, reviewer, editor, incident, django_assert_num_queries
+):
+    discussion.assign(incident, reviewer.pk, by=editor)
+    discussion.assign(incident, researcher.pk, by=reviewer)
+    with django_assert_num_queries(1):
+        pairs = {
+            (a.user.username, a.assigned_by.username) for a in discussion.assignments(incident)
+        }
+    assert pairs == {("reviewer", "editor"), ("researcher", "reviewer")}
