@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 
+from django.utils.cache import patch_vary_headers
 from django_filters.rest_framework import DjangoFilterBackend
 from rest_framework import exceptions, viewsets
 from rest_framework.renderers import JSONRenderer
@@ -64,8 +65,8 @@ class ApiViews(viewsets.GenericViewSet):
 
     def finalize_response(self, request, response, *args, **kwargs):
         response = super().finalize_response(request, response, *args, **kwargs)
-        response["Cache-Control"] = "private, no-cache"
-        response["Vary"] = "Accept, Authorization, Cookie"
+        response.setdefault("Cache-Control", "private, no-cache")  # an export's no-store stays
+        patch_vary_headers(response, ("Accept", "Authorization", "Cookie"))
         return response
 
     def retrieve(self, request, *args, **kwargs):

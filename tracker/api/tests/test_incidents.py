@@ -253,6 +253,7 @@ def test_exports_hold_the_filtered_incidents_the_account_may_see(researcher):
     client = token_client(researcher, ["read"])
     sheet = client.get(LIST + "export.csv?q=vegetable")
     assert sheet.status_code == 200 and sheet["Content-Type"].startswith("text/csv")
+    assert sheet["Cache-Control"] == "private, no-store" and "Authorization" in sheet["Vary"]
     rows = list(csv.DictReader(io.StringIO(b"".join(sheet.streaming_content).decode("utf-8-sig"))))
     assert [row["code"] for row in rows] == [market.code]
     shapes = client.get(LIST + "export.geojson?q=vegetable")
