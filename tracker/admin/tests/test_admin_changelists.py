@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from evidence.files import custody
 from evidence.models import CustodyEvent
-from tracker.models import Job, ReviewEvent, ReviewStatus
+from tracker.models import ApiToken, Job, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
 
 # Queries per changelist page for a logged-in editor: session, user, the editor's
@@ -35,6 +35,7 @@ PINNED = {
     "evidence_satelliteimage": 7,
     "evidence_testimony": 6,
     "tracker_job": 6,
+    "tracker_apitoken": 7,
 }
 
 
@@ -52,6 +53,7 @@ def add_rows(n: int, actor) -> None:
         f.FlightObservationFactory()
         f.SatelliteImageFactory()
         Job.objects.create(kind="fixity", key=f"pinned:{incident.code}", requested_by=actor)
+        ApiToken.issue(actor, name=f"laptop {incident.code}", scopes=["read"])
         ReviewEvent.objects.create(
             content_type=ContentType.objects.get_for_model(incident),
             object_id=incident.pk,
