@@ -12,6 +12,7 @@ from rest_framework import exceptions, permissions, throttling
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.settings import api_settings
 
+from tracker.accounts.security import client_ip
 from tracker.models import ApiToken
 from tracker.models.tokens import PREFIX, Scope, digest
 
@@ -96,6 +97,11 @@ class PerToken(Rated, throttling.SimpleRateThrottle):
 
 class Anonymous(Rated, throttling.AnonRateThrottle):
     scope = "anonymous"
+
+    def get_ident(self, request) -> str:
+        """The client's address by the project's one rule (``security.client_ip``, as
+        for login lockouts), not DRF's own reading of X-Forwarded-For."""
+        return client_ip(request) or ""
 
 
 class TokenScheme(OpenApiAuthenticationExtension):

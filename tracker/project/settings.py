@@ -464,7 +464,6 @@ AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still
 # (each appending to X-Forwarded-For) the address the outermost proxy saw. Without a
 # proxy the header is the client's own claim and is ignored.
 TRACKER_PROXY_COUNT = env_int("TRACKER_PROXY_COUNT", 0, minimum=0)
-REST_FRAMEWORK["NUM_PROXIES"] = TRACKER_PROXY_COUNT  # the API's rates per address
 AXES_CLIENT_IP_CALLABLE = "tracker.accounts.security.client_ip"
 
 # Second factor (django-otp, TOTP): members of these groups must confirm an

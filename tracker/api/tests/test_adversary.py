@@ -147,7 +147,9 @@ def test_hole_calls_without_valid_credentials_are_never_rate_limited(db, setting
 # --- HOLE 4: the custody hash confirms a guessed protected file name --------------------------
 
 
-def test_hole_custody_hash_confirms_a_guess_of_a_protected_file_name(researcher, other_researcher):
+def test_hole_custody_hash_confirms_a_guess_of_a_protected_file_name(
+    researcher, other_researcher, identity_holder
+):
     """The custody log withholds a protected item's file name but gives every other
     hashed value (item, sequence, action, actor id, time, details, previous hash) and
     the event's hash: a list of likely names ("interview_<name>.jpg" for the witnesses
@@ -179,8 +181,16 @@ def test_hole_custody_hash_confirms_a_guess_of_a_protected_file_name(researcher,
     assert "event_hash" not in event
     following = [e for e in log["events"] if e["sequence"] == event["sequence"] + 1]
     assert all("previous_hash" not in e for e in following)
-    assert [digest({**event["details"], "filename": name}) for name in guesses]
-    # Another account with the permission gets the whole chain.
+    # The hash left out is the one that would have confirmed the right guess: a holder of
+    # the permission gets the whole chain, and its hash matches that name and no other.
+    holders = token_client(identity_holder).get(f"{EVIDENCE}{item.code}/custody/").json()
+    whole = next(e for e in holders["events"] if e["sequence"] == event["sequence"])
+    matching = [
+        name
+        for name in guesses
+        if digest({**event["details"], "filename": name}) == whole["event_hash"]
+    ]
+    assert matching == ["interview_Hassan.jpg"]
 
 
 # --- HOLE 5: a write-only token reads records ------------------------------------------------
