@@ -15,9 +15,18 @@ from rest_framework.response import Response
 from tracker.api.pagination import KeysetPagination
 
 
+def once(params, lists=frozenset()) -> None:
+    """Refuse a parameter that takes one value sent more than once (a form would keep only
+    the last; a script meant something else); ``lists`` take many."""
+    repeated = [name for name, values in params.lists() if len(values) > 1 and name not in lists]
+    if repeated:
+        raise exceptions.ValidationError(
+            {name[:40]: ["Give this parameter once."] for name in repeated[:10]}
+        )
+
+
 class Filters(DjangoFilterBackend):
-    """The FilterSet's filters, and a parameter that takes one value sent more than once
-    refused (a form would keep only the last; a script meant something else)."""
+    """The FilterSet's filters, each one-value parameter given once (``once``)."""
 
     def filter_queryset(self, request, queryset, view):
         filterset_class = self.get_filterset_class(view, queryset)
@@ -26,15 +35,7 @@ class Filters(DjangoFilterBackend):
             for name, field in (filterset_class.base_filters.items() if filterset_class else [])
             if "Multiple" in type(field).__name__
         }
-        repeated = [
-            name
-            for name, values in request.query_params.lists()
-            if len(values) > 1 and name not in many
-        ]
-        if repeated:
-            raise exceptions.ValidationError(
-                {name[:40]: ["Give this parameter once."] for name in repeated[:10]}
-            )
+        once(request.query_params, many)
         return super().filter_queryset(request, queryset, view)
 
 

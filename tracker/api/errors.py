@@ -22,6 +22,16 @@ class Conflict(exceptions.APIException):
     default_detail = "The record's state does not allow this."
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = 411
+    default_detail = "A streamed upload needs its Content-Length (chunked bodies are not taken)."
+
+
+class TooLarge(exceptions.APIException):
+    status_code = 413
+    default_detail = "The file is larger than the limit."
+
+
 def problem(exc, context):
     if isinstance(exc, ValidationError):  # a model's rule (locks, constraints)
         exc = exceptions.ValidationError({"detail": exc.messages})

@@ -6,6 +6,7 @@ the admin's upload says them), and review actions through the workflow."""
 from __future__ import annotations
 
 import django_filters as filters
+from django.conf import settings
 from django.db.models import Prefetch
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -15,17 +16,21 @@ from rest_framework.response import Response
 
 from evidence import access, intake, links
 from evidence.files import bag_records
+from evidence.forms import ItemDetailsForm
 from evidence.models import EvidenceItem, EvidenceLink
 from evidence.visibility import hidden_incident_codes, visible_to
 from tracker.access import visible_incidents
 from tracker.api.auth import scopes
-from tracker.api.base import ApiViews
+from tracker.api.base import ApiViews, once
+from tracker.api.errors import LengthRequired, TooLarge
 from tracker.api.incidents import TransitionDoneSerializer, TransitionSerializer, take
 from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer, Strict
 from tracker.models import Incident, ReviewStatus, SourceType
 from tracker.models.tokens import Scope
 
 ADD_EVIDENCE = "evidence.add_evidenceitem"
+STREAMED = "application/octet-stream"
+FORM_DETAILS = "Send the details as the form's fields (query parameters are for stream/)."
 VIEW_CUSTODY = "evidence.view_custodyevent"
 
 
@@ -67,10 +72,22 @@ class Flag(serializers.BooleanField):
     default_error_messages = {"invalid": "Send true or false."}
 
 
-class UploadSerializer(Strict):
-    """One file and what the intake records with it (as the admin's upload form)."""
+def from_form(name: str) -> serializers.CharField:
+    """A detail of the item as the admin's upload form defines it (``ItemDetailsForm``):
+    the same length and help, optional."""
+    field = ItemDetailsForm.base_fields[name]
+    return serializers.CharField(
+        max_length=getattr(field, "max_length", None),
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=str(field.help_text),
+    )
 
-    file = serializers.FileField(allow_empty_file=True)  # intake says why an empty file is refused
+
+class DetailsSerializer(Strict):
+    """What the intake records with a file (as the admin's upload form)."""
+
     kind = serializers.ChoiceField(
         choices=EvidenceItem.Kind.choices,
         required=False,
@@ -82,18 +99,14 @@ class UploadSerializer(Strict):
         allow_blank=True,
         help_text="Link the item to this incident (its code); empty or left out: no link.",
     )
-    relevance = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
-    title = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    relevance = from_form("relevance")
+    title = from_form("title")
+    description = from_form("description")
     source_type = serializers.CharField(
         max_length=100, required=False, allow_blank=True, help_text="The kind of source, by name."
     )
-    source_name = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
-    received_from = serializers.CharField(
-        max_length=200, required=False, allow_blank=True, default=""
-    )
+    source_name = from_form("source_name")
+    received_from = from_form("received_from")
     is_graphic = Flag(required=False, default=False)
     identifies_people = Flag(required=False, default=False)
     is_protected = Flag(required=False, default=False)
@@ -117,10 +130,72 @@ class UploadSerializer(Strict):
         return found
 
 
+class UploadSerializer(DetailsSerializer):
+    """One file and its details, as a form (``multipart/form-data``)."""
+
+    file = serializers.FileField(allow_empty_file=True)  # intake says why an empty file is refused
+
+
+class StreamedSerializer(DetailsSerializer):
+    """A streamed upload's details, as query parameters (the body is the file)."""
+
+    filename = serializers.CharField(max_length=255, help_text="The file's name as received.")
+
+
+class Body:
+    """A streamed upload's body, read as it arrives (never held whole, never written to
+    a temporary file first: intake stages it once). A body that ends before its
+    ``Content-Length`` is refused, never stored short."""
+
+    def __init__(self, request, length: int) -> None:
+        self.request, self.left = request, length
+
+    def read(self, size: int = -1) -> bytes:
+        if self.left <= 0:
+            return b""
+        wanted = self.left if size < 0 else min(size, self.left)
+        try:
+            chunk = self.request.read(wanted)
+        except OSError:  # the client went away (Django's UnreadablePostError)
+            chunk = b""
+        if not chunk:
+            raise intake.IntakeError(
+                f"The body ended {self.left:,} bytes before its Content-Length; nothing was stored."
+            )
+        self.left -= len(chunk)
+        return chunk
+
+
+def streamed(request) -> tuple[Body, dict]:
+    """A streamed upload (``application/octet-stream``): its body and its details from the
+    query, both checked before a byte of the body is read."""
+    once(request.query_params)
+    sent = StreamedSerializer(data=request.query_params, context={"request": request})
+    sent.is_valid(raise_exception=True)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or "")
+    except ValueError:
+        raise LengthRequired() from None
+    if length < 0:
+        raise LengthRequired()
+    if length > settings.TRACKER_MAX_UPLOAD_BYTES:
+        raise TooLarge(
+            f"The file is larger than the limit of {settings.TRACKER_MAX_UPLOAD_BYTES:,} bytes."
+        )
+    return Body(request._request, length), dict(sent.validated_data)
+
+
 class UploadedSerializer(serializers.Serializer):
     code = serializers.CharField(help_text="The item that holds the file.")
     duplicate = serializers.BooleanField(help_text="The bytes were held already: linked.")
     item = EvidenceDetailSerializer(required=False, help_text="With the read scope only.")
+
+
+UPLOADED = {
+    201: UploadedSerializer,
+    200: OpenApiResponse(UploadedSerializer, description="Held already: linked."),
+    202: OpenApiResponse(description="Received and set aside for an editor."),
+}
 
 
 class EvidenceViews(mixins.ListModelMixin, ApiViews):
@@ -173,23 +248,49 @@ class EvidenceViews(mixins.ListModelMixin, ApiViews):
 
     @extend_schema(
         request={"multipart/form-data": UploadSerializer},
-        responses={
-            201: UploadedSerializer,
-            200: OpenApiResponse(UploadedSerializer, description="Held already: linked."),
-            202: OpenApiResponse(description="Received and set aside for an editor."),
-        },
+        responses=UPLOADED,
     )
     def create(self, request, *args, **kwargs):
-        if not request.user.has_perm(ADD_EVIDENCE):
-            raise exceptions.PermissionDenied("This account may not add evidence.")
+        """Upload one file as a form (``multipart/form-data``), its details as the form's
+        fields. Large files: ``stream/``."""
+        self.may_add(request)
+        if request.query_params:  # details there would be ignored: is_protected lost
+            raise exceptions.ValidationError({"non_field_errors": [FORM_DETAILS]})
         sent = UploadSerializer(data=request.data, context={"request": request})
         sent.is_valid(raise_exception=True)
         data = dict(sent.validated_data)
         upload = data.pop("file")
+        return self.ingested(request, upload, upload.name, data)
+
+    @extend_schema(
+        request={STREAMED: OpenApiTypes.BINARY},
+        parameters=[StreamedSerializer],
+        responses=UPLOADED,
+    )
+    @action(detail=False, methods=["post"], filter_backends=[], url_path="stream")
+    def stream(self, request):
+        """Upload one file streamed: the body is the file (``application/octet-stream``,
+        with its ``Content-Length``), its details are query parameters. Read once as it
+        arrives, whatever its size; the answers are the form upload's."""
+        self.may_add(request)
+        if request.content_type.split(";")[0].strip().lower() != STREAMED:
+            raise exceptions.UnsupportedMediaType(
+                request.content_type, f"Send the file's bytes as {STREAMED}."
+            )
+        upload, data = streamed(request)
+        return self.ingested(request, upload, data.pop("filename"), data)
+
+    @staticmethod
+    def may_add(request) -> None:
+        if not request.user.has_perm(ADD_EVIDENCE):
+            raise exceptions.PermissionDenied("This account may not add evidence.")
+
+    def ingested(self, request, upload, filename: str, data: dict) -> Response:
+        """``upload`` through ``intake.ingest``, answered as the admin's upload says it."""
         try:
             result = intake.ingest(
                 upload,
-                filename=upload.name,
+                filename=filename,
                 kind=data.pop("kind", None),
                 by=request.user,
                 incident=data.pop("incident", None),
@@ -198,7 +299,7 @@ class EvidenceViews(mixins.ListModelMixin, ApiViews):
         except intake.IntakeError as exc:
             raise exceptions.ValidationError({"file": [str(exc)]}) from None
         if result.withheld:
-            return Response({"detail": f"{upload.name}: {intake.SET_ASIDE}"}, status=202)
+            return Response({"detail": f"{filename}: {intake.SET_ASIDE}"}, status=202)
         body: dict = {"code": result.item.code, "duplicate": result.duplicate}
         if Scope.READ in scopes(request):  # a write-only token learns nothing more of it
             item = self.get_queryset().get(pk=result.item.pk)

@@ -29,6 +29,9 @@ WHY = {
     "403": "Not an active staff account, no permission, or the token's scopes do not allow it.",
     "404": "No such record, or one the account may not know of.",
     "409": "The record's state refuses it (the workflow's own words).",
+    "411": "No Content-Length: a streamed upload must say its length.",
+    "413": "The file is larger than the limit (TRACKER_MAX_UPLOAD_BYTES).",
+    "415": "The body is not application/octet-stream.",
     "429": "Too many calls: wait for Retry-After seconds.",
 }
 
@@ -39,6 +42,8 @@ def errors(path: str, method: str) -> list[str]:
         codes.append("404")
     if path.endswith(("/transitions/", "/flights/")):
         codes.append("409")
+    if path.endswith("/stream/"):
+        codes += ["411", "413", "415"]
     return codes
 
 

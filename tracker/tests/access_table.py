@@ -117,6 +117,7 @@ PROJECT: list[Row] = [
     Row("api:evidence-custody",             url("api:evidence-custody", code("photo")),   API_200),
     Row("api:evidence-transitions",         url("api:evidence-transitions", code("photo")), (401, 403, 400, 400, 400), method="POST", note="no action named"),
     Row("api:evidence-list",                url("api:evidence-list"),                     (401, 403, 400, 400, 400), method="POST", note="an upload without a file"),
+    Row("api:evidence-stream",              url("api:evidence-stream"),                   (401, 403, 415, 415, 415), method="POST", note="a form, not a streamed body"),
     Row("api:force-list",                   url("api:force-list"),                        API_200),
     Row("api:force-detail",                 url("api:force-detail", pk("force")),         API_200),
     Row("api:unit-list",                    url("api:unit-list"),                         API_200),

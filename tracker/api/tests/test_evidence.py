@@ -5,6 +5,7 @@ with the intake's own refusals, duplicates and set-aside copies."""
 from __future__ import annotations
 
 import io
+from urllib.parse import urlencode
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -16,15 +17,27 @@ from evidence.tests.files import make_bomb_png, make_jpeg
 from evidence.tests.intake_helpers import assert_nothing_stored
 from evidence.tests.test_restricted_items import named
 from tracker.api.tests.calls import problem, token_client
-from tracker.models import ReviewStatus, Sensitivity
+from tracker.models import ApiToken, ReviewStatus, Sensitivity
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db
 LIST = "/api/evidence/"
+STREAM = "/api/evidence/stream/"
 
 
 def upload(client, data: bytes, name: str = "IMG_0001.jpg", **fields):
     return client.post(LIST, {"file": SimpleUploadedFile(name, data), **fields})
+
+
+def streamed(client, data: bytes, name: str = "IMG_0001.jpg", **fields):
+    query = urlencode({"filename": name, **fields})
+    media = "application/octet-stream"
+    empty = {} if data else {"CONTENT_TYPE": media, "CONTENT_LENGTH": "0"}  # as a client sends
+    return client.post(f"{STREAM}?{query}", data, content_type=media, **empty)
+
+
+# Both ways to upload, each held to the same answers.
+SENDS = pytest.mark.parametrize("send", [upload, streamed], ids=["form", "streamed"])
 
 
 def stored(data: bytes, *, by, **fields) -> EvidenceItem:
@@ -142,11 +155,12 @@ def test_filters_by_kind_status_and_incident(researcher):
 # --- Uploads --------------------------------------------------------------------------------
 
 
-def test_an_upload_is_stored_through_the_intake_and_linked(researcher):
+@SENDS
+def test_an_upload_is_stored_through_the_intake_and_linked(send, researcher):
     incident = f.IncidentFactory()
     data = make_jpeg()
     client = token_client(researcher, ["read", "write"])
-    response = upload(client, data, incident=incident.code, relevance="the crater", title="Crater")
+    response = send(client, data, incident=incident.code, relevance="the crater", title="Crater")
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["duplicate"] is False
@@ -157,20 +171,21 @@ def test_an_upload_is_stored_through_the_intake_and_linked(researcher):
         "acquired",
         "received",
     ]
-    again = upload(client, data, name="copy.jpg")
+    again = send(client, data, name="copy.jpg")
     assert again.status_code == 200 and again.json()["duplicate"] is True
     assert again.json()["item"]["code"] == item.code
     assert EvidenceItem.objects.count() == 1
 
 
+@SENDS
 def test_a_copy_of_bytes_held_behind_a_restricted_incident_is_set_aside(
-    researcher, other_researcher
+    send, researcher, other_researcher
 ):
     named(other_researcher)
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
     data = make_jpeg(colour=(9, 9, 9))
     hidden = stored(data, by=other_researcher, incident=restricted)
-    response = upload(token_client(researcher), data)
+    response = send(token_client(researcher), data)
     assert response.status_code == 202
     assert response.json() == {"detail": f"IMG_0001.jpg: {intake.SET_ASIDE}"}
     assert hidden.code not in response.content.decode()
@@ -187,11 +202,12 @@ HOSTILE = {
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
-def test_a_hostile_file_gets_the_intakes_own_refusal_and_nothing_is_stored(researcher, name):
+@SENDS
+def test_a_hostile_file_gets_the_intakes_own_refusal_and_nothing_is_stored(send, researcher, name):
     data, kind = HOSTILE[name]
     with pytest.raises(intake.IntakeError) as direct:
         intake.ingest(io.BytesIO(data), filename="x.jpg", kind=kind, by=researcher)
-    response = upload(token_client(researcher), data, name="x.jpg", kind=kind)
+    response = send(token_client(researcher), data, name="x.jpg", kind=kind)
     assert response.status_code == 400
     assert problem(response)["errors"]["file"] == [str(direct.value)]
     assert_nothing_stored()
@@ -207,11 +223,12 @@ def test_an_upload_too_large_is_refused(researcher, settings):
 @pytest.mark.parametrize(
     "status", [ReviewStatus.VERIFIED, ReviewStatus.PUBLISHED, ReviewStatus.REJECTED]
 )
-def test_an_upload_to_a_locked_incident_is_refused_with_the_locks_words(researcher, status):
+@SENDS
+def test_an_upload_to_a_locked_incident_is_refused_with_the_locks_words(send, researcher, status):
     from tracker import locks
 
     incident = f.IncidentFactory(status=status)
-    response = upload(token_client(researcher), make_jpeg(), incident=incident.code)
+    response = send(token_client(researcher), make_jpeg(), incident=incident.code)
     assert response.status_code == 400
     assert problem(response)["errors"]["file"] == [
         locks.locked_message(incident.code, status, "evidence")
@@ -219,11 +236,12 @@ def test_an_upload_to_a_locked_incident_is_refused_with_the_locks_words(research
     assert_nothing_stored()
 
 
-def test_an_upload_to_a_restricted_or_unknown_incident_says_the_same(researcher):
+@SENDS
+def test_an_upload_to_a_restricted_or_unknown_incident_says_the_same(send, researcher):
     restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
     client = token_client(researcher)
-    hidden = problem(upload(client, make_jpeg(), incident=restricted.code))["errors"]["incident"]
-    unknown = problem(upload(client, make_jpeg(), incident="INC-9999"))["errors"]["incident"]
+    hidden = problem(send(client, make_jpeg(), incident=restricted.code))["errors"]["incident"]
+    unknown = problem(send(client, make_jpeg(), incident="INC-9999"))["errors"]["incident"]
     assert [m.replace(restricted.code, "X") for m in hidden] == [
         m.replace("INC-9999", "X") for m in unknown
     ]
@@ -250,22 +268,102 @@ def test_a_bad_upload_request_is_a_400(researcher, fields):
     assert_nothing_stored()
 
 
-def test_a_mistyped_field_is_refused_not_ignored(researcher):
+@SENDS
+def test_a_mistyped_field_is_refused_not_ignored(send, researcher):
     """ "is_protect" for "is_protected" must not store a protected file as an open one."""
-    response = upload(token_client(researcher), make_jpeg(), is_protect="true")
+    response = send(token_client(researcher), make_jpeg(), is_protect="true")
     assert response.status_code == 400
     assert problem(response)["errors"]["non_field_errors"] == ["Unknown fields: 'is_protect'."]
     assert_nothing_stored()
 
 
-def test_an_account_that_may_not_add_evidence_cannot_upload(db):
+@SENDS
+def test_an_account_that_may_not_add_evidence_cannot_upload(send, db):
     from django.contrib.auth.models import Permission
 
     from tracker.tests.factories import UserFactory
 
     reader = UserFactory(username="reader")
     reader.user_permissions.add(Permission.objects.get(codename="view_evidenceitem"))
-    response = upload(token_client(reader), make_jpeg())
+    response = send(token_client(reader), make_jpeg())
     assert response.status_code == 403
     assert problem(response)["detail"] == "This account may not add evidence."
+    assert_nothing_stored()
+
+
+# --- Streamed uploads: what only a body can get wrong ------------------------------------
+
+
+def test_a_streamed_upload_over_the_limit_is_refused_before_it_is_read(researcher, settings):
+    settings.TRACKER_MAX_UPLOAD_BYTES = 1000
+    response = streamed(token_client(researcher), make_jpeg(size=(200, 200), noise=True))
+    assert response.status_code == 413
+    assert problem(response)["detail"] == "The file is larger than the limit of 1,000 bytes."
+    assert_nothing_stored()
+
+
+def test_a_streamed_upload_without_its_length_is_411(researcher):
+    response = token_client(researcher).post(
+        f"{STREAM}?filename=a.jpg",
+        make_jpeg(),
+        content_type="application/octet-stream",
+        CONTENT_LENGTH="",
+    )
+    assert response.status_code == 411 and "Content-Length" in problem(response)["detail"]
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize("content_type", ["multipart/form-data; boundary=x", "image/jpeg", ""])
+def test_a_streamed_upload_of_another_media_type_is_415(researcher, content_type):
+    response = token_client(researcher).post(
+        f"{STREAM}?filename=a.jpg", make_jpeg(), content_type=content_type
+    )
+    assert response.status_code == 415 and problem(response)["detail"]
+    assert_nothing_stored()
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["", "filename=", "filename=a.jpg&filename=b.jpg", "filename=a.jpg&kind=hologram"],
+)
+def test_a_streamed_upload_with_bad_details_is_a_400(researcher, query):
+    response = token_client(researcher).post(
+        f"{STREAM}?{query}", make_jpeg(), content_type="application/octet-stream"
+    )
+    assert response.status_code == 400 and problem(response)["errors"]
+    assert_nothing_stored()
+
+
+def test_a_form_upload_does_not_take_its_details_from_the_query(researcher):
+    """The query of a form upload would be ignored (``is_protected`` lost): refused."""
+    client = token_client(researcher)
+    response = client.post(
+        f"{LIST}?is_protected=true", {"file": SimpleUploadedFile("a.jpg", make_jpeg())}
+    )
+    assert response.status_code == 400
+    assert_nothing_stored()
+
+
+def test_a_streamed_body_that_ends_short_is_refused_and_nothing_is_stored(live_server, researcher):
+    """A client that goes away mid-file: what arrived is not an item (the server reads
+    the end of the body, not the end of the file)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    _, key = ApiToken.issue(researcher, name="test", scopes=["write"])
+    where = urlsplit(live_server.url)
+    data = make_jpeg(size=(300, 300), noise=True)
+    with socket.create_connection((where.hostname, where.port), timeout=30) as sock:
+        head = (
+            f"POST {STREAM}?filename=cut.jpg HTTP/1.1\r\nHost: {where.netloc}\r\n"
+            f"Authorization: Bearer {key}\r\nContent-Type: application/octet-stream\r\n"
+            f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n"
+        )
+        sock.sendall(head.encode() + data[: len(data) // 2])
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 400"), answer[:200]
+    assert b"before its Content-Length; nothing was stored" in answer
     assert_nothing_stored()
