@@ -37,10 +37,10 @@ def run(report: Report, *, scale: str) -> None:
     from django.test import Client
     from rest_framework.pagination import PageNumberPagination
 
-    from tracker.api import incidents
-    from tracker.api.pagination import SALT
     from bench.bench_admin import SIZES
     from bench.harness import superuser_client
+    from tracker.api import incidents
+    from tracker.api.pagination import SALT
     from tracker.models import ApiToken, Incident
 
     browser = superuser_client(scale, SIZES)  # the generated case, and its superuser
@@ -158,19 +158,18 @@ def upload_figures(report: Report, *, key: str) -> None:
 
 
 def _peak_kb() -> int:
-    for line in open("/proc/self/status"):
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
+    """The kernel's high-water mark of this process's resident memory (VmHWM)."""
+    status = Path("/proc/self/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1])
 
 
 def _body(path: Path):
     """A form with one file, sent from disk a chunk at a time."""
     head = (
-        f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; "
+        f'--{BOUNDARY}\r\nContent-Disposition: form-data; name="file"; '
         f'filename="{path.name}"\r\nContent-Type: application/pdf\r\n\r\n'
     ).encode()
-    tail = f"\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"kind\"\r\n\r\n"
+    tail = f'\r\n--{BOUNDARY}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n'
     tail += f"document\r\n--{BOUNDARY}--\r\n"
     size = len(head) + path.stat().st_size + len(tail.encode())
 

@@ -169,6 +169,10 @@ class EvidenceItem(Coded, Audited):
         return reverse("admin:evidence_evidenceitem_change", args=[self.pk])
 
 
+# The kinds by a name of their own (the API description names its enums by it).
+EvidenceKind = EvidenceItem.Kind
+
+
 class EvidenceLink(models.Model):
     item = models.ForeignKey(EvidenceItem, models.CASCADE, related_name="links")
     incident = models.ForeignKey(Incident, models.CASCADE, related_name="evidence_links")

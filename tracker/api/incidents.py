@@ -29,6 +29,7 @@ from tracker.workspace import exports
 from tracker.workspace.filters import DEFAULT_SORT, SORTS, IncidentFilter
 
 VIEW_OBSERVATIONS = "evidence.view_flightobservation"
+REVIEW = "tracker.review_incident"
 # Keyset pages need an order on columns that are never null: counts may be unknown.
 API_SORTS = {key: order for key, (_, order) in SORTS.items() if "killed" not in key}
 
@@ -95,6 +96,29 @@ class CandidateSerializer(serializers.Serializer):
     score = serializers.FloatField(min_value=0, max_value=1)
     reasons = serializers.ListField(child=serializers.CharField())
     confirmed = serializers.BooleanField(help_text="Confirmed by a reviewer for this incident.")
+
+
+class ConfirmSerializer(Strict):
+    """A ranked flight a reviewer finds consistent with the strike."""
+
+    observation = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+    attribution = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="One of the incident's attributions, given the flight log as support.",
+    )
+
+
+class ConfirmedSerializer(serializers.Serializer):
+    observation = serializers.IntegerField(source="observation_id")
+    incident = serializers.CharField(source="incident.code")
+    score = serializers.FloatField()
+    reasons = serializers.CharField()
+    log = serializers.CharField(source="observation.log.item.code", help_text="Now linked.")
+    confirmed_by = serializers.CharField(source="confirmed_by.username")
+    confirmed_at = serializers.DateTimeField()
 
 
 class TransitionSerializer(Strict):
@@ -203,6 +227,43 @@ class IncidentViews(mixins.ListModelMixin, ApiViews):
         except ranking.CorrelationRefused as exc:
             raise Conflict(str(exc)) from None
         return Response(CandidateSerializer(ranked, many=True).data)
+
+    @extend_schema(request=ConfirmSerializer, responses={201: ConfirmedSerializer})
+    @action(
+        detail=True,
+        methods=["post"],
+        url_path="flights/confirm",
+        filter_backends=[],
+        required_scope=Scope.REVIEW,
+    )
+    def confirm_flight(self, request, code=None):
+        """Confirm a flight for the incident (``ranking.confirm``, as the admin's button):
+        its log is linked to the incident, and supports the attribution named."""
+        if not request.user.has_perm(REVIEW):
+            raise PermissionDenied(ranking.NOT_REVIEWER)
+        asked = ConfirmSerializer(data=request.data)
+        asked.is_valid(raise_exception=True)
+        incident = self.get_object()
+        wanted = asked.validated_data
+        observations = FlightObservation.objects.select_related("log__item")
+        observation = (
+            visible_to(request.user, observations).filter(pk=wanted["observation"]).first()
+        )
+        if observation is None:  # unknown, or in a log the reviewer may not see
+            raise ValidationError({"observation": ["No such flight observation."]})
+        attribution = None
+        if "attribution" in wanted:
+            attribution = incident.attributions.filter(pk=wanted["attribution"]).first()
+            if attribution is None:
+                raise ValidationError({"attribution": [ranking.OTHER_INCIDENT]})
+        match = ranking.confirm(
+            observation=observation,
+            incident=incident,
+            by=request.user,
+            note=wanted["note"],
+            attribution=attribution,
+        )
+        return Response(ConfirmedSerializer(match).data, status=status.HTTP_201_CREATED)
 
     # Routed in urls.py without a trailing slash, as a file's address.
     @extend_schema(responses={(200, "text/csv"): OpenApiTypes.STR}, filters=True)

@@ -1,18 +1,23 @@
-"""Forces, units and officials through the API (read), and an official's dossier: the
-same ``tracker.responsibility.dossier`` the workspace's page shows, restricted incidents
-left out for those who may not see them. Each needs the model's view permission, as
-in the admin."""
+"""Forces, units, officials and their postings through the API (read), attributions
+(as far as the caller may see their incidents), and an official's dossier: the same
+``tracker.responsibility.dossier`` the workspace's page shows, restricted incidents left
+out for those who may not see them. Each needs the model's view permission, as in the
+admin."""
 
 from __future__ import annotations
 
 import django_filters as filters
+from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema
 from rest_framework import exceptions, mixins, serializers
 from rest_framework.decorators import action
 
+from evidence.models import EvidenceItem
+from evidence.visibility import visible_to
 from tracker.access import VIEW_RESTRICTED
 from tracker.api.base import ApiViews
-from tracker.models import Force, Official, Position, Unit
+from tracker.api.serializers import AttributionSerializer
+from tracker.models import Attribution, Force, Official, Position, ReviewStatus, Unit
 from tracker.responsibility.dossier import dossier
 from tracker.responsibility.names import official_name_q, unit_name_q
 from tracker.workspace.filters import SEARCH_MAX, named
@@ -51,6 +56,7 @@ class PostingSerializer(serializers.ModelSerializer):
     class Meta:
         model = Position
         fields = [
+            "id",
             "unit",
             "unit_id",
             "title",
@@ -97,6 +103,70 @@ class UnitFilter(NameFilter):
     class Meta:
         model = Unit
         fields: list[str] = []
+
+
+class PostingFilter(filters.FilterSet):
+    official = filters.NumberFilter(field_name="official_id", min_value=1, max_value=2**31 - 1)
+    unit = filters.NumberFilter(field_name="unit_id", min_value=1, max_value=2**31 - 1)
+
+    class Meta:
+        model = Position
+        fields: list[str] = []
+
+
+class ListedPostingSerializer(PostingSerializer):
+    official = serializers.CharField(source="official.name", read_only=True)
+    official_id = serializers.IntegerField(read_only=True)
+
+    class Meta(PostingSerializer.Meta):
+        fields = ["official", "official_id", *PostingSerializer.Meta.fields]
+
+
+class PostingViews(ViewPermission, mixins.ListModelMixin, ApiViews):
+    """Who held which post in which unit, when: what command responsibility rests on."""
+
+    queryset = Position.objects.select_related("official", "unit").order_by("pk")
+    serializer_class = ListedPostingSerializer
+    filterset_class = PostingFilter
+
+
+class AttributionFilter(filters.FilterSet):
+    incident = filters.CharFilter(field_name="incident__code", max_length=20)
+    official = filters.NumberFilter(field_name="official_id", min_value=1, max_value=2**31 - 1)
+    unit = filters.NumberFilter(field_name="unit_id", min_value=1, max_value=2**31 - 1)
+    force = filters.NumberFilter(field_name="force_id", min_value=1, max_value=2**31 - 1)
+    status = filters.MultipleChoiceFilter(choices=ReviewStatus.choices)
+
+    class Meta:
+        model = Attribution
+        fields: list[str] = []
+
+
+class ListedAttributionSerializer(AttributionSerializer):
+    incident = serializers.CharField(source="incident.code", read_only=True)
+
+    class Meta(AttributionSerializer.Meta):
+        fields = ["incident", *AttributionSerializer.Meta.fields]
+
+
+class AttributionViews(ViewPermission, mixins.ListModelMixin, ApiViews):
+    """Attributions of incidents the caller may see (``evidence.visibility``), each with
+    the supporting items the caller may know of."""
+
+    queryset = Attribution.objects.all()
+    serializer_class = ListedAttributionSerializer
+    filterset_class = AttributionFilter
+
+    def get_queryset(self):
+        user = self.request.user
+        support = visible_to(user, EvidenceItem.objects.only("code").order_by("code"))
+        return (
+            visible_to(
+                user, Attribution.objects.select_related("incident", "force", "unit", "official")
+            )
+            .prefetch_related(Prefetch("supporting_evidence", queryset=support))
+            .order_by("pk")
+        )
 
 
 class ForceViews(ViewPermission, mixins.ListModelMixin, ApiViews):

@@ -5,8 +5,16 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from rest_framework.routers import SimpleRouter
 
 from tracker.api.evidence import EvidenceViews
+from tracker.api.flights import ObservationViews
 from tracker.api.incidents import Csv, GeoJson, IncidentViews
-from tracker.api.officials import ForceViews, OfficialViews, UnitViews
+from tracker.api.jobs import JobViews
+from tracker.api.officials import (
+    AttributionViews,
+    ForceViews,
+    OfficialViews,
+    PostingViews,
+    UnitViews,
+)
 
 app_name = "api"
 
@@ -16,6 +24,10 @@ router.register("evidence", EvidenceViews, basename="evidence")
 router.register("forces", ForceViews, basename="force")
 router.register("units", UnitViews, basename="unit")
 router.register("officials", OfficialViews, basename="official")
+router.register("jobs", JobViews, basename="job")
+router.register("postings", PostingViews, basename="posting")
+router.register("attributions", AttributionViews, basename="attribution")
+router.register("flight-observations", ObservationViews, basename="observation")
 
 urlpatterns = [
     # Exports, addressed as files (no trailing slash), each with its own media type.

@@ -87,3 +87,7 @@ class Job(models.Model):
     def __str__(self) -> str:
         what = f"{self.get_kind_display()} {self.target}".strip()
         return f"Job {self.pk}: {what}"
+
+
+# The kinds by a name of their own (the API description names its enums by it).
+JobKind = Job.Kind

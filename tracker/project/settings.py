@@ -441,6 +441,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DatePrecision": "tracker.models.base.DatePrecision",
         "ReviewStatus": "tracker.models.base.ReviewStatus",
+        "JobKind": "tracker.models.jobs.JobKind",
+        "EvidenceKind": "evidence.models.items.EvidenceKind",
     },
 }
 

@@ -88,3 +88,31 @@ def test_each_needs_the_models_view_permission(db, commander):
         assert problem(response)["detail"].startswith("This account may not view")
     clerk.user_permissions.add(Permission.objects.get(codename="view_unit"))
     assert token_client(clerk).get("/api/units/").status_code == 200
+
+
+def test_postings_are_listed_by_official_and_unit(researcher, commander):
+    official, squadron = commander
+    f.PositionFactory(official=f.OfficialFactory(name="Other"), unit=f.UnitFactory(name="Else"))
+    client = token_client(researcher)
+    rows = client.get(f"/api/postings/?official={official.pk}").json()["results"]
+    assert [(r["official"], r["unit"], r["title"]) for r in rows] == [
+        ("Suhail al-Hassan", "678th Squadron", "Commander")
+    ]
+    assert len(ids(client.get(f"/api/postings/?unit={squadron.pk}"))) == 1
+    assert len(ids(client.get("/api/postings/"))) == 2
+    assert client.get("/api/postings/?official=many").status_code == 400
+
+
+def test_attributions_of_restricted_incidents_are_absent(researcher, other_researcher, commander):
+    official, _ = commander
+    named(other_researcher)
+    open_incident = f.IncidentFactory()
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
+    shown = f.AttributionFactory(incident=open_incident, official=official)
+    hidden = f.AttributionFactory(incident=restricted, official=official)
+    client = token_client(researcher)
+    rows = client.get(f"/api/attributions/?official={official.pk}").json()["results"]
+    assert [(r["id"], r["incident"]) for r in rows] == [(shown.pk, open_incident.code)]
+    assert ids(client.get(f"/api/attributions/?incident={restricted.code}")) == []
+    assert client.get(f"/api/attributions/{hidden.pk}/").status_code == 404
+    assert token_client(other_researcher).get(f"/api/attributions/{hidden.pk}/").status_code == 200
