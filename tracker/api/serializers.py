@@ -14,6 +14,7 @@ from evidence import access
 from evidence.files import bag_records
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, Testimony
 from tracker.models import Attribution, Incident, Place
+from tracker.responsibility import chain
 
 # Fields left out of an answer for some callers (protected identity, files they may not
 # open, details of another kind of item): not required in the description
@@ -21,13 +22,14 @@ from tracker.models import Attribution, Incident, Place
 MAY_BE_ABSENT = {
     "Evidence": ["original_filename"],
     "EvidenceDetail": ["original_filename", "files", "photo", "testimony", "links"],
-    "IncidentDetail": ["evidence", "attributions"],
+    "IncidentDetail": ["evidence", "attributions", "chain_of_command"],
     "Uploaded": ["item"],
 }
 # What of a record needs a view permission of its own, as the admin's inlines do: a
 # field an account may not view is left out.
 NEEDS = {
     "attributions": "tracker.view_attribution",
+    "chain_of_command": "tracker.view_position",
     "evidence": "evidence.view_evidencelink",
     "links": "evidence.view_evidencelink",
     "photo": "evidence.view_photometadata",
@@ -140,14 +142,42 @@ class AttributionSerializer(serializers.ModelSerializer):
         ]
 
 
+class CommandSerializer(serializers.Serializer):
+    """Who commanded an attributed unit, or a unit above it, on the incident's date
+    (``tracker.responsibility.chain``)."""
+
+    attributed_unit = serializers.CharField(source="attributed_unit.name")
+    unit = serializers.CharField(source="unit.name")
+    unit_id = serializers.IntegerField(source="unit.pk")
+    levels_above = serializers.IntegerField(source="depth", help_text="0: the unit itself.")
+    official = serializers.CharField(source="official.name")
+    official_id = serializers.IntegerField(source="official.pk")
+    title = serializers.CharField(source="position.title")
+    started = serializers.CharField()
+    ended = serializers.CharField()
+    certainty = serializers.ChoiceField(choices=[chain.CERTAIN, chain.POSSIBLE])
+    reason = serializers.CharField(help_text="Why only possible (empty when certain).")
+
+
 class IncidentDetailSerializer(IncidentSerializer):
     # The view prefetches both lists through the visibility policy (``IncidentViews``).
     evidence = LinkSerializer(many=True, read_only=True, source="evidence_links")
     attributions = AttributionSerializer(many=True, read_only=True)
+    chain_of_command = serializers.SerializerMethodField()
 
     class Meta(IncidentSerializer.Meta):
-        fields = [*IncidentSerializer.Meta.fields, "narrative", "evidence", "attributions"]
+        fields = [
+            *IncidentSerializer.Meta.fields,
+            "narrative",
+            "evidence",
+            "attributions",
+            "chain_of_command",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(CommandSerializer(many=True))
+    def get_chain_of_command(self, incident: Incident) -> list:
+        return CommandSerializer(chain.chain_of_command(incident), many=True).data
 
     def to_representation(self, incident: Incident) -> dict:
         return without_unpermitted(

@@ -158,6 +158,36 @@ def test_a_record_shows_its_evidence_and_attributions(researcher):
     assert body["url"].endswith(f"/api/incidents/{incident.code}/")
 
 
+def test_a_record_names_the_chain_of_command_on_the_incidents_date(researcher):
+    from datetime import UTC, date, datetime
+
+    from django.contrib.auth.models import Permission
+
+    division = f.UnitFactory(name="4th Division")
+    brigade = f.UnitFactory(name="42nd Brigade", parent=division)
+    chief = f.OfficialFactory(name="Chief")
+    f.PositionFactory(official=chief, unit=division, title="Commander", start=date(2018, 1, 1))
+    f.PositionFactory(  # left before the strike
+        official=f.OfficialFactory(name="Former"),
+        unit=brigade,
+        start=date(2015, 1, 1),
+        end=date(2016, 1, 1),
+    )
+    incident = f.IncidentFactory(
+        occurred_start=datetime(2019, 5, 13, 7, 0, tzinfo=UTC), start_precision="day"
+    )
+    f.AttributionFactory(incident=incident, unit=brigade)
+    body = token_client(researcher).get(f"{LIST}{incident.code}/").json()
+    assert [
+        (c["attributed_unit"], c["unit"], c["levels_above"], c["official"], c["certainty"])
+        for c in body["chain_of_command"]
+    ] == [("42nd Brigade", "4th Division", 1, "Chief", "certain")]
+
+    reader = f.UserFactory(username="reader")
+    reader.user_permissions.add(Permission.objects.get(codename="view_incident"))
+    assert "chain_of_command" not in token_client(reader).get(f"{LIST}{incident.code}/").json()
+
+
 def test_a_record_answers_304_to_the_version_held(researcher):
     incident = f.IncidentFactory()
     client = token_client(researcher)
