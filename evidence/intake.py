@@ -44,6 +44,8 @@ UNKNOWN_FORMAT = "This file's format is not one the tracker accepts."
 # What the sender of a withheld copy is told, after its file name: the same words
 # whichever item holds the bytes, and nothing of that item.
 SET_ASIDE = "received; it is set aside for an editor to decide where it belongs."
+# A copy sent as protected and set aside: its file name is not written on the held item.
+WITHHELD_SENT_PROTECTED = "(withheld: sent as protected)"
 
 
 NO_SUCH_INCIDENT = "No such incident."
@@ -178,6 +180,7 @@ def _already_held(
     by,
     incident: Incident | None,
     relevance: str,
+    protected: bool = False,
 ) -> IngestResult:
     """The bytes are held in ``existing``: linked to ``incident``, or set aside if the
     sender may not see the item (a link to an incident they see would show it to all)."""
@@ -185,8 +188,10 @@ def _already_held(
         _link(existing, incident, relevance, by)
         return IngestResult(existing, duplicate=True, received=_held_file(existing))
     # The file name goes under the key that access.custody_details withholds for a
-    # protected item: the sender may have named the person it protects.
-    details = {"filename": clean_filename(filename)}
+    # protected item: the sender may have named the person it protects. Sent as
+    # protected, it is not written at all: the held item may be an open one, whose log
+    # the whole team reads.
+    details = {"filename": WITHHELD_SENT_PROTECTED if protected else clean_filename(filename)}
     if incident is not None:
         details["incident"] = incident.code
     with transaction.atomic():
@@ -230,6 +235,7 @@ def _store(staged, *, filename, kind, by, title, incident, relevance, received_f
         by=by,
         incident=incident,
         relevance=relevance,
+        protected=bool(fields.get("is_protected")),
     )
     existing = EvidenceItem.objects.filter(sha256=staged.sha256).first()
     if existing is not None:

@@ -35,6 +35,7 @@ from tracker.models import Incident, Job, SourceType
 # A bundle's incidents, as its job names them (``arguments["incidents"]``).
 INCIDENT_CODE = re.compile(r"^[A-Z]{1,8}-[0-9]{1,12}$")
 MOST_INCIDENTS = 100
+VIEW_INCIDENT = "tracker.view_incident"
 # The lease is renewed at most this often while a bundle is written (seconds).
 RENEW_EVERY = 5.0
 
@@ -178,6 +179,7 @@ def flight_log(job: Job) -> str:
             said = said.replace(filename, "the file")
         raise jobs.Refused(said) from None
     path.unlink(missing_ok=True)
+    jobs.name_target(job, result.item.code)
     if result.duplicate:
         return f"Already held as {result.item.code}; nothing imported."
     skipped = f"; {result.skipped_rows} invalid rows skipped" if result.skipped_rows else ""
@@ -192,6 +194,8 @@ def bundle_refusal(user, *, include_protected: bool) -> str | None:
     themselves are checked by ``bagging.incidents_by_code`` (hidden ones are unknown)."""
     if reason := access.account_refusal(user):
         return f"A court bundle needs an account that may open evidence files ({reason})."
+    if not user.has_perm(VIEW_INCIDENT):
+        return "A court bundle needs an account that may view incidents."
     if include_protected and not bagging.can_include_protected(user):
         return bagging.PROTECTED_REFUSED
     return None

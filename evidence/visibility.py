@@ -117,7 +117,11 @@ def _jobs(user, qs: QuerySet) -> QuerySet:
     # for a bundle (``arguments``); the jobs of a hidden one are hidden with it.
     hidden_items = EvidenceItem.objects.filter(pk__in=access.hidden_item_ids()).values("code")
     hidden_incidents = restricted_incidents().values("code")
-    return qs.exclude(target__in=hidden_items).exclude(target__in=hidden_incidents)
+    named = Q()  # a bundle's incidents after its first (few codes: a partial index)
+    for code in restricted_incidents().values_list("code", flat=True):
+        named |= Q(arguments__incidents__icontains=f'"{code}"')
+    visible = qs.exclude(target__in=hidden_items).exclude(target__in=hidden_incidents)
+    return visible.exclude(named & Q(kind=Job.Kind.BUNDLE)) if named else visible
 
 
 RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {

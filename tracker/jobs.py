@@ -128,6 +128,13 @@ def submit(
     return job
 
 
+def name_target(job: Job, code: str) -> None:
+    """A job asked for without a target (a capture or a flight log of no incident) names
+    the item it made, so that the visibility policy hides the job, its message naming
+    that item, with the item if it is hidden later."""
+    Job.objects.filter(pk=job.pk, target="").update(target=code)
+
+
 def _unfinished(key: str) -> Job | None:
     return Job.objects.filter(key=key, state__in=Job.UNFINISHED).first()
 

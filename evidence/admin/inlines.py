@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from evidence import access
-from evidence.admin.records import ShowsCustodyDetails
+from evidence.admin.records import ShowsCustodyDetails, with_previous_details
 from evidence.capture import capturing, fetching
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
@@ -148,22 +148,12 @@ class TestimonyInline(LockedWithParentInline, kit.StackedInline):
 class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
     model = CustodyEvent
     fields = ("sequence", "action", "actor", "when", "observed", "details", "hashes")
-    readonly_fields = (
-        *fields,
-        "readable_details",
-        "shown_details",
-        "team_readable_details",
-        "team_shown_details",
-    )
+    readonly_fields = ("sequence", "action", "actor", "when", "observed")  # and the columns
     ordering = ("sequence",)
     verbose_name_plural = "chain of custody"
 
-    def get_fields(self, request, obj=None):
-        details = self._details_field(request, obj)  # obj: the item of the page
-        return tuple(details if f == "details" else f for f in self.fields)
-
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("actor")
+        return with_previous_details(super().get_queryset(request).select_related("actor", "item"))
 
     @admin.display(description="observed SHA-256")
     def observed(self, obj: CustodyEvent) -> str:
@@ -173,16 +163,6 @@ class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
             )
             if obj.observed_sha256
             else "–"
-        )
-
-    @admin.display(description="event hash (previous)")
-    def hashes(self, obj: CustodyEvent) -> str:
-        return format_html(
-            '<code title="{}">{}…</code><br><code title="{}">({}…)</code>',
-            obj.event_hash,
-            obj.event_hash[:16],
-            obj.previous_hash,
-            obj.previous_hash[:16],
         )
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 
 from django.contrib import admin
+from django.db.models import JSONField, OuterRef, Subquery
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
@@ -17,13 +19,11 @@ from evidence import access
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
     CustodyEvent,
-    EvidenceItem,
     SatelliteImage,
     Testimony,
     Witness,
 )
-from evidence.visibility import visible_to
-from tracker.access import VIEW_RESTRICTED, restricted_incidents
+from evidence.visibility import hidden_incident_codes, visible_to
 from tracker.admin.kit import (
     AuditedAdmin,
     DeferredJoinPaginator,
@@ -75,43 +75,103 @@ def details_html(details: object) -> str:
     return render_to_string("admin/evidence/custody_details.html", {"rows": detail_rows(details)})
 
 
-def _restricted(event: CustodyEvent) -> frozenset[str]:
-    """The restricted incidents' codes, looked up only for details that name a code."""
-    if "INC-" not in json.dumps(event.details):
-        return frozenset()
-    return frozenset(restricted_incidents().values_list("code", flat=True))
+WITHHELD_HASH = "(withheld with the details)"
+
+
+def _short(digest: str) -> str:
+    return format_html('<code title="{}">{}…</code>', digest, digest[:16])
+
+
+def _code(digest: str) -> str:
+    return format_html("<code>{}</code>", digest) if digest else "–"
+
+
+# The custody columns, each as shown to one viewer (``CustodyColumn``), by name: a hash
+# column is given the event, and the words for its own hash and for the previous one
+# when they are withheld (else None).
+COLUMNS = {
+    "details": ("details", None),
+    "hashes": (
+        "event hash (previous)",
+        lambda e, own, prior: format_html(
+            "{}<br>({})", own or _short(e.event_hash), prior or _short(e.previous_hash)
+        ),
+    ),
+    "short_hash": ("event hash", lambda e, own, prior: own or e.event_hash[:16] + "…"),
+    "previous": ("previous event hash", lambda e, own, prior: prior or _code(e.previous_hash)),
+    "event": ("event hash", lambda e, own, prior: own or _code(e.event_hash)),
+}
+
+
+def with_previous_details(events):
+    """``events`` each with the details of the event before it in its chain, as
+    ``previous_details`` (its hash is the next event's ``previous_hash``)."""
+    before = CustodyEvent.objects.filter(item=OuterRef("item"), sequence=OuterRef("sequence") - 1)
+    return events.annotate(
+        previous_details=Subquery(before.values("details")[:1], output_field=JSONField())
+    )
+
+
+@dataclass(frozen=True)
+class CustodyColumn:
+    """A custody column as one viewer may see it, made per request (the admin is shared
+    by every thread); equal for equal viewers, so that the admin matches the one in its
+    fields with the one in its read-only fields.
+
+    The details without a protected item's file name unless ``identity`` (the viewer's
+    permission) and without the codes in ``hidden`` (restricted incidents the viewer
+    may not know of: a bag's incidents, its name), by ``access.custody_details``. The
+    hash of an event whose details were withheld is withheld too, here and as the next
+    event's previous hash (``with_previous_details``): it covers the full details, so a
+    guess of what was withheld could be checked against it."""
+
+    name: str
+    identity: bool
+    hidden: frozenset[str]
+
+    @property
+    def __name__(self) -> str:  # the admin names a callable's column by it
+        return self.name
+
+    @property
+    def short_description(self) -> str:
+        return COLUMNS[self.name][0]
+
+    def __call__(self, event: CustodyEvent) -> str:
+        shown = access.file_name_shown(event.item, self.identity)
+
+        def withheld(details) -> str | None:
+            changed = details and access.custody_details(details, shown, self.hidden) != details
+            return WITHHELD_HASH if changed else None
+
+        if self.name == "details":
+            return details_html(access.custody_details(event.details, shown, self.hidden))
+        prior = withheld(event.previous_details) if self.name in ("hashes", "previous") else None
+        return COLUMNS[self.name][1](event, withheld(event.details), prior)
 
 
 class ShowsCustodyDetails:
-    """Custody details as rows, without a protected item's file name for those who may
-    not see it (``access.custody_details``): ``readable_details`` or ``shown_details``;
-    ``team_…`` also without the codes of restricted incidents, for those who may not
-    know of them."""
+    """Custody events' details and hashes as each viewer may see them (``CustodyColumn``):
+    the page's columns named in ``COLUMNS`` are replaced by the viewer's own."""
 
-    def _details_field(self, request, item: EvidenceItem | None) -> str:
-        visible = item is None or access.file_name_shown(
-            item, request.user.has_perm(access.VIEW_PROTECTED)
+    def custody_columns(self, request, names) -> tuple:
+        user = request.user
+        if not hasattr(request, "_hidden_incident_codes"):  # one query a request, at most
+            request._hidden_incident_codes = hidden_incident_codes(user)
+        identity = user.has_perm(access.VIEW_PROTECTED)
+        return tuple(
+            CustodyColumn(name, identity, request._hidden_incident_codes)
+            if isinstance(name, str) and name in COLUMNS
+            else name
+            for name in names
         )
-        field = "readable_details" if visible else "shown_details"
-        # A bag's incidents (an item of an open and a restricted incident): their codes
-        # are withheld from those who may not know of the restricted one.
-        return field if request.user.has_perm(VIEW_RESTRICTED) else f"team_{field}"
 
-    @admin.display(description="details")
-    def readable_details(self, obj: CustodyEvent) -> str:
-        return details_html(obj.details)
+    def get_readonly_fields(self, request, obj=None):
+        mapped = self.custody_columns(request, self.fields)
+        return (*super().get_readonly_fields(request, obj), *mapped)
 
-    @admin.display(description="details")
-    def shown_details(self, obj: CustodyEvent) -> str:
-        return details_html(access.custody_details(obj.details, shown=False))
-
-    @admin.display(description="details")
-    def team_readable_details(self, obj: CustodyEvent) -> str:
-        return details_html(access.custody_details(obj.details, True, _restricted(obj)))
-
-    @admin.display(description="details")
-    def team_shown_details(self, obj: CustodyEvent) -> str:
-        return details_html(access.custody_details(obj.details, False, _restricted(obj)))
+    def get_fields(self, request, obj=None):
+        return self.custody_columns(request, super().get_fields(request, obj))
 
     @admin.display(description="at", ordering="at")
     def when(self, obj: CustodyEvent) -> str:
@@ -163,7 +223,7 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
 
     paginator = DeferredJoinPaginator
 
-    list_display = ("when", "item", "sequence", "action", "actor", "short_hash")
+    list_display = ("when", "item", "sequence", "action", "actor")  # and the hash, per viewer
     fields = (
         "item",
         "sequence",
@@ -180,35 +240,15 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
     search_fields = ("item__code", "=observed_sha256")
     show_full_result_count = False
 
-    @admin.display(description="event hash")
-    def short_hash(self, obj: CustodyEvent) -> str:
-        return obj.event_hash[:16] + "…"
-
     @admin.display(description="observed SHA-256")
     def observed(self, obj: CustodyEvent) -> str:
         return format_html("<code>{}</code>", obj.observed_sha256) if obj.observed_sha256 else "–"
 
-    @admin.display(description="previous event hash")
-    def previous(self, obj: CustodyEvent) -> str:
-        return format_html("<code>{}</code>", obj.previous_hash) if obj.previous_hash else "–"
+    def get_queryset(self, request):
+        return with_previous_details(super().get_queryset(request))
 
-    @admin.display(description="event hash")
-    def event(self, obj: CustodyEvent) -> str:
-        return format_html("<code>{}</code>", obj.event_hash)
-
-    def get_fields(self, request, obj=None):
-        details = self._details_field(request, obj.item if obj else None)
-        return [details if f == "details" else f for f in self.fields]
-
-    def get_readonly_fields(self, request, obj=None):
-        return (
-            *super().get_readonly_fields(request, obj),
-            *(f for f in self.fields if f != "details"),
-            "readable_details",
-            "shown_details",
-            "team_readable_details",
-            "team_shown_details",
-        )
+    def get_list_display(self, request):
+        return self.custody_columns(request, (*super().get_list_display(request), "short_hash"))
 
 
 @admin.register(SatelliteImage)

@@ -218,6 +218,8 @@ def capture_now(url: str, *, by, incident: Incident | None = None, job: Job | No
             item = _store(page, wacz, at=at, user=by, incident=incident)
     if item is None:
         return "The same bytes are already held; nothing new was stored."
+    if job is not None:
+        jobs.name_target(job, item.code)
     parts = parts_shown(by, item.web).count()  # not one the requester may not open
     return (
         f"{item.code}: captured {page.final_url} ({page.status}, {page.requests} requests, "

@@ -72,3 +72,45 @@ def test_hidden_incident_codes_are_the_restricted_ones_unless_the_user_may_see_t
     f.IncidentFactory()
     assert hidden_incident_codes(researcher) == frozenset({restricted.code})
     assert hidden_incident_codes(named(other_researcher)) == frozenset()
+
+
+def test_the_admin_withholds_the_hashes_that_would_confirm_a_withheld_value(
+    researcher, other_researcher, tmp_path
+):
+    """A withheld event's hash covers its full details: shown, a guess of the restricted
+    code (or the protected file name) could be checked against it, and against the next
+    event's previous hash. The item page, the custody log's list and its record."""
+    from evidence.admin.records import WITHHELD_HASH
+    from evidence.models import CustodyEvent
+
+    named(other_researcher)
+    restricted = f.IncidentFactory(sensitivity=Sensitivity.RESTRICTED, created_by=other_researcher)
+    shared = ingest(other_researcher, f.IncidentFactory(), (40, 90, 140))
+    EvidenceLink.objects.create(item=shared, incident=restricted)
+    bagging.export_bag([restricted], tmp_path / "bag", by=other_researcher)
+    bagging.export_bag([restricted], tmp_path / "bag2", by=other_researcher)  # one after it
+    events = list(shared.custody_events.order_by("sequence"))
+    exported, following = events[-2], events[-1]
+    assert (
+        restricted.code in str(exported.details) and following.previous_hash == exported.event_hash
+    )
+    opened = events[0]
+    pages = [
+        reverse("admin:evidence_evidenceitem_change", args=[shared.pk]),
+        reverse("admin:evidence_custodyevent_change", args=[exported.pk]),
+        reverse("admin:evidence_custodyevent_change", args=[following.pk]),
+        reverse("admin:evidence_custodyevent_changelist") + f"?q={shared.code}",
+    ]
+    client = Client()
+    client.force_login(researcher)
+    for page in pages:
+        text = client.get(page).content.decode()
+        assert exported.event_hash[:16] not in text, page
+        assert WITHHELD_HASH in text, page
+    item_page = client.get(pages[0]).content.decode()
+    assert opened.event_hash in item_page  # the rest of the chain is shown
+    client.force_login(other_researcher)  # who may see the incident sees every hash
+    for page in pages:
+        text = client.get(page).content.decode()
+        assert exported.event_hash[:16] in text and WITHHELD_HASH not in text, page
+    assert CustodyEvent.objects.filter(item=shared).count() == len(events)

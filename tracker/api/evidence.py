@@ -19,13 +19,17 @@ from evidence.files import bag_records
 from evidence.forms import ItemDetailsForm
 from evidence.models import EvidenceItem, EvidenceLink
 from evidence.visibility import hidden_incident_codes, visible_to
-from tracker.access import visible_incidents
 from tracker.api.auth import scopes
 from tracker.api.base import ApiViews, once
 from tracker.api.errors import LengthRequired, TooLarge
 from tracker.api.incidents import TransitionDoneSerializer, TransitionSerializer, take
-from tracker.api.serializers import EvidenceDetailSerializer, EvidenceSerializer, Strict
-from tracker.models import Incident, ReviewStatus, SourceType
+from tracker.api.serializers import (
+    EvidenceDetailSerializer,
+    EvidenceSerializer,
+    Strict,
+    VisibleIncident,
+)
+from tracker.models import ReviewStatus, SourceType
 from tracker.models.tokens import Scope
 
 ADD_EVIDENCE = "evidence.add_evidenceitem"
@@ -93,11 +97,8 @@ class DetailsSerializer(Strict):
         required=False,
         help_text="Leave out to decide from the content (an image is a photo).",
     )
-    incident = serializers.CharField(
-        max_length=20,
-        required=False,
-        allow_blank=True,
-        help_text="Link the item to this incident (its code); empty or left out: no link.",
+    incident = VisibleIncident(
+        help_text="Link the item to this incident (its code); empty or left out: no link."
     )
     relevance = from_form("relevance")
     title = from_form("title")
@@ -117,16 +118,6 @@ class DetailsSerializer(Strict):
         found = SourceType.objects.filter(active=True, name=name).first()
         if found is None:
             raise serializers.ValidationError(f"No source type named {name!r}.")
-        return found
-
-    def validate_incident(self, code: str) -> Incident | None:
-        """Only incidents the sender may see: another code is "no such incident", as an
-        unknown one."""
-        if not code:
-            return None
-        found = visible_incidents(self.context["request"].user).filter(code=code).first()
-        if found is None:
-            raise serializers.ValidationError(f"No incident with code {code}.")
         return found
 
 

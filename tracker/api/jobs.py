@@ -20,12 +20,12 @@ from evidence.capture import capturing, fetching
 from evidence.files import bagging
 from evidence.visibility import visible_to
 from tracker import jobs
-from tracker.access import visible_incidents
 from tracker.api.base import ApiViews
-from tracker.api.serializers import Strict
+from tracker.api.serializers import Strict, VisibleIncident
 from tracker.models import Job
 
 ADD_EVIDENCE = "evidence.add_evidenceitem"
+VIEW = "tracker.view_job"
 
 
 class JobSerializer(serializers.ModelSerializer):
@@ -86,17 +86,7 @@ class CaptureSerializer(Strict):
     """A link to keep as it is now, linked to an incident or to none."""
 
     url = serializers.CharField(max_length=2100, help_text="An http or https address.")
-    incident = serializers.CharField(
-        max_length=20, required=False, allow_blank=True, help_text="An incident's code."
-    )
-
-    def validate_incident(self, code: str):
-        if not code:
-            return None
-        found = visible_incidents(self.context["request"].user).filter(code=code).first()
-        if found is None:
-            raise serializers.ValidationError(f"No incident with code {code}.")
-        return found
+    incident = VisibleIncident(help_text="Link the capture to it (its code).")
 
 
 def accepted(job: Job, request) -> Response:
@@ -108,8 +98,14 @@ def accepted(job: Job, request) -> Response:
 class JobViews(mixins.ListModelMixin, ApiViews):
     """The jobs the caller may see, as the jobs page lists them, newest first."""
 
+    queryset = Job.objects.none()  # the model, for the description; rows: get_queryset
     serializer_class = JobSerializer
     filter_backends: list = []
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if self.action in ("list", "retrieve", "download") and not request.user.has_perm(VIEW):
+            raise exceptions.PermissionDenied("This account may not view jobs.")
 
     def get_queryset(self):
         user = self.request.user

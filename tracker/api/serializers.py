@@ -13,6 +13,7 @@ from rest_framework import serializers
 from evidence import access
 from evidence.files import bag_records
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, Testimony
+from tracker.access import visible_incidents
 from tracker.models import Attribution, Incident, Place
 from tracker.responsibility import chain
 
@@ -27,9 +28,9 @@ MAY_BE_ABSENT = {
 }
 # What of a record needs a view permission of its own, as the admin's inlines do: a
 # field an account may not view is left out.
-NEEDS = {
+NEEDS: dict[str, str | tuple[str, ...]] = {
     "attributions": "tracker.view_attribution",
-    "chain_of_command": "tracker.view_position",
+    "chain_of_command": ("tracker.view_attribution", "tracker.view_position"),
     "evidence": "evidence.view_evidencelink",
     "links": "evidence.view_evidencelink",
     "photo": "evidence.view_photometadata",
@@ -39,8 +40,8 @@ NEEDS = {
 
 def without_unpermitted(data: dict, user) -> dict:
     """``data`` without the fields ``user`` lacks the view permission for (``NEEDS``)."""
-    for name, perm in NEEDS.items():
-        if name in data and not user.has_perm(perm):
+    for name, perms in NEEDS.items():
+        if name in data and not user.has_perms([perms] if isinstance(perms, str) else perms):
             del data[name]
     return data
 
@@ -57,6 +58,24 @@ class Strict(serializers.Serializer):
             names = ", ".join(repr(name[:40]) for name in unknown[:10])
             raise serializers.ValidationError({"non_field_errors": [f"Unknown fields: {names}."]})
         return attrs
+
+
+class VisibleIncident(serializers.CharField):
+    """An incident by its code, among those the caller may see: another code is "no such
+    incident", as an unknown one; empty: none."""
+
+    def __init__(self, **options) -> None:
+        options.setdefault("help_text", "An incident's code; empty or left out: none.")
+        super().__init__(max_length=20, required=False, allow_blank=True, **options)
+
+    def run_validation(self, data=serializers.empty) -> Incident | None:
+        code = super().run_validation(data)  # a string of at most 20 characters
+        if not code:
+            return None
+        found = visible_incidents(self.context["request"].user).filter(code=code).first()
+        if found is None:
+            raise serializers.ValidationError(f"No incident with code {code}.")
+        return found
 
 
 def named(field: str) -> serializers.CharField:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import io
+
 from django.test import Client
 
+from evidence import intake
 from tracker.models import ApiToken
 from tracker.models.tokens import Scope
 
@@ -23,3 +26,14 @@ def problem(response) -> dict:
     assert body["status"] == response.status_code
     assert body["title"] and body["detail"]
     return body
+
+
+def stored(data: bytes, *, by, **fields):
+    """An item stored through the intake (as any face stores one)."""
+    return intake.ingest(
+        io.BytesIO(data),
+        filename=fields.pop("filename", "a.jpg"),
+        kind=fields.pop("kind", "photo"),
+        by=by,
+        **fields,
+    ).item

@@ -8,7 +8,6 @@ the hole was closed; the others confirmed a rule that held."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 
 import pytest
@@ -17,13 +16,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from evidence import intake
 from evidence.files import bagging
 from evidence.models import EvidenceLink
 from evidence.tests.files import make_jpeg
 from evidence.tests.test_restricted_items import named
 from tracker import workflow
-from tracker.api.tests.calls import problem, token_client
+from tracker.api.tests.calls import problem, stored, token_client
 from tracker.models import ApiToken, Sensitivity
 from tracker.tests import factories as f
 from tracker.tests.seed import ensure_seed_data
@@ -31,16 +29,6 @@ from tracker.tests.seed import ensure_seed_data
 pytestmark = pytest.mark.django_db
 INCIDENTS = "/api/incidents/"
 EVIDENCE = "/api/evidence/"
-
-
-def stored(data: bytes, *, by, **fields):
-    return intake.ingest(
-        io.BytesIO(data),
-        filename=fields.pop("filename", "a.jpg"),
-        kind=fields.pop("kind", "photo"),
-        by=by,
-        **fields,
-    ).item
 
 
 def staff_with(*perms: str) -> User:

@@ -16,7 +16,7 @@ from evidence.models import EvidenceItem
 from evidence.tests.files import make_bomb_png, make_jpeg
 from evidence.tests.intake_helpers import assert_nothing_stored
 from evidence.tests.test_restricted_items import named
-from tracker.api.tests.calls import problem, token_client
+from tracker.api.tests.calls import problem, stored, token_client
 from tracker.models import ApiToken, ReviewStatus, Sensitivity
 from tracker.tests import factories as f
 
@@ -38,16 +38,6 @@ def streamed(client, data: bytes, name: str = "IMG_0001.jpg", **fields):
 
 # Both ways to upload, each held to the same answers.
 SENDS = pytest.mark.parametrize("send", [upload, streamed], ids=["form", "streamed"])
-
-
-def stored(data: bytes, *, by, **fields) -> EvidenceItem:
-    return intake.ingest(
-        io.BytesIO(data),
-        filename=fields.pop("filename", "a.jpg"),
-        kind=fields.pop("kind", "photo"),
-        by=by,
-        **fields,
-    ).item
 
 
 # --- What a caller may know ---------------------------------------------------------------
