@@ -92,7 +92,8 @@ class CaptureSerializer(Strict):
 def accepted(job: Job, request) -> Response:
     """202 with the job that will do the work, and where to follow it."""
     body = JobSerializer(job, context={"request": request}).data
-    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})
+    where = str(body["url"])  # a plain str: WSGI takes no subclass (DRF's Hyperlink)
+    return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": where})
 
 
 class JobViews(mixins.ListModelMixin, ApiViews):

@@ -42,6 +42,7 @@ def test_a_bundle_is_a_job_and_its_zip_is_for_the_one_who_asked(
     assert response.status_code == 202, response.content
     body = response.json()
     assert response["Location"] == body["url"]
+    assert type(response["Location"]) is str  # WSGI servers refuse a subclass (a 500)
     job = Job.objects.get(pk=body["id"])
     assert job.kind == Job.Kind.BUNDLE and job.requested_by == researcher
     done = client.get(body["url"]).json()
