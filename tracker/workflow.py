@@ -13,6 +13,7 @@ the commit.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models, transaction
@@ -308,10 +309,32 @@ def author_id(record) -> int | None:
     return first.history_user_id if first else None
 
 
-def _role_allows(record, action: str, user) -> bool:
+class Facts:
+    """What the rules of several actions ask of one record and one user, each read once:
+    a page asks for the refusal of every action, and the four-eyes history check reads
+    the record's history and its parts'."""
+
+    def __init__(self, record, user) -> None:
+        self.record, self.user = record, user
+
+    @cached_property
+    def author(self) -> int | None:
+        return author_id(self.record)
+
+    @cached_property
+    def changes(self) -> list[str]:
+        return changes_since_submission(self.record, self.user)
+
+    @cached_property
+    def unfinished(self) -> str | None:
+        return unfinished_parts(self.record)
+
+
+def _role_allows(record, action: str, user, facts: Facts | None = None) -> bool:
     """The role part of the rules: who may take this kind of action at all."""
     if action == Action.SUBMIT:
-        return author_id(record) == user.pk or is_editor(user, record)
+        author = facts.author if facts else author_id(record)
+        return author == user.pk or is_editor(user, record)
     if action in REVIEWING:
         return is_reviewer(user, record)
     return is_editor(user, record)
@@ -325,8 +348,10 @@ def _role_refusal(record, action: str, name: str) -> str:
     return f"Only editors can {name}."
 
 
-def refusal(record, action: str, user, comment: str = "") -> str | None:
-    """Why ``user`` may not take ``action`` on ``record`` now, or None if they may."""
+def refusal(record, action: str, user, comment: str = "", facts: Facts | None = None) -> str | None:
+    """Why ``user`` may not take ``action`` on ``record`` now, or None if they may
+    (``facts``: what an earlier action's rules read of them, read again otherwise)."""
+    facts = facts or Facts(record, user)
     if action not in RULES:
         return f"Unknown action {action!r}."
     rule = RULES[action]
@@ -342,12 +367,12 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
         return f"'{name}' needs a comment saying why."
     if not user.is_active:
         return "Your account is inactive."
-    if not _role_allows(record, action, user):
+    if not _role_allows(record, action, user, facts):
         return _role_refusal(record, action, name)
     if action in (Action.VERIFY, Action.REJECT):
-        if author_id(record) == user.pk:
+        if facts.author == user.pk:
             return f"Four eyes: you cannot {name} {label(record)}, which you created."
-        if changes := changes_since_submission(record, user):
+        if changes := facts.changes:
             return (
                 f"Four eyes: you edited {label(record)} after it was submitted (you changed "
                 f"{'; '.join(changes)}), so another reviewer must {name} it."
@@ -355,27 +380,36 @@ def refusal(record, action: str, user, comment: str = "") -> str | None:
         if isinstance(record, EvidenceItem) and (reason := _file_refusal(record, user, name)):
             return reason
     if action in (Action.VERIFY, Action.PUBLISH) and isinstance(record, Incident):
-        return unfinished_parts(record)
+        return facts.unfinished
     if action == Action.VERIFY and isinstance(record, Attribution):
         return can_verify_attribution(record)
     return None
 
 
+def actions(record, user) -> tuple[list[str], list[tuple[str, str]]]:
+    """The actions ``user`` could take now (comment requirements aside), and those their
+    role allows in this state but a rule blocks, with the reason (four eyes, evidence
+    not yet verified), so a page can say why a button is missing. Each rule's facts
+    are read once for all the actions (``Facts``)."""
+    facts = Facts(record, user)
+    available, blocked = [], []
+    for action, rule in RULES.items():
+        reason = refusal(record, action, user, comment="(comment)", facts=facts)
+        if reason is None:
+            available.append(action)
+        elif record.status in rule.sources and _role_allows(record, action, user, facts):
+            blocked.append((action, reason))
+    return available, blocked
+
+
 def available_actions(record, user) -> list[str]:
     """Actions ``user`` could take now (comment requirements aside)."""
-    return [a for a in RULES if refusal(record, a, user, comment="(comment)") is None]
+    return actions(record, user)[0]
 
 
 def blocked_actions(record, user) -> list[tuple[str, str]]:
-    """Actions ``user``'s role allows in this state but a rule blocks, with the reason
-    (four eyes, evidence not yet verified), so a page can say why a button is missing."""
-    blocked = []
-    for action, rule in RULES.items():
-        if record.status in rule.sources and _role_allows(record, action, user):
-            reason = refusal(record, action, user, comment="(comment)")
-            if reason:
-                blocked.append((action, reason))
-    return blocked
+    """Actions ``user``'s role allows in this state but a rule blocks, with the reason."""
+    return actions(record, user)[1]
 
 
 def can_edit(record, user) -> bool:

@@ -166,17 +166,15 @@ class ReviewAdminMixin(LockRefusals):
         """The record's state, the buttons this user may press, and its review timeline."""
         meta = obj._meta
         review = f"admin:{meta.app_label}_{meta.model_name}_review"
+        available, blocked = workflow.actions(obj, user)
         context = {
             "status": obj.status,
             "buttons": [
                 (reverse(review, args=[obj.pk, action]), Action(action).label)
-                for action in workflow.available_actions(obj, user)
+                for action in available
             ],
             "more": self.more_review_links(obj, user),
-            "blocked": [
-                (Action(action).label, reason)
-                for action, reason in workflow.blocked_actions(obj, user)
-            ],
+            "blocked": [(Action(action).label, reason) for action, reason in blocked],
             "timeline": sorted(
                 [
                     *(

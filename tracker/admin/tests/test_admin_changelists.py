@@ -31,10 +31,10 @@ PINNED = {
     "evidence_witness": 6,
     "evidence_flightobservation": 6,
     "evidence_flightlog": 6,
-    "evidence_custodyevent": 6,
+    "evidence_custodyevent": 7,  # the restricted codes its hashes may confirm
     "evidence_satelliteimage": 7,
     "evidence_testimony": 6,
-    "tracker_job": 6,
+    "tracker_job": 7,  # the restricted codes a bundle's incidents may name
     "tracker_apitoken": 7,
 }
 

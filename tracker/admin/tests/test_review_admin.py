@@ -289,3 +289,27 @@ def test_review_list_names_an_attribution_by_its_incident_and_whom_it_names(
     )
     assert f">{attribution.incident.code} attribution</a>" in html
     assert f"<bdi>{attribution}</bdi>" in html
+
+
+def test_the_four_eyes_history_is_read_once_for_every_action_of_a_page(researcher, reviewer):
+    """The review panel asks every action's rules; the history behind four eyes (the
+    record's and its parts') is read once for all of them (``workflow.Facts``)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tracker import workflow
+
+    incident = f.IncidentFactory(created_by=researcher)
+    transition(incident, Action.SUBMIT, by=researcher)
+
+    def history(queries) -> list[str]:
+        return [q["sql"] for q in queries if "historical" in q["sql"]]
+
+    with CaptureQueriesContext(connection) as once:
+        workflow.changes_since_submission(incident, reviewer)
+    with CaptureQueriesContext(connection) as page:
+        available, blocked = workflow.actions(incident, reviewer)
+    assert len(history(page.captured_queries)) == len(history(once.captured_queries)) > 0
+    assert {Action.VERIFY, Action.REJECT, Action.REQUEST_CHANGES} <= set(available)
+    assert blocked == []
+    assert available == workflow.available_actions(incident, reviewer)
