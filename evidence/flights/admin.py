@@ -309,6 +309,11 @@ class FlightObservationAdmin(ReadOnlyAdmin):
         )
         before = _minutes(request.GET.get("before"), ranking.DEFAULT_BEFORE)
         after = _minutes(request.GET.get("after"), ranking.DEFAULT_AFTER)
+        if request.GET.get("part") == "1":  # the incident page's section, opened
+            shown = candidates_html(
+                incident, viewer=request.user, can_confirm=request.user.has_perm(REVIEW)
+            )
+            return HttpResponse(shown)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Flights consistent with {incident.code}",

@@ -281,6 +281,7 @@ def test_rankings_and_timelines_show_no_observation_of_a_hidden_log(
         reverse("incidents:detail", args=[strike.code]),
         reverse("admin:tracker_incident_change", args=[strike.pk]),
         reverse("admin:evidence_flightobservation_candidates", args=[strike.pk]),
+        reverse("admin:evidence_flightobservation_candidates", args=[strike.pk]) + "?part=1",
         reverse("admin:evidence_flightobservation_timeline") + "?day=2019-05-13",
         reverse("admin:evidence_flightobservation_timeline"),
     ):

@@ -7,7 +7,8 @@ from django.contrib import admin
 from django.contrib.admin.views.main import ORDER_VAR
 from django.db.models import Q
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 
 from evidence.models import EvidenceLink
 from evidence.visibility import visible_to
@@ -221,23 +222,19 @@ class IncidentAdmin(
 
         return search_incidents(queryset, search_term), False
 
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is not None:  # the candidates display offers Confirm buttons to reviewers
-            obj.viewer_may_confirm_flights = request.user.has_perm("tracker.review_incident")
-            obj.viewer = request.user  # the ranking shows only flights they may see
-        return obj
-
     @admin.display(description="ranked flight observations")
     def flight_candidates(self, obj: Incident) -> str:
-        from evidence.flights.candidates import candidates_html
-
+        """Ranked when the section is opened (``on-demand.js`` fetches the candidates
+        page's part): few open it, and ranking costs a query over the observations.
+        Without the script, the link opens the candidates page."""
         if obj.pk is None:
             return "Save the incident to rank flights against it."
-        return candidates_html(
-            obj,
-            viewer=obj.viewer,
-            can_confirm=getattr(obj, "viewer_may_confirm_flights", False),
+        page = reverse("admin:evidence_flightobservation_candidates", args=[obj.pk])
+        return format_html(
+            '<div data-on-demand="{}?part=1"><p><a href="{}">The flights consistent with '
+            "this strike, ranked</a> (shown here when this section is opened).</p></div>",
+            page,
+            page,
         )
 
     @admin.display(description="when", ordering="occurred_start")

@@ -314,6 +314,32 @@ def test_candidates_html_for_a_reviewer_has_confirm_buttons_posting_to_the_view(
     assert 'name="flight_match_attribution"' in html
 
 
+def test_the_incident_page_ranks_flights_only_when_its_section_is_opened(
+    client, reviewer, strike
+):
+    """The change page carries a link to the ranking (``data-on-demand``), not the
+    ranking: the section's part, fetched when it opens, is the ranking with its buttons."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    incident = strike["incident"]
+    client.force_login(reviewer)
+    with CaptureQueriesContext(connection) as page_queries:
+        page = client.get(reverse("admin:tracker_incident_change", args=[incident.pk]))
+    html = page.content.decode()
+    part = candidates_url(incident) + "?part=1"
+    assert f'data-on-demand="{part}"' in html and "tracker/js/on-demand.js" in html
+    assert row_ids(html) == [] and "Confirm</button>" not in html
+    assert not [q for q in page_queries.captured_queries if "flightobservation" in q["sql"]]
+
+    opened = client.get(part)
+    assert opened.status_code == 200 and "<html" not in opened.content.decode()
+    assert set(row_ids(opened.content.decode())) == {
+        strike[k].pk for k in ("true", "wrong_heading", "helicopter")
+    }
+    assert "Confirm</button>" in opened.content.decode()
+
+
 def test_candidates_html_says_why_it_cannot_rank(db):
     incident = make_incident(start_precision="month")
     assert "is dated only to the month" in candidates_html(incident, viewer=None)
