@@ -314,9 +314,7 @@ def test_candidates_html_for_a_reviewer_has_confirm_buttons_posting_to_the_view(
     assert 'name="flight_match_attribution"' in html
 
 
-def test_the_incident_page_ranks_flights_only_when_its_section_is_opened(
-    client, reviewer, strike
-):
+def test_the_incident_page_ranks_flights_only_when_its_section_is_opened(client, reviewer, strike):
     """The change page carries a link to the ranking (``data-on-demand``), not the
     ranking: the section's part, fetched when it opens, is the ranking with its buttons."""
     from django.db import connection
