@@ -61,12 +61,19 @@ def dossier_link(obj: Official) -> str:
 # --- The attribution inline -------------------------------------------------------------------
 
 
+ACTORS = ("force", "unit", "official")  # autocompletes of the inline, each a row it holds
+
+
 class AttributionForm(forms.ModelForm):
     """A verified (or published) attribution keeps at least one supporting evidence item."""
 
     class Meta:
         model = Attribution
         fields = "__all__"  # noqa: DJ007 - the inline's fields choose what is shown
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        kit.hold_related(self, ACTORS)
 
     def clean(self):
         data = super().clean()
@@ -121,8 +128,20 @@ class AttributionInline(LockedWithParentInline, kit.StackedInline):
         # The buttons' behaviour: a static file, as the Content-Security-Policy requires.
         js = ("tracker/js/commander-suggestions.js",)
 
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name in ACTORS:  # the actor its row holds: no query per form
+            kwargs["widget"] = kit.HeldAutocomplete(db_field, self.admin_site)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
     def get_queryset(self, request):
-        return super().get_queryset(request).select_related("force", "unit", "official")
+        # Each form reads its incident (locks, can_edit) and its supporting evidence (the
+        # field's value): read with the rows, not once per form.
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("force", "unit", "official", "incident")
+            .prefetch_related("supporting_evidence")
+        )
 
     def get_formset(self, request, obj=None, **kwargs):
         # The suggestions are buttons only for someone who may add attributions to this

@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers, widgets
 from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
 from django.db import models, router
@@ -404,3 +405,28 @@ def primary_key(value) -> int | None:
     except (TypeError, ValueError):
         return None
     return number if 0 < number < 2**31 else None
+
+
+class HeldAutocomplete(AutocompleteSelect):
+    """An autocomplete whose selected option is the related row its form's instance holds
+    already (``held``, set by ``hold_related``), when the value is that row's: Django's
+    own widget reads it again, one query per form of an inline."""
+
+    held = None
+
+    def optgroups(self, name, value, attr=None):
+        held = self.held
+        if held is None or [str(v) for v in value if v not in ("", None)] != [str(held.pk)]:
+            return super().optgroups(name, value, attr)
+        label = self.choices.field.label_from_instance(held)
+        return [(None, [self.create_option(name, held.pk, label, True, 0, attrs=attr)], 0)]
+
+
+def hold_related(form, names) -> None:
+    """Give each ``HeldAutocomplete`` of ``form`` (fields ``names``) the row its instance
+    holds (loaded with ``select_related``), so that it renders without a query."""
+    for name in names:
+        field = form.fields.get(name)
+        widget = getattr(getattr(field, "widget", None), "widget", None)  # the admin's wrapper
+        if isinstance(widget, HeldAutocomplete) and form.instance.pk is not None:
+            widget.held = getattr(form.instance, name)

@@ -313,3 +313,35 @@ def test_the_four_eyes_history_is_read_once_for_every_action_of_a_page(researche
     assert {Action.VERIFY, Action.REJECT, Action.REQUEST_CHANGES} <= set(available)
     assert blocked == []
     assert available == workflow.available_actions(incident, reviewer)
+
+
+# The incident's change page for an editor: session, user, permissions, the incident,
+# its form's choices, the tray, the review panel (the history read once), the
+# attributions and relations inlines, the discussion. Ranked flights, fetched when their
+# section is opened, are not among them. Pinned: a change that adds a query fails here.
+CHANGE_PAGE_QUERIES = 37
+
+
+def test_the_incident_change_page_has_pinned_queries_whatever_its_parts(client, researcher, editor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    incident = f.IncidentFactory(created_by=researcher)
+    f.AttributionFactory(incident=incident)
+    f.EvidenceLinkFactory(incident=incident)
+    transition(incident, Action.SUBMIT, by=researcher)
+    client.force_login(editor)
+    page = reverse("admin:tracker_incident_change", args=[incident.pk])
+    client.get(page)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(page).status_code == 200
+    for _ in range(4):
+        f.AttributionFactory(incident=incident)
+        f.EvidenceLinkFactory(incident=incident)
+    with CaptureQueriesContext(connection) as many:
+        client.get(page)
+    assert len(few) == len(many) == CHANGE_PAGE_QUERIES
+    # Each attribution's actor still shown as the selected option of its autocomplete.
+    html = client.get(page).content.decode()
+    for attribution in incident.attributions.select_related("unit"):
+        assert f'<option value="{attribution.unit.pk}" selected>{attribution.unit}</option>' in html
