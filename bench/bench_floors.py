@@ -7,6 +7,10 @@ loader, in the same run, by the same superuser:
 - every admin list of the case and its evidence, page 1 (target: <= 1.5x): the floor
   shows as many columns, our columns that are the model's own fields and then its
   other plain fields, as many rows a page;
+- the workspace's incident list (page 1, 50 rows) and an incident's page, against a
+  plain view and a plain template showing the same rows and columns (no layout, filter
+  form, map, sort links or policy): how far above the floor our page is, and its server
+  time (target: <= 15 ms at quick scale);
 
 each with its query count, ours and the floor's. ``python -m bench.bench_floors``
 prints where the change page's time goes (cProfile, the 40 costliest calls), against
@@ -90,6 +94,57 @@ def plain_list(model, ours) -> type[admin.ModelAdmin]:
     return type(f"Floor{model.__name__}", (admin.ModelAdmin,), options)
 
 
+LIST_TEMPLATE = """<table>{% for i in incidents %}<tr><td><a href="/incidents/{{ i.code }}/">
+{{ i.code }}</a></td><td>{{ i.title }}</td><td>{{ i.occurred_start|date:"Y-m-d" }}</td>
+<td>{{ i.place.name }}</td><td>{% for t in i.target_types.all %}{{ t.name }} {% endfor %}</td>
+<td>{{ i.killed_min }}-{{ i.killed_max }}</td><td>{{ i.get_civilian_harm_display }}</td>
+<td>{{ i.get_status_display }}</td><td>{{ i.evidence_count }}</td></tr>{% endfor %}</table>"""
+PAGE_TEMPLATE = """<h1>{{ i.code }} {{ i.title }}</h1><p>{{ i.narrative|linebreaks }}</p>
+<p>{{ i.occurred_start }} {{ i.place.name }} {{ i.attack_type.name }} {{ i.weapon.name }}</p>
+<ul>{% for link in i.evidence_links.all %}<li>{{ link.item.code }} {{ link.item.title }}
+{{ link.relevance }}</li>{% endfor %}</ul>
+<ul>{% for a in i.attributions.all %}<li>{{ a.force.name }} {{ a.unit.name }}
+{{ a.official.name }} {{ a.get_role_display }} {{ a.basis }}</li>{% endfor %}</ul>"""
+
+
+def floor_list(request):
+    """The workspace's first page of incidents as a first Django view shows them."""
+    from django.http import HttpResponse
+    from django.template import engines
+
+    from evidence.models import EvidenceLink
+    from tracker.admin.kit import count_of
+    from tracker.models import Incident
+
+    rows = (
+        Incident.objects.select_related("place")
+        .prefetch_related("target_types")
+        .annotate(evidence_count=count_of(EvidenceLink.objects, "incident"))
+        .order_by("-occurred_start", "-id")[:50]
+    )
+    page = engines["django"].from_string(LIST_TEMPLATE)
+    return HttpResponse(page.render({"incidents": rows}, request))
+
+
+def floor_page(request, code: str):
+    """An incident's page as a first Django view shows it: its fields, links, actors."""
+    from django.http import HttpResponse
+    from django.shortcuts import get_object_or_404
+    from django.template import engines
+
+    from tracker.models import Incident
+
+    found = Incident.objects.select_related("place", "attack_type", "weapon").prefetch_related(
+        "evidence_links__item",
+        "attributions__force",
+        "attributions__unit",
+        "attributions__official",
+    )
+    incident = get_object_or_404(found, code=code)
+    page = engines["django"].from_string(PAGE_TEMPLATE)
+    return HttpResponse(page.render({"i": incident}, request))
+
+
 def page_pair(client, ours: str, floor: str, runs: int = 5):
     """Time and queries of our page and of its floor, DEBUG off."""
 
@@ -131,6 +186,14 @@ def run(report: Report, *, scale: str) -> None:
             f"/admin/tracker/incident/{incident.pk}/change/",
             f"/floor/tracker/incident/{incident.pk}/change/",
         )
+    ]
+    pages += [
+        ("workspace incident list, 50 rows", "/incidents/", "/floor-pages/incidents/"),
+        (
+            "workspace incident page",
+            f"/incidents/{incident.code}/",
+            f"/floor-pages/incidents/{incident.code}/",
+        ),
     ]
     for model in sorted(floor_site._registry, key=lambda m: m._meta.label):
         meta = model._meta
