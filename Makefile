@@ -121,13 +121,15 @@ bench: install-dev ffprobe
 # database `tracker_serve` with the demo case, production settings on loopback:
 # DEBUG off, a throw-away key, plain HTTP (no HTTPS redirect or HSTS, and cookies
 # without Secure, which the settings allow for loopback hosts only). Static files
-# are not served (nginx's job in a deployment), so admin pages are unstyled.
+# are not served (nginx's job in a deployment), so admin pages are unstyled. The four
+# workers share one cache (the API's rate counts) in the local Redis, database 1.
 SERVE_PORT := $(if $(filter command line environment,$(origin PORT)),$(PORT),8001)
 SERVE_DIR := $(CURDIR)/var/serve
 SERVE_ENV := DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1,localhost \
   DJANGO_SECURE_SSL_REDIRECT=0 DJANGO_HSTS_SECONDS=0 DJANGO_SECURE_COOKIES=0 \
   DJANGO_EMAIL_BACKEND=django.core.mail.backends.console.EmailBackend \
   TRACKER_DATA_DIR=$(SERVE_DIR) DB_CONN_MAX_AGE=60 \
+  TRACKER_CACHE_URL=$${TRACKER_CACHE_URL:-redis://127.0.0.1:6379/1} \
   GUNICORN_WORKERS=4 GUNICORN_BIND=127.0.0.1:$(SERVE_PORT)
 # A fresh database needs a fresh data dir: the originals belong to its rows.
 define SERVE_SETUP

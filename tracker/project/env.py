@@ -69,3 +69,18 @@ def env_list(
     if any(not item for item in items):
         raise ImproperlyConfigured(f"{name} has an empty item; got {value!r}.")
     return items
+
+
+def env_cache(name: str, *, environ: Mapping[str, str] | None = None) -> dict:
+    """A CACHES entry from a URL: empty or ``locmem://`` for this process's memory (each
+    worker its own), ``redis://host:port/db`` (or ``rediss://``) for one cache shared by
+    every worker of a deployment."""
+    value = _raw(name, environ) or "locmem://"
+    scheme = value.split("://", 1)[0].lower() if "://" in value else ""
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    if scheme in ("redis", "rediss"):
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": value}
+    raise ImproperlyConfigured(
+        f"{name} must be locmem:// or a redis:// (rediss://) URL; got {value.split('@')[-1]!r}."
+    )

@@ -15,7 +15,7 @@ import dj_database_url
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from tracker.project.env import env_bool, env_int, env_list, env_str
+from tracker.project.env import env_bool, env_cache, env_int, env_list, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -228,6 +228,8 @@ TASKS = {"default": {"BACKEND": _TASK_BACKENDS[TRACKER_TASKS_BACKEND]}}
 # A Redis that answers slowly or not at all costs a request at most these seconds: the
 # job stays queued in the database and the clock hands it over when Redis is back.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+# The cache (the API's rate counts): TRACKER_CACHE_URL, each process's memory by default.
+CACHES = {"default": env_cache("TRACKER_CACHE_URL")}
 TRACKER_REDIS_TIMEOUT = env_int("TRACKER_REDIS_TIMEOUT", 5, minimum=1)
 _redis_query = (
     f"socket_timeout={TRACKER_REDIS_TIMEOUT}&socket_connect_timeout={TRACKER_REDIS_TIMEOUT}"

@@ -191,3 +191,36 @@ def test_rates_are_limited_per_token(researcher, settings):
     assert problem(first.get(LIST))["title"] == "Too Many Requests"
     assert second.get(LIST).status_code == 200  # another token has its own count
     cache.clear()
+
+
+def test_with_a_shared_cache_the_rate_counts_are_kept_where_every_worker_reads_them(
+    researcher, settings
+):
+    """TRACKER_CACHE_URL=redis://…: the counts live in Redis (the local Redis of every
+    session and CI run), so that four workers do not each allow the whole rate."""
+    import uuid
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": url,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    rates = settings.REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {**rates, "token": "2/minute"},
+    }
+    store = redis.Redis.from_url(url)
+    try:
+        client = token_client(researcher)
+        assert [client.get(LIST).status_code for _ in range(3)] == [200, 200, 429]
+        assert store.keys(f"{prefix}:*throttle_token*")  # in Redis, not in this process
+    finally:  # this test's keys only (clear() would empty the whole Redis database)
+        for key in store.scan_iter(f"{prefix}:*"):
+            store.delete(key)

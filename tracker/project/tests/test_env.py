@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from tracker.project.env import env_bool, env_int, env_list, env_str
+from tracker.project.env import env_bool, env_cache, env_int, env_list, env_str
 
 # --- env_bool ------------------------------------------------------------------------
 
@@ -124,3 +124,33 @@ def test_env_str_without_default_gives_empty_string():
 def test_env_str_keeps_inner_characters():
     secret = "a=b;c d#e,f"
     assert env_str("S", environ={"S": secret}) == secret
+
+
+# --- env_cache -------------------------------------------------------------------------
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+
+
+@pytest.mark.parametrize("environ", [{}, {"CACHE": ""}, {"CACHE": "locmem://"}])
+def test_env_cache_is_the_process_memory_by_default(environ):
+    assert env_cache("CACHE", environ=environ) == {"BACKEND": LOCMEM}
+
+
+@pytest.mark.parametrize("url", ["redis://127.0.0.1:6379/3", "rediss://:secret@cache:6380/0"])
+def test_env_cache_reads_a_redis_url(url):
+    assert env_cache("CACHE", environ={"CACHE": url}) == {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": url,
+    }
+
+
+@pytest.mark.parametrize("url", ["memcached://x:11211", "127.0.0.1:6379", "file:///tmp/c"])
+def test_env_cache_refuses_another_kind_naming_the_variable(url):
+    with pytest.raises(ImproperlyConfigured, match="TRACKER_CACHE_URL"):
+        env_cache("TRACKER_CACHE_URL", environ={"TRACKER_CACHE_URL": url})
+
+
+def test_env_cache_does_not_repeat_a_password_in_its_refusal():
+    with pytest.raises(ImproperlyConfigured) as refused:
+        env_cache("CACHE", environ={"CACHE": "memcached://user:hunter2@cache:11211"})
+    assert "hunter2" not in str(refused.value)
