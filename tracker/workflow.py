@@ -351,7 +351,8 @@ def _role_refusal(record, action: str, name: str) -> str:
 def refusal(record, action: str, user, comment: str = "", facts: Facts | None = None) -> str | None:
     """Why ``user`` may not take ``action`` on ``record`` now, or None if they may
     (``facts``: what an earlier action's rules read of them, read again otherwise)."""
-    facts = facts or Facts(record, user)
+    if facts is None or facts.record is not record or facts.user is not user:
+        facts = Facts(record, user)  # another record's or user's facts are not these
     if action not in RULES:
         return f"Unknown action {action!r}."
     rule = RULES[action]

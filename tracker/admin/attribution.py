@@ -130,7 +130,9 @@ class AttributionInline(LockedWithParentInline, kit.StackedInline):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name in ACTORS:  # the actor its row holds: no query per form
-            kwargs["widget"] = kit.HeldAutocomplete(db_field, self.admin_site)
+            kwargs["widget"] = kit.HeldAutocomplete(
+                db_field, self.admin_site, using=kwargs.get("using")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_queryset(self, request):

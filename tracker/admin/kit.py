@@ -410,16 +410,26 @@ def primary_key(value) -> int | None:
 class HeldAutocomplete(AutocompleteSelect):
     """An autocomplete whose selected option is the related row its form's instance holds
     already (``held``, set by ``hold_related``), when the value is that row's: Django's
-    own widget reads it again, one query per form of an inline."""
+    own widget reads it again, one query per form of an inline. Only where the field's
+    choices are the whole table: a choice narrowed (the visibility policy, a
+    ``limit_choices_to``) is left to Django's query, which shows only a row it holds."""
 
     held = None
 
     def optgroups(self, name, value, attr=None):
         held = self.held
-        if held is None or [str(v) for v in value if v not in ("", None)] != [str(held.pk)]:
+        chosen = {str(v) for v in value if str(v) not in self.choices.field.empty_values}
+        if (
+            held is None
+            or chosen != {str(held.pk)}
+            or self.field.remote_field.field_name != held._meta.pk.name
+            or self.choices.queryset.query.has_filters()
+        ):
             return super().optgroups(name, value, attr)
+        options = [] if self.is_required else [self.create_option(name, "", "", False, 0)]
         label = self.choices.field.label_from_instance(held)
-        return [(None, [self.create_option(name, held.pk, label, True, 0, attrs=attr)], 0)]
+        options.append(self.create_option(name, held.pk, label, chosen, len(options)))
+        return [(None, options, 0)]
 
 
 def hold_related(form, names) -> None:

@@ -15,7 +15,8 @@
       place.setAttribute("aria-busy", "true");
       fetch(place.dataset.onDemand, { credentials: "same-origin", headers: { Accept: "text/html" } })
         .then(function (response) {
-          if (!response.ok) throw new Error(String(response.status));
+          // A lapsed session is sent to the login page: not a section to show.
+          if (!response.ok || response.redirected) throw new Error(String(response.status));
           return response.text();
         })
         .then(function (html) {
