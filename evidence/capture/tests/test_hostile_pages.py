@@ -167,7 +167,10 @@ def test_javascript_that_never_stops_leaves_a_capture_and_no_chromium_running(
     monkeypatch.setattr(browser._Session, "_steps", steps_then_look)
     job = captured(f"{server}/endless-js")
     assert job.state == Job.State.DONE, job.error
-    assert took(job) < SECONDS + AFTER_CAPTURE
+    # Within the capture's time; or, when the busy page keeps the browser from answering
+    # at all (seen once in a CI run: 40 s), killed at the capture's time and GRACE, as
+    # promised (browser.load): either way bounded, with what was fetched kept.
+    assert took(job) < SECONDS + browser.GRACE + AFTER_CAPTURE
     seen = WebCapture.objects.get()
     assert seen.item.media_type == "application/wacz"
     assert replayed(held(seen.item), f"{server}/endless-js") == site.HOSTILE["/endless-js"]
