@@ -176,8 +176,11 @@ def test_javascript_that_never_stops_leaves_a_capture_and_no_chromium_running(
     assert replayed(held(seen.item), f"{server}/endless-js") == site.HOSTILE["/endless-js"]
     assert "screenshot" in seen.not_made and "PDF" in seen.not_made
     assert not parts_of(seen)["screenshot"] and not parts_of(seen)["pdf"]
-    # What was running while the page was captured is gone now (or a zombie).
-    assert any(Path(exe).name == "chromium" for exe in during.values()), during
+    # What was running while the page was captured is gone now (or a zombie). Chromium
+    # itself may already have died of the page (in two CI runs only its crash handlers
+    # were left by then, and the capture ended at its time and GRACE): its processes,
+    # whichever were there, must all be gone.
+    assert any(Path(exe).name.startswith("chrom") for exe in during.values()), during
     deadline = time.monotonic() + 10
     while (left := _still_running(during)) and time.monotonic() < deadline:
         time.sleep(0.2)
