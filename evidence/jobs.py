@@ -308,6 +308,15 @@ def bundle(job: Job) -> str:
 jobs.OUTPUT_REMOVERS[Job.Kind.BUNDLE] = bundles.remove
 
 
+def download_offered(job: Job, user_id: int | None) -> bool:
+    """May a page offer ``job``'s file to user ``user_id``, without reading anything: they
+    asked for it, it is made, and it is kept still. The download checks the rest again
+    (``bundle_file``: their incidents, their permissions), so a list pays no query a row."""
+    if user_id is None or job.requested_by_id != user_id or not job.output:
+        return False
+    return job.expires_at is not None and job.expires_at > timezone.now()
+
+
 def bundle_file(job: Job | None, user) -> Path | None:
     """The file of ``job``'s court bundle if ``user`` may download it now: they asked
     for it (nobody else, editors included), it is made and not expired, and they may

@@ -116,9 +116,9 @@ def _jobs(user, qs: QuerySet) -> QuerySet:
     # A job names its target by code: an item's, an incident's, or a list of incidents
     # for a bundle (``arguments``); the jobs of a hidden one are hidden with it.
     hidden_items = EvidenceItem.objects.filter(pk__in=access.hidden_item_ids()).values("code")
-    hidden_incidents = restricted_incidents().values("code")
-    named = Q()  # a bundle's incidents after its first (few codes: a partial index)
-    for code in restricted_incidents().values_list("code", flat=True):
+    hidden_incidents = list(restricted_incidents().values_list("code", flat=True))  # few
+    named = Q()  # a bundle's incidents after its first
+    for code in hidden_incidents:
         named |= Q(arguments__incidents__icontains=f'"{code}"')
     visible = qs.exclude(target__in=hidden_items).exclude(target__in=hidden_incidents)
     return visible.exclude(named & Q(kind=Job.Kind.BUNDLE)) if named else visible

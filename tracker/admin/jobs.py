@@ -37,9 +37,7 @@ HIDDEN = ("run_token", "arguments")
 
 def download_link(job: Job, viewer) -> str:
     """A link to download ``job``'s file, for the one who asked for it while it is kept."""
-    if viewer is None or job.requested_by_id != viewer or not job.output:
-        return ""
-    if job.expires_at is None or job.expires_at <= timezone.now():
+    if not evidence_jobs.download_offered(job, viewer):
         return ""
     until = timezone.localtime(job.expires_at).strftime("%Y-%m-%d %H:%M")
     return format_html(

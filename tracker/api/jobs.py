@@ -21,10 +21,10 @@ from evidence.files import bagging
 from evidence.visibility import visible_to
 from tracker import jobs
 from tracker.api.base import ApiViews
+from tracker.api.evidence import EvidenceViews
 from tracker.api.serializers import Strict, VisibleIncident
 from tracker.models import Job
 
-ADD_EVIDENCE = "evidence.add_evidenceitem"
 VIEW = "tracker.view_job"
 
 
@@ -63,7 +63,7 @@ class JobSerializer(serializers.ModelSerializer):
     @extend_schema_field(serializers.URLField(allow_null=True))
     def get_download(self, job: Job) -> str | None:
         request = self.context["request"]
-        if evidence_jobs.bundle_file(job, request.user) is None:
+        if not evidence_jobs.download_offered(job, request.user.pk):  # no query a row
             return None
         return request.build_absolute_uri(reverse("api:job-download", args=[job.pk]))
 
@@ -149,8 +149,7 @@ class JobViews(mixins.ListModelMixin, ApiViews):
     @action(detail=False, methods=["post"])
     def captures(self, request):
         """Ask for a capture of a link (a job; the web capture item when it is done)."""
-        if not request.user.has_perm(ADD_EVIDENCE):
-            raise exceptions.PermissionDenied("This account may not add evidence.")
+        EvidenceViews.may_add(request)
         asked = CaptureSerializer(data=request.data, context={"request": request})
         asked.is_valid(raise_exception=True)
         try:
