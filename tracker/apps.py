@@ -6,7 +6,8 @@ class TrackerConfig(AppConfig):
     verbose_name = "Case"
 
     def ready(self) -> None:
-        from tracker import locks
+        from tracker import locks, vocabulary
         from tracker.accounts import sessions  # noqa: F401 - the login time stamp
 
         locks.connect()
+        vocabulary.connect()

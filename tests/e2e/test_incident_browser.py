@@ -171,6 +171,15 @@ def test_gallery_preview_and_satellite_viewer(live_server, page, shots):
     compare.scroll_into_view_if_needed()
     shots(page, "06-satellite-slider")
 
+    # Ranked flights are asked for when their section opens, not with the page.
+    ranked = page.locator("details.inc-ranked")
+    expect(ranked.locator("[data-on-demand] a")).to_have_count(1)
+    with page.expect_response(f"**/incidents/{incident.code}/flights/?part=1") as ranking:
+        ranked.locator("summary").click()
+    assert ranking.value.status == 200
+    expect(ranked).to_contain_text("No flight observation falls in the strike's window.")
+    expect(ranked.locator("[data-on-demand] a")).to_have_count(0)
+
     # The preview leads to the item's own page: its metadata, custody and history.
     page.locator(f"#evidence-{plain.code} a[data-preview]").click()
     item_page = dialog.locator(".inc-lightbox-page a")

@@ -200,18 +200,19 @@ class ChainEntry:
         return format_partial(self.position.end, self.position.end_precision)
 
 
-def chain_of_command(incident: Incident) -> list[ChainEntry]:
+def chain_of_command(
+    incident: Incident, attributions: Iterable[Attribution] | None = None
+) -> list[ChainEntry]:
     """The officials in command of each unit ``incident`` is attributed to, and of every
     unit above it, on the incident's date: per attributed unit (in the order attributed),
-    from the unit upward, then by the posting's start. Three queries, whatever the depth."""
+    from the unit upward, then by the posting's start. Three queries, whatever the depth;
+    two when the caller holds the incident's ``attributions`` (with their units) already."""
+    if attributions is None:
+        attributions = incident.attributions.select_related("unit")
     attributed: dict[int, Unit] = {}
-    for attribution in (
-        incident.attributions.filter(unit__isnull=False)
-        .exclude(status=ReviewStatus.REJECTED)
-        .select_related("unit")
-        .order_by("id")
-    ):
-        attributed.setdefault(attribution.unit_id, attribution.unit)
+    for attribution in sorted(attributions, key=lambda a: a.pk):
+        if attribution.unit_id is not None and attribution.status != ReviewStatus.REJECTED:
+            attributed.setdefault(attribution.unit_id, attribution.unit)
     if not attributed:
         return []
     above = walk(attributed, "up")

@@ -75,6 +75,8 @@ PROJECT: list[Row] = [
     Row("incidents:detail",                 url("incidents:detail", code("incident")),    ALL_200),
     Row("incidents:detail",                 url("incidents:detail", code("restricted")),  TEAM_404, note="restricted"),
     Row("incidents:detail",                 url("incidents:detail", fixed("INC-9999")),   TEAM_404, note="unknown"),
+    Row("incidents:flights",                url("incidents:flights", code("incident")),   ALL_200),
+    Row("incidents:flights",                url("incidents:flights", code("restricted")), TEAM_404, note="restricted"),
     Row("map",                              url("map"),                                   ALL_200),
     Row("timeline",                         url("timeline"),                              ALL_200),
     Row("case_report",                      url("case_report"),                           ALL_200),

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.paginator import InvalidPage
-from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from evidence.models import EvidenceLink
+from tracker import vocabulary
 from tracker.access import requires_browse, visible_incidents
 from tracker.admin.kit import DeferredJoinPaginator, count_of
-from tracker.models import TargetType
 from tracker.workspace import admin_links
 from tracker.workspace.filters import IncidentFilter
 
@@ -87,8 +87,7 @@ def incident_list(request: HttpRequest) -> HttpResponse:
     filter_messages(request, found)
     rows = (
         found.ordered()
-        .select_related("place", "weapon", "attack_type")
-        .prefetch_related(Prefetch("target_types", queryset=TargetType.objects.order_by("name")))
+        .select_related("place")
         .annotate(evidence_count=count_of(EvidenceLink.objects, "incident"))
     )
     paginator = DeferredJoinPaginator(rows, PER_PAGE)
@@ -101,6 +100,10 @@ def incident_list(request: HttpRequest) -> HttpResponse:
         last = paginator.num_pages
         messages.warning(request, f"There is no page {number}; showing the last page, {last}.")
         page = paginator.page(last)
+    vocabulary.target_types_of(page.object_list)  # the names from the cache
+    link = reverse("incidents:detail", args=["INC-0"])  # reversed once, not once a row
+    for incident in page.object_list:
+        incident.url = link.replace("INC-0", incident.code)
     context = {
         "section": "incidents",
         "filter": found,

@@ -15,10 +15,12 @@ from datetime import datetime, time, timedelta
 import django_filters as filters
 from django import forms
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.forms.models import ModelChoiceIteratorValue
 from django.utils import timezone
+from django_filters import fields as filter_fields
 
 from evidence.models import EvidenceItem, EvidenceLink
-from tracker import findings
+from tracker import findings, vocabulary
 from tracker.models import (
     AttackType,
     Attribution,
@@ -85,6 +87,41 @@ class CountFilter(filters.NumberFilter):
     field_class = forms.IntegerField
 
 
+class HeldTerms(filter_fields.ModelChoiceIterator):
+    """A vocabulary's choices from ``tracker.vocabulary`` (the cache), not a query per
+    page. What a submitted value means is still read from the database (the field's
+    queryset): a term deleted a moment ago is refused, not filtered by."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for term in vocabulary.terms(self.queryset.model).values():
+            yield (ModelChoiceIteratorValue(term.pk, term), term.name)
+
+    def __len__(self) -> int:
+        held = len(vocabulary.terms(self.queryset.model))
+        return held + (1 if self.field.empty_label is not None else 0)
+
+    def __bool__(self) -> bool:
+        return len(self) > 0
+
+
+class TermField(filter_fields.ModelChoiceField):
+    iterator = HeldTerms
+
+
+class TermsField(filter_fields.ModelMultipleChoiceField):
+    iterator = HeldTerms
+
+
+class TermFilter(filters.ModelChoiceFilter):
+    field_class = TermField
+
+
+class TermsFilter(filters.ModelMultipleChoiceFilter):
+    field_class = TermsField
+
+
 class IncidentFilter(filters.FilterSet):
     q = filters.CharFilter(
         label="Text",
@@ -111,9 +148,10 @@ class IncidentFilter(filters.FilterSet):
     place = filters.CharFilter(
         method="filter_place", label="Place", max_length=SEARCH_MAX, help_text="Name or number."
     )
-    attack_type = filters.ModelChoiceFilter(queryset=AttackType.objects.all())
-    weapon = filters.ModelChoiceFilter(queryset=Weapon.objects.all())
-    target_type = filters.ModelMultipleChoiceFilter(
+    # Labels given: django-filter's own label for a field is slow to work out.
+    attack_type = TermFilter(queryset=AttackType.objects.all(), label="Attack type")
+    weapon = TermFilter(queryset=Weapon.objects.all(), label="Weapon")
+    target_type = TermsFilter(
         queryset=TargetType.objects.all(),
         label="Target type",
         widget=TICKS,
@@ -169,6 +207,15 @@ class IncidentFilter(filters.FilterSet):
     class Meta:
         model = Incident
         fields: list[str] = []
+
+    def get_form_class(self):
+        """The form class, built once: its fields are the filters' (no choice depends on
+        the request), and each form copies them, as Django's forms do."""
+        made = type(self).__dict__.get("_form_class")
+        if made is None:
+            made = super().get_form_class()
+            type(self)._form_class = made
+        return made
 
     def __init__(self, data=None, queryset=None, **kwargs):
         super().__init__(data, queryset, **kwargs)

@@ -76,9 +76,9 @@ def load_incident(user, code: str) -> Incident:
         Incident.objects.select_related("place", "weapon", "attack_type")
         .prefetch_related(
             Prefetch("target_types", queryset=TargetType.objects.order_by("name")),
-            # The nested lookup apart, not inside the attributions' queryset: the chain of
-            # command and the flight ranking filter incident.attributions again, and would
-            # carry a nested prefetch into their own queries.
+            # The nested lookup apart, not inside the attributions' queryset: the flight
+            # ranking filters incident.attributions again, and would carry a nested
+            # prefetch into its own query.
             Prefetch("attributions", queryset=attributions),
             Prefetch("attributions__supporting_evidence", queryset=supporting),
         )
@@ -215,7 +215,8 @@ def chain_rows(incident: Incident, attributions: Attributions) -> list[ChainRow]
     (a checked one if there is one). On a checked incident a row resting only on an
     attribution in review is not part of the finding."""
     status_of: dict[int, str] = {}
-    for a in attributions.finding + attributions.apart:
+    every = attributions.finding + attributions.apart
+    for a in every:
         if not a.unit_id or a.status == ReviewStatus.REJECTED:
             continue
         if a.unit_id not in status_of or findings.is_checked(a.status):
@@ -227,7 +228,7 @@ def chain_rows(incident: Incident, attributions: Attributions) -> list[ChainRow]
             status_of.get(entry.attributed_unit.pk, ""),
             not attributions.checked or entry.attributed_unit.pk in finding_units,
         )
-        for entry in chain_of_command(incident)
+        for entry in chain_of_command(incident, every)
     ]
 
 
@@ -403,20 +404,25 @@ def testimony_of(item: EvidenceItem, user) -> list[dict]:
 # --- Flights --------------------------------------------------------------------------------
 
 
+def confirmed_matches(incident: Incident) -> list[FlightMatch]:
+    """The flights a reviewer confirmed for ``incident`` (one query): shown with the page."""
+    return list(
+        FlightMatch.objects.filter(incident=incident)
+        .select_related("observation__log__item", "confirmed_by")
+        .order_by("confirmed_at")
+    )
+
+
 def flights_of(incident: Incident, user) -> dict:
-    """The ranked flight observations (evidence.flights.ranking, as the admin ranks them) and the
-    confirmed matches. Three queries; a date too imprecise to rank says why."""
+    """The ranked flight observations (evidence.flights.ranking, as the admin ranks them):
+    asked for when the page's "Ranked observations" section is opened, not with every page
+    (two queries); a date too imprecise to rank says why."""
     refused = ""
     ranked: list[ranking.Candidate] = []
     try:
         ranked = ranking.candidates(incident, viewer=user)
     except ranking.CorrelationRefused as exc:
         refused = str(exc)
-    matches = list(
-        FlightMatch.objects.filter(incident=incident)
-        .select_related("observation__log__item", "confirmed_by")
-        .order_by("confirmed_at")
-    )
     return {
         "refused": refused,
         "candidates": [
@@ -425,8 +431,23 @@ def flights_of(incident: Incident, user) -> dict:
         ],
         "total": len(ranked),
         "hidden": max(0, len(ranked) - SHOWN_FLIGHTS),
-        "matches": matches,
     }
+
+
+@require_safe
+@requires_browse
+def incident_flights(request: HttpRequest, code: str) -> HttpResponse:
+    """The incident's ranked flights: the section of its page (``?part=1``, fetched by
+    on-demand.js when opened) or, followed as a link, a page of its own."""
+    incident = load_incident(request.user, code)
+    context = {
+        "incident": incident,
+        "flights": flights_of(incident, request.user),
+        "admin_url": admin_links.incident_link(incident, request.user)[1],
+    }
+    part = request.GET.get("part") == "1"
+    name = "tracker/incident_flights_part.html" if part else "tracker/incident_flights.html"
+    return render(request, name, context)
 
 
 # --- The page -------------------------------------------------------------------------------
@@ -453,7 +474,7 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         "chain": chain_rows(incident, attributions),
         "related": related_of(incident, user),
         "evidence": evidence,
-        "flights": flights_of(incident, request.user),
+        "matches": confirmed_matches(incident),
         "admin_label": admin_label,
         "admin_url": admin_url,
         "upload_url": admin_links.upload_url(user, incident),

@@ -18,6 +18,7 @@ incidents = [
     path("export.csv", exports.incidents_csv, name="export_csv"),
     path("export.geojson", exports.incidents_geojson, name="export_geojson"),
     path("<str:code>/", incident_page.incident_detail, name="detail"),
+    path("<str:code>/flights/", incident_page.incident_flights, name="flights"),
 ]
 
 dossiers = [

@@ -200,7 +200,11 @@ def test_every_section_renders(client, researcher, case):
     assert "Before" in html and "After" in html and "2019-05-08 11:10" in html
     assert "Witness K-14" in html and "Two explosions near the market." in html
     assert "Confirmed matches" in html and "KFN-1" in html
-    assert response.context["flights"]["total"] == 1
+    # Ranked when the section is opened, not with the page.
+    assert "flights" not in response.context
+    ranked_url = reverse("incidents:flights", args=[case["incident"].code])
+    assert f'data-on-demand="{ranked_url}?part=1"' in html
+    assert client.get(ranked_url, {"part": "1"}).context["flights"]["total"] == 1
 
 
 def test_the_map_data_carries_the_location_precision(client, researcher, case):
@@ -375,13 +379,6 @@ def test_the_page_answers_get_only(client, researcher, case):
     assert client.post(page_of(case["incident"])).status_code == 405
 
 
-def test_a_date_too_imprecise_to_rank_flights_says_why(client, researcher, db):
-    incident = IncidentFactory(start_precision="month", occurred_start=STRIKE)
-    client.force_login(researcher)
-    flights = client.get(page_of(incident)).context["flights"]
-    assert flights["refused"] and not flights["candidates"]
-
-
 def incident_with_items(count: int, user):
     """An incident with ``count`` items of every shape the page reads, and as many
     attributions with supporting evidence, relations and testimonies."""
@@ -419,9 +416,10 @@ def incident_with_items(count: int, user):
 
 
 # Session, user, its two permission sets; the incident and its target types; links and
-# derivatives; review events; attributions and their evidence; the chain of command (3);
-# relations; the flight ranking (2: attributions, observations) and confirmed matches.
-QUERIES = 18
+# derivatives; review events; attributions and their evidence; the chain of command (2:
+# the unit tree, postings; the attributions held); relations; confirmed flight matches
+# (the ranking is asked for when its section opens).
+QUERIES = 15
 
 
 @pytest.mark.parametrize("count", [1, 20])
@@ -433,7 +431,7 @@ def test_query_count_does_not_grow_with_items(client, researcher, django_assert_
         response = client.get(page_of(incident))
     assert len(response.context["evidence"].gallery) == 3 * count
     assert len(response.context["chain"]) == count
-    assert len(response.context["flights"]["matches"]) == count
+    assert len(response.context["matches"]) == count
     assert response.content.decode().count('class="inc-sat"') == count
 
 
@@ -457,17 +455,3 @@ def test_the_map_feature_is_the_geojson_export_of_the_incident(client, researche
     exported = json.loads(b"".join(response.streaming_content))
     (same,) = [f for f in exported["features"] if f["properties"]["code"] == incident.code]
     assert feature == same
-
-
-def test_the_best_flight_candidates_are_shown_with_a_link_to_all(client, researcher, db):
-    incident = IncidentFactory(occurred_start=STRIKE, start_precision="minute")
-    for minutes in range(12):
-        FlightObservationFactory(observed_at=STRIKE.replace(minute=30 + minutes))
-    client.force_login(researcher)
-    response = client.get(page_of(incident))
-    flights = response.context["flights"]
-    assert (flights["total"], len(flights["candidates"]), flights["hidden"]) == (12, 10, 2)
-    scores = [row["candidate"].score for row in flights["candidates"]]
-    assert scores == sorted(scores, reverse=True)
-    url = reverse("admin:evidence_flightobservation_candidates", args=[incident.pk])
-    assert f'href="{url}">All 12 candidates' in response.content.decode()
