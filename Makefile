@@ -8,7 +8,7 @@ PORT ?= 8000
 # The suite must not inherit a developer's database; PostgreSQL is chosen below.
 TEST_ENV := env -u DATABASE_URL DJANGO_DEBUG=1
 
-.PHONY: run test quick lint bench mutate install install-dev browser chromium ffprobe clean serve loadtest
+.PHONY: run test quick lint bench mutate install install-dev browser chromium ffprobe clean serve loadtest nginx
 
 $(PY):
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is required") if sys.version_info < (3, 11) else None'
@@ -150,21 +150,44 @@ serve: install
 	echo "with $$workers background workers (TRACKER_WORKERS). Ctrl-C stops all."; \
 	exec $(BIN)/honcho start --no-colour -f deploy/Procfile.serve -d . -c worker=$$workers
 
-# `make loadtest`: `make serve`'s server in the background, bench/loadtest.py against it
-# (USERS logged-in users for DURATION seconds), then the server is stopped. `timeout`
-# bounds the server's life even if this recipe is killed.
+# `make loadtest`: `make serve`'s server in the background behind nginx with the
+# deployment's site (scripts/loopback_nginx.py: nginx sends thumbnails, previews and
+# originals by X-Accel-Redirect, as deployed), bench/loadtest.py against nginx (USERS
+# logged-in users for DURATION seconds; SWEEP="10 20 30 50" runs each count in turn and
+# reports the largest that keeps pages' p95 under 300 ms), with the server's CPU time per
+# page; then both are stopped. `timeout` bounds their lives even if this is killed.
 USERS ?= 50
 DURATION ?= 60
-loadtest: install
+SWEEP ?=
+loadtest: install nginx
 	@$(SERVE_SETUP); \
-	echo "gunicorn's log: $(SERVE_DIR)/gunicorn.log"; \
-	timeout $$(($(DURATION) + 900)) $(BIN)/gunicorn -c deploy/gunicorn.conf.py \
+	app=$$(($(SERVE_PORT) + 1)); \
+	export GUNICORN_BIND=127.0.0.1:$$app TRACKER_X_ACCEL_REDIRECT_PREFIX=/protected \
+	  TRACKER_PROXY_COUNT=1; \
+	$(PY) scripts/loopback_nginx.py "$(SERVE_DIR)/nginx" --listen $(SERVE_PORT) --app $$app \
+	  --data "$(SERVE_DIR)" || exit 1; \
+	life=$$(( ($(DURATION) + 300) * ($$(echo $(SWEEP) | wc -w) + 1) + 600 )); \
+	echo "gunicorn's log: $(SERVE_DIR)/gunicorn.log; nginx's: $(SERVE_DIR)/nginx/error.log"; \
+	timeout $$life $(BIN)/gunicorn -c deploy/gunicorn.conf.py \
 	  > "$(SERVE_DIR)/gunicorn.log" 2>&1 & server=$$!; \
-	trap 'kill $$server 2>/dev/null' INT TERM; \
+	timeout $$life $$(command -v nginx || echo /usr/sbin/nginx) -p "$(SERVE_DIR)/nginx" -c "$(SERVE_DIR)/nginx/nginx.conf" \
+	  > "$(SERVE_DIR)/nginx/nginx.log" 2>&1 & proxy=$$!; \
+	trap 'kill $$server $$proxy 2>/dev/null' INT TERM; \
+	sleep 1; \
 	status=0; \
 	$(PY) bench/loadtest.py --url http://127.0.0.1:$(SERVE_PORT) \
-	  --logins "$(SERVE_DIR)/demo-logins.txt" --users $(USERS) --duration $(DURATION) || status=$$?; \
-	kill $$server 2>/dev/null; wait $$server; exit $$status
+	  --logins "$(SERVE_DIR)/demo-logins.txt" --users $(USERS) --duration $(DURATION) \
+	  --sweep "$(SWEEP)" --server-pid $$server --proxy-pid $$proxy || status=$$?; \
+	kill $$server $$proxy 2>/dev/null; wait $$server $$proxy; exit $$status
+
+# nginx in front of the load test (Debian's package; its service is not started).
+nginx:
+	@if [ ! -x /usr/sbin/nginx ]; then \
+	  echo "Installing Debian's nginx for the load test"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq --no-install-recommends nginx-light) >/dev/null || \
+	  { echo "Could not install nginx: run 'apt-get install -y nginx-light' as root."; exit 1; }; \
+	fi
 
 clean:
 	rm -rf $(VENV) mutants

@@ -23,7 +23,7 @@ from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from bench.harness import Figure, Report, time_it
+from bench.harness import Figure, Report, server_client, time_it
 
 DATABASE_BOUND = True
 floor_site = admin.AdminSite(name="floor")
@@ -146,7 +146,9 @@ def floor_page(request, code: str):
 
 
 def page_pair(client, ours: str, floor: str, runs: int = 5):
-    """Time and queries of our page and of its floor, DEBUG off."""
+    """Time and queries of our page and of its floor, DEBUG off, asked as a server is
+    (``server_client``)."""
+    client = server_client(client)
 
     def get(url: str) -> None:
         response = client.get(url)
@@ -200,7 +202,7 @@ def run(report: Report, *, scale: str) -> None:
         where = f"{meta.app_label}/{meta.model_name}/"
         pages.append((f"list of {meta.verbose_name_plural}", f"/admin/{where}", f"/floor/{where}"))
     for name, ours, floor in pages:
-        mine, base, (our_queries, floor_queries) = page_pair(client, ours, floor, runs=3)
+        mine, base, (our_queries, floor_queries) = page_pair(client, ours, floor, runs=7)
         report.add(
             Figure(
                 f"floor: {name} ({our_queries} queries; floor {floor_queries})",

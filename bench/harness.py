@@ -124,6 +124,24 @@ def ready_for_queries() -> None:
         cursor.execute("ANALYZE")
 
 
+def server_client(client):
+    """A client with ``client``'s session that asks as a server is asked: the request
+    handler alone. The test client also keeps a copy of every rendered template's context
+    for the tests to read (a signal per template), which no server pays; pages made of
+    many templates would be timed with that cost."""
+    from django.test import Client
+
+    class ServerClient(Client):
+        def request(self, **request):
+            response = self.handler(self._base_environ(**request))
+            self.cookies.update(response.cookies)
+            return response
+
+    made = ServerClient()
+    made.cookies = client.cookies
+    return made
+
+
 def superuser_client(scale: str, sizes: dict[str, dict[str, int]], username: str = "bench-admin"):
     """A test client logged in as a superuser, on the generated case of ``scale``
     (generated once per run, shared by every benchmark that reads it)."""

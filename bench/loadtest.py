@@ -362,11 +362,118 @@ def table(stats: Stats, groups: dict[str, tuple[str, ...]], seconds: float) -> l
     return lines
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process ``pid`` and every process under it: a gunicorn
+    arbiter and its workers, nginx and its worker. 0 when there is no such process."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        process = int(stat.parent.name)
+        parents[process] = int(fields[1])
+        times[process] = (int(fields[11]) + int(fields[12])) / tick
+    family, grew = {pid}, True
+    while grew:
+        more = {p for p, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    return sum(times.get(p, 0.0) for p in family)
+
+
+@dataclass
+class Phase:
+    users: int
+    pages: int
+    p95: float
+    failures: int
+    cpu_ms: dict[str, float]  # process name -> CPU ms per page
+
+    @property
+    def met(self) -> bool:
+        return self.pages > 0 and self.p95 < PAGE_TARGET_MS and not self.failures
+
+
+def load(args, base: str, logins: dict[str, str], count: int) -> Phase | None:
+    """Log ``count`` users in, then let them browse for ``args.duration`` seconds; print
+    the figures. None when the logins failed."""
+    setup = Stats()
+    users = []
+    for number in range(count):
+        role = ROLES[number % len(ROLES)]
+        users.append(User(base, role, logins[role], setup, args))
+    # People do not all log in within the same second, and a password check is
+    # deliberately slow (PBKDF2): logins are spread, and measured apart from the load.
+    started = time.monotonic()
+    in_threads(users, "log_in", limit=600, at_once=args.login_at_once)
+    seconds = time.monotonic() - started
+    print(f"{count} users logged in (each its own session) in {seconds:.1f} s")
+    print("\n".join(table(setup, {"login": ("login form", "login")}, seconds)))
+    if setup.total_failures():
+        for problems in setup.examples.values():
+            print("\n".join(f"  {problem}" for problem in problems))
+        return None
+    args.workspace = probe_workspace(users[0])
+
+    roles = ", ".join(f"{sum(u.username == role for u in users)} {role}" for role in ROLES)
+    print(
+        f"Load: {count} users ({roles}) for {args.duration:.0f} s against {base}; "
+        f"pause {args.think[0]:g}-{args.think[1]:g} s between pages; "
+        f"{args.upload_share:.0%} of researcher/editor visits upload a 1600x1200 photo; "
+        f"workspace pages: {', '.join(args.workspace.values()) or 'not on this server'}.",
+        flush=True,
+    )
+    # The client and the server share this machine: its load says how much else ran.
+    load_before = os.getloadavg()[0]
+    watched = {"gunicorn": args.server_pid, "nginx": args.proxy_pid}
+    cpu_before = {name: cpu_seconds(pid) for name, pid in watched.items() if pid}
+    stats = Stats()
+    deadline = time.monotonic() + args.duration
+    for user in users:
+        user.stats, user.deadline = stats, deadline
+    started = time.monotonic()
+    in_threads(users, "loop", limit=args.duration + REQUEST_TIMEOUT * 4)
+    seconds = time.monotonic() - started
+    cpu_used = {name: cpu_seconds(watched[name]) - was for name, was in cpu_before.items()}
+
+    groups = {"pages": PAGES, "files": FILES, "uploads": WRITES}
+    print("\nmilliseconds per request (median, 95th and 99th percentile)")
+    print("\n".join(table(stats, groups, seconds)))
+    pages = sorted(ms for kind in PAGES for ms in stats.latencies.get(kind, []))
+    p95 = percentile(pages, 0.95) if pages else math.inf
+    if pages:
+        verdict = "met" if p95 < PAGE_TARGET_MS else "missed"
+        print(f"target p95 < {PAGE_TARGET_MS} ms for pages: {verdict} ({p95:.0f} ms)")
+    print(f"target 0 failed requests: {'met' if not stats.total_failures() else 'missed'}")
+    cpu_ms = {name: used * 1000 / max(1, len(pages)) for name, used in cpu_used.items()}
+    for name, used in cpu_used.items():
+        print(
+            f"server CPU, {name}: {used:.1f} s for {len(pages)} pages (and the files and "
+            f"uploads around them): {cpu_ms[name]:.1f} CPU-ms per page"
+        )
+    print(
+        f"machine: {len(os.sched_getaffinity(0))} CPUs for client and server; load average "
+        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
+    )
+    for kind, problems in stats.examples.items():
+        print("\n".join(f"  {kind}: {problem}" for problem in problems))
+    return Phase(count, len(pages), p95, stats.total_failures(), cpu_ms)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="http://127.0.0.1:8001")
     parser.add_argument("--logins", type=Path, default=ROOT / "var" / "serve" / "demo-logins.txt")
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument(
+        "--sweep",
+        default="",
+        help="user counts to run one after the other (10,20,30,50): the largest that keeps "
+        "pages' p95 under the target with no failure is reported",
+    )
     parser.add_argument("--duration", type=float, default=60, help="seconds of load")
     parser.add_argument(
         "--think", default="1-3", help="pause between pages, in seconds: LOW-HIGH (or 0)"
@@ -378,66 +485,41 @@ def main() -> int:
     parser.add_argument(
         "--login-at-once", type=int, default=4, help="logins in flight at a time, before the load"
     )
+    parser.add_argument("--server-pid", type=int, default=0, help="gunicorn's arbiter (CPU time)")
+    parser.add_argument("--proxy-pid", type=int, default=0, help="nginx's master (CPU time)")
     args = parser.parse_args()
     low, _, high = args.think.partition("-")
     args.think = (float(low), float(high or low))
+    try:
+        counts = [int(n) for n in args.sweep.replace(",", " ").split()] or [args.users]
+    except ValueError:
+        sys.exit(f"--sweep takes user counts such as 10,20,30,50; got {args.sweep!r}.")
 
     base = loopback_base(args.url)
     logins = read_logins(args.logins)
     wait_until_up(base, args.wait)
-
-    setup = Stats()
-    users = []
-    for number in range(args.users):
-        role = ROLES[number % len(ROLES)]
-        users.append(User(base, role, logins[role], setup, args))
-    # People do not all log in within the same second, and a password check is
-    # deliberately slow (PBKDF2): logins are spread, and measured apart from the load.
-    started = time.monotonic()
-    in_threads(users, "log_in", limit=600, at_once=args.login_at_once)
-    seconds = time.monotonic() - started
-    print(f"{args.users} users logged in (each its own session) in {seconds:.1f} s")
-    print("\n".join(table(setup, {"login": ("login form", "login")}, seconds)))
-    if setup.total_failures():
-        for problems in setup.examples.values():
-            print("\n".join(f"  {problem}" for problem in problems))
-        return 1
-    args.workspace = probe_workspace(users[0])
-
-    roles = ", ".join(f"{sum(u.username == role for u in users)} {role}" for role in ROLES)
-    print(
-        f"Load: {args.users} users ({roles}) for {args.duration:.0f} s against {base}; "
-        f"pause {args.think[0]:g}-{args.think[1]:g} s between pages; "
-        f"{args.upload_share:.0%} of researcher/editor visits upload a 1600x1200 photo; "
-        f"workspace pages: {', '.join(args.workspace.values()) or 'not on this server'}.",
-        flush=True,
-    )
-    # The client and the server share this machine: its load says how much else ran.
-    load_before = os.getloadavg()[0]
-    stats = Stats()
-    deadline = time.monotonic() + args.duration
-    for user in users:
-        user.stats, user.deadline = stats, deadline
-    started = time.monotonic()
-    in_threads(users, "loop", limit=args.duration + REQUEST_TIMEOUT * 4)
-    seconds = time.monotonic() - started
-
-    groups = {"pages": PAGES, "files": FILES, "uploads": WRITES}
-    print("\nmilliseconds per request (median, 95th and 99th percentile)")
-    print("\n".join(table(stats, groups, seconds)))
-    pages = sorted(ms for kind in PAGES for ms in stats.latencies.get(kind, []))
-    if pages:
-        p95 = percentile(pages, 0.95)
-        verdict = "met" if p95 < PAGE_TARGET_MS else "missed"
-        print(f"target p95 < {PAGE_TARGET_MS} ms for pages: {verdict} ({p95:.0f} ms)")
-    print(f"target 0 failed requests: {'met' if not stats.total_failures() else 'missed'}")
-    print(
-        f"machine: {len(os.sched_getaffinity(0))} CPUs for client and server; load average "
-        f"{load_before:.1f} before, {os.getloadavg()[0]:.1f} after"
-    )
-    for kind, problems in stats.examples.items():
-        print("\n".join(f"  {kind}: {problem}" for problem in problems))
-    return 1 if stats.total_failures() or not pages else 0
+    phases = []
+    for count in counts:
+        if len(counts) > 1:
+            print(f"\n=== {count} users ===", flush=True)
+        phase = load(args, base, logins, count)
+        if phase is None:
+            return 1
+        phases.append(phase)
+    if len(phases) > 1:
+        print(f"\nsweep: pages p95 and server CPU per page by users ({args.duration:.0f} s each)")
+        for p in phases:
+            cpu = ", ".join(f"{name} {ms:.1f}" for name, ms in p.cpu_ms.items()) or "-"
+            print(
+                f"  {p.users:>4} users: {p.pages:>6} pages, p95 {p.p95:>6.0f} ms, "
+                f"{p.failures} failed, CPU-ms per page: {cpu}{'  (target met)' if p.met else ''}"
+            )
+        best = max((p.users for p in phases if p.met), default=0)
+        print(
+            f"capacity: {best or 'none'} of {', '.join(str(c) for c in counts)} users with "
+            f"pages p95 < {PAGE_TARGET_MS} ms and 0 failures"
+        )
+    return 1 if any(p.failures or not p.pages for p in phases) else 0
 
 
 if __name__ == "__main__":

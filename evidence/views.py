@@ -350,9 +350,20 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
         raise Http404(f"This item has no {kind}.")
     path = _stored_file(item, found.path, kind)
     media_type = found.media_type if found.media_type in INLINE_TYPES else OCTET_STREAM
-    stream = _open(path, item, kind)
     first = 0  # the first byte served: a look starts at 0, a player's seek does not
-    if kind == Derivative.Kind.PLAYABLE:
+    response: HttpResponseBase
+    if prefix := settings.TRACKER_X_ACCEL_REDIRECT_PREFIX:
+        # nginx sends the bytes (and a player's ranges) from its derivatives/ location.
+        if kind == Derivative.Kind.PLAYABLE:
+            try:
+                span = _byte_range(request, path.stat().st_size)
+                first = span[0] if span else 0
+            except ValueError:
+                first = -1  # beyond the end: nginx answers 416, nothing is seen
+        response = HttpResponse(content_type=media_type)
+        response["X-Accel-Redirect"] = f"{prefix}/{found.path}"
+    elif kind == Derivative.Kind.PLAYABLE:
+        stream = _open(path, item, kind)
         size = os.fstat(stream.fileno()).st_size
         try:
             span = _byte_range(request, size)
@@ -364,13 +375,13 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
         first = span[0] if span else 0
         response = _ranged(stream, size, media_type, span)
     else:
-        response = FileResponse(stream, content_type=media_type)
+        response = FileResponse(_open(path, item, kind), content_type=media_type)
     response["Content-Disposition"] = content_disposition_header(
         False, download_name(item.code, media_type, f"-{kind}")
     )
     for name, value in DERIVATIVE_HEADERS.items():
         response[name] = value
-    if access.opens_as_uploader(request.user, item):
+    if access.opens_as_uploader(request.user, item):  # nginx keeps Cache-Control
         response["Cache-Control"] = "private, no-store"
         # HEAD shows nothing; a player's further ranges of one copy are the same look.
         if request.method == "GET" and first == 0:

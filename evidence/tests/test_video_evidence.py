@@ -224,6 +224,21 @@ def test_the_playable_copy_is_served_inline_and_in_ranges(client, researcher, cl
     assert not clip.custody_events.filter(action="downloaded").exists()  # not the evidence
 
 
+def test_behind_nginx_the_copy_and_any_range_of_it_are_nginx_s_to_send(
+    client, researcher, clip, settings
+):
+    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
+    client.force_login(researcher)
+    url = reverse("evidence:playable", args=[clip.code])
+    stored = Derivative.objects.get(item=clip, kind="playable")
+    size = storage.path_of(stored.path).stat().st_size
+    for asked in ("", "bytes=100-199", f"bytes={size}-", "bytes=" + "9" * 5000 + "-", "x"):
+        answer = client.get(url, HTTP_RANGE=asked) if asked else client.get(url)
+        assert answer.status_code == 200, asked[:20]  # nginx answers 206 or 416 itself
+        assert answer["X-Accel-Redirect"] == f"/protected/{stored.path}"
+        assert answer["Content-Type"] == "video/mp4" and answer.content == b""
+
+
 def test_keyframes_are_served_inline_by_position(client, researcher, clip):
     client.force_login(researcher)
     answer = client.get(reverse("evidence:keyframe", args=[clip.code, 2]))

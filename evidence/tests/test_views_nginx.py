@@ -1,5 +1,7 @@
 """evidence.views behind nginx: with TRACKER_X_ACCEL_REDIRECT_PREFIX set, the original is
-hashed and recorded here and handed to nginx by its storage key (X-Accel-Redirect).
+hashed and recorded here and handed to nginx by its storage key (X-Accel-Redirect), and
+so are thumbnails, previews, keyframes and playable copies (checked, recorded where a
+look is recorded, never read by Python).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from django.conf import settings
 from django.urls import reverse
 
 from evidence.files import storage
+from evidence.models import CustodyEvent, Derivative
 from evidence.tests.views_helpers import body_of, downloads_of
 
 pytestmark = pytest.mark.django_db
@@ -72,6 +75,48 @@ def test_missing_original_behind_nginx_is_404_too(client, researcher, item, sett
     assert response.status_code == 404
     assert "X-Accel-Redirect" not in response
     assert downloads_of(item) == []
+
+
+@pytest.mark.parametrize("kind", ["thumbnail", "preview"])
+def test_a_derivative_behind_nginx_is_handed_over_by_its_storage_key(
+    client, researcher, item, settings, kind
+):
+    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
+    client.force_login(researcher)
+    response = client.get(reverse(f"evidence:{kind}", args=[item.code]))
+    stored = Derivative.objects.get(item=item, kind=kind)
+    assert response.status_code == 200 and not response.streaming
+    assert response.content == b""  # Python sends no byte of it
+    assert response["X-Accel-Redirect"] == f"/protected/{stored.path}"
+    assert stored.path.startswith("derivatives/")  # nginx's derivatives/ location
+    assert response["Content-Type"] == "image/jpeg"
+    assert response["Content-Disposition"].startswith("inline;")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert response["Cache-Control"] == "private, max-age=600"
+
+
+def test_a_derivative_refused_or_missing_behind_nginx_names_no_file(
+    client, researcher, item, protected_item, settings
+):
+    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
+    client.force_login(researcher)
+    refused = client.get(reverse("evidence:thumbnail", args=[protected_item.code]))
+    assert refused.status_code == 403 and "X-Accel-Redirect" not in refused
+    storage.path_of(Derivative.objects.get(item=item, kind="preview").path).unlink()
+    missing = client.get(reverse("evidence:preview", args=[item.code]))
+    assert missing.status_code == 404 and "X-Accel-Redirect" not in missing
+
+
+def test_the_uploader_looking_at_a_protected_thumbnail_behind_nginx_is_recorded(
+    client, uploader, protected_item, settings
+):
+    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
+    client.force_login(uploader)
+    response = client.get(reverse("evidence:thumbnail", args=[protected_item.code]))
+    assert response.status_code == 200 and "X-Accel-Redirect" in response
+    assert response["Cache-Control"] == "private, no-store"  # nginx passes it on
+    looks = protected_item.custody_events.filter(action=CustodyEvent.Action.VIEWED)
+    assert [e.details["derivative"] for e in looks] == ["thumbnail"]
 
 
 def _start_with_prefix(tmp_path, value: str) -> subprocess.CompletedProcess:

@@ -138,6 +138,20 @@ def test_nginx_sends_originals_only_from_an_internal_location_under_the_prefix()
     assert "alias" not in rest
 
 
+def test_nginx_sends_derivatives_only_from_an_internal_location_under_the_prefix():
+    env = env_example()
+    prefix = env["TRACKER_X_ACCEL_REDIRECT_PREFIX"]
+    location = f"{prefix}/derivatives/"
+    # What evidence/views.py puts in X-Accel-Redirect for each kind of derivative.
+    for kind in ("thumbnail", "preview", "keyframe", "playable"):
+        assert f"{prefix}/{storage.derivative_key('ab' * 32, kind)}".startswith(location)
+    block = nginx_block(location)
+    assert re.search(r"^\s*internal;$", block, re.M)
+    assert directive(block, "alias") == [f"{env['TRACKER_DATA_DIR']}/derivatives/"]
+    assert directive(block, "default_type") == ["application/octet-stream"]
+    assert "X-Content-Type-Options nosniff always" in directive(block, "add_header")
+
+
 def test_nginx_serves_static_files_from_static_root():
     env = env_example()
     assert settings.STATIC_URL.strip("/") == "static"
