@@ -155,7 +155,8 @@ serve: install
 # originals by X-Accel-Redirect, as deployed), bench/loadtest.py against nginx (USERS
 # logged-in users for DURATION seconds; SWEEP="10 20 30 50" runs each count in turn and
 # reports the largest that keeps pages' p95 under 300 ms), with the server's CPU time per
-# page; then both are stopped. `timeout` bounds their lives even if this is killed.
+# page. The demo's derivatives are made first; a background worker makes the uploads'
+# during the load. Then all are stopped; `timeout` bounds their lives even if not.
 USERS ?= 50
 DURATION ?= 60
 SWEEP ?=
@@ -167,18 +168,21 @@ loadtest: install nginx
 	$(PY) scripts/loopback_nginx.py "$(SERVE_DIR)/nginx" --listen $(SERVE_PORT) --app $$app \
 	  --data "$(SERVE_DIR)" || exit 1; \
 	life=$$(( ($(DURATION) + 300) * ($$(echo $(SWEEP) | wc -w) + 1) + 600 )); \
+	echo "Making the demo's thumbnails, previews and playable copies (the queued jobs)"; \
+	$(PY) manage.py worker --burst > "$(SERVE_DIR)/worker.log" 2>&1 || exit 1; \
 	echo "gunicorn's log: $(SERVE_DIR)/gunicorn.log; nginx's: $(SERVE_DIR)/nginx/error.log"; \
+	timeout $$life $(PY) manage.py worker >> "$(SERVE_DIR)/worker.log" 2>&1 & worker=$$!; \
 	timeout $$life $(BIN)/gunicorn -c deploy/gunicorn.conf.py \
 	  > "$(SERVE_DIR)/gunicorn.log" 2>&1 & server=$$!; \
 	timeout $$life $$(command -v nginx || echo /usr/sbin/nginx) -p "$(SERVE_DIR)/nginx" -c "$(SERVE_DIR)/nginx/nginx.conf" \
 	  > "$(SERVE_DIR)/nginx/nginx.log" 2>&1 & proxy=$$!; \
-	trap 'kill $$server $$proxy 2>/dev/null' INT TERM; \
+	trap 'kill $$server $$proxy $$worker 2>/dev/null' INT TERM; \
 	sleep 1; \
 	status=0; \
 	$(PY) bench/loadtest.py --url http://127.0.0.1:$(SERVE_PORT) \
 	  --logins "$(SERVE_DIR)/demo-logins.txt" --users $(USERS) --duration $(DURATION) \
 	  --sweep "$(SWEEP)" --server-pid $$server --proxy-pid $$proxy || status=$$?; \
-	kill $$server $$proxy 2>/dev/null; wait $$server $$proxy; exit $$status
+	kill $$server $$proxy $$worker 2>/dev/null; wait $$server $$proxy $$worker; exit $$status
 
 # nginx in front of the load test (Debian's package; its service is not started).
 nginx:

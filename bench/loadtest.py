@@ -156,16 +156,18 @@ class User:
         headers: dict[str, str] | None = None,
         expect: int = 200,
         redirect_to: re.Pattern | None = None,
+        media_type: str = "",
         record: bool = True,
     ) -> tuple[int, str]:
         """(status, body as text); a failure is recorded with its status, never the body."""
         # The base was checked to be http:// on loopback (loopback_base).
         request = urllib.request.Request(self.base + path, data=data, headers=headers or {})  # noqa: S310
         started = time.perf_counter()
-        status, raw, location, problem = 0, b"", "", None
+        status, raw, location, problem, sent_type = 0, b"", "", None, ""
         try:
             with self.opener.open(request, timeout=REQUEST_TIMEOUT) as response:
                 status, raw = response.status, response.read()
+                sent_type = response.headers.get("Content-Type", "")
         except urllib.error.HTTPError as exc:  # 3xx (redirects are not followed), 4xx, 5xx
             status, raw, location = exc.code, exc.read(), exc.headers.get("Location", "")
         except OSError as exc:
@@ -175,6 +177,8 @@ class User:
             problem = f"{path}: HTTP {status} (expected {expect})"
         elif problem is None and redirect_to and not redirect_to.search(location):
             problem = f"{path}: redirected to {location or 'nowhere'}"
+        elif problem is None and media_type and sent_type != media_type:
+            problem = f"{path}: sent as {sent_type or 'no type'} (expected {media_type})"
         if record:
             self.stats.record(kind, ms, problem)
         if raw[:2] == b"\xff\xd8":  # a JPEG: nothing to parse
@@ -228,9 +232,10 @@ class User:
         # The list's images load at once, as in a browser (which would cache them); then
         # the reader opens one preview.
         for code in random.sample(self.evidence_codes, min(4, len(self.evidence_codes))):
-            self.send("thumbnail", f"/evidence/{code}/thumbnail")
+            self.send("thumbnail", f"/evidence/{code}/thumbnail", media_type="image/jpeg")
         if self.evidence_codes:
-            self.send("preview", f"/evidence/{random.choice(self.evidence_codes)}/preview")
+            code = random.choice(self.evidence_codes)
+            self.send("preview", f"/evidence/{code}/preview", media_type="image/jpeg")
         self.pause()
 
     def browse_workspace(self) -> None:
@@ -363,8 +368,8 @@ def table(stats: Stats, groups: dict[str, tuple[str, ...]], seconds: float) -> l
 
 
 def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) of process ``pid`` and every process under it: a gunicorn
-    arbiter and its workers, nginx and its worker. 0 when there is no such process."""
+    """CPU time (user + system) of process ``pid`` and every process under it, the ended
+    ones included: a gunicorn arbiter and its workers, nginx and its worker."""
     parents: dict[int, int] = {}
     times: dict[int, float] = {}
     tick = os.sysconf("SC_CLK_TCK")
@@ -375,7 +380,8 @@ def cpu_seconds(pid: int) -> float:
             continue
         process = int(stat.parent.name)
         parents[process] = int(fields[1])
-        times[process] = (int(fields[11]) + int(fields[12])) / tick
+        # Its own time and its ended children's (a worker gunicorn replaced meanwhile).
+        times[process] = sum(int(value) for value in fields[11:15]) / tick
     family, grew = {pid}, True
     while grew:
         more = {p for p, parent in parents.items() if parent in family} - family

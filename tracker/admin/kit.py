@@ -13,7 +13,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers, widgets
-from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
+from django.contrib.admin.utils import NestedObjects, get_fields_from_path, quote, unquote
+from django.contrib.admin.views import main
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.core.paginator import Paginator
@@ -25,6 +26,7 @@ from django.forms.utils import pretty_name
 from django.http import Http404, HttpResponseNotAllowed
 from django.utils.html import format_html
 from django.utils.text import smart_split
+from django.utils.translation import gettext
 from simple_history.admin import SimpleHistoryAdmin
 
 from tracker.models import DatePrecision, ReviewStatus
@@ -59,6 +61,21 @@ def touches_protected(model, lookup: str) -> bool:
     return False
 
 
+class ChangeList(main.ChangeList):
+    """Django's list, with each row's link made from one reversed URL (a ``reverse`` a row
+    is a tenth of a list page's time)."""
+
+    PLACEHOLDER = "4815162342"  # a key no row has: reversed once, replaced by each row's
+
+    def url_for_result(self, result):
+        if not hasattr(self, "_change_url"):
+            self._change_url = super().url_for_result(
+                type("Row", (), {self.pk_attname: self.PLACEHOLDER})()
+            )
+        key = quote(getattr(result, self.pk_attname))
+        return self._change_url.replace(f"/{self.PLACEHOLDER}/", f"/{key}/", 1)
+
+
 class PolicyMixin:
     """Rows, choices and lookups of one admin or inline under the project's rules.
 
@@ -72,6 +89,20 @@ class PolicyMixin:
     - search fields that reach a protected field are dropped for such a user."""
 
     extra_lookups: tuple[str, ...] = ()
+
+    def action_checkbox(self, obj) -> str:
+        """Each row's box for the list's actions, as Django's own (``action-select``, its
+        name and the row's key, the same label) written at once: Django renders it through
+        three widget templates a row, a tenth of a list page's time."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            obj.pk,
+            gettext("Select this object for an action - {}").format(obj),
+        )
+
+    def get_changelist(self, request, **kwargs):
+        return ChangeList
 
     def get_queryset(self, request):
         from evidence.visibility import visible_to
