@@ -19,11 +19,14 @@ the database the environment names (the demo case of ``make run``, say).
 
 from __future__ import annotations
 
+import statistics
+import time
+
 from django.contrib import admin
 from django.db import connection
 from django.test.utils import CaptureQueriesContext, override_settings
 
-from bench.harness import Figure, Report, server_client, time_it
+from bench.harness import Figure, Report, Timing, server_client
 
 DATABASE_BOUND = True
 floor_site = admin.AdminSite(name="floor")
@@ -147,17 +150,24 @@ def floor_page(request, code: str):
 
 def page_pair(client, ours: str, floor: str, runs: int = 5):
     """Time and queries of our page and of its floor, DEBUG off, asked as a server is
-    (``server_client``)."""
+    (``server_client``), one after the other in turn: a shared machine's slow moments
+    fall on both alike."""
     client = server_client(client)
 
-    def get(url: str) -> None:
+    def get(url: str) -> float:
+        started = time.perf_counter()
         response = client.get(url)
+        took = time.perf_counter() - started
         assert response.status_code == 200, (url, response.status_code)
+        return took
 
     with override_settings(DEBUG=False):
         get(ours), get(floor)  # warm: templates compiled and cached
-        mine = time_it(lambda: get(ours), runs=runs)
-        base = time_it(lambda: get(floor), runs=runs)
+        samples: tuple[list[float], list[float]] = ([], [])
+        for _ in range(runs):
+            samples[0].append(get(ours))
+            samples[1].append(get(floor))
+        mine, base = (Timing(statistics.median(s), min(s), max(s), runs) for s in samples)
         counts = []
         for url in (ours, floor):
             with CaptureQueriesContext(connection) as queries:
@@ -202,7 +212,7 @@ def run(report: Report, *, scale: str) -> None:
         where = f"{meta.app_label}/{meta.model_name}/"
         pages.append((f"list of {meta.verbose_name_plural}", f"/admin/{where}", f"/floor/{where}"))
     for name, ours, floor in pages:
-        mine, base, (our_queries, floor_queries) = page_pair(client, ours, floor, runs=7)
+        mine, base, (our_queries, floor_queries) = page_pair(client, ours, floor, runs=9)
         report.add(
             Figure(
                 f"floor: {name} ({our_queries} queries; floor {floor_queries})",

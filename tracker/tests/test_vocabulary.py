@@ -171,3 +171,15 @@ def test_through_redis_another_worker_sees_the_change_at_once(
     assert other_worker.get(key) != before
     assert caches["default"].get(vocabulary._generation_key(TargetType)) != before
     assert vocabulary.terms(TargetType)[school.pk].name == school.name
+
+
+def test_the_filter_s_selects_keep_what_was_chosen_and_offer_every_term(client, researcher, db):
+    weapon = Weapon.objects.order_by("name").last()
+    client.force_login(researcher)
+    html = client.get(LIST, {"weapon": weapon.pk, "sort": "code"}).content.decode()
+    assert f'<option value="{weapon.pk}" selected>{weapon.name}</option>' in html
+    assert '<option value="code" selected>code</option>' in html
+    assert '<option value="-date">newest first</option>' in html
+    for term in AttackType.objects.all():
+        assert f'<option value="{term.pk}">{term.name}</option>' in html
+    assert html.count('<select name="weapon" id="id_weapon">') == 1
