@@ -174,7 +174,7 @@ loadtest: install nginx
 	timeout $$life $(PY) manage.py worker >> "$(SERVE_DIR)/worker.log" 2>&1 & worker=$$!; \
 	timeout $$life $(BIN)/gunicorn -c deploy/gunicorn.conf.py \
 	  > "$(SERVE_DIR)/gunicorn.log" 2>&1 & server=$$!; \
-	timeout $$life $$(command -v nginx || echo /usr/sbin/nginx) -p "$(SERVE_DIR)/nginx" -c "$(SERVE_DIR)/nginx/nginx.conf" \
+	timeout $$life /usr/sbin/nginx -p "$(SERVE_DIR)/nginx" -c "$(SERVE_DIR)/nginx/nginx.conf" \
 	  > "$(SERVE_DIR)/nginx/nginx.log" 2>&1 & proxy=$$!; \
 	trap 'kill $$server $$proxy $$worker 2>/dev/null' INT TERM; \
 	sleep 1; \

@@ -282,8 +282,37 @@ def test_make_loadtest_runs_the_load_script_against_its_own_server_with_a_time_b
     script = make_dry_run("loadtest")
     assert "gunicorn -c deploy/gunicorn.conf.py" in script
     assert "bench/loadtest.py --url http://127.0.0.1:8001" in script
-    assert re.search(r"timeout \$\(\(60 \+ \d+\)\) ", script)
-    assert "kill $server" in script
+    life = re.search(
+        r"life=\$\(\( \(60 \+ (\d+)\) \* \(\$\(echo +\| wc -w\) \+ 1\) \+ (\d+) \)\)", script
+    )
+    assert life, "the processes' lives are bounded by the load's length"
+    for started in ("gunicorn -c", "nginx -p", "manage.py worker >>"):
+        assert re.search(r"timeout \$life [^;&]*" + re.escape(started), script), started
+    assert "kill $server $proxy $worker" in script
+    # Behind nginx with the deployment's site; the server's CPU read per page.
+    assert (
+        "scripts/loopback_nginx.py" in script
+        and "TRACKER_X_ACCEL_REDIRECT_PREFIX=/protected" in script
+    )
+    assert "--server-pid $server --proxy-pid $proxy" in script
+
+
+def test_the_load_test_s_nginx_is_the_deployment_s_site_on_loopback(tmp_path):
+    from scripts.loopback_nginx import config
+
+    made = config(tmp_path, 8001, 8002, tmp_path / "data", tmp_path / "static")
+    assert "listen 127.0.0.1:8001;" in made and "server 127.0.0.1:8002" in made
+    assert "ssl" not in made and "Strict-Transport-Security" not in made
+    assert "/srv/tracker" not in made
+    for location in ("/protected/originals/", "/protected/derivatives/", "/protected/exports/"):
+        deployed, local = (
+            nginx_block(location),
+            re.search(r"location " + re.escape(location) + r" \{(.*?)\n    \}", made, re.S),
+        )
+        assert local, location
+        kept = [line for line in deployed.splitlines() if "Strict-Transport" not in line]
+        expected = "\n".join(kept).replace("/srv/tracker/data/", f"{tmp_path / 'data'}/")
+        assert local.group(1) == expected, location
 
 
 # --- the loopback run's settings -------------------------------------------------------
