@@ -69,7 +69,7 @@ lint: install-dev
 # Each run gets its own data directory, so its own SQLite test database. What the browser
 # tests keep to be looked at (the journey's screenshots) goes to $(ARTEFACTS).
 ARTEFACTS ?= $(CURDIR)/var/test-artefacts
-test: install-dev browser lint
+test: install-dev browser nginx lint
 	@data=$$(mktemp -d /tmp/tracker-test.XXXXXX); status=0; \
 	echo "=== tests on SQLite ==="; \
 	$(TEST_ENV) TRACKER_DATA_DIR=$$data TRACKER_TEST_ARTEFACTS=$(ARTEFACTS)/sqlite $(BIN)/pytest -q -p no:cacheprovider --durations=15 || status=1; \

@@ -358,8 +358,13 @@ def derivative(request: HttpRequest, code: str, kind: str, position: int = 0) ->
             try:
                 span = _byte_range(request, path.stat().st_size)
                 first = span[0] if span else 0
+            except FileNotFoundError:  # removed since it was found
+                log.error("%s missing: %s; run verify_evidence", kind, item.code)
+                raise Http404(f"The {kind} cannot be found.") from None
             except ValueError:
                 first = -1  # beyond the end: nginx answers 416, nothing is seen
+            if request.headers.get("If-Range"):
+                first = 0  # nginx may send the whole copy (a stale If-Range): a look
         response = HttpResponse(content_type=media_type)
         response["X-Accel-Redirect"] = f"{prefix}/{found.path}"
     elif kind == Derivative.Kind.PLAYABLE:

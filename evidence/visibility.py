@@ -77,6 +77,13 @@ def _observations(user, qs: QuerySet) -> QuerySet:
     return qs.exclude(log__in=hidden_logs)
 
 
+def _matches(user, qs: QuerySet) -> QuerySet:
+    # Of an incident one may see, and of an observation whose log one may know: a match
+    # names the log's item and the station.
+    hidden_logs = FlightLog.objects.filter(item__in=access.hidden_item_ids()).values("pk")
+    return without_restricted(user, qs, "incident").exclude(observation__log__in=hidden_logs)
+
+
 def _relations(user, qs: QuerySet) -> QuerySet:
     return without_restricted(user, without_restricted(user, qs, "from_incident"), "to_incident")
 
@@ -128,7 +135,7 @@ RULES: dict[type[Model], Callable[[object, QuerySet], QuerySet]] = {
     Incident: _incidents(""),
     Attribution: _incidents("incident"),
     EvidenceLink: _incidents("incident"),
-    FlightMatch: _incidents("incident"),
+    FlightMatch: _matches,
     IncidentRelation: _relations,
     EvidenceItem: _items("pk"),
     CustodyEvent: _items("item"),

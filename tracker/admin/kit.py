@@ -13,7 +13,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin
 from django.contrib.admin import helpers, widgets
-from django.contrib.admin.utils import NestedObjects, get_fields_from_path, quote, unquote
+from django.contrib.admin.utils import NestedObjects, get_fields_from_path, unquote
 from django.contrib.admin.views import main
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import FieldDoesNotExist, ValidationError
@@ -63,16 +63,18 @@ def touches_protected(model, lookup: str) -> bool:
 
 class ChangeList(main.ChangeList):
     """Django's list, with each row's link made from one reversed URL (a ``reverse`` a row
-    is a tenth of a list page's time)."""
+    is a tenth of a list page's time) where the key is a number, which needs no quoting."""
 
     PLACEHOLDER = "4815162342"  # a key no row has: reversed once, replaced by each row's
 
     def url_for_result(self, result):
+        if not isinstance(getattr(result, self.pk_attname), int):
+            return super().url_for_result(result)  # a text key: Django's own encoding
         if not hasattr(self, "_change_url"):
             self._change_url = super().url_for_result(
                 type("Row", (), {self.pk_attname: self.PLACEHOLDER})()
             )
-        key = quote(getattr(result, self.pk_attname))
+        key = getattr(result, self.pk_attname)
         return self._change_url.replace(f"/{self.PLACEHOLDER}/", f"/{key}/", 1)
 
 

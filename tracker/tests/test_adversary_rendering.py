@@ -1,34 +1,22 @@
-"""Adversarial probes of the rendering/caching changes since abe4e0c (vocabulary cache and
-the filter form built once, the on-demand flights route, derivatives through nginx, the
-admin kit's action boxes and row links, the incident list's inline selects).
-
-Each test asserts the SAFE behaviour: a failing test marks a hole."""
+"""An adversary's probes of faster pages (issue 22): the vocabulary cache and the filter
+form built once, the on-demand flights route and the confirmed matches beside it, the
+admin kit's action boxes and row links, the incident list's inline selects. Each asserts
+the safe behaviour: hostile values refused with a 4xx or said on the page, never a 500;
+nothing of a restricted incident or a hidden log shown; nothing shared between requests;
+names escaped. Evidence files behind nginx: test_adversary_nginx.py."""
 
 from __future__ import annotations
 
-import http.client
-import importlib.util
-import socket
-import subprocess
-import threading
-import time
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from shutil import which
 from types import SimpleNamespace
 
 import pytest
-from django.conf import settings as django_settings
 from django.contrib import admin
 from django.contrib.admin import AdminSite
 from django.contrib.admin.views.main import ChangeList as DjangoChangeList
-from django.contrib.auth.models import Group, User
-from django.core.cache import cache
 from django.urls import path, reverse
 
-from evidence.models import CustodyEvent, Derivative, EvidenceItem
-from evidence.tests.views_helpers import add_derivative, ingest, jpeg_bytes
+from evidence.models import EvidenceItem
 from tracker import vocabulary
 from tracker.admin import kit
 from tracker.models import AttackType, CodeCounter, Incident, Sensitivity, TargetType, Weapon
@@ -103,7 +91,8 @@ def test_hostile_term_values_are_refused_never_a_500(client, researcher, name, v
     client.raise_request_exception = False
     client.force_login(researcher)
     page = client.get(LIST, {name: value})
-    assert page.status_code == 200, (name, value)
+    # 200 with the filter's error said; 400 for what the BadInput middleware refuses (NUL).
+    assert page.status_code in (200, 400), (name, value, page.status_code)
     export = client.get(reverse("incidents:export_csv"), {name: value})
     assert export.status_code < 500, (name, value, export.status_code)
 
@@ -113,7 +102,8 @@ def test_many_and_mixed_target_type_values_are_refused_not_a_500(client, researc
     client.force_login(researcher)
     good = TargetType.objects.order_by("pk").first().pk
     values = [str(good), "99999999999999999999999", "abc", "\x00"]
-    assert client.get(LIST, {"target_type": values}).status_code == 200
+    assert client.get(LIST, {"target_type": values}).status_code in (200, 400)
+    assert client.get(LIST, {"target_type": values[:3]}).status_code == 200
 
 
 @pytest.mark.parametrize("value", ["99999999999999999999999", "abc", "\x00", "-1"])
@@ -181,13 +171,15 @@ def test_a_term_deleted_through_the_admin_action_is_gone_from_the_choices(
     assert "Sample action-deleted term" not in client.get(LIST).content.decode()
 
 
-def test_a_restricted_incident_is_not_in_the_list_nor_its_target_names(client, researcher, editor):
+def test_a_restricted_incident_is_not_in_the_list_nor_its_target_names(
+    client, researcher, superuser
+):
     secret_type = TargetType.objects.create(name="Only on the secret one")
     secret = IncidentFactory(title="Secret strike", sensitivity=Sensitivity.RESTRICTED)
     secret.target_types.set([secret_type])
     IncidentFactory(title="Open strike")
-    client.force_login(editor)
-    assert secret.code in client.get(LIST).content.decode()  # the cache filled by an editor
+    client.force_login(superuser)
+    assert secret.code in client.get(LIST).content.decode()  # the cache filled by who may
     client.force_login(researcher)
     html = client.get(LIST).content.decode()
     assert secret.code not in html and "Secret strike" not in html
@@ -286,8 +278,9 @@ def test_flights_of_a_restricted_incident_do_not_exist(client, researcher, metho
 def test_flights_of_odd_codes_are_404(client, researcher, code):
     client.raise_request_exception = False
     client.force_login(researcher)
-    assert client.get(f"/incidents/{code}/flights/", {"part": "1"}).status_code == 404
-    assert client.head(f"/incidents/{code}/flights/").status_code == 404
+    # 404; 400 where the BadInput middleware refuses the request first (a NUL).
+    assert client.get(f"/incidents/{code}/flights/", {"part": "1"}).status_code in (400, 404)
+    assert client.head(f"/incidents/{code}/flights/").status_code in (400, 404)
 
 
 def test_flights_refuse_who_may_not_browse(client, outsider):
@@ -305,7 +298,7 @@ def test_flights_with_odd_query_strings_answer(client, researcher, query):
     incident = IncidentFactory(occurred_start=STRIKE, start_precision="minute")
     client.raise_request_exception = False
     client.force_login(researcher)
-    assert client.get(f"{flights_url(incident)}?{query}").status_code == 200
+    assert client.get(f"{flights_url(incident)}?{query}").status_code in (200, 400)
 
 
 def _hidden_log_observation(station: str):
@@ -368,181 +361,6 @@ def test_the_chain_from_held_attributions_is_the_chain_from_the_database():
     assert chain_of_command(incident, held) == chain_of_command(incident)
 
 
-# --- 3. Derivatives through nginx -----------------------------------------------------------
-
-
-@pytest.fixture
-def uploader_x(db) -> User:
-    user = User.objects.create_user("uploader_x", password="x" * 20, is_staff=True)
-    user.groups.add(Group.objects.get(name="Researcher"))
-    return user
-
-
-@pytest.fixture
-def protected_clip(uploader_x) -> EvidenceItem:
-    item = ingest(jpeg_bytes((10, 200, 10)), by=uploader_x, is_protected=True)
-    add_derivative(item, "thumbnail", jpeg_bytes((10, 200, 10), size=(32, 24)))
-    copy = add_derivative(item, "playable", b"\x00\x00\x00\x18ftypmp42" + b"v" * 5000)
-    Derivative.objects.filter(pk=copy.pk).update(media_type="video/mp4")
-    return item
-
-
-@pytest.fixture
-def open_item(researcher) -> EvidenceItem:
-    item = ingest(jpeg_bytes((1, 2, 3)), by=researcher, title="Market")
-    add_derivative(item, "thumbnail", jpeg_bytes((1, 2, 3), size=(32, 24)))
-    return item
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _through_deployed_nginx(tmp_path, django_response, url: str, headers: dict):
-    """``django_response`` (already made by the test client) sent by a stand-in upstream,
-    through the deployment's own nginx locations (scripts/loopback_nginx.py), asked for
-    with ``headers``: (status, headers, body) as a browser would get them."""
-    if which("nginx") is None:
-        pytest.skip("nginx is not installed")
-    spec = importlib.util.spec_from_file_location(
-        "loopback_nginx", Path(django_settings.BASE_DIR) / "scripts" / "loopback_nginx.py"
-    )
-    loopback = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loopback)
-    status, replayed = django_response.status_code, list(django_response.items())
-
-    class Upstream(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            self.send_response(status)
-            for name, value in replayed:
-                if name.lower() != "content-length":
-                    self.send_header(name, value)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        do_HEAD = do_GET
-
-        def log_message(self, *args):
-            pass
-
-    app, listen = _free_port(), _free_port()
-    upstream = ThreadingHTTPServer(("127.0.0.1", app), Upstream)
-    threading.Thread(target=upstream.serve_forever, daemon=True).start()
-    directory = tmp_path / "nginx"
-    (directory / "temp").mkdir(parents=True)
-    data = Path(django_settings.DATA_DIR).resolve()
-    conf = loopback.config(directory, listen, app, data, data / "static")
-    (directory / "nginx.conf").write_text(conf)
-    nginx = subprocess.Popen(  # noqa: S603
-        ["nginx", "-p", str(directory), "-c", str(directory / "nginx.conf")],  # noqa: S607
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", listen), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        connection = http.client.HTTPConnection("127.0.0.1", listen, timeout=10)
-        connection.request("GET", url, headers=headers)
-        answer = connection.getresponse()
-        body = answer.read()
-        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, body
-    finally:
-        nginx.terminate()
-        nginx.wait(timeout=10)
-        upstream.shutdown()
-        upstream.server_close()
-
-
-def test_behind_nginx_a_cached_thumbnail_still_varies_by_login(
-    client, researcher, open_item, settings, tmp_path
-):
-    """Derivatives are cached "private, max-age=600" and rely on "Vary: Cookie" so that
-    another login in the same browser refetches (evidence/views.py, DERIVATIVE_HEADERS)."""
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
-    client.force_login(researcher)
-    url = reverse("evidence:thumbnail", args=[open_item.code])
-    response = client.get(url)
-    assert response.status_code == 200 and "Cookie" in response["Vary"]
-    status, headers, body = _through_deployed_nginx(tmp_path, response, url, {})
-    assert status == 200 and body[:2] == b"\xff\xd8"  # the JPEG, sent by nginx
-    assert "max-age=600" in headers.get("cache-control", "")
-    assert "cookie" in headers.get("vary", "").lower(), headers
-
-
-def test_behind_nginx_every_whole_look_at_a_protected_copy_is_recorded(
-    client, uploader_x, protected_clip, settings, tmp_path
-):
-    """A seek (a range not from 0) is not a new look; but a range with an If-Range that
-    does not match is answered by nginx with the whole file (RFC 9110): a look."""
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
-    client.force_login(uploader_x)
-    url = reverse("evidence:playable", args=[protected_clip.code])
-    asked = {"Range": "bytes=1-", "If-Range": '"not-the-etag"'}
-    response = client.get(url, HTTP_RANGE=asked["Range"], HTTP_IF_RANGE=asked["If-Range"])
-    assert response.status_code == 200 and "X-Accel-Redirect" in response
-    looks = protected_clip.custody_events.filter(action=CustodyEvent.Action.VIEWED).count()
-    status, headers, body = _through_deployed_nginx(tmp_path, response, url, asked)
-    whole = len(body) == 5012 and status == 200
-    assert whole  # nginx sent the whole copy, from its first byte
-    assert looks == 1, "the uploader got the whole protected copy and no look was recorded"
-
-
-def test_behind_nginx_a_head_or_a_refused_derivative_names_no_file(
-    client, researcher, uploader_x, protected_clip, settings
-):
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
-    client.force_login(researcher)
-    for kind in ("thumbnail", "playable"):
-        refused = client.get(reverse(f"evidence:{kind}", args=[protected_clip.code]))
-        assert refused.status_code == 403 and "X-Accel-Redirect" not in refused
-    client.force_login(uploader_x)
-    head = client.head(reverse("evidence:playable", args=[protected_clip.code]))
-    assert head.status_code == 200
-    assert not protected_clip.custody_events.filter(action=CustodyEvent.Action.VIEWED).exists()
-
-
-def test_behind_nginx_a_derivative_of_a_hidden_item_is_an_unknown_code(
-    client, researcher, settings
-):
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
-    secret = IncidentFactory(sensitivity=Sensitivity.RESTRICTED)
-    item = ingest(jpeg_bytes((9, 9, 9)), by=researcher)
-    add_derivative(item, "thumbnail", jpeg_bytes((9, 9, 9), size=(32, 24)))
-    EvidenceLinkFactory(item=item, incident=secret)
-    client.force_login(researcher)
-    answer = client.get(reverse("evidence:thumbnail", args=[item.code]))
-    assert answer.status_code == 404 and "X-Accel-Redirect" not in answer
-
-
-@pytest.mark.parametrize("prefix", ["", "/protected"])
-@pytest.mark.parametrize("position", ["99999999999999999999999", "9223372036854775808"])
-def test_a_huge_keyframe_position_is_404(client, researcher, open_item, settings, prefix, position):
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = prefix
-    client.raise_request_exception = False
-    client.force_login(researcher)
-    answer = client.get(f"/evidence/{open_item.code}/keyframe/{position}")
-    assert answer.status_code == 404
-
-
-@pytest.mark.parametrize(
-    "asked", ["bytes=" + "9" * 18 + "-", "bytes=-" + "9" * 18, "bytes=0-" + "9" * 18, "bytes=-0"]
-)
-def test_behind_nginx_odd_ranges_of_a_copy_are_not_a_500(
-    client, uploader_x, protected_clip, settings, asked
-):
-    settings.TRACKER_X_ACCEL_REDIRECT_PREFIX = "/protected"
-    client.raise_request_exception = False
-    client.force_login(uploader_x)
-    answer = client.get(reverse("evidence:playable", args=[protected_clip.code]), HTTP_RANGE=asked)
-    assert answer.status_code == 200
-
-
 # --- 4. The admin kit: action boxes and row links --------------------------------------------
 
 
@@ -572,11 +390,10 @@ def test_the_witness_admin_list_names_no_protected_identity(client, researcher):
 @pytest.mark.urls(__name__)
 @pytest.mark.parametrize("key", ["A B", "Ünï", "a'b", "x{y}", "INC/1?#%"])
 def test_row_links_quote_a_text_key_as_django_does(key):
-    listed = SimpleNamespace(
-        pk_attname="prefix",
-        opts=CodeCounter._meta,
-        model_admin=SimpleNamespace(admin_site=_site),
-    )
+    listed = kit.ChangeList.__new__(kit.ChangeList)  # what url_for_result reads, no query
+    listed.pk_attname = "prefix"
+    listed.opts = CodeCounter._meta
+    listed.model_admin = SimpleNamespace(admin_site=_site)
     row = CodeCounter(prefix=key)
     django_url = DjangoChangeList.url_for_result(listed, row)
     ours = kit.ChangeList.url_for_result(listed, row)
@@ -605,3 +422,25 @@ def test_every_project_admin_uses_the_kit_changelist_and_its_action_box():
                 "BigAutoField",
                 "OneToOneField",
             ), f"{model.__name__} has a text key: kit.ChangeList must quote it"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"page": "99999999999999999999"},
+        {"page": "-1"},
+        {"page": "abc"},
+        {"sort": "<script>", "page": "2"},
+        {"sort": ["code", "-code"], "weapon": ["1", "2"]},
+    ],
+)
+def test_the_list_with_odd_pages_and_sorts_answers(client, researcher, query):
+    for _ in range(3):
+        IncidentFactory()
+    client.raise_request_exception = False
+    client.force_login(researcher)
+    page = client.get(LIST, query)
+    assert page.status_code == 200
+    assert "<script>" not in page.content.decode().split("<main")[1]
+    head = client.head(LIST, query)
+    assert head.status_code == 200

@@ -28,10 +28,13 @@ def vocabulary_reads(queries) -> list[str]:
 
 
 @pytest.fixture
-def targeted(db):
-    school = TargetType.objects.get(name="School")
-    incident = IncidentFactory(title="Strike on a school")
-    incident.target_types.add(school)
+def targeted(db, django_capture_on_commit_callbacks):
+    # Committed, as a page finds the case (a transaction that changed a vocabulary reads
+    # it from the database until it ends).
+    with django_capture_on_commit_callbacks(execute=True):
+        school = TargetType.objects.get(name="School")
+        incident = IncidentFactory(title="Strike on a school")
+        incident.target_types.add(school)
     return incident, school
 
 
@@ -89,20 +92,22 @@ def test_a_page_that_read_the_old_rows_before_the_commit_cannot_keep_them(
         generation = cache.get(vocabulary._generation_key(TargetType))
         stale = [(school.pk, "School", school.colour)]
         cache.set(f"vocabulary:tracker.targettype:{generation}", stale, 300)
-        assert vocabulary.terms(TargetType)[school.pk].name == "School"
+        # This transaction itself reads its own change, never the held rows.
+        assert vocabulary.terms(TargetType)[school.pk].name == "Renamed in a transaction"
     # The commit started a new generation: the next page reads the rows again.
     assert vocabulary.terms(TargetType)[school.pk].name == "Renamed in a transaction"
 
 
 def test_the_cache_holds_terms_only_and_no_incident_one_may_not_see(
-    client, researcher, editor, targeted
+    client, researcher, editor, targeted, django_capture_on_commit_callbacks
 ):
     """One entry serves every user: it must hold nothing that depends on who asks. An
     editor's page fills it; a researcher's page shows neither the restricted incident nor,
     through the cache, anything of it."""
-    secret = IncidentFactory(title="Restricted sample", sensitivity=Sensitivity.RESTRICTED)
-    special = TargetType.objects.create(name="Sample secret target", colour="#112233")
-    secret.target_types.add(special)
+    with django_capture_on_commit_callbacks(execute=True):
+        secret = IncidentFactory(title="Restricted sample", sensitivity=Sensitivity.RESTRICTED)
+        special = TargetType.objects.create(name="Sample secret target", colour="#112233")
+        secret.target_types.add(special)
     client.force_login(editor)
     client.get(LIST)
     held = cache.get(
@@ -183,3 +188,20 @@ def test_the_filter_s_selects_keep_what_was_chosen_and_offer_every_term(client, 
     for term in AttackType.objects.all():
         assert f'<option value="{term.pk}">{term.name}</option>' in html
     assert html.count('<select name="weapon" id="id_weapon">') == 1
+
+
+def test_a_transaction_that_changed_a_vocabulary_reads_it_and_holds_nothing(db):
+    """Its reads may be rolled back: a term added and undone is never offered."""
+    from django.db import transaction
+
+    class Undo(Exception):
+        pass
+
+    with pytest.raises(Undo), transaction.atomic():
+        AttackType.objects.create(name="Sample term undone")
+        assert "Sample term undone" in {t.name for t in vocabulary.terms(AttackType).values()}
+        raise Undo
+    assert "Sample term undone" not in {t.name for t in vocabulary.terms(AttackType).values()}
+    generation = cache.get(vocabulary._generation_key(AttackType))
+    held = cache.get(f"vocabulary:tracker.attacktype:{generation}") or []
+    assert "Sample term undone" not in {row[1] for row in held}

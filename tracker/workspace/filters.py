@@ -113,6 +113,19 @@ class TermField(filter_fields.ModelChoiceField):
 class TermsField(filter_fields.ModelMultipleChoiceField):
     iterator = HeldTerms
 
+    def _check_values(self, value):
+        # A key past a database integer is no term: refused before the query (SQLite
+        # cannot bind it, and would answer 500).
+        for key in value:
+            text = str(key)
+            if not (text.isascii() and text.isdigit() and len(text) < 16):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": text[:20]},
+                )
+        return super()._check_values(value)
+
 
 class TermFilter(filters.ModelChoiceFilter):
     field_class = TermField

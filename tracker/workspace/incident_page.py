@@ -26,6 +26,7 @@ from evidence.files import derivation
 from evidence.flights import ranking
 from evidence.models import Derivative, EvidenceItem, EvidenceLink, FlightMatch
 from evidence.players import keyframe_strip
+from evidence.visibility import visible_to
 from tracker import findings, workflow
 from tracker.access import can_view_incident, requires_browse
 from tracker.display import clock, time_with_zone
@@ -404,10 +405,11 @@ def testimony_of(item: EvidenceItem, user) -> list[dict]:
 # --- Flights --------------------------------------------------------------------------------
 
 
-def confirmed_matches(incident: Incident) -> list[FlightMatch]:
-    """The flights a reviewer confirmed for ``incident`` (one query): shown with the page."""
+def confirmed_matches(incident: Incident, user) -> list[FlightMatch]:
+    """The flights a reviewer confirmed for ``incident`` that ``user`` may know of (one
+    query): shown with the page."""
     return list(
-        FlightMatch.objects.filter(incident=incident)
+        visible_to(user, FlightMatch.objects.filter(incident=incident))
         .select_related("observation__log__item", "confirmed_by")
         .order_by("confirmed_at")
     )
@@ -474,7 +476,7 @@ def incident_detail(request: HttpRequest, code: str) -> HttpResponse:
         "chain": chain_rows(incident, attributions),
         "related": related_of(incident, user),
         "evidence": evidence,
-        "matches": confirmed_matches(incident),
+        "matches": confirmed_matches(incident, user),
         "admin_label": admin_label,
         "admin_url": admin_url,
         "upload_url": admin_links.upload_url(user, incident),
