@@ -7,48 +7,29 @@ nginx (``make nginx``; ``make test`` installs it)."""
 from __future__ import annotations
 
 import http.client
-import importlib.util
 import socket
 import subprocess
 import threading
 import time
-from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from shutil import which
 
 import pytest
 from django.conf import settings as django_settings
-from django.contrib.admin import AdminSite
 from django.contrib.auth.models import Group, User
-from django.urls import path, reverse
+from django.urls import reverse
 
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from evidence.tests.views_helpers import add_derivative, ingest, jpeg_bytes
-from tracker.models import CodeCounter, Sensitivity
+from scripts.loopback_nginx import config as loopback_config
+from tracker.models import Sensitivity
 from tracker.tests.factories import (
     EvidenceLinkFactory,
     IncidentFactory,
 )
 
 pytestmark = pytest.mark.django_db
-
-LIST = "/incidents/"
-HOSTILE = "Z <script>alert(1)</script> \"q\" 'a' &amp;"
-STRIKE = datetime(2019, 5, 13, 6, 45, tzinfo=UTC)
-
-# An admin site of this module only (tests that need it select this URLconf): a model
-# whose primary key is text, to see how kit.ChangeList writes a key that needs quoting.
-_site = AdminSite(name="admin")
-_site.register(CodeCounter)
-urlpatterns = [path("admin/", _site.urls)]
-
-
-def flights_url(incident) -> str:
-    return reverse("incidents:flights", args=[incident.code])
-
-
-# --- 3. Derivatives through nginx -----------------------------------------------------------
 
 
 @pytest.fixture
@@ -86,11 +67,6 @@ def _through_deployed_nginx(tmp_path, django_response, url: str, headers: dict):
     with ``headers``: (status, headers, body) as a browser would get them."""
     binary = "/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else which("nginx")
     assert binary, "nginx is needed for these tests: run `make nginx` (make test does)"
-    spec = importlib.util.spec_from_file_location(
-        "loopback_nginx", Path(django_settings.BASE_DIR) / "scripts" / "loopback_nginx.py"
-    )
-    loopback = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(loopback)
     status, replayed = django_response.status_code, list(django_response.items())
 
     class Upstream(BaseHTTPRequestHandler):
@@ -113,7 +89,7 @@ def _through_deployed_nginx(tmp_path, django_response, url: str, headers: dict):
     directory = tmp_path / "nginx"
     (directory / "temp").mkdir(parents=True)
     data = Path(django_settings.DATA_DIR).resolve()
-    conf = loopback.config(directory, listen, app, data, data / "static")
+    conf = loopback_config(directory, listen, app, data, data / "static")
     (directory / "nginx.conf").write_text(conf)
     nginx = subprocess.Popen(  # noqa: S603
         [binary, "-p", str(directory), "-c", str(directory / "nginx.conf")],
