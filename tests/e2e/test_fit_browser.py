@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.e2e.fit import overflow
 from tests.e2e.test_csp_browser import PASSWORD
@@ -57,11 +58,15 @@ def test_the_ranked_flights_fit_with_their_confirm_buttons(live_server, narrow, 
     assert cut == 0
     assert overflow(narrow) <= 0
     # The same ranking on its own page and on the team's incident page.
-    for path in (
-        f"/admin/evidence/flightobservation/candidates/{incident.pk}/",
-        f"/incidents/{incident.code}/",
+    for path, section in (
+        (f"/admin/evidence/flightobservation/candidates/{incident.pk}/", None),
+        # The team's page ranks them when their section is opened.
+        (f"/incidents/{incident.code}/", "details.inc-ranked"),
     ):
         narrow.goto(f"{live_server.url}{path}")
+        if section:
+            narrow.locator(f"{section} summary").click()
+            expect(narrow.locator(f"{section} table")).to_be_visible()
         assert narrow.locator("text=Su-24").count() > 0, path
         assert overflow(narrow) <= 0, path
 
