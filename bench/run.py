@@ -42,6 +42,7 @@ def main() -> int:
 
     from bench import (
         bench_admin,
+        bench_anchors,
         bench_api,
         bench_capture,
         bench_flights,
@@ -77,6 +78,7 @@ def main() -> int:
         "responsibility": bench_responsibility,
         "video": bench_video,  # adds 20,000 or 100,000 videos: after those that count items
         "capture": bench_capture,
+        "anchors": bench_anchors,
     }
     for name, module in modules.items():
         if args.only and name not in args.only:

@@ -26,7 +26,15 @@ from django.utils import timezone
 
 from evidence import access, intake
 from evidence.capture import capturing
-from evidence.files import bagging, bundles, derivation, fixity_runs, recordings, storage
+from evidence.files import (
+    anchoring,
+    bagging,
+    bundles,
+    derivation,
+    fixity_runs,
+    recordings,
+    storage,
+)
 from evidence.flights import flightlog
 from evidence.models import EvidenceItem, FlightLog
 from tracker import jobs
@@ -378,6 +386,41 @@ def fixity(job: Job) -> str:
         )
         message += f"; continued by job {following.pk}"
     return message
+
+
+# --- Custody anchors ----------------------------------------------------------------------
+
+
+def anchor_period() -> timedelta:
+    return timedelta(hours=settings.TRACKER_ANCHOR_EVERY_HOURS)
+
+
+jobs.every(Job.Kind.ANCHOR, anchor_period)
+
+
+@jobs.handler(Job.Kind.ANCHOR)
+def anchor(job: Job) -> str:
+    """Anchor the chain heads that changed, then ask the TSAs for what they have not
+    signed yet. A TSA that failed fails the job (after the anchor is kept), so it is
+    tried again later and, at the last attempt, shown failed on the jobs page."""
+    return anchor_now()
+
+
+def anchor_now() -> str:
+    """One anchoring run, in words (the job and ``manage.py anchor_custody``)."""
+    made = anchoring.anchor()
+    heads = made.size - 1 if made else 0
+    done = (
+        f"{made.code}: {heads} chain head{'s' * (heads != 1)} anchored"
+        if made
+        else "nothing changed"
+    )
+    failures = anchoring.timestamp()
+    if failures:
+        raise anchoring.NotTimestamped(f"{done}; not timestamped: " + "; ".join(failures))
+    if not settings.TRACKER_TSA_URLS:
+        return f"{done} (no TSA configured: not timestamped)."
+    return f"{done}; every anchor timestamped."
 
 
 # --- Capture by link ------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Protected file URLs: /evidence/<code>/original, /thumbnail, /preview, /keyframe/<n>,
-/playable."""
+/playable,
+/anchor-proof."""
 
 from django.urls import path
 
@@ -10,6 +11,7 @@ app_name = "evidence"
 
 urlpatterns = [
     path("<str:code>/original", views.original, name="original"),
+    path("<str:code>/anchor-proof", views.anchor_proof, name="anchor_proof"),
     path(
         "<str:code>/thumbnail",
         views.derivative,

@@ -10,6 +10,7 @@ only handed out as the bytes its custody log says were received (``original``).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import re
@@ -29,7 +30,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_safe
 
 from evidence import access
-from evidence.files import custody, fixity, sniffing, storage
+from evidence.files import anchoring, custody, fixity, sniffing, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from tracker.accounts.security import client_ip
 
@@ -425,3 +426,21 @@ def bundle_download(request: HttpRequest, path: Path, key: str, filename: str) -
     except FileNotFoundError:  # expired and deleted since it was looked up
         raise Http404("This bundle is no longer kept.") from None
     return attachment(FileResponse(stream, content_type=OCTET_STREAM), filename)
+
+
+@require_safe
+def anchor_proof(request: HttpRequest, code: str) -> HttpResponseBase:
+    """The item's newest anchored chain head and its inclusion proof, as a JSON download
+    (hashes and codes only: nothing protected). Any user who may see the item."""
+    if reason := access.account_refusal(request.user):
+        _log_refusal(request, code, "anchor proof", reason)
+        raise PermissionDenied
+    item = access.visible_items(request.user, EvidenceItem.objects.filter(code=code)).first()
+    if item is None:
+        raise Http404("No evidence item has this code.")
+    found = anchoring.proof(item)
+    if found is None:
+        raise Http404("This item's custody has not been anchored yet.")
+    body = json.dumps(found, indent=2, ensure_ascii=False) + "\n"
+    response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    return attachment(response, f"{item.code}-custody-anchor.json")

@@ -18,7 +18,7 @@ from evidence import access, intake, links, players
 from evidence.admin import capture
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
 from evidence.capture import capturing
-from evidence.files import derivation
+from evidence.files import anchoring, derivation
 from evidence.forms import ItemForm, UploadForm
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
@@ -119,6 +119,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
         "file_preview",
         "download_original",
         "near_duplicate_links",
+        "custody_anchor",
         "from_capture",
         "status_badge",
         "created_by",
@@ -139,6 +140,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
                     "perceptual_hash",
                     "near_duplicate_links",
                     "derivative_problem",
+                    "custody_anchor",
                 )
             },
         ),
@@ -235,6 +237,33 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             else (name, options)
             for name, options in fieldsets
         ]
+
+    @admin.display(description="custody anchored")
+    def custody_anchor(self, obj: EvidenceItem):
+        """When the chain's head was last put under an anchor, and who timestamped it."""
+        leaf = anchoring.latest_leaf(obj)
+        if leaf is None:
+            return "not yet: the next anchor (every few hours) will include it"
+        made = leaf.anchor
+        stamps = (
+            format_html_join(
+                "; ",
+                "timestamped {} by {}",
+                (
+                    (time_with_zone(t.gen_time), t.tsa_name or t.tsa_url)
+                    for t in anchoring.granted(made)
+                ),
+            )
+            or "not timestamped yet"
+        )
+        return format_html(
+            'event {} at {} ({}): {} · <a href="{}" download>download the proof</a>',
+            leaf.sequence,
+            time_with_zone(made.made_at),
+            made.code,
+            stamps,
+            reverse("evidence:anchor_proof", args=[obj.code]),
+        )
 
     @admin.display(description="made by the capture")
     def from_capture(self, obj: EvidenceItem) -> str:

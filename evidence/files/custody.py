@@ -34,6 +34,7 @@ __all__ = [
     "ChainBreak",
     "event_digest",
     "items_naming",
+    "payload_digest",
     "received_hashes",
     "received_sha256",
     "record",
@@ -53,6 +54,11 @@ def event_digest(event: CustodyEvent, item_code: str) -> str:
         "details": event.details,
         "previous_hash": event.previous_hash,
     }
+    return payload_digest(payload)
+
+
+def payload_digest(payload: dict[str, Any]) -> str:
+    """SHA-256 of an event's canonical JSON (also how ``verify_bag`` checks a bag's log)."""
     canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 

@@ -2,6 +2,7 @@
 flight logs, one module per idea; every model is importable from
 ``evidence.models`` as Django expects."""
 
+from evidence.models.anchors import Anchor, AnchorLeaf, AnchorToken
 from evidence.models.captures import CapturePart, WebCapture
 from evidence.models.custody import APPEND_ONLY, AppendOnlyError, CustodyEvent, CustodyEventQuerySet
 from evidence.models.fixity import FixityCheck
@@ -17,6 +18,9 @@ from evidence.models.recordings import AudioMetadata, VideoMetadata
 from evidence.models.witnesses import Testimony, Witness
 
 __all__ = [
+    "Anchor",
+    "AnchorLeaf",
+    "AnchorToken",
     "APPEND_ONLY",
     "AppendOnlyError",
     "AudioMetadata",

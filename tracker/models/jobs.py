@@ -21,6 +21,7 @@ class Job(models.Model):
         BUNDLE = "bundle", "court bundle"
         FLIGHT_LOG = "flight_log", "flight-log import"
         FIXITY = "fixity", "fixity check"
+        ANCHOR = "anchor", "custody anchor"
 
     class State(models.TextChoices):
         QUEUED = "queued", "queued"

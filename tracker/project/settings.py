@@ -208,11 +208,9 @@ DEFAULT_FROM_EMAIL = env_str("DJANGO_DEFAULT_FROM_EMAIL", "tracker@localhost")
 TRACKER_BASE_URL = env_str("TRACKER_BASE_URL", "http://127.0.0.1:8000")
 
 # --- Background work (docs/architecture.md, "Background work") ---
-# Django's Tasks API carries "run job N" to a worker; tracker.jobs keeps the work's
-# state in the database. database: the embedded queue in the tracker's own database,
-# run by `manage.py worker`; rq: RQ on Redis (REDIS_URL), for workers on several
-# machines; immediate: the work runs inside the request or command that asks for it
-# (tests and one-off commands only).
+# Django's Tasks carry "run job N"; tracker.jobs keeps the state. database: a queue in
+# the tracker's database (`manage.py worker`); rq: RQ on Redis (REDIS_URL), for workers
+# on several machines; immediate: run where asked (tests and one-off commands only).
 _TASK_BACKENDS = {
     "database": "django_tasks_db.DatabaseBackend",
     "rq": "django_tasks_rq.RQBackend",
@@ -257,10 +255,14 @@ TRACKER_FLIGHTLOG_BACKGROUND_BYTES = env_int(
 )
 # A court bundle made for download is deleted this many hours after it is ready.
 TRACKER_EXPORT_KEEP_HOURS = env_int("TRACKER_EXPORT_KEEP_HOURS", 72, minimum=1)
-# Scheduled fixity: a pass starts this often, and each run re-hashes for at most this
-# long (the oldest-checked items first; the next run goes on where it stopped).
+# Scheduled fixity: a pass starts this often; a run re-hashes for at most this long.
 TRACKER_FIXITY_EVERY_HOURS = env_int("TRACKER_FIXITY_EVERY_HOURS", 24, minimum=1)
 TRACKER_FIXITY_BUDGET_SECONDS = env_int("TRACKER_FIXITY_BUDGET_SECONDS", 1800, minimum=1)
+# Custody anchors (docs/security.md, "Trusted time"): period, TSAs, their roots, timeout.
+TRACKER_ANCHOR_EVERY_HOURS = env_int("TRACKER_ANCHOR_EVERY_HOURS", 1, minimum=1)
+TRACKER_TSA_URLS = env_list("TRACKER_TSA_URLS", [])
+TRACKER_TSA_CA_FILE = env_str("TRACKER_TSA_CA_FILE")
+TRACKER_TSA_TIMEOUT = env_int("TRACKER_TSA_TIMEOUT", 10, minimum=1)
 # Video and audio are decoded only in a child process with these limits (address
 # space, CPU time, wall time); a file that reaches one is kept and flagged.
 TRACKER_MEDIA_MEMORY_MB = env_int("TRACKER_MEDIA_MEMORY_MB", 2048, minimum=256)

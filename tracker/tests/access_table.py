@@ -95,6 +95,10 @@ PROJECT: list[Row] = [
     Row("evidence:thumbnail",               url("evidence:thumbnail", code("testimony")), (403, 403, 403, 403, 403), note="protected"),
     Row("evidence:preview",                 url("evidence:preview", code("testimony")),   (403, 403, 403, 403, 403), note="protected"),
     Row("evidence:original",                url("evidence:original", fixed("EV-999999")), (403, 403, 404, 404, 404), note="unknown (403 to whoever may open no file)"),
+    # An item's anchor proof (hashes and codes only): whoever may see the item.
+    Row("evidence:anchor_proof",            url("evidence:anchor_proof", code("photo")),  FILE_200),
+    Row("evidence:anchor_proof",            url("evidence:anchor_proof", code("testimony")), FILE_200, note="protected: the proof holds nothing protected"),
+    Row("evidence:anchor_proof",            url("evidence:anchor_proof", fixed("EV-999999")), (403, 403, 404, 404, 404), note="unknown"),
     # A video's keyframes and playable copy: as its thumbnail.
     Row("evidence:keyframe",                url("evidence:keyframe", code("clip"), fixed(0)), FILE_200),
     Row("evidence:keyframe",                url("evidence:keyframe", code("clip"), fixed(7)), (403, 403, 404, 404, 404), note="no such keyframe"),

@@ -19,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from demo import clips
 from evidence import intake
+from evidence.files import anchoring
 from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.files import make_jpeg
 from evidence.tests.views_helpers import add_derivative
@@ -144,6 +145,7 @@ def build_world(researcher, other_researcher, reviewer, editor) -> SimpleNamespa
             for user in (researcher, reviewer, editor)
         },
     }
+    anchoring.anchor()  # every item's custody anchored: each has a proof to download
     return w
 
 

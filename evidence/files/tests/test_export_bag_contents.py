@@ -80,7 +80,11 @@ def test_layout_and_originals_byte_identical_to_the_stored_ones(case, tmp_path):
     export("--incident", case["incident"].code, str(out))
 
     items = [case["crater"], case["wide"], case["interview"]]
-    expected = {"data/export.json", f"data/incidents/{case['incident'].code}.json"}
+    expected = {
+        "data/export.json",
+        "data/VERIFY.md",
+        f"data/incidents/{case['incident'].code}.json",
+    }
     for item in items:
         ext = ".txt" if item == case["interview"] else ".jpg"
         original = f"data/originals/{item.code}/{item.sha256}{ext}"
@@ -88,6 +92,7 @@ def test_layout_and_originals_byte_identical_to_the_stored_ones(case, tmp_path):
             original,
             f"data/items/{item.code}/metadata.json",
             f"data/items/{item.code}/custody.json",
+            f"data/items/{item.code}/anchor.json",
         }
         assert (out / original).read_bytes() == storage.path_of(item.original_path).read_bytes()
         assert hashlib.sha256((out / original).read_bytes()).hexdigest() == item.sha256

@@ -9,6 +9,10 @@ problem and exits with status 1:
     LOG-MISSING EV-000123 originals/ab/cd/<sha256 of the received event>
     LOG-DAMAGED EV-000123 expected <sha256 of the received event> got <sha256 of the file>
     CHAIN EV-000123 broken at event <n>
+    ANCHOR-MISMATCH EV-000123 anchored head <hash> now <hash or -> (event <n>, anchor A-<n>)
+    ANCHOR-ROOT A-<n> stored <root> leaves give <root>
+    ANCHOR-LINK A-<n> does not name the root of the anchor before it
+    ANCHOR-TOKEN A-<n> <TSA URL>: <why the timestamp no longer verifies>
 
 The custody log is the reference (``evidence/files/fixity.py``): the hash the item's
 ``received`` event names must be the row's hash, or the row was pointed at
@@ -25,6 +29,12 @@ of the log's ``received`` event (empty if none), ``log`` either ``ok`` or
 ``mismatch`` (row against log), ``received_original`` (only on a mismatch)
 the state of the file the log names, and ``chain`` either ``ok`` or ``broken
 at event <n>``.
+
+Every anchored head of each item checked (``evidence.files.anchoring``) must still be
+the event at that place in its chain: a chain rebuilt or cut short after it was
+anchored is an ``ANCHOR-MISMATCH`` (``-``: the event is gone). The anchors of the items
+checked (every anchor, when no code is given) are checked too: the root recomputed from
+their leaves, each naming the root before it, each token verified again offline.
 
 A broken chain gets its ``verified`` event too. Appending repairs nothing and
 hides nothing: the new event links to the last stored hash, so the break stays
@@ -44,9 +54,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from evidence.files import custody, fixity
+from evidence.files import anchoring, custody, fixity
 from evidence.files.storage import sha256_of as sha256_of  # importable here, as before
-from evidence.models import EvidenceItem
+from evidence.models import Anchor, EvidenceItem
 from tracker.batches import batches
 
 BATCH = 500
@@ -77,13 +87,24 @@ class Command(BaseCommand):
         for batch in batches(items, BATCH):
             chains = custody.verify_chains(batch)
             received = custody.received_hashes(item.pk for item in batch)
+            # Before this run's own ``verified`` events take the places of any cut off.
+            problems += self.lines(anchoring.mismatches(item.pk for item in batch))
             for item in batch:
                 found = fixity.verify(item, received[item.pk], chains[item.pk])
                 problems += self.report(found, options["verbosity"])
                 checked += 1
+        anchors = Anchor.objects.order_by("pk")
+        if codes:
+            anchors = anchors.filter(leaves__item__code__in=codes).distinct()
+        problems += self.lines(anchoring.anchor_problems(anchors.iterator()))
         if problems:
             raise CommandError(f"{problems} problem(s) in {checked} items.")
         self.stdout.write(f"OK {checked} items")
+
+    def lines(self, lines: list[str]) -> int:
+        for line in lines:
+            self.stdout.write(line)
+        return len(lines)
 
     def report(self, found: fixity.Verification, verbosity: int) -> int:
         """Print one item's problems (its ``verified`` event is recorded); count them."""

@@ -1,0 +1,75 @@
+"""An item's anchor where people see it: "custody anchored" on the item's admin page and
+its proof as a download, for whoever may see the item and nobody else."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.urls import reverse
+
+from evidence.files import anchoring, merkle
+from evidence.tests.test_restricted_items import as_user, case, ingest, named  # noqa: F401
+from tracker.tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+def proof_url(item) -> str:
+    return reverse("evidence:anchor_proof", args=[item.code])
+
+
+def test_the_item_page_says_when_custody_was_anchored_and_links_the_proof(client, researcher):
+    item = ingest(researcher, f.IncidentFactory())
+    page = as_user(client, researcher).get(
+        reverse("admin:evidence_evidenceitem_change", args=[item.pk])
+    )
+    assert "not yet: the next anchor" in page.content.decode()
+
+    made = anchoring.anchor()
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk]))
+    text = page.content.decode()
+    assert f"({made.code}): not timestamped yet" in text
+    assert f'href="{proof_url(item)}" download' in text
+
+
+def test_the_proof_downloads_and_leads_to_the_anchors_root(client, researcher):
+    item = ingest(researcher, f.IncidentFactory())
+    made = anchoring.anchor()
+    response = as_user(client, researcher).get(proof_url(item))
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].startswith("attachment")
+    found = json.loads(response.content)
+    assert found["item"] == item.code and found["root"] == made.root
+    path = [bytes.fromhex(h) for h in found["path"]]
+    leaf = merkle.leaf_hash(found["leaf"])
+    assert merkle.root_from_path(leaf, found["index"], found["size"], path).hex() == made.root
+
+
+def test_no_proof_before_the_first_anchor_nor_for_an_unknown_code(client, researcher):
+    item = ingest(researcher, f.IncidentFactory())
+    as_user(client, researcher)
+    assert client.get(proof_url(item)).status_code == 404
+    assert client.get("/evidence/EV-999999/anchor-proof").status_code == 404
+    assert client.post(proof_url(item)).status_code == 405
+
+
+def test_an_item_behind_a_restricted_incident_has_no_proof_for_the_team(
+    client,
+    case,  # noqa: F811 - the fixture imported above
+    researcher,
+    other_researcher,
+):
+    anchoring.anchor()
+    hidden = case["hidden"]
+    assert as_user(client, researcher).get(proof_url(hidden)).status_code == 404
+    assert as_user(client, named(other_researcher)).get(proof_url(hidden)).status_code == 200
+
+
+def test_anonymous_and_non_staff_get_no_proof(client, researcher):
+    item = ingest(researcher, f.IncidentFactory())
+    anchoring.anchor()
+    assert client.get(proof_url(item)).status_code == 403
+    outsider = f.UserFactory(is_staff=False)
+    assert as_user(client, outsider).get(proof_url(item)).status_code == 403
