@@ -240,7 +240,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
 
     @admin.display(description="custody anchored")
     def custody_anchor(self, obj: EvidenceItem):
-        """When the chain's head was last put under an anchor, and who timestamped it."""
+        """Up to which event the chain was last anchored, when, and who timestamped it."""
         leaf = anchoring.latest_leaf(obj)
         if leaf is None:
             return "not yet: the next anchor (every few hours) will include it"
@@ -256,12 +256,17 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
             )
             or "not timestamped yet"
         )
+        head = obj.custody_events.order_by("-sequence").values_list("sequence", flat=True)[0]
+        first = leaf.sequence + 1
+        since = f"event {head}" if head == first else f"events {first}–{head}"
+        later = f" ({since}: in the next anchor)" if head >= first else ""
         return format_html(
-            'event {} at {} ({}): {} · <a href="{}" download>download the proof</a>',
+            'up to event {} in {}, made {}: {}{} · <a href="{}" download>download the proof</a>',
             leaf.sequence,
-            time_with_zone(made.made_at),
             made.code,
+            time_with_zone(made.made_at),
             stamps,
+            later,
             reverse("evidence:anchor_proof", args=[obj.code]),
         )
 

@@ -44,16 +44,27 @@ checked.
 `data/items/<EV-code>/anchor.json` names the anchored event (`sequence`, `head_hash`:
 it must be that event's `event_hash` in custody.json), the leaf text
 (`"<EV-code> <sequence> <head_hash>"`), its `index` among `size` leaves and the audit
-`path`. The leaf's hash is SHA-256 of a zero byte and the text:
+`path`. The leaf's hash is SHA-256 of a zero byte and the text; each step up is
+SHA-256 of a one byte, then the left and the right hash (RFC 9162, section 2.1.3.2,
+which says from `index` and `size` on which side each path hash goes). This script does
+it with OpenSSL (and `xxd`), given the leaf text, index, size and path of anchor.json:
 
-    printf '\\000%s' "EV-000001 12 <head_hash>" | openssl dgst -sha256
+    sha() { openssl dgst -sha256 -r | cut -c1-64; }
+    node() { { printf '\\001'; printf '%s%s' "$1" "$2" | xxd -r -p; } | sha; }
+    leaf_text="$1"; fn=$2; sn=$(($3 - 1)); shift 3
+    h=$(printf '\\000%s' "$leaf_text" | sha)
+    for p in "$@"; do
+      if [ $((fn % 2)) -eq 1 ] || [ "$fn" -eq "$sn" ]; then
+        h=$(node "$p" "$h")
+        while [ "$fn" -ne 0 ] && [ $((fn % 2)) -eq 0 ]; do fn=$((fn / 2)); sn=$((sn / 2)); done
+      else
+        h=$(node "$h" "$p")
+      fi
+      fn=$((fn / 2)); sn=$((sn / 2))
+    done
+    echo "$h (sn=$sn: must be 0)"
 
-Going up the path (RFC 9162, section 2.1.3.2), each step is SHA-256 of a one byte,
-then the left and the right hash (32 bytes each):
-
-    { printf '\\001'; printf '%s' <left hex> | xxd -r -p; printf '%s' <right hex> | xxd -r -p; } \\
-      | openssl dgst -sha256
-
+Saved as `path.sh`: `sh path.sh "EV-000041 4 2b0e…" 41 158 <path hash 1> <path hash 2> …`.
 The last hash must be the `root` in `data/anchors/<A-n>/anchor.json`, which is also
 `root.txt`. Events after the anchored one were recorded after the anchor was made and
 are covered by the chain only.

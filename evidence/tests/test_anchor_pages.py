@@ -8,7 +8,8 @@ import json
 import pytest
 from django.urls import reverse
 
-from evidence.files import anchoring, merkle
+from evidence.files import anchoring, custody, merkle
+from evidence.models import CustodyEvent
 from evidence.tests.test_restricted_items import as_user, case, ingest, named  # noqa: F401
 from tracker.tests import factories as f
 
@@ -29,8 +30,15 @@ def test_the_item_page_says_when_custody_was_anchored_and_links_the_proof(client
     made = anchoring.anchor()
     page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk]))
     text = page.content.decode()
-    assert f"({made.code}): not timestamped yet" in text
-    assert f'href="{proof_url(item)}" download' in text
+    assert f"up to event {item.custody_events.count()} in {made.code}, made " in text
+    assert "not timestamped yet" in text
+    assert f'href="{proof_url(item)}" download' in text and "next anchor" not in text
+
+    head = item.custody_events.count()
+    for _ in range(2):
+        custody.record(item, CustodyEvent.Action.VIEWED, actor=researcher)
+    page = client.get(reverse("admin:evidence_evidenceitem_change", args=[item.pk]))
+    assert f"(events {head + 1}–{head + 2}: in the next anchor)" in page.content.decode()
 
 
 def test_the_proof_downloads_and_leads_to_the_anchors_root(client, researcher):

@@ -241,3 +241,20 @@ def test_hostile_names_in_a_bag_are_refused_not_followed(bag):
     text, error = verify_bag(bag)
     assert error is not None and "PROBLEM the bag's records cannot be read" in text
     assert CustodyEvent.objects.exists()  # (the database is untouched by a check)
+
+
+def test_verify_mds_shell_recipe_leads_each_proof_to_the_root(case, anchored, tmp_path):
+    """The script VERIFY.md gives (sh, OpenSSL, xxd) agrees with verify_bag."""
+    out = tmp_path / "bag"
+    export("--incident", case["incident"].code, "--user", "researcher", str(out))
+    text = (out / "data" / "VERIFY.md").read_text()
+    block = text.split("anchor.json:\n\n", 1)[1].split("\n\n", 1)[0]
+    script = tmp_path / "path.sh"
+    script.write_text("\n".join(line[4:] for line in block.splitlines()) + "\n")
+    for item in (case["crater"], case["wide"], case["interview"]):
+        proof = load(out / "data" / "items" / item.code / "anchor.json")
+        args = [proof["leaf"], str(proof["index"]), str(proof["size"]), *proof["path"]]
+        result = subprocess.run(  # noqa: S603 - the bag's own recipe, run by sh
+            ["sh", str(script), *args], capture_output=True, text=True, check=True, timeout=60
+        )
+        assert result.stdout.strip() == f"{anchored.root} (sn=0: must be 0)"
