@@ -14,7 +14,7 @@ preview then is too.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
@@ -161,6 +161,17 @@ def custody_details(details: dict, shown: bool, hidden: Collection[str] = ()) ->
         else _without(value, hidden)
         for key, value in details.items()
     }
+
+
+def first_withheld(events: Iterable, shown: bool, hidden: Collection[str] = ()) -> int | None:
+    """The sequence of the first event (of one chain, in order) whose details a viewer
+    may not see all of, or None. Each event's hash covers the one before, so every hash
+    from that event on would let a guess of what was withheld be checked offline: none
+    of them is shown to that viewer (the custody log's pages and API, an anchor proof)."""
+    for event in events:
+        if custody_details(event.details, shown, hidden) != event.details:
+            return event.sequence
+    return None
 
 
 def _without(value, hidden: Collection[str]):

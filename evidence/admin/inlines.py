@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from evidence import access
-from evidence.admin.records import ShowsCustodyDetails, with_previous_details
+from evidence.admin.records import ShowsCustodyDetails
 from evidence.capture import capturing, fetching
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
@@ -153,7 +153,7 @@ class CustodyInline(ShowsCustodyDetails, ReadOnlyInline):
     verbose_name_plural = "chain of custody"
 
     def get_queryset(self, request):
-        return with_previous_details(super().get_queryset(request).select_related("actor", "item"))
+        return super().get_queryset(request).select_related("actor", "item")
 
     @admin.display(description="observed SHA-256")
     def observed(self, obj: CustodyEvent) -> str:

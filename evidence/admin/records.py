@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from django.contrib import admin
-from django.db.models import JSONField, OuterRef, Subquery
 from django.http import HttpRequest
 from django.template.loader import render_to_string
 from django.utils.decorators import method_decorator
@@ -103,13 +103,31 @@ COLUMNS = {
 }
 
 
-def with_previous_details(events):
-    """``events`` each with the details of the event before it in its chain, as
-    ``previous_details`` (its hash is the next event's ``previous_hash``)."""
-    before = CustodyEvent.objects.filter(item=OuterRef("item"), sequence=OuterRef("sequence") - 1)
-    return events.annotate(
-        previous_details=Subquery(before.values("details")[:1], output_field=JSONField())
+class _Event(NamedTuple):
+    sequence: int
+    details: dict
+
+
+def first_withheld(identity: bool, hidden: frozenset[str], item_ids) -> dict[int, int | None]:
+    """For each item, the sequence of the first event of its chain whose details a viewer
+    (``identity``, ``hidden``) may not see all of (``access.first_withheld``), or None.
+    One query: the chains, with their items' protection."""
+    ids = list(dict.fromkeys(item_ids))
+    if identity and not hidden:  # nothing is withheld from this viewer
+        return dict.fromkeys(ids)
+    chains: dict[int, list[_Event]] = {pk: [] for pk in ids}
+    protected: set[int] = set()
+    rows = CustodyEvent.objects.for_items(ids).values_list(
+        "item_id", "sequence", "details", "item__is_protected"
     )
+    for pk, sequence, details, is_protected in rows:
+        chains[pk].append(_Event(sequence, details))
+        if is_protected:
+            protected.add(pk)
+    return {
+        pk: access.first_withheld(events, identity or pk not in protected, hidden)
+        for pk, events in chains.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -120,14 +138,16 @@ class CustodyColumn:
 
     The details without a protected item's file name unless ``identity`` (the viewer's
     permission) and without the codes in ``hidden`` (restricted incidents the viewer
-    may not know of: a bag's incidents, its name), by ``access.custody_details``. The
-    hash of an event whose details were withheld is withheld too, here and as the next
-    event's previous hash (``with_previous_details``): it covers the full details, so a
-    guess of what was withheld could be checked against it."""
+    may not know of: a bag's incidents, its name), by ``access.custody_details``. Each
+    event's hash covers the one before, so from the first event whose details were
+    withheld on, every hash of the chain is withheld too (and every later link to the one
+    before): from any of them, a guess of what was withheld could be checked offline.
+    ``first`` holds each item's first withheld event, shared by the request's columns."""
 
     name: str
     identity: bool
     hidden: frozenset[str]
+    first: dict = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def __name__(self) -> str:  # the admin names a callable's column by it
@@ -138,16 +158,15 @@ class CustodyColumn:
         return COLUMNS[self.name][0]
 
     def __call__(self, event: CustodyEvent) -> str:
-        shown = access.file_name_shown(event.item, self.identity)
-
-        def withheld(details) -> str | None:
-            changed = details and access.custody_details(details, shown, self.hidden) != details
-            return WITHHELD_HASH if changed else None
-
         if self.name == "details":
+            shown = access.file_name_shown(event.item, self.identity)
             return details_html(access.custody_details(event.details, shown, self.hidden))
-        prior = withheld(event.previous_details) if self.name in ("hashes", "previous") else None
-        return COLUMNS[self.name][1](event, withheld(event.details), prior)
+        if event.item_id not in self.first:
+            self.first.update(first_withheld(self.identity, self.hidden, [event.item_id]))
+        first = self.first[event.item_id]
+        own = WITHHELD_HASH if first is not None and event.sequence >= first else None
+        prior = WITHHELD_HASH if first is not None and event.sequence > first else None
+        return COLUMNS[self.name][1](event, own, prior)
 
 
 class ShowsCustodyDetails:
@@ -158,9 +177,10 @@ class ShowsCustodyDetails:
         user = request.user
         if not hasattr(request, "_hidden_incident_codes"):  # one query a request, at most
             request._hidden_incident_codes = hidden_incident_codes(user)
+            request._first_withheld = {}
         identity = user.has_perm(access.VIEW_PROTECTED)
         return tuple(
-            CustodyColumn(name, identity, request._hidden_incident_codes)
+            CustodyColumn(name, identity, request._hidden_incident_codes, request._first_withheld)
             if isinstance(name, str) and name in COLUMNS
             else name
             for name in names
@@ -244,8 +264,15 @@ class CustodyEventAdmin(ShowsCustodyDetails, ReadOnlyAdmin):
     def observed(self, obj: CustodyEvent) -> str:
         return format_html("<code>{}</code>", obj.observed_sha256) if obj.observed_sha256 else "–"
 
-    def get_queryset(self, request):
-        return with_previous_details(super().get_queryset(request))
+    def get_changelist_instance(self, request):
+        """The page's chains read once for its hash column (``first_withheld``)."""
+        changelist = super().get_changelist_instance(request)
+        if hasattr(request, "_first_withheld"):
+            identity = request.user.has_perm(access.VIEW_PROTECTED)
+            items = [event.item_id for event in changelist.result_list]
+            hidden = request._hidden_incident_codes
+            request._first_withheld.update(first_withheld(identity, hidden, items))
+        return changelist
 
     def get_list_display(self, request):
         return self.custody_columns(request, (*super().get_list_display(request), "short_hash"))

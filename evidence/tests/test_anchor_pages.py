@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 
 import pytest
+from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from evidence.files import anchoring, custody, merkle
-from evidence.models import CustodyEvent
+from evidence.files import anchoring, bagging, custody, merkle
+from evidence.models import CustodyEvent, EvidenceItem
 from evidence.tests.test_restricted_items import as_user, case, ingest, named  # noqa: F401
 from tracker.tests import factories as f
 
@@ -81,3 +82,41 @@ def test_anonymous_and_non_staff_get_no_proof(client, researcher):
     assert client.get(proof_url(item)).status_code == 403
     outsider = f.UserFactory(is_staff=False)
     assert as_user(client, outsider).get(proof_url(item)).status_code == 403
+
+
+# --- No proof that is an oracle for what a viewer may not see ---------------------------------
+
+
+def test_no_proof_of_a_log_with_a_protected_file_name_without_the_permission(client, researcher):
+    """The head's hash covers the received event's file name (protected identity): with
+    the proof, a guess of that name could be checked offline."""
+    item = ingest(researcher, f.IncidentFactory())
+    EvidenceItem.objects.filter(pk=item.pk).update(is_protected=True)
+    anchoring.anchor()
+
+    response = as_user(client, researcher).get(proof_url(item))
+    assert response.status_code == 403
+    assert (
+        b"protected identity" in response.content and item.sha256.encode() not in response.content
+    )
+    researcher.user_permissions.add(Permission.objects.get(codename="view_protected_identity"))
+    assert (
+        as_user(client, User.objects.get(pk=researcher.pk)).get(proof_url(item)).status_code == 200
+    )
+
+
+def test_no_proof_of_a_log_naming_a_restricted_incident_to_those_who_may_not_know_it(
+    client,
+    case,  # noqa: F811 - the fixture imported above
+    researcher,
+    other_researcher,
+    tmp_path,
+):
+    """The shared item is visible to the team; its log now names the restricted incident
+    (a bag of it was exported), which its head's hash covers."""
+    shared = case["shared"]
+    bagging.export_bag([case["restricted"]], tmp_path / "bag", by=named(other_researcher))
+    anchoring.anchor()
+
+    assert as_user(client, researcher).get(proof_url(shared)).status_code == 403
+    assert as_user(client, other_researcher).get(proof_url(shared)).status_code == 200

@@ -39,15 +39,18 @@ VIEW_CUSTODY = "evidence.view_custodyevent"
 
 
 def without_oracle(record: dict) -> dict:
-    """A custody record without the hashes of an event whose details were withheld (and
-    the next event's link to it): from them, a guess of the withheld value (a witness's
-    name in a file name, a restricted incident's code) could be checked offline."""
-    events = record["events"]
-    for position, event in enumerate(events):
-        if event["details_withheld"]:
+    """A custody record without the hashes that cover a withheld detail: from the first
+    event whose details were withheld on, each event's hash (and each later event's link
+    to the one before), since every hash covers the one before it: from any of them, a
+    guess of the withheld value (a witness's name in a file name, a restricted incident's
+    code) could be checked offline (``access.first_withheld``)."""
+    withheld = False
+    for event in record["events"]:
+        if withheld:
+            event.pop("previous_hash")
+        withheld = withheld or event["details_withheld"]
+        if withheld:
             event.pop("event_hash")
-            if position + 1 < len(events):
-                events[position + 1].pop("previous_hash")
     return record
 
 

@@ -97,7 +97,7 @@ PROJECT: list[Row] = [
     Row("evidence:original",                url("evidence:original", fixed("EV-999999")), (403, 403, 404, 404, 404), note="unknown (403 to whoever may open no file)"),
     # An item's anchor proof (hashes and codes only): whoever may see the item.
     Row("evidence:anchor_proof",            url("evidence:anchor_proof", code("photo")),  FILE_200),
-    Row("evidence:anchor_proof",            url("evidence:anchor_proof", code("testimony")), FILE_200, note="protected: the proof holds nothing protected"),
+    Row("evidence:anchor_proof",            url("evidence:anchor_proof", code("testimony")), (403, 403, 403, 403, 403), note="protected: its head's hash covers the withheld file name"),
     Row("evidence:anchor_proof",            url("evidence:anchor_proof", fixed("EV-999999")), (403, 403, 404, 404, 404), note="unknown"),
     # A video's keyframes and playable copy: as its thumbnail.
     Row("evidence:keyframe",                url("evidence:keyframe", code("clip"), fixed(0)), FILE_200),

@@ -23,12 +23,22 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
+from django.test import override_settings
 
 from demo import clips
 from evidence import intake
-from evidence.files import custody, storage
-from evidence.models import CustodyEvent, Derivative, EvidenceItem, Witness
+from evidence.files import anchoring, custody, storage
+from evidence.models import (
+    Anchor,
+    AnchorLeaf,
+    AnchorToken,
+    CustodyEvent,
+    Derivative,
+    EvidenceItem,
+    Witness,
+)
 from evidence.tests.files import make_jpeg
+from evidence.tests.tsa import LocalTSA, make_authority
 from tracker import backup
 from tracker.models import Incident, ReviewEvent
 from tracker.tests import factories
@@ -88,6 +98,14 @@ def state() -> dict:
         "incidents": sorted(Incident.objects.values_list("code", "status", "updated_at")),
         "witness": list(Witness.objects.values_list("pseudonym", "real_name", "contact")),
         "history": sorted(EvidenceItem.history.values_list("code", "history_date")),
+        "anchors": list(Anchor.objects.order_by("pk").values_list("root", "previous_root", "size")),
+        "leaves": sorted(AnchorLeaf.objects.values_list("item__code", "sequence", "head_hash")),
+        "tokens": [
+            (url, state, bytes(response), gen_time)
+            for url, state, response, gen_time in AnchorToken.objects.values_list(
+                "tsa_url", "state", "response", "gen_time"
+            )
+        ],
     }
 
 
@@ -105,6 +123,16 @@ def files_on_disk() -> dict[str, str]:
 def case(researcher, reviewer, tmp_path) -> dict:
     """The case, backed up to tmp_path/backup; returns what was there."""
     build_case(researcher, reviewer)
+    # The custody anchored and timestamped: anchors, leaves and tokens come back too.
+    authority = make_authority(tmp_path / "tsa")
+    with (
+        LocalTSA(authority) as tsa,
+        override_settings(
+            TRACKER_TSA_URLS=[tsa.url], TRACKER_TSA_CA_FILE=str(authority.root_pem_path)
+        ),
+    ):
+        anchoring.anchor()
+        assert anchoring.timestamp() == []
     before = {"state": state(), "files": files_on_disk()}
     output = run("backup", str(tmp_path / "backup"))
     assert output.startswith("Backed up ")

@@ -31,7 +31,9 @@ PINNED = {
     "evidence_witness": 6,
     "evidence_flightobservation": 6,
     "evidence_flightlog": 6,
-    "evidence_custodyevent": 7,  # the restricted codes its hashes may confirm
+    # the restricted codes its hashes may confirm; the page's chains (from the first event
+    # a viewer may not see all of, no hash is shown: each covers the one before)
+    "evidence_custodyevent": 8,
     "evidence_satelliteimage": 7,
     "evidence_testimony": 6,
     "tracker_job": 7,  # the restricted codes a bundle's incidents may name

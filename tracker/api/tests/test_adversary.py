@@ -164,11 +164,12 @@ def test_hole_custody_hash_confirms_a_guess_of_a_protected_file_name(
         return hashlib.sha256(text.encode()).hexdigest()
 
     guesses = [f"interview_{name}.jpg" for name in ("Amal", "Omar", "Hassan", "Rania")]
-    # Nothing to check a guess against: the event's hash is left out (and the next
-    # event's link to it).
-    assert "event_hash" not in event
-    following = [e for e in log["events"] if e["sequence"] == event["sequence"] + 1]
-    assert all("previous_hash" not in e for e in following)
+    # Nothing to check a guess against: the event's hash is left out, and so is every
+    # later hash (each covers the one before) and every later link.
+    later = [e for e in log["events"] if e["sequence"] >= event["sequence"]]
+    assert later[1:], "the item's log goes on after the withheld event"
+    assert all("event_hash" not in e for e in later)
+    assert all("previous_hash" not in e for e in later[1:])
     # The hash left out is the one that would have confirmed the right guess: a holder of
     # the permission gets the whole chain, and its hash matches that name and no other.
     holders = token_client(identity_holder).get(f"{EVIDENCE}{item.code}/custody/").json()
@@ -179,6 +180,26 @@ def test_hole_custody_hash_confirms_a_guess_of_a_protected_file_name(
         if digest({**event["details"], "filename": name}) == whole["event_hash"]
     ]
     assert matching == ["interview_Hassan.jpg"]
+    # The next event's hash would have confirmed it as well: its every other value is
+    # shown, and it covers the withheld event's hash.
+    after = later[1]
+    whole_after = next(e for e in holders["events"] if e["sequence"] == after["sequence"])
+
+    def next_digest(name: str) -> str:
+        guessed = digest({**event["details"], "filename": name})
+        payload = {**{k: after[k] for k in ("sequence", "action", "at", "observed_sha256")}}
+        payload |= {"item": log["item"], "actor": after["actor_id"], "details": after["details"]}
+        text = json.dumps(
+            {**payload, "previous_hash": guessed},
+            sort_keys=True,
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    assert [n for n in guesses if next_digest(n) == whole_after["event_hash"]] == [
+        "interview_Hassan.jpg"
+    ]
 
 
 # --- HOLE 5: a write-only token reads records ------------------------------------------------
