@@ -15,10 +15,10 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
 from evidence import access, intake, links, players
-from evidence.admin import capture
+from evidence.admin import capture, records
 from evidence.admin.inlines import KIND_INLINES, CustodyInline, IncidentLinkInline
 from evidence.capture import capturing
-from evidence.files import anchoring, derivation
+from evidence.files import derivation
 from evidence.forms import ItemForm, UploadForm
 from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
@@ -240,35 +240,7 @@ class EvidenceItemAdmin(DiscussionMixin, ReviewAdminMixin, AuditedAdmin, History
 
     @admin.display(description="custody anchored")
     def custody_anchor(self, obj: EvidenceItem):
-        """Up to which event the chain was last anchored, when, and who timestamped it."""
-        leaf = anchoring.latest_leaf(obj)
-        if leaf is None:
-            return "not yet: the next anchor (every few hours) will include it"
-        made = leaf.anchor
-        stamps = (
-            format_html_join(
-                "; ",
-                "timestamped {} by {}",
-                (
-                    (time_with_zone(t.gen_time), t.tsa_name or t.tsa_url)
-                    for t in anchoring.granted(made)
-                ),
-            )
-            or "not timestamped yet"
-        )
-        head = obj.custody_events.order_by("-sequence").values_list("sequence", flat=True)[0]
-        first = leaf.sequence + 1
-        since = f"event {head}" if head == first else f"events {first}–{head}"
-        later = f" ({since}: in the next anchor)" if head >= first else ""
-        return format_html(
-            'up to event {} in {}, made {}: {}{} · <a href="{}" download>download the proof</a>',
-            leaf.sequence,
-            made.code,
-            time_with_zone(made.made_at),
-            stamps,
-            later,
-            reverse("evidence:anchor_proof", args=[obj.code]),
-        )
+        return records.anchored(obj)
 
     @admin.display(description="made by the capture")
     def from_capture(self, obj: EvidenceItem) -> str:

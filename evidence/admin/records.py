@@ -11,11 +11,13 @@ from typing import NamedTuple
 from django.contrib import admin
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.decorators import method_decorator
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.debug import sensitive_post_parameters
 
 from evidence import access
+from evidence.files import anchoring
 from evidence.forms import SceneForm, TestimonyForm
 from evidence.models import (
     CustodyEvent,
@@ -303,3 +305,37 @@ class TestimonyAdmin(HistoryAdmin):
     search_fields = ("item__code", "witness__pseudonym", "summary")
     autocomplete_fields = ("item", "witness")
     show_full_result_count = False
+
+
+def anchored(item) -> str:
+    """The item page's "custody anchored": up to which event the chain was last anchored,
+    when, who timestamped it, which events wait for the next anchor, and the proof."""
+    leaf = anchoring.latest_leaf(item)
+    if leaf is None:
+        return "not yet: the next anchor (every few hours) will include it"
+    made = leaf.anchor
+    stamps = format_html_join(
+        "; ",
+        "timestamped {} by {}",
+        ((time_with_zone(t.gen_time), t.tsa_name or t.tsa_url) for t in anchoring.granted(made)),
+    )
+    stamps = stamps or "not timestamped yet"
+    head = item.custody_events.order_by("-sequence").values_list("sequence", flat=True).first()
+    if head is None or head < leaf.sequence:
+        stamps = format_html(
+            "{}; <strong>the chain now ends before it (event {}): run verify_evidence</strong>",
+            stamps,
+            head or 0,
+        )
+        head = leaf.sequence
+    first = leaf.sequence + 1
+    since = f"event {head}" if head == first else f"events {first}–{head}"
+    return format_html(
+        'up to event {} in {}, made {}: {}{} · <a href="{}" download>download the proof</a>',
+        leaf.sequence,
+        made.code,
+        time_with_zone(made.made_at),
+        stamps,
+        f" ({since}: in the next anchor)" if head >= first else "",
+        reverse("evidence:anchor_proof", args=[item.code]),
+    )

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -60,6 +61,7 @@ def _heads():
 def anchor() -> Anchor | None:
     """Anchor every chain head that changed since its last anchor; None if none did."""
     with transaction.atomic():
+        _one_at_a_time()
         previous = Anchor.objects.order_by("-pk").first()
         previous_root = previous.root if previous else ""
         made = Anchor.objects.create(root="", previous_root=previous_root, size=0)
@@ -71,6 +73,18 @@ def anchor() -> Anchor | None:
         made.root, made.size = root.hex(), leaves.count + 1
         made.save(update_fields=["root", "size"])
     return made
+
+
+# PostgreSQL: one anchoring run at a time (a transaction-scoped advisory lock), so two
+# workers' runs neither collide on the latest-leaf index nor both name the same previous
+# root (a fork). SQLite's transactions are already one at a time (IMMEDIATE).
+ADVISORY_LOCK = 0x616E63686F72  # "anchor"
+
+
+def _one_at_a_time() -> None:
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK])
 
 
 class _Leaves:
@@ -233,12 +247,12 @@ def proofs(items: Iterable[EvidenceItem]) -> dict[int, dict[str, Any] | None]:
     chosen = {item.pk: item for item in items}
     leaves = AnchorLeaf.objects.filter(item_id__in=chosen, latest=True).select_related("anchor")
     found: dict[int, dict[str, Any] | None] = dict.fromkeys(chosen)
-    trees: dict[int, list[bytes]] = {}
+    trees: dict[int, list[list[bytes]]] = {}  # each anchor's levels, built once
     stamps: dict[int, list[dict[str, Any]]] = {}
     for leaf in leaves:
         made = leaf.anchor
         if made.pk not in trees:
-            trees[made.pk] = _leaf_hashes(made)
+            trees[made.pk] = merkle.levels(_leaf_hashes(made))
             stamps[made.pk] = [
                 {
                     "tsa": token.tsa_url,
@@ -258,7 +272,7 @@ def proofs(items: Iterable[EvidenceItem]) -> dict[int, dict[str, Any] | None]:
             "leaf": merkle.head_text(code, leaf.sequence, leaf.head_hash),
             "index": leaf.index,
             "size": made.size,
-            "path": [h.hex() for h in merkle.inclusion_path(trees[made.pk], leaf.index)],
+            "path": [h.hex() for h in merkle.path_in(trees[made.pk], leaf.index)],
             "root": made.root,
             "previous_root": made.previous_root,
             "timestamps": stamps[made.pk],
@@ -291,9 +305,22 @@ def mismatches(item_ids: Iterable[int]) -> list[str]:
     return lines
 
 
-def anchor_problems(anchors: Iterable[Anchor]) -> list[str]:
+# A token signed this long after its anchor was made, or an anchor still without one
+# this long after, is reported: a root timestamped late may have been made late.
+LATE = timedelta(days=1)
+
+
+def anchor_problems(anchors: Iterable[Anchor], now=None) -> list[str]:
     """Each anchor's root recomputed from its leaves, its link to the anchor before it,
-    and every granted token checked again, offline."""
+    and every granted token checked again, offline, under the roots trusted now
+    (``TRACKER_TSA_CA_FILE``; without one, the root each token was verified under):
+    a token brought from another CA does not pass. With TSAs configured, an anchor left
+    without a token, or timestamped more than a day after it was made, is reported."""
+    now = now or timezone.now()
+    try:
+        trusted = roots() if settings.TRACKER_TSA_CA_FILE else None
+    except timestamping.TimestampError as exc:
+        return [f"ANCHOR-TOKEN the trusted TSA roots cannot be read: {exc}"]
     lines = []
     for made in anchors:
         leaves = _leaf_hashes(made)
@@ -303,10 +330,19 @@ def anchor_problems(anchors: Iterable[Anchor]) -> list[str]:
         before = Anchor.objects.filter(pk__lt=made.pk).order_by("-pk").values("root").first()
         if made.previous_root != (before["root"] if before else ""):
             lines.append(f"ANCHOR-LINK {made.code} does not name the root of the anchor before it")
-        for token in granted(made):
+        tokens = granted(made)
+        for token in tokens:
             try:
-                trusted = timestamping.load_pem(token.root_certificate)
-                timestamping.check(bytes(token.response), message(made), trusted)
+                under = trusted or timestamping.load_pem(token.root_certificate)
+                found = timestamping.check(bytes(token.response), message(made), under)
             except timestamping.TimestampError as exc:
                 lines.append(f"ANCHOR-TOKEN {made.code} {token.tsa_url}: {exc}")
+                continue
+            if found.gen_time > made.made_at + LATE:
+                lines.append(
+                    f"ANCHOR-LATE {made.code} made {utc(made.made_at)} but timestamped "
+                    f"{utc(found.gen_time)} by {token.tsa_url}"
+                )
+        if not tokens and settings.TRACKER_TSA_URLS and made.made_at < now - LATE:
+            lines.append(f"ANCHOR-UNSTAMPED {made.code} made {utc(made.made_at)}: no valid token")
     return lines

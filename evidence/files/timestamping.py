@@ -11,12 +11,16 @@ Every failure is a ``TimestampError`` whose message says what was wrong, in word
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from http.client import HTTPConnection, HTTPException, HTTPSConnection
 from pathlib import Path
+from urllib.parse import urlsplit
 
-import requests
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from rfc3161_client import (
@@ -75,30 +79,62 @@ def ask(url: str, message: bytes, roots: list[x509.Certificate], *, timeout: flo
 
 
 def _post(url: str, query: bytes, timeout: float) -> bytes:
-    deadline = time.monotonic() + timeout
+    """POST ``query`` to ``url`` and read the answer, all within ``timeout`` seconds: a
+    timer shuts the connection at the deadline, however slowly a TSA sends its headers or
+    body. Only http and https; no redirect is followed; a direct connection."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise TimestampError("The TSA could not be reached: only http(s) URLs are asked.")
+    kind = HTTPSConnection if parts.scheme == "https" else HTTPConnection
     try:
-        with requests.post(
-            url,
-            data=query,
-            headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE},
-            timeout=timeout,
-            stream=True,
-            allow_redirects=False,
-        ) as answer:
-            if answer.status_code != 200:
-                raise TimestampError(f"The TSA answered HTTP {answer.status_code}.")
-            body = b""
-            for chunk in answer.iter_content(8192):
-                body += chunk
-                if len(body) > MOST_BYTES:
-                    raise TimestampError("The TSA's answer is too large to be a timestamp.")
-                if time.monotonic() > deadline:
-                    raise TimestampError(f"The TSA did not answer within {timeout:g} s.")
-    except requests.Timeout:
-        raise TimestampError(f"The TSA did not answer within {timeout:g} s.") from None
-    except requests.RequestException as exc:
+        port = parts.port
+    except ValueError:
+        raise TimestampError("The TSA could not be reached: its URL has a bad port.") from None
+    connection = kind(parts.hostname, port, timeout=timeout)
+    expired = threading.Event()
+    started = time.monotonic()
+    body = b""
+    try:
+        connection.connect()  # within the timeout; the timer covers the rest
+    except OSError as exc:
+        connection.close()
         raise TimestampError(f"The TSA could not be reached: {type(exc).__name__}.") from None
+    # The socket itself: http.client lets go of it once a response that closes begins.
+    remaining = max(0.0, timeout - (time.monotonic() - started))
+    deadline = threading.Timer(remaining, _shut, [connection.sock, expired])
+    deadline.start()
+    try:
+        target = parts.path or "/"
+        connection.request(
+            "POST",
+            target + (f"?{parts.query}" if parts.query else ""),
+            body=query,
+            headers={"Content-Type": QUERY_TYPE, "Accept": REPLY_TYPE},
+        )
+        answer = connection.getresponse()
+        if answer.status != 200:
+            raise TimestampError(f"The TSA answered HTTP {answer.status}.")
+        while chunk := answer.read1(8192):
+            body += chunk
+            if len(body) > MOST_BYTES:
+                raise TimestampError("The TSA's answer is too large to be a timestamp.")
+    except (OSError, HTTPException) as exc:
+        if expired.is_set():
+            raise TimestampError(f"The TSA did not answer within {timeout:g} s.") from None
+        raise TimestampError(f"The TSA could not be reached: {type(exc).__name__}.") from None
+    finally:
+        deadline.cancel()
+        connection.close()
+    if expired.is_set():  # the answer was cut short at the deadline
+        raise TimestampError(f"The TSA did not answer within {timeout:g} s.")
     return body
+
+
+def _shut(sock: socket.socket, expired: threading.Event) -> None:
+    """The deadline: whatever the connection is waiting for ends now."""
+    expired.set()
+    with contextlib.suppress(OSError):
+        sock.shutdown(socket.SHUT_RDWR)
 
 
 def check(
@@ -109,7 +145,7 @@ def check(
         answer = decode_timestamp_response(response)
     except (ValueError, TypeError) as exc:
         raise TimestampError(f"The answer is not a timestamp response ({exc}).") from None
-    if answer.status not in (0, 1):  # granted, granted with modifications
+    if answer.status != 0:  # granted (rfc3161-client refuses "with modifications" too)
         said = "; ".join(answer.status_string) or "no reason given"
         raise TimestampError(f"The TSA refused (status {answer.status}: {said}).")
     if not roots:

@@ -61,3 +61,14 @@ def test_a_leaf_cannot_pass_for_a_node():
     assert merkle.leaf_hash((a + b).hex()) != merkle.node_hash(a, b)
     with pytest.raises(ValueError):
         merkle.root_of([])
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5, 6, 7, 8, 9, 12, 16, 17, 31, 33, 100])
+def test_levels_give_the_same_root_and_paths_as_the_rfcs_definition(n):
+    given = leaves(n)
+    tree = merkle.levels(given)
+    assert tree[-1] == [reference_root(given)]
+    for index in range(n):
+        assert merkle.path_in(tree, index) == merkle.inclusion_path(given, index)
+    with pytest.raises(ValueError):
+        merkle.path_in(tree, n)

@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import reverse
 
 from evidence import access
-from evidence.files import bagging
+from evidence.files import bagging, custody
 from evidence.models import EvidenceLink
 from evidence.tests.test_restricted_items import named
 from tests.security.restricted import ingest
@@ -78,8 +78,9 @@ def test_the_admin_withholds_the_hashes_that_would_confirm_a_withheld_value(
     researcher, other_researcher, tmp_path
 ):
     """A withheld event's hash covers its full details: shown, a guess of the restricted
-    code (or the protected file name) could be checked against it, and against the next
-    event's previous hash. The item page, the custody log's list and its record."""
+    code (or the protected file name) could be checked against it, against the next
+    event's previous hash, and against every later hash (each covers the one before).
+    The item page, the custody log's list and its record."""
     from evidence.admin.records import WITHHELD_HASH
     from evidence.models import CustodyEvent
 
@@ -89,7 +90,8 @@ def test_the_admin_withholds_the_hashes_that_would_confirm_a_withheld_value(
     EvidenceLink.objects.create(item=shared, incident=restricted)
     bagging.export_bag([restricted], tmp_path / "bag", by=other_researcher)
     bagging.export_bag([restricted], tmp_path / "bag2", by=other_researcher)  # one after it
-    events = list(shared.custody_events.order_by("sequence"))
+    viewed = custody.record(shared, CustodyEvent.Action.VIEWED, actor=other_researcher)
+    events = list(shared.custody_events.order_by("sequence"))[:-1]
     exported, following = events[-2], events[-1]
     assert (
         restricted.code in str(exported.details) and following.previous_hash == exported.event_hash
@@ -105,12 +107,14 @@ def test_the_admin_withholds_the_hashes_that_would_confirm_a_withheld_value(
     client.force_login(researcher)
     for page in pages:
         text = client.get(page).content.decode()
-        assert exported.event_hash[:16] not in text, page
+        # Nor any later hash: the next event's covers the withheld one's just as well.
+        for later in (exported, following, viewed):
+            assert later.event_hash[:16] not in text, page
         assert WITHHELD_HASH in text, page
     item_page = client.get(pages[0]).content.decode()
-    assert opened.event_hash in item_page  # the rest of the chain is shown
+    assert opened.event_hash in item_page  # the chain before it is shown
     client.force_login(other_researcher)  # who may see the incident sees every hash
     for page in pages:
         text = client.get(page).content.decode()
         assert exported.event_hash[:16] in text and WITHHELD_HASH not in text, page
-    assert CustodyEvent.objects.filter(item=shared).count() == len(events)
+    assert CustodyEvent.objects.filter(item=shared).count() == len(events) + 1

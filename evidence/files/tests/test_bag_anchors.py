@@ -104,7 +104,26 @@ def test_verify_bag_checks_everything_and_says_what_it_proves(case, anchored, tm
         assert f"{item.code} custody: " in text and "one unbroken chain" in text
         assert f"{item.code} anchor: event " in text
     assert f"{anchored.code} tsa-1.tsr: CN=" in text and "compare it with the root" in text
+    for item in (case["crater"], case["wide"], case["interview"]):
+        assert f"{item.code} original: the bytes the log received (SHA-256 " in text
+    assert "OK: every check above passed.\nThe timestamps were verified under the CA" in text
+
+
+def test_verify_bag_with_the_tsas_own_roots(case, anchored, authority, tmp_path):
+    out = tmp_path / "bag"
+    export("--incident", case["incident"].code, "--user", "researcher", str(out))
+    out_text = io.StringIO()
+    call_command("verify_bag", str(out), "--tsa-ca", str(authority.root_pem_path), stdout=out_text)
+    text = out_text.getvalue()
+    assert "verified under the CA certificates given" in text
     assert text.rstrip().endswith("OK: every check above passed.")
+    other = make_authority(tmp_path / "other")
+    with pytest.raises(CommandError):  # a bag's token is not trusted under another root
+        call_command(
+            "verify_bag", str(out), "--tsa-ca", str(other.root_pem_path), stdout=io.StringIO()
+        )
+    with pytest.raises(CommandError, match="cannot be read"):
+        call_command("verify_bag", str(out), "--tsa-ca", str(tmp_path / "none.pem"))
 
 
 def test_a_bag_verifies_with_no_database_at_all(case, anchored, tmp_path):
@@ -141,7 +160,7 @@ def test_protected_details_withheld_are_linked_not_recomputed(case, anchored, tm
     export("--incident", case["incident"].code, "--user", "researcher", str(out))
     text, error = verify_bag(out)
     assert error is None, text
-    assert "with protected details withheld: linked, not recomputed" in text
+    assert "had protected details withheld: linked, their content not recomputed" in text
 
 
 # --- What verify_bag catches ------------------------------------------------------------------

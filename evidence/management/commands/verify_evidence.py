@@ -13,6 +13,8 @@ problem and exits with status 1:
     ANCHOR-ROOT A-<n> stored <root> leaves give <root>
     ANCHOR-LINK A-<n> does not name the root of the anchor before it
     ANCHOR-TOKEN A-<n> <TSA URL>: <why the timestamp no longer verifies>
+    ANCHOR-LATE A-<n> made <time> but timestamped <time> by <TSA URL>
+    ANCHOR-UNSTAMPED A-<n> made <time>: no valid token
 
 The custody log is the reference (``evidence/files/fixity.py``): the hash the item's
 ``received`` event names must be the row's hash, or the row was pointed at
@@ -32,9 +34,11 @@ at event <n>``.
 
 Every anchored head of each item checked (``evidence.files.anchoring``) must still be
 the event at that place in its chain: a chain rebuilt or cut short after it was
-anchored is an ``ANCHOR-MISMATCH`` (``-``: the event is gone). The anchors of the items
-checked (every anchor, when no code is given) are checked too: the root recomputed from
-their leaves, each naming the root before it, each token verified again offline.
+anchored is an ``ANCHOR-MISMATCH`` (``-``: the event is gone). Every anchor is checked
+too, whichever items are named: its root recomputed from its leaves, its naming the root
+before it, each token verified again offline under the roots trusted now
+(``TRACKER_TSA_CA_FILE``), a token signed more than a day after its anchor (``ANCHOR-LATE``)
+and, with TSAs configured, an anchor a day old without one (``ANCHOR-UNSTAMPED``).
 
 A broken chain gets its ``verified`` event too. Appending repairs nothing and
 hides nothing: the new event links to the last stored hash, so the break stays
@@ -93,10 +97,8 @@ class Command(BaseCommand):
                 found = fixity.verify(item, received[item.pk], chains[item.pk])
                 problems += self.report(found, options["verbosity"])
                 checked += 1
-        anchors = Anchor.objects.order_by("pk")
-        if codes:
-            anchors = anchors.filter(leaves__item__code__in=codes).distinct()
-        problems += self.lines(anchoring.anchor_problems(anchors.iterator()))
+        # Every anchor, whichever items were named: a leaf removed names no item.
+        problems += self.lines(anchoring.anchor_problems(Anchor.objects.order_by("pk")))
         if problems:
             raise CommandError(f"{problems} problem(s) in {checked} items.")
         self.stdout.write(f"OK {checked} items")
