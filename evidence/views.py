@@ -32,7 +32,6 @@ from django.views.decorators.http import require_safe
 from evidence import access
 from evidence.files import anchoring, custody, fixity, sniffing, storage
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
-from evidence.visibility import hidden_incident_codes
 from tracker.accounts.security import client_ip
 
 log = logging.getLogger("evidence.access")
@@ -429,29 +428,21 @@ def bundle_download(request: HttpRequest, path: Path, key: str, filename: str) -
     return attachment(FileResponse(stream, content_type=OCTET_STREAM), filename)
 
 
-PROOF_WITHHELD = (
-    "This item's custody log holds details you may not see (protected identity, or a "
-    "restricted incident), and its anchored hash would let a guess of them be checked. "
-    "Ask someone who may see them for the proof.\n"
-)
-
-
 @require_safe
 def anchor_proof(request: HttpRequest, code: str) -> HttpResponseBase:
     """The item's newest anchored chain head and its inclusion proof, as a JSON download,
-    for a user who may see the item and every detail of its custody log (the head's hash
-    covers them all: ``access.first_withheld``)."""
+    for a user who may see the item and every detail of its custody log
+    (``anchoring.proof_for``)."""
     if reason := access.account_refusal(request.user):
         _log_refusal(request, code, "anchor proof", reason)
         raise PermissionDenied
     item = access.visible_items(request.user, EvidenceItem.objects.filter(code=code)).first()
     if item is None:
         raise Http404("No evidence item has this code.")
-    events = item.custody_events.order_by("sequence").only("sequence", "details")
-    shown = access.file_name_shown(item, request.user.has_perm(access.VIEW_PROTECTED))
-    if access.first_withheld(events, shown, hidden_incident_codes(request.user)) is not None:
-        return HttpResponse(PROOF_WITHHELD, status=403, content_type="text/plain; charset=utf-8")
-    found = anchoring.proof(item)
+    try:
+        found = anchoring.proof_for(request.user, item)
+    except anchoring.ProofWithheld as exc:
+        return HttpResponse(f"{exc}\n", status=403, content_type="text/plain; charset=utf-8")
     if found is None:
         raise Http404("This item's custody has not been anchored yet.")
     body = json.dumps(found, indent=2, ensure_ascii=False) + "\n"

@@ -30,9 +30,11 @@ from django.db.models import F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from evidence import access
 from evidence.files import merkle, timestamping
 from evidence.files.bag_records import utc
 from evidence.models import Anchor, AnchorLeaf, AnchorToken, CustodyEvent, EvidenceItem
+from evidence.visibility import hidden_incident_codes
 
 log = logging.getLogger(__name__)
 BATCH = 2000
@@ -240,6 +242,28 @@ def granted(made: Anchor) -> list[AnchorToken]:
 def proof(item: EvidenceItem) -> dict[str, Any] | None:
     """``item``'s newest anchored head and its inclusion proof; None if never anchored."""
     return proofs([item])[item.pk]
+
+
+PROOF_WITHHELD = (
+    "This item's custody log holds details you may not see (protected identity, or a "
+    "restricted incident), and its anchored hash would let a guess of them be checked. "
+    "Ask someone who may see them for the proof."
+)
+
+
+class ProofWithheld(Exception):
+    """The proof would let its reader check guesses of what the log withholds from them."""
+
+
+def proof_for(user, item: EvidenceItem) -> dict[str, Any] | None:
+    """``proof(item)`` for ``user``, who may see the item (every face checks that first):
+    refused (``ProofWithheld``) when any detail of its log is withheld from them, since
+    the head's hash covers every detail (``access.first_withheld``)."""
+    events = item.custody_events.order_by("sequence").only("sequence", "details")
+    shown = access.file_name_shown(item, user.has_perm(access.VIEW_PROTECTED))
+    if access.first_withheld(events, shown, hidden_incident_codes(user)) is not None:
+        raise ProofWithheld(PROOF_WITHHELD)
+    return proof(item)
 
 
 def proofs(items: Iterable[EvidenceItem]) -> dict[int, dict[str, Any] | None]:

@@ -15,7 +15,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from evidence import access, intake, links
-from evidence.files import bag_records
+from evidence.files import anchoring, bag_records
 from evidence.forms import ItemDetailsForm
 from evidence.models import EvidenceItem, EvidenceLink
 from evidence.visibility import hidden_incident_codes, visible_to
@@ -234,6 +234,29 @@ class EvidenceViews(mixins.ListModelMixin, ApiViews):
         hidden = hidden_incident_codes(request.user)
         record = bag_records.custody_record(item, include_protected=shown, hidden_incidents=hidden)
         return self.tagged(without_oracle(record))
+
+    @extend_schema(
+        responses={
+            200: OpenApiTypes.OBJECT,
+            403: OpenApiResponse(description="The log holds details withheld from the caller."),
+            404: OpenApiResponse(description="No such item, or not anchored yet."),
+        }
+    )
+    @action(detail=True, methods=["get"], url_path="anchor")
+    def anchor(self, request, code=None):
+        """The item's newest anchored custody head and its Merkle inclusion proof, with the
+        anchor's root and its RFC 3161 timestamps (as the court bundle carries it); refused
+        if the log holds details the caller may not see (the head's hash covers them)."""
+        if not request.user.has_perm(VIEW_CUSTODY):
+            raise exceptions.PermissionDenied("This account may not view the custody log.")
+        item = self.get_object()
+        try:
+            found = anchoring.proof_for(request.user, item)
+        except anchoring.ProofWithheld as exc:
+            raise exceptions.PermissionDenied(str(exc)) from None
+        if found is None:
+            raise exceptions.NotFound("This item's custody has not been anchored yet.")
+        return self.tagged(found)
 
     @extend_schema(request=TransitionSerializer, responses={201: TransitionDoneSerializer})
     @action(detail=True, methods=["post"], required_scope=Scope.REVIEW)

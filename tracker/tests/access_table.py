@@ -121,6 +121,8 @@ PROJECT: list[Row] = [
     Row("api:evidence-detail",              url("api:evidence-detail", code("testimony")), API_200, note="protected: without its files and file name"),
     Row("api:evidence-detail",              url("api:evidence-detail", fixed("EV-999999")), API_404, note="unknown"),
     Row("api:evidence-custody",             url("api:evidence-custody", code("photo")),   API_200),
+    Row("api:evidence-anchor",              url("api:evidence-anchor", code("photo")),    API_200),
+    Row("api:evidence-anchor",              url("api:evidence-anchor", code("testimony")), (401, 403, 403, 403, 403), note="protected: its head's hash covers the withheld file name"),
     Row("api:evidence-transitions",         url("api:evidence-transitions", code("photo")), (401, 403, 400, 400, 400), method="POST", note="no action named"),
     Row("api:evidence-list",                url("api:evidence-list"),                     (401, 403, 400, 400, 400), method="POST", note="an upload without a file"),
     Row("api:evidence-stream",              url("api:evidence-stream"),                   (401, 403, 415, 415, 415), method="POST", note="a form, not a streamed body"),
