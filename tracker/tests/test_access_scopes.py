@@ -32,6 +32,7 @@ SCOPES = {
     ("api:evidence-stream",                "POST"): Scope.WRITE,
     ("api:evidence-detail",                "GET"):  Scope.READ,
     ("api:evidence-custody",               "GET"):  Scope.READ,
+    ("api:evidence-anchor",                "GET"):  Scope.READ,
     ("api:evidence-transitions",           "POST"): Scope.REVIEW,
     ("api:force-list",                     "GET"):  Scope.READ,
     ("api:force-detail",                   "GET"):  Scope.READ,
