@@ -70,5 +70,9 @@ def test_levels_give_the_same_root_and_paths_as_the_rfcs_definition(n):
     assert tree[-1] == [reference_root(given)]
     for index in range(n):
         assert merkle.path_in(tree, index) == merkle.inclusion_path(given, index)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=f"leaf {n} is not in a tree of {n}"):
         merkle.path_in(tree, n)
+    with pytest.raises(ValueError, match=f"leaf {n} is not in a tree of {n}"):
+        merkle.inclusion_path(given, n)
+    with pytest.raises(ValueError):
+        merkle.inclusion_path(given, -1)

@@ -172,3 +172,19 @@ def test_an_anchor_that_does_not_name_the_root_before_it_is_reported(researcher)
 
 def custody_json(details: dict) -> str:
     return json.dumps(details)
+
+
+def test_mismatches_are_listed_by_item_then_anchor(researcher):
+    first, second = ingest_text(researcher, 1), ingest_text(researcher, 2)
+    anchoring.anchor()
+    for item in (second, first):
+        custody.record(item, CustodyEvent.Action.VIEWED, actor=researcher)
+    anchoring.anchor()
+    with triggers_dropped():
+        raw("DELETE FROM evidence_custodyevent WHERE item_id IN (%s, %s)", [first.pk, second.pk])
+
+    lines = anchoring.mismatches([second.pk, first.pk])
+
+    named = [(line.split()[1], int(line.rsplit("anchor A-", 1)[1].rstrip(")"))) for line in lines]
+    assert named == sorted(named) and len(named) == 4
+    assert [code for code, _ in named] == [first.code] * 2 + [second.code] * 2
