@@ -295,3 +295,97 @@ def test_a_hostile_value_is_named_but_cut_short(check, value, message):
     with pytest.raises(ValueError) as refused:
         check(value)
     assert str(refused.value) == message
+
+
+@pytest.mark.parametrize("area", ["items", "originals", "anchors"])
+def test_anything_in_the_bag_that_export_json_does_not_list_is_named(bag, area):
+    (bag / "data" / area / "EV-000099").mkdir()
+    report = checked(bag)
+    assert f"PROBLEM {area}/EV-000099: in the bag but not listed in export.json" in report.lines
+
+
+def test_an_area_the_bag_lacks_does_not_stop_the_others_being_looked_at(bag):
+    shutil.rmtree(bag / "data" / "originals")
+    edit(bag, "export.json", lambda d: [item.update(original=None) for item in d["items"]])
+    (bag / "data" / "anchors" / "A-7").mkdir()
+    report = checked(bag)
+    assert problems(report) == ["PROBLEM anchors/A-7: in the bag but not listed in export.json"]
+
+
+def test_a_bag_without_anchoring_or_its_count_is_read_as_one_that_proves_nothing(bag):
+    edit(bag, "export.json", lambda d: d["anchoring"].pop("items_anchored"))
+    assert problems(checked(bag)) == []
+    for code in ("EV-000001", "EV-000002"):
+        edit(bag, f"items/{code}/anchor.json", lambda d: d.clear() or d.update(anchored=False))
+    edit(bag, "export.json", lambda d: d.pop("anchoring"))
+    shutil.rmtree(bag / "data" / "anchors")
+    assert problems(checked(bag)) == []
+
+
+def test_a_count_of_anchored_items_that_does_not_add_up_is_named(bag):
+    edit(bag, "export.json", lambda d: d["anchoring"].update(items_anchored=5))
+    assert "PROBLEM export.json counts 5 items anchored, the bag proves 2" in checked(bag).lines
+
+
+def test_the_first_line_says_what_fixity_covered(bag):
+    report = checked(bag)
+    oxum = bagit.Bag(str(bag)).info["Payload-Oxum"]
+    assert report.lines[0] == (
+        f"bag: valid BagIt 0.97, {oxum} (bytes.files); every payload file matches sha256 manifests"
+    )
+
+
+def test_a_timestamp_line_names_the_bags_ca_to_compare(bag, authority):
+    ca = timestamping.load_pem(authority.root_pem)[0]
+    fingerprint = hashlib.sha256(ca.public_bytes(bag_check.Encoding.DER)).hexdigest()
+    line = next(line for line in checked(bag).lines if line.startswith("A-1 tsa-1.tsr: "))
+    assert line.endswith(
+        f"verified under tsa-1-ca.pem, the bag's CA {ca.subject.rfc4514_string()} "
+        f"(SHA-256 fingerprint {fingerprint}): compare it with the root the TSA publishes"
+    )
+
+
+@pytest.mark.parametrize(
+    ("check", "value", "message"),
+    [
+        (bag_check._dict, [], "expected an object, found list"),
+        (bag_check._list, {}, "expected a list, found dict"),
+    ],
+)
+def test_a_record_of_the_wrong_shape_is_named(check, value, message):
+    with pytest.raises(ValueError) as refused:
+        check(value)
+    assert str(refused.value) == message
+
+
+def test_an_item_whose_records_cannot_be_read_is_named_and_the_others_checked(bag):
+    (bag / "data" / "items" / "EV-000001" / "custody.json").write_text("[]")
+    report = checked(bag)
+    assert (
+        "PROBLEM the bag's records cannot be read: expected an object, found list" in report.lines
+    )
+    assert any(line.startswith("EV-000002 custody: 3 events") for line in report.lines)
+
+
+def test_each_line_says_exactly_what_was_proved(bag):
+    lines = checked(bag).lines
+    log = json.loads((bag / "data" / "items" / "EV-000001" / "custody.json").read_text())
+    proof = json.loads((bag / "data" / "items" / "EV-000001" / "anchor.json").read_text())
+    received, root = log["events"][1]["observed_sha256"], proof["root"]
+    tokens = [line for line in lines if line.startswith("A-1 tsa-")]
+    stamps = "; ".join(
+        "timestamped " + line.split(" at ", 1)[1].split(" (serial")[0] + " by CN=Test TSA"
+        for line in tokens
+    )
+    assert "EV-000001 custody: 3 events, one unbroken chain" in lines
+    assert f"EV-000001 original: the bytes the log received (SHA-256 {received[:16]}…)" in lines
+    assert (
+        f"EV-000001 anchor: event 3 (the chain's head then) is leaf 1 of 3 under A-1's root "
+        f"{root[:16]}… ({stamps})"
+    ) in lines
+    assert all(line.startswith(f"A-1 tsa-{k}.tsr: CN=Test TSA signed root {root[:16]}… at ")
+               for k, line in enumerate(tokens, start=1))  # fmt: skip
+    edit(bag, "anchors/A-1/anchor.json", lambda d: d.update(timestamps=[]))
+    assert f"A-1: root {root[:16]}… was not timestamped (no TSA answered or none set)" in (
+        checked(bag).lines
+    )
