@@ -76,3 +76,26 @@ def test_levels_give_the_same_root_and_paths_as_the_rfcs_definition(n):
         merkle.inclusion_path(given, n)
     with pytest.raises(ValueError):
         merkle.inclusion_path(given, -1)
+
+
+def test_each_refusal_says_why():
+    given = leaves(5)
+    path = merkle.inclusion_path(given, 4)
+    with pytest.raises(ValueError) as refused:
+        merkle.root_from_path(given[4], 5, 5, path)
+    assert str(refused.value) == "leaf 5 is not in a tree of 5"
+    with pytest.raises(ValueError) as refused:
+        merkle.root_from_path(given[4], 4, 5, [*path, path[0]])
+    assert str(refused.value) == "the path is longer than the tree is deep"
+    with pytest.raises(ValueError) as refused:
+        merkle.root_from_path(given[4], 4, 5, path[:-1] if len(path) > 1 else [])
+    assert str(refused.value) == "the path is shorter than the tree is deep"
+    with pytest.raises(ValueError) as refused:
+        merkle.levels([])
+    assert str(refused.value) == "a tree needs at least one leaf"
+    with pytest.raises(ValueError) as refused:
+        merkle.inclusion_path(given, 5)
+    assert str(refused.value) == "leaf 5 is not in a tree of 5"
+    with pytest.raises(ValueError) as refused:
+        merkle.path_in(merkle.levels(given), 5)
+    assert str(refused.value) == "leaf 5 is not in a tree of 5"

@@ -323,3 +323,85 @@ def test_an_unreadable_ca_file_is_a_clear_failure(researcher, tsa, tmp_path):
     with trusting(tsa.url, ca=tmp_path / "absent.pem"):
         (failure,) = anchoring.timestamp()
     assert "cannot be read" in failure
+
+
+# --- Late and missing timestamps, and what a proof holds ---------------------------------------
+
+
+def test_an_anchor_timestamped_a_day_late_is_reported(researcher, tsa, authority):
+    from datetime import timedelta
+
+    ingest_text(researcher)
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        made = anchoring.anchor()
+        Anchor.objects.filter(pk=made.pk).update(made_at=made.made_at - timedelta(days=2))
+        assert anchoring.timestamp() == []
+        made.refresh_from_db()
+        (line,) = anchoring.anchor_problems([made])
+    assert line.startswith(f"ANCHOR-LATE {made.code} made ") and f"by {tsa.url}" in line
+    Anchor.objects.filter(pk=made.pk).update(made_at=made.made_at + timedelta(days=1, hours=23))
+    made.refresh_from_db()
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        assert anchoring.anchor_problems([made]) == []  # within a day: not late
+
+
+def test_an_anchor_left_without_a_token_is_reported_after_a_day(researcher, tsa, authority):
+    from datetime import timedelta
+
+    ingest_text(researcher)
+    made = anchoring.anchor()
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        soon = made.made_at + timedelta(hours=23)
+        assert anchoring.anchor_problems([made], now=soon) == []
+        later = made.made_at + timedelta(days=1, seconds=1)
+        assert anchoring.anchor_problems([made], now=later) == [
+            f"ANCHOR-UNSTAMPED {made.code} made {made.made_at.isoformat()}: no valid token"
+        ]
+        Anchor.objects.filter(pk=made.pk).update(made_at=made.made_at - timedelta(days=2))
+        made.refresh_from_db()
+        (line,) = anchoring.anchor_problems([made])  # now, by default
+        assert line.startswith(f"ANCHOR-UNSTAMPED {made.code}")
+    with override_settings(TRACKER_TSA_URLS=[]):  # no TSA: nothing to wait for
+        assert anchoring.anchor_problems([made], now=later) == []
+
+
+def test_each_failed_token_counts_its_own_attempts(researcher, tsa, authority):
+    first = ingest_text(researcher, 1)
+    anchoring.anchor()
+    from evidence.files import custody
+    from evidence.models import CustodyEvent
+
+    custody.record(first, CustodyEvent.Action.VIEWED, actor=researcher)
+    anchoring.anchor()
+    tsa.mode = "error"
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        assert len(anchoring.timestamp()) == 2
+    assert sorted(AnchorToken.objects.values_list("attempts", flat=True)) == [1, 1]
+    asked = {t.pk: t.asked_at for t in AnchorToken.objects.all()}
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        anchoring.timestamp()
+    assert sorted(AnchorToken.objects.values_list("attempts", flat=True)) == [2, 2]
+    assert all(t.asked_at > asked[t.pk] for t in AnchorToken.objects.all())
+
+
+def test_a_proof_holds_the_anchor_and_each_timestamp(researcher, tsa, authority):
+    item = ingest_text(researcher)
+    with trusting(tsa.url, ca=authority.root_pem_path):
+        made = anchoring.anchor()
+        anchoring.timestamp()
+    token = made.tokens.get()
+    found = anchoring.proof(item)
+    assert set(found) == {
+        "item", "anchor", "anchored_at", "sequence", "head_hash", "leaf", "index", "size",
+        "path", "root", "previous_root", "timestamps", "method",
+    }  # fmt: skip
+    assert found["anchored_at"] == made.made_at.isoformat() and found["previous_root"] == ""
+    assert found["timestamps"] == [
+        {
+            "tsa": tsa.url,
+            "signed_by": token.tsa_name,
+            "time": token.gen_time.isoformat(),
+            "serial": token.serial,
+        }
+    ]
+    assert found["method"] == anchoring.PROOF_METHOD
