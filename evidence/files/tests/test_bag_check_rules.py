@@ -389,3 +389,19 @@ def test_each_line_says_exactly_what_was_proved(bag):
     assert f"A-1: root {root[:16]}… was not timestamped (no TSA answered or none set)" in (
         checked(bag).lines
     )
+
+
+def test_a_link_rewritten_with_its_hash_recomputed_is_still_a_break(bag):
+    """Event 2 names another event before it, and its own hash is recomputed to match: its
+    hash checks, its link does not, and the chain is not called unbroken."""
+
+    def relink(data):
+        event = data["events"][1]
+        event["previous_hash"] = "0" * 64
+        event["event_hash"] = custody.payload_digest(bag_check.event_payload("EV-000001", event))
+
+    edit(bag, "items/EV-000001/custody.json", relink)
+    report = checked(bag)
+    assert "PROBLEM EV-000001 custody: event 2 does not follow the one before it" in report.lines
+    assert "PROBLEM EV-000001 custody: event 2 does not match its hash" not in report.lines
+    assert not any(line.startswith("EV-000001 custody: ") for line in report.lines)
