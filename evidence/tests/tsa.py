@@ -247,3 +247,12 @@ class _Handler(BaseHTTPRequestHandler):
         except (subprocess.CalledProcessError, ValueError, LookupError) as e:
             return self._send(400, b"bad TimeStampReq: " + (getattr(e, "stderr", b"") or b"?"))
         return self._send(200, reply, REPLY_TYPE)
+
+
+def trusting(*urls: str, ca, timeout: int = 5):
+    """Settings naming these TSAs and the CA file their tokens must verify under."""
+    from django.test import override_settings
+
+    return override_settings(
+        TRACKER_TSA_URLS=list(urls), TRACKER_TSA_CA_FILE=str(ca), TRACKER_TSA_TIMEOUT=timeout
+    )

@@ -17,6 +17,7 @@ from evidence.files.tests.bag_helpers import CONTACT, INTERVIEW, NOTES, REAL_NAM
 from evidence.models import Testimony as WitnessTestimony  # a "Test*" name is collected
 from evidence.models import Witness
 from evidence.tests.files import make_jpeg
+from evidence.tests.tsa import LocalTSA, make_authority
 from tracker.models import Attribution, DatePrecision, Incident, TargetType
 from tracker.tests import factories as f
 
@@ -87,3 +88,24 @@ def case(researcher):
         "interview": interview,
         "unrelated": unrelated,
     }
+
+
+# --- A Time-Stamping Authority on loopback (evidence.tests.tsa), for trusted time ----------
+
+
+@pytest.fixture(scope="module")
+def authority(tmp_path_factory):
+    """A test CA and its TSA certificate: the roots the tracker trusts in these tests."""
+    return make_authority(tmp_path_factory.mktemp("tsa") / "ca")
+
+
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory):
+    """Another CA (an attacker's own): its TSA's tokens are genuine, not under our roots."""
+    return make_authority(tmp_path_factory.mktemp("tsa") / "stranger")
+
+
+@pytest.fixture
+def tsa(authority):
+    with LocalTSA(authority) as server:
+        yield server

@@ -19,7 +19,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
-from django.test import override_settings
 from django.urls import reverse
 from rfc3161_client import HashAlgorithm, TimestampRequestBuilder
 
@@ -30,28 +29,11 @@ from evidence.files.tests.test_bag_anchors import edit_json, resealed, verify_ba
 from evidence.files.tests.test_custody import ingest_text, raw, triggers_dropped
 from evidence.models import Anchor, AnchorLeaf, CustodyEvent
 from evidence.tests.test_restricted_items import as_user, ingest, named
-from evidence.tests.tsa import LocalTSA, _children, make_authority
+from evidence.tests.tsa import LocalTSA, _children, trusting
 from tracker.models import Sensitivity
 from tracker.tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    return make_authority(tmp_path_factory.mktemp("tsa") / "ca")
-
-
-@pytest.fixture(scope="module")
-def stranger(tmp_path_factory):
-    """An attacker's own CA: same subject names as ours (make_authority names them alike)."""
-    return make_authority(tmp_path_factory.mktemp("tsa") / "stranger")
-
-
-def trusting(url: str, ca: Path, timeout: int = 5):
-    return override_settings(
-        TRACKER_TSA_URLS=[url], TRACKER_TSA_CA_FILE=str(ca), TRACKER_TSA_TIMEOUT=timeout
-    )
 
 
 def roots_of(ca) -> list:
@@ -60,7 +42,7 @@ def roots_of(ca) -> list:
 
 @pytest.fixture
 def bag(case, authority, tmp_path) -> Path:
-    with LocalTSA(authority) as tsa, trusting(tsa.url, authority.root_pem_path):
+    with LocalTSA(authority) as tsa, trusting(tsa.url, ca=authority.root_pem_path):
         anchoring.anchor()
         assert anchoring.timestamp() == []
     out = tmp_path / "bag"
@@ -267,7 +249,7 @@ def test_a_token_swapped_for_another_cas_in_the_database_is_reported(
     certificate stored beside it,
     not under TRACKER_TSA_CA_FILE: whoever rewrites the rows brings their own CA."""
     ingest_text(researcher)
-    with LocalTSA(authority) as tsa, trusting(tsa.url, authority.root_pem_path):
+    with LocalTSA(authority) as tsa, trusting(tsa.url, ca=authority.root_pem_path):
         made = anchoring.anchor()
         assert anchoring.timestamp() == []
         with LocalTSA(stranger) as other:

@@ -25,11 +25,6 @@ from evidence.tests.tsa import LocalTSA, make_authority
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    return make_authority(tmp_path_factory.mktemp("tsa") / "ca")
-
-
 @pytest.fixture
 def anchored(case, authority):
     """The case anchored and timestamped by the local TSA."""

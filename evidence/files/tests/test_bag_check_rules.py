@@ -19,11 +19,6 @@ OK = "OK"
 
 
 @pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    return make_authority(tmp_path_factory.mktemp("tsa") / "ca")
-
-
-@pytest.fixture(scope="module")
 def built(tmp_path_factory, authority) -> Path:
     """Two items, each with an original and a chain of three events, one anchor over
     both heads timestamped twice by the local TSA; the bag sealed."""

@@ -18,34 +18,11 @@ from evidence import jobs as evidence_jobs
 from evidence.files import anchoring, timestamping
 from evidence.files.tests.test_custody import ingest_text, raw
 from evidence.models import Anchor, AnchorToken
-from evidence.tests.tsa import LocalTSA, make_authority
+from evidence.tests.tsa import LocalTSA, make_authority, trusting
 from tracker import jobs
 from tracker.models import Job
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="module")
-def authority(tmp_path_factory):
-    return make_authority(tmp_path_factory.mktemp("tsa") / "ca")
-
-
-@pytest.fixture(scope="module")
-def stranger(tmp_path_factory):
-    """Another CA: its TSA's tokens are genuine, but not under the roots we trust."""
-    return make_authority(tmp_path_factory.mktemp("tsa") / "other")
-
-
-@pytest.fixture
-def tsa(authority):
-    with LocalTSA(authority) as server:
-        yield server
-
-
-def trusting(*urls: str, ca: Path, timeout: int = 5):
-    return override_settings(
-        TRACKER_TSA_URLS=list(urls), TRACKER_TSA_CA_FILE=str(ca), TRACKER_TSA_TIMEOUT=timeout
-    )
 
 
 def openssl_verifies(token: AnchorToken, ca_pem: Path, folder: Path) -> str:
