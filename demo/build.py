@@ -23,6 +23,7 @@ from django.contrib.auth.models import Group, User
 from django.db import models, transaction
 
 from demo import data
+from demo.grades import GradeSteps
 from demo.items import LOCAL, PLACE_SPECS, DuplicateFile, EvidenceSteps, decimal6
 from evidence.files import storage
 from evidence.models import EvidenceItem, FlightObservation, Witness
@@ -152,7 +153,7 @@ def _truncate(moment: datetime, precision: str) -> datetime:
     return moment.replace(second=0, microsecond=0, **replace)
 
 
-class _Case(EvidenceSteps):
+class _Case(EvidenceSteps, GradeSteps):
     """The records of one build, kept so that later steps can refer to earlier ones."""
 
     def __init__(self) -> None:
@@ -173,7 +174,9 @@ class _Case(EvidenceSteps):
         self.add_evidence()
         self._attributions()
         self._cite_evidence()
+        self._disagreements()
         self._review()
+        self._proposals()
 
     def _review(self) -> None:
         """Some work already under review, so the queue and the states show something.

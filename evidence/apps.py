@@ -7,5 +7,7 @@ class EvidenceConfig(AppConfig):
 
     def ready(self) -> None:
         from evidence import jobs, visibility  # noqa: F401 - jobs: the background work's handlers
+        from evidence.corroboration import decisions
 
         visibility.connect()
+        decisions.connect()

@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from evidence import access, intake
 from evidence.capture import capturing
+from evidence.corroboration import decisions
 from evidence.files import (
     anchoring,
     bagging,
@@ -421,6 +422,19 @@ def anchor_now() -> str:
     if not settings.TRACKER_TSA_URLS:
         return f"{done} (no TSA configured: not timestamped)."
     return f"{done}; every anchor timestamped."
+
+
+# --- Proposed grades -------------------------------------------------------------------------
+
+
+@jobs.handler(Job.Kind.GRADE)
+def grade(job: Job) -> str:
+    """The incident's proposed grade computed again (``evidence.corroboration``); its own
+    grade, the reviewer's decision, is not touched."""
+    incident = Incident.objects.filter(code=job.target).first()
+    if incident is None:
+        return f"{job.target}: no such incident any more."
+    return decisions.recompute_now(incident)
 
 
 # --- Capture by link ------------------------------------------------------------------------

@@ -58,6 +58,9 @@ EDITABLE_BY_AUTHOR = frozenset({S.DRAFT, S.CHANGES_REQUESTED, S.SUBMITTED})
 ATTRIBUTION_PENDING = frozenset({S.DRAFT, S.SUBMITTED, S.CHANGES_REQUESTED})
 EVIDENCE_DONE = frozenset({S.VERIFIED, S.PUBLISHED})
 WORKFLOW_REASON = "workflow:"  # history entries written by transition(), not edits
+# Review acts that change no state, in the same log: a reviewer's decision on an
+# incident's proposed grade (``evidence.corroboration.decisions``).
+GRADE_ACTIONS = {"accept_grade": "accepted the proposed grade", "set_grade": "set the grade"}
 AUDIT_STAMPS = ("updated_at", "updated_by", "status")  # not edits of content
 
 
@@ -96,7 +99,7 @@ def last_submitted_at(record):
         ReviewEvent.objects.filter(
             content_type=ContentType.objects.get_for_model(record),
             object_id=record.pk,
-            to_status=S.SUBMITTED,
+            action=Action.SUBMIT,
         )
         .order_by("-at")
         .values_list("at", flat=True)
@@ -115,7 +118,12 @@ def review_events(record) -> list[tuple[ReviewEvent, str]]:
         object_id=record.pk,
     ).select_related("actor")
     return [
-        (event, Action(event.action).label.lower() if event.action in RULES else event.action)
+        (
+            event,
+            Action(event.action).label.lower()
+            if event.action in RULES
+            else GRADE_ACTIONS.get(event.action, event.action),
+        )
         for event in events
     ]
 

@@ -46,7 +46,7 @@ class IncidentLinkInline(LockedWithParentInline, kit.TabularInline):
     fk_name = "item"
     extra = 0
     autocomplete_fields = ("incident",)
-    fields = ("incident", "relevance", "relied_on")
+    fields = ("incident", "relevance", "relied_on", "killed_min", "killed_max")
     verbose_name_plural = "incidents this item concerns"
 
     def get_queryset(self, request):

@@ -14,6 +14,7 @@ from evidence.models.items import (
     PhotoMetadata,
     SatelliteImage,
 )
+from evidence.models.proposals import GradeProposal
 from evidence.models.recordings import AudioMetadata, VideoMetadata
 from evidence.models.witnesses import Testimony, Witness
 
@@ -33,6 +34,7 @@ __all__ = [
     "FlightLog",
     "FlightMatch",
     "FlightObservation",
+    "GradeProposal",
     "PhotoMetadata",
     "SatelliteImage",
     "Testimony",

@@ -182,6 +182,14 @@ class EvidenceLink(models.Model):
     relied_on = models.BooleanField(
         default=True, help_text="Untick if the finding does not rest on this item."
     )
+    # What this item reports of the dead, when it reports a figure: corroboration
+    # compares the figures of an incident's sources (ranges that do not meet disagree).
+    killed_min = models.PositiveIntegerField(
+        "killed (min) it reports", null=True, blank=True, help_text="Lowest figure it gives."
+    )
+    killed_max = models.PositiveIntegerField(
+        "killed (max) it reports", null=True, blank=True, help_text="Highest figure it gives."
+    )
 
     # Who linked, unlinked or changed what, and when: four eyes reads it (tracker.workflow).
     history = HistoricalRecords()
@@ -189,6 +197,13 @@ class EvidenceLink(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["item", "incident"], name="evidence_link_unique"),
+            models.CheckConstraint(
+                condition=Q(killed_min__isnull=True)
+                | Q(killed_max__isnull=True)
+                | Q(killed_min__lte=F("killed_max")),
+                name="evidence_link_killed_min_le_max",
+                violation_error_message="Killed (min) cannot exceed killed (max).",
+            ),
         ]
 
     def __str__(self) -> str:

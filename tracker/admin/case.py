@@ -23,6 +23,7 @@ from tracker.admin.attribution import (
 )
 from tracker.admin.bundle import BundleMixin
 from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
+from tracker.admin.grade import GradeMixin
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
@@ -140,6 +141,7 @@ class IncidentRelationInline(LockedWithParentInline, kit.TabularInline):
 
 @admin.register(Incident)
 class IncidentAdmin(
+    GradeMixin,
     BundleMixin,
     DiscussionMixin,
     TrayTestimonyMixin,
@@ -177,7 +179,8 @@ class IncidentAdmin(
     search_fields = ("code", "title", "narrative")
     ordering = ("-occurred_start", "-id")
     autocomplete_fields = ("place", "attack_type", "weapon", "target_types")
-    readonly_fields = ("code", "status_badge", "flight_candidates", *AUDIT_FIELDS)
+    # The grade is the reviewer's decision on the proposal (the box above the form).
+    readonly_fields = ("code", "status_badge", "civilian_harm", "flight_candidates", *AUDIT_FIELDS)
     # The evidence behind it is the tray above the form (tracker.admin.tray).
     inlines = (AttributionInline, IncidentRelationInline)
     change_form_template = "admin/tracker/incident_change_form.html"

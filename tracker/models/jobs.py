@@ -22,6 +22,7 @@ class Job(models.Model):
         FLIGHT_LOG = "flight_log", "flight-log import"
         FIXITY = "fixity", "fixity check"
         ANCHOR = "anchor", "custody anchor"
+        GRADE = "grade", "proposed grade"
 
     class State(models.TextChoices):
         QUEUED = "queued", "queued"

@@ -19,6 +19,7 @@ from django.forms.models import ModelChoiceIteratorValue
 from django.utils import timezone
 from django_filters import fields as filter_fields
 
+from evidence.corroboration import decisions
 from evidence.models import EvidenceItem, EvidenceLink
 from tracker import findings, vocabulary
 from tracker.models import (
@@ -176,6 +177,12 @@ class IncidentFilter(filters.FilterSet):
         label="Civilian-harm grade",
         widget=TICKS,
     )
+    grade_differs = filters.BooleanFilter(
+        method="filter_grade_differs",
+        label="Grade differs from proposal",
+        widget=forms.CheckboxInput,
+        help_text="Not graded yet, or graded otherwise than the evidence proposes.",
+    )
     status = filters.MultipleChoiceFilter(
         choices=ReviewStatus.choices, distinct=False, label="Review status", widget=TICKS
     )
@@ -242,6 +249,9 @@ class IncidentFilter(filters.FilterSet):
         from tracker.workspace.search import search_incidents
 
         return search_incidents(queryset, value)
+
+    def filter_grade_differs(self, queryset: QuerySet, name: str, value) -> QuerySet:
+        return decisions.differs(queryset) if value else queryset
 
     def filter_after(self, queryset: QuerySet, name: str, value) -> QuerySet:
         return queryset.filter(occurred_start__gte=local_midnight(value))
