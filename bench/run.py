@@ -45,6 +45,7 @@ def main() -> int:
         bench_anchors,
         bench_api,
         bench_capture,
+        bench_corroboration,
         bench_flights,
         bench_floors,
         bench_incident_page,
@@ -79,6 +80,7 @@ def main() -> int:
         "video": bench_video,  # adds 20,000 or 100,000 videos: after those that count items
         "capture": bench_capture,
         "anchors": bench_anchors,
+        "corroboration": bench_corroboration,
     }
     for name, module in modules.items():
         if args.only and name not in args.only:

@@ -137,3 +137,20 @@ def test_docs_cite_the_projects_own_formats():
         assert "shared/formats" not in text, (
             f"{page.relative_to(ROOT)} cites shared/formats/: the formats are docs/formats/"
         )
+
+
+def test_the_rule_table_of_corroboration_is_the_codes():
+    """docs/corroboration.md lists the rules in the order, words and grades of
+    ``evidence.corroboration.rules.RULES``, and the checks' thresholds as the code has them."""
+    from evidence.corroboration import checks, facts, rules
+
+    text = (DOCS / "corroboration.md").read_text()
+    rows = re.findall(r"^\| ([a-z ]+) \| (.+?) \| ([a-z]+) \|$", text, re.M)
+    expected = [(rule.name, rule.when, rule.grade or "nothing") for rule in rules.RULES]
+    assert rows[: len(expected)] == expected
+    assert f"at least {checks.FLIGHT_SCORE:.2f}" in text
+    assert f"{int(checks.CLOCK_SLACK.total_seconds() // 60)} minutes" in text
+    assert f"{checks.AFTERMATH.days} days" in text
+    assert f"plus {checks.VIEW_KM:g} km" in text
+    for km in facts.SITE_KM.values():
+        assert f"| {km:g} |" in text

@@ -272,22 +272,25 @@ def _range(killed: tuple[int | None, int | None]) -> tuple[float, float]:
 
 
 def casualties(case: Case, source_of: dict[int, int]) -> list[Reason]:
-    """The killed figures items of different sources report: ranges that do not meet."""
+    """The killed figures items of different sources report: ranges that do not meet
+    contradict each other; those of one source that do not meet are a note (a source
+    that corrected itself), and no agreement is claimed then."""
     reporting = [item for item in case.items if item.killed]
     reasons = []
     for n, a in enumerate(reporting):
         for b in reporting[n + 1 :]:
-            if source_of[a.id] == source_of[b.id]:
-                continue
             (a_low, a_high), (b_low, b_high) = _range(a.killed), _range(b.killed)  # type: ignore[arg-type]
-            if a_high < b_low or b_high < a_low:
+            if a_low <= b_high and b_low <= a_high:
+                continue
+            figures = (
+                f"{a.code} reports {count_range(*a.killed)} killed, {b.code} "  # type: ignore[misc]
+                f"{count_range(*b.killed)}"
+            )
+            if source_of[a.id] == source_of[b.id]:
+                reasons.append(Reason("casualties", NOTE, f"{figures}, both of one source."))
+            else:
                 reasons.append(
-                    Reason(
-                        "casualties",
-                        CONTRADICTION,
-                        f"{a.code} reports {count_range(*a.killed)} killed, {b.code} "  # type: ignore[misc]
-                        f"{count_range(*b.killed)}: the figures do not meet.",  # type: ignore[misc]
-                    )
+                    Reason("casualties", CONTRADICTION, f"{figures}: the figures do not meet.")
                 )
     if not reasons and len({source_of[item.id] for item in reporting}) > 1:
         low = max(_range(item.killed)[0] for item in reporting)  # type: ignore[arg-type]

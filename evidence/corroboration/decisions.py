@@ -74,6 +74,21 @@ def decide(incident: Incident, *, by, grade: str, seen: str, reason: str = "") -
         raise Refused(f"Keep the reason under {MOST_REASON} characters.")
     if grade not in G.values:
         raise Refused("Choose a grade.")
+    try:
+        return _decide(incident, by=by, grade=grade, seen=seen, reason=reason)
+    except _Stale as stale:
+        rules.store([incident.pk])  # kept, so that the page shows the new proposal
+        raise Refused(
+            f"The proposal for {incident.code} changed since it was shown (it is now: "
+            f"{label(stale.args[0])}). Read it again, then decide."
+        ) from None
+
+
+class _Stale(Exception):
+    pass
+
+
+def _decide(incident: Incident, *, by, grade: str, seen: str, reason: str) -> ReviewEvent:
     with transaction.atomic():
         current = Incident.objects.select_for_update().filter(pk=incident.pk).first()
         if current is None or not visibility.may_see(by, current):
@@ -82,11 +97,7 @@ def decide(incident: Incident, *, by, grade: str, seen: str, reason: str = "") -
             raise Refused(why)
         proposal = rules.proposals([current.pk])[current.pk]
         if proposal.digest != seen:
-            rules.store([current.pk])
-            raise Refused(
-                f"The proposal for {current.code} changed since it was shown (it is now: "
-                f"{label(proposal.grade)}). Read it again, then decide."
-            )
+            raise _Stale(proposal.grade)
         if grade == proposal.grade:
             action = ACCEPT
             comment = f"Accepted the proposed grade: {label(grade)}."
@@ -102,9 +113,9 @@ def decide(incident: Incident, *, by, grade: str, seen: str, reason: str = "") -
             comment = f"Set {label(grade)}; proposed: {label(proposal.grade)}. Reason: {reason}"
         before = current.status
         current.civilian_harm = grade
-        current._history_user = by  # type: ignore[attr-defined]
+        current._history_user = by
         # A review act, not an edit of the incident's content (four eyes reads edits).
-        current._change_reason = f"{workflow.WORKFLOW_REASON} {action}"  # type: ignore[attr-defined]
+        current._change_reason = f"{workflow.WORKFLOW_REASON} {action}"
         current.save(update_fields=["civilian_harm"])
         rules.store([current.pk])
         event = ReviewEvent.objects.create(
@@ -215,9 +226,9 @@ def connect() -> None:
         post_save.connect(_item_changed, sender=model, dispatch_uid=f"grade:{model.__name__}")
         post_delete.connect(_item_changed, sender=model, dispatch_uid=f"grade-:{model.__name__}")
     post_save.connect(_item_changed, sender=EvidenceItem, dispatch_uid="grade:item")
-    for model in (EvidenceLink, FlightMatch):
-        post_save.connect(_by_incident, sender=model, dispatch_uid=f"grade:{model.__name__}")
-        post_delete.connect(_by_incident, sender=model, dispatch_uid=f"grade-:{model.__name__}")
+    for linked in (EvidenceLink, FlightMatch):
+        post_save.connect(_by_incident, sender=linked, dispatch_uid=f"grade:{linked.__name__}")
+        post_delete.connect(_by_incident, sender=linked, dispatch_uid=f"grade-:{linked.__name__}")
     post_save.connect(_incident_changed, sender=Incident, dispatch_uid="grade:incident")
     post_save.connect(_witness_changed, sender=Witness, dispatch_uid="grade:witness")
     m2m_changed.connect(

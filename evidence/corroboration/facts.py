@@ -104,8 +104,12 @@ def address(url: str) -> str:
     return f"{host}/{path}".rstrip("/")
 
 
-def _float(value: Decimal | float | None) -> float | None:
-    return None if value is None else float(value)
+def _bounds(*sides: Decimal | None) -> tuple[float, float, float, float] | None:
+    """A footprint (west, south, east, north), or None if a side is missing."""
+    if any(side is None for side in sides):
+        return None
+    west, south, east, north = (float(side) for side in sides if side is not None)
+    return west, south, east, north
 
 
 def _point(latitude, longitude, km: float) -> Point | None:
@@ -210,14 +214,7 @@ def load(incident_ids: Iterable[int]) -> dict[int, Case]:
             before_id=row["before_id"],
             is_before=row["after__id"] is not None,
             taken=None if row["captured_at"] is None else periods.local(row["captured_at"]),
-            bounds=None
-            if None in (row["west"], row["south"], row["east"], row["north"])
-            else (
-                float(row["west"]),
-                float(row["south"]),
-                float(row["east"]),
-                float(row["north"]),
-            ),
+            bounds=_bounds(row["west"], row["south"], row["east"], row["north"]),
         )
         for row in SatelliteImage.objects.filter(item_id__in=items).values(
             "id",

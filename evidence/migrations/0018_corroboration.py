@@ -5,56 +5,111 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('evidence', '0017_custody_anchors'),
-        ('tracker', '0022_corroboration'),
+        ("evidence", "0017_custody_anchors"),
+        ("tracker", "0022_corroboration"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='GradeProposal',
+            name="GradeProposal",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('grade', models.CharField(blank=True, choices=[('confirmed', 'confirmed'), ('fair', 'fair'), ('weak', 'weak'), ('contested', 'contested'), ('discounted', 'discounted')], max_length=12)),
-                ('rule', models.CharField(help_text='The rule of the table that gave the grade.', max_length=20)),
-                ('reasons', models.JSONField(default=list)),
-                ('sources', models.JSONField(default=list)),
-                ('digest', models.CharField(max_length=64)),
-                ('computed_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "grade",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("confirmed", "confirmed"),
+                            ("fair", "fair"),
+                            ("weak", "weak"),
+                            ("contested", "contested"),
+                            ("discounted", "discounted"),
+                        ],
+                        max_length=12,
+                    ),
+                ),
+                (
+                    "rule",
+                    models.CharField(
+                        help_text="The rule of the table that gave the grade.", max_length=20
+                    ),
+                ),
+                ("reasons", models.JSONField(default=list)),
+                ("sources", models.JSONField(default=list)),
+                ("digest", models.CharField(max_length=64)),
+                ("computed_at", models.DateTimeField()),
             ],
         ),
         migrations.AddField(
-            model_name='evidencelink',
-            name='killed_max',
-            field=models.PositiveIntegerField(blank=True, help_text='Highest figure it gives.', null=True, verbose_name='killed (max) it reports'),
+            model_name="evidencelink",
+            name="killed_max",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Highest figure it gives.",
+                null=True,
+                verbose_name="killed (max) it reports",
+            ),
         ),
         migrations.AddField(
-            model_name='evidencelink',
-            name='killed_min',
-            field=models.PositiveIntegerField(blank=True, help_text='Lowest figure it gives.', null=True, verbose_name='killed (min) it reports'),
+            model_name="evidencelink",
+            name="killed_min",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Lowest figure it gives.",
+                null=True,
+                verbose_name="killed (min) it reports",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevidencelink',
-            name='killed_max',
-            field=models.PositiveIntegerField(blank=True, help_text='Highest figure it gives.', null=True, verbose_name='killed (max) it reports'),
+            model_name="historicalevidencelink",
+            name="killed_max",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Highest figure it gives.",
+                null=True,
+                verbose_name="killed (max) it reports",
+            ),
         ),
         migrations.AddField(
-            model_name='historicalevidencelink',
-            name='killed_min',
-            field=models.PositiveIntegerField(blank=True, help_text='Lowest figure it gives.', null=True, verbose_name='killed (min) it reports'),
+            model_name="historicalevidencelink",
+            name="killed_min",
+            field=models.PositiveIntegerField(
+                blank=True,
+                help_text="Lowest figure it gives.",
+                null=True,
+                verbose_name="killed (min) it reports",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='evidencelink',
-            constraint=models.CheckConstraint(condition=models.Q(('killed_min__isnull', True), ('killed_max__isnull', True), ('killed_min__lte', models.F('killed_max')), _connector='OR'), name='evidence_link_killed_min_le_max', violation_error_message='Killed (min) cannot exceed killed (max).'),
+            model_name="evidencelink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("killed_min__isnull", True),
+                    ("killed_max__isnull", True),
+                    ("killed_min__lte", models.F("killed_max")),
+                    _connector="OR",
+                ),
+                name="evidence_link_killed_min_le_max",
+                violation_error_message="Killed (min) cannot exceed killed (max).",
+            ),
         ),
         migrations.AddField(
-            model_name='gradeproposal',
-            name='incident',
-            field=models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='grade_proposal', to='tracker.incident'),
+            model_name="gradeproposal",
+            name="incident",
+            field=models.OneToOneField(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grade_proposal",
+                to="tracker.incident",
+            ),
         ),
         migrations.AddIndex(
-            model_name='gradeproposal',
-            index=models.Index(fields=['grade'], name='proposal_grade_idx'),
+            model_name="gradeproposal",
+            index=models.Index(fields=["grade"], name="proposal_grade_idx"),
         ),
     ]

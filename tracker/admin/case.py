@@ -23,7 +23,7 @@ from tracker.admin.attribution import (
 )
 from tracker.admin.bundle import BundleMixin
 from tracker.admin.discussion import AssignedToMeFilter, DiscussionMixin
-from tracker.admin.grade import GradeMixin
+from tracker.admin.grade import GradeDiffersFilter, GradeMixin
 from tracker.admin.kit import AuditedAdmin, HistoryAdmin, ReadOnlyAdmin, count_of, status_badge
 from tracker.admin.review import LockedWithParentInline, ReviewAdminMixin
 from tracker.admin.together import ReviewTogetherMixin
@@ -169,6 +169,7 @@ class IncidentAdmin(
         "status",
         AssignedToMeFilter,
         "civilian_harm",
+        GradeDiffersFilter,
         "target_types",
         "attack_type",
         "weapon",

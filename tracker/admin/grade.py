@@ -7,7 +7,7 @@ the proposal, or set another grade with a reason (``evidence.corroboration.decis
 from __future__ import annotations
 
 from django import forms
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponseBadRequest, HttpResponseRedirect
@@ -128,3 +128,16 @@ class GradeMixin:
         else:
             self.message_user(request, f"{incident.code}: {event.comment}", messages.SUCCESS)
         return HttpResponseRedirect(f"{change}#grade")
+
+
+class GradeDiffersFilter(admin.SimpleListFilter):
+    """The incident list's "grade differs from proposal", as the workspace's filter."""
+
+    title = "grade and proposal"
+    parameter_name = "grade_differs"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "grade differs from proposal")]
+
+    def queryset(self, request, queryset):
+        return decisions.differs(queryset) if self.value() == "yes" else queryset

@@ -15,12 +15,14 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponseRedirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from evidence import access
 from evidence.models import CustodyEvent, Derivative, EvidenceItem
 from tracker import parts, workflow
+from tracker.admin.grade import grade_context
 from tracker.admin.review import CommentForm, change_url
 from tracker.models import Incident, ReviewStatus
 from tracker.workflow import RULES, Action, TransitionError
@@ -238,5 +240,9 @@ class ReviewTogetherMixin:
             "incident": incident,
             "rows": rows,
             "form": form,
+            # The proposed grade and the decision, as on the incident's page.
+            "grade": render_to_string(
+                "admin/tracker/grade.html", grade_context(incident, user), request
+            ),
         }
         return TemplateResponse(request, "admin/tracker/review_together.html", context)

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('tracker', '0021_custody_anchors'),
+        ("tracker", "0021_custody_anchors"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('derivatives', 'thumbnails'), ('playable', 'playable copy'), ('capture', 'capture of a link'), ('bundle', 'court bundle'), ('flight_log', 'flight-log import'), ('fixity', 'fixity check'), ('anchor', 'custody anchor'), ('grade', 'proposed grade')], max_length=20),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("derivatives", "thumbnails"),
+                    ("playable", "playable copy"),
+                    ("capture", "capture of a link"),
+                    ("bundle", "court bundle"),
+                    ("flight_log", "flight-log import"),
+                    ("fixity", "fixity check"),
+                    ("anchor", "custody anchor"),
+                    ("grade", "proposed grade"),
+                ],
+                max_length=20,
+            ),
         ),
     ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
+from evidence.corroboration import rules
 from evidence.models import EvidenceItem
 from tracker.models import Attribution, Incident, ReviewEvent, ReviewStatus
 from tracker.tests import factories as f
@@ -321,8 +322,9 @@ def test_the_four_eyes_history_is_read_once_for_every_action_of_a_page(researche
 # section is opened, are not among them. Pinned: a change that adds a query fails here.
 # Constant in its links and its attributions' actors; an attribution's supporting
 # evidence still costs a query (its autocomplete reads the items through the
-# visibility policy, which no row held by the form may skip).
-CHANGE_PAGE_QUERIES = 37
+# visibility policy, which no row held by the form may skip). The proposed grade is one
+# more (its stored proposal: the grade job keeps it after every change of evidence).
+CHANGE_PAGE_QUERIES = 38
 
 
 def test_the_incident_change_page_has_pinned_queries_whatever_its_links_and_actors(
@@ -335,6 +337,7 @@ def test_the_incident_change_page_has_pinned_queries_whatever_its_links_and_acto
     f.AttributionFactory(incident=incident)
     f.EvidenceLinkFactory(incident=incident)
     transition(incident, Action.SUBMIT, by=researcher)
+    rules.store([incident.pk])  # as the grade job does after the commit
     client.force_login(editor)
     page = reverse("admin:tracker_incident_change", args=[incident.pk])
     client.get(page)
@@ -343,6 +346,7 @@ def test_the_incident_change_page_has_pinned_queries_whatever_its_links_and_acto
     for _ in range(4):
         f.AttributionFactory(incident=incident)
         f.EvidenceLinkFactory(incident=incident)
+    rules.store([incident.pk])
     with CaptureQueriesContext(connection) as many:
         client.get(page)
     assert len(few) == len(many) == CHANGE_PAGE_QUERIES
