@@ -1,17 +1,18 @@
 """SAMPLE proposals of the demo case's grades (``evidence.corroboration``), and three
 incidents whose evidence disagrees on purpose, so that the proposal differs from the
-grade the demo gives them and says why: two sources whose killed figures do not meet,
-a photo whose capture time is two days before the strike, and a satellite "after"
-scene dated before it."""
+grade the demo gives them and says why: a photo whose camera says it was taken two
+days before the strike (``PREDATED``), two sources whose killed figures do not meet,
+and a satellite "after" scene dated before the strike."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
+from demo import data
 from evidence.corroboration import rules
-from evidence.models import EvidenceItem, EvidenceLink, SatelliteImage
+from evidence.models import EvidenceLink, SatelliteImage
 
-K = EvidenceItem.Kind
+# The photo whose camera says it was taken two days before its strike (the second
+# incident's first photo: its EXIF is made so, ``EvidenceSteps._photos``).
+PREDATED = (data.INCIDENTS[1].key, 1)
 
 
 class GradeSteps:
@@ -28,7 +29,7 @@ class GradeSteps:
             )
             for key, incident in self.incidents.items()
         }
-        done: set[str] = set()
+        done: set[str] = {PREDATED[0]}
         for key, held in links.items():  # figures that do not meet
             named = {link.item.source_name: link for link in held if link.item.source_name}
             if len(named) >= 2 and key not in done:
@@ -37,23 +38,18 @@ class GradeSteps:
                 self._figures(second, 11, 14)
                 done.add(key)
                 break
-        for key, held in links.items():  # a photo from before the strike
-            photos = [
-                link.item for link in held if link.item.kind == K.PHOTO and link.item.captured_at
-            ]
-            if photos and key not in done:
-                photo = photos[0]
-                photo.captured_at = self.incidents[key].occurred_start - timedelta(days=2)
-                photo._history_user = self.researcher
-                photo.save()
-                done.add(key)
-                break
         for key, held in links.items():  # an "after" scene dated before the strike
-            after = SatelliteImage.objects.filter(
-                item__in=[link.item for link in held], before__isnull=False
-            ).first()
-            if after and key not in done:
-                after.captured_at = self.incidents[key].occurred_start - timedelta(days=3)
+            after = (
+                SatelliteImage.objects.filter(
+                    item__in=[link.item for link in held], before__isnull=False
+                )
+                .select_related("before")
+                .first()
+            )
+            if after and after.before.captured_at and key not in done:
+                # Between its "before" and the strike: still after its "before".
+                before, strike = after.before.captured_at, self.incidents[key].occurred_start
+                after.captured_at = before + (strike - before) / 2
                 after._history_user = self.researcher
                 after.save()
                 done.add(key)

@@ -21,6 +21,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from demo import capture, clips, data, files, flightlog
+from demo.grades import PREDATED
 from evidence import intake
 from evidence.flights.flightlog import import_flight_log
 from evidence.models import (
@@ -342,6 +343,8 @@ class EvidenceSteps:
             for n in range(1, count + 1):
                 minutes, seconds = rng.randint(12, 40) + 35 * n, rng.randint(0, 59)
                 taken = self.times[spec.key] + timedelta(minutes=minutes, seconds=seconds)
+                if (spec.key, n) == PREDATED:  # a disagreement on purpose (demo/grades.py)
+                    taken -= timedelta(days=2, hours=1)
                 make, model = rng.choice(data.CAMERAS)
                 content = files.photo_jpeg(
                     f"photo:{spec.key}:{n}",

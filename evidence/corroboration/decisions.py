@@ -36,7 +36,7 @@ from evidence.models import (
 )
 from tracker import jobs, workflow
 from tracker.locks import LOCKED
-from tracker.models import Incident, Job, ReviewEvent, ReviewStatus
+from tracker.models import Incident, Job, Place, ReviewEvent, ReviewStatus
 
 G = Incident.HarmGrade
 ACCEPT, SET = "accept_grade", "set_grade"  # as workflow.GRADE_ACTIONS words them
@@ -216,6 +216,22 @@ def _witness_changed(
         recompute_later(_incidents_of(instance.testimonies.values_list("item_id", flat=True)))
 
 
+def _place_moved(
+    sender, instance: Place, raw: bool = False, created: bool = False, **kwargs
+) -> None:
+    """A place's coordinates stand for an incident's site when it has none of its own, and
+    for an item placed only by its town."""
+    if raw or created:
+        return
+    items = EvidenceItem.objects.filter(captured_place=instance).values("pk")
+    recompute_later(
+        [
+            *Incident.objects.filter(place=instance).values_list("pk", flat=True),
+            *EvidenceLink.objects.filter(item__in=items).values_list("incident_id", flat=True),
+        ]
+    )
+
+
 def _near_duplicates(sender, instance, action, pk_set, **kwargs) -> None:
     if action in ("post_add", "post_remove"):
         recompute_later(_incidents_of([instance.pk, *(pk_set or ())]))
@@ -231,6 +247,7 @@ def connect() -> None:
         post_delete.connect(_by_incident, sender=linked, dispatch_uid=f"grade-:{linked.__name__}")
     post_save.connect(_incident_changed, sender=Incident, dispatch_uid="grade:incident")
     post_save.connect(_witness_changed, sender=Witness, dispatch_uid="grade:witness")
+    post_save.connect(_place_moved, sender=Place, dispatch_uid="grade:place")
     m2m_changed.connect(
         _near_duplicates, sender=EvidenceItem.near_duplicates.through, dispatch_uid="grade:near"
     )

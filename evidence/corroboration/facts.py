@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -56,9 +56,11 @@ class Point:
 class Scene:
     id: int
     before_id: int | None  # the "before" scene it is compared with: this one is an "after"
-    is_before: bool  # another scene names this one as its "before"
     taken: datetime | None  # local, naive
     bounds: tuple[float, float, float, float] | None  # west, south, east, north
+    # Another scene of the same case names this one as its "before" (a scene outside the
+    # case, perhaps hidden from the viewer, says nothing here).
+    is_before: bool = False
 
 
 @dataclass
@@ -212,7 +214,6 @@ def load(incident_ids: Iterable[int]) -> dict[int, Case]:
         row["item_id"]: Scene(
             id=row["id"],
             before_id=row["before_id"],
-            is_before=row["after__id"] is not None,
             taken=None if row["captured_at"] is None else periods.local(row["captured_at"]),
             bounds=_bounds(row["west"], row["south"], row["east"], row["north"]),
         )
@@ -220,7 +221,6 @@ def load(incident_ids: Iterable[int]) -> dict[int, Case]:
             "id",
             "item_id",
             "before_id",
-            "after__id",
             "captured_at",
             "west",
             "south",
@@ -257,13 +257,17 @@ def load(incident_ids: Iterable[int]) -> dict[int, Case]:
             continue
         item = _item(row, addresses.get(row["item_id"], ()))
         item.witness = witnesses.get(item.id)
-        item.scene = scenes.get(item.id)
+        scene = scenes.get(item.id)
+        item.scene = None if scene is None else replace(scene)  # its role is per case
         item.flight_score = scores.get((case.id, item.id))
         case.items.append(item)
     held: dict[int, list[Case]] = defaultdict(list)  # item -> the cases relying on it
     for case in cases.values():
+        compared = {item.scene.before_id for item in case.items if item.scene}
         for item in case.items:
             held[item.id].append(case)
+            if item.scene:
+                item.scene.is_before = item.scene.id in compared
     for pairs, name in ((near, "near_duplicates"), (derived, "derived")):
         for a, b in pairs:
             for case in held.get(a, ()):

@@ -19,6 +19,7 @@ from django.utils.html import format_html
 from evidence import jobs as evidence_jobs
 from evidence.files import bagging
 from tracker.admin.jobs import download_link
+from tracker.admin.review import incident_page
 from tracker.models import Incident, Job
 
 
@@ -70,7 +71,7 @@ class BundleMixin:
         return {**super().change_page_extras(request, obj), "bundle": SimpleLazyObject(render)}
 
     def bundle_view(self, request: HttpRequest, object_id: str):
-        change = reverse("admin:tracker_incident_change", args=[unquote(object_id)])
+        change = incident_page(object_id)
         if request.method != "POST":
             return HttpResponseRedirect(change)
         # Through get_queryset, as every admin page: a restricted incident is not there.

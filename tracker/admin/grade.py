@@ -17,6 +17,7 @@ from django.utils.functional import SimpleLazyObject
 
 from evidence.corroboration import decisions, rules
 from evidence.models import GradeProposal
+from tracker.admin.review import incident_page
 from tracker.models import Incident
 
 G = Incident.HarmGrade
@@ -97,7 +98,7 @@ class GradeMixin:
         return {**super().change_page_extras(request, obj), "grade": SimpleLazyObject(render)}
 
     def grade_view(self, request: HttpRequest, object_id: str):
-        change = reverse("admin:tracker_incident_change", args=[unquote(object_id)])
+        change = incident_page(object_id)
         if request.method != "POST":
             return HttpResponseRedirect(change)
         # Through get_queryset, as every admin page: a restricted incident is not there.
@@ -137,7 +138,7 @@ class GradeDiffersFilter(admin.SimpleListFilter):
     parameter_name = "grade_differs"
 
     def lookups(self, request, model_admin):
-        return [("yes", "grade differs from proposal")]
+        return [("true", "grade differs from proposal")]
 
     def queryset(self, request, queryset):
-        return decisions.differs(queryset) if self.value() == "yes" else queryset
+        return decisions.differs(queryset) if self.value() == "true" else queryset

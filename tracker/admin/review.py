@@ -16,7 +16,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponseRedirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils.functional import SimpleLazyObject
 
 from tracker import locks, workflow
@@ -36,6 +36,15 @@ def change_url(record) -> str:
     """The admin page of ``record`` (an incident, an item, an attribution...)."""
     meta = record._meta
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+
+
+def incident_page(object_id: str) -> str:
+    """An incident's change page for a key as an admin URL carries it; a key no URL can
+    hold (an escaped newline, ``_0A``) names no incident: 404, not a failed reverse."""
+    try:
+        return reverse("admin:tracker_incident_change", args=[unquote(object_id)])
+    except NoReverseMatch:
+        raise Http404("No such incident.") from None
 
 
 class LockCheckedInlineFormSet(BaseInlineFormSet):

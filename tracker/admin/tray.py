@@ -32,6 +32,7 @@ from evidence.models import Derivative, EvidenceItem, EvidenceLink
 from evidence.visibility import visible_to
 from tracker import locks, workflow
 from tracker.admin.kit import primary_key
+from tracker.admin.review import incident_page
 from tracker.display import time_with_zone
 from tracker.models import Incident
 
@@ -210,9 +211,7 @@ class TrayMixin:
 
     def tray_upload(self, request: HttpRequest, object_id: str):
         if request.method != "POST":
-            return HttpResponseRedirect(
-                reverse("admin:tracker_incident_change", args=[unquote(object_id)])
-            )
+            return HttpResponseRedirect(incident_page(object_id))
         incident = self._tray_incident(request, object_id, "evidence.add_evidenceitem")
         files = request.FILES.getlist("files")
         if not files:

@@ -211,6 +211,9 @@ PROJECT: list[Row] = [
     Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("incident")), STAFF_302),
     Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("incident")), STAFF_302, method="POST"),
     Row("admin:tracker_incident_bundle",    url("admin:tracker_incident_bundle", pk("restricted")), STAFF_404, method="POST", note="restricted"),
+    # The grade decision (tracker.admin.grade): a form's target, refused as the page is.
+    Row("admin:tracker_incident_grade",     url("admin:tracker_incident_grade", pk("incident")), STAFF_302),
+    Row("admin:tracker_incident_grade",     url("admin:tracker_incident_grade", pk("restricted")), STAFF_404, method="POST", note="restricted"),
     Row("admin:tracker_job_output",         url("admin:tracker_job_output", pk("bundle")), (LOGIN, LOGIN, 200, 404, 404), note="the researcher's bundle"),
     Row("admin:tracker_job_output",         url("admin:tracker_job_output", fixed(999999)), STAFF_404, note="unknown"),
     Row("admin:tracker_incident_change",    url("admin:tracker_incident_change", pk("restricted")), STAFF_302, note="restricted"),

@@ -136,6 +136,20 @@ class TermsFilter(filters.ModelMultipleChoiceFilter):
     field_class = TermsField
 
 
+class TickBox(forms.CheckboxInput):
+    """A tick box whose value is sent as written ("true" when ticked), for a choice filter:
+    any other value is refused as a choice is, by the API with a 400."""
+
+    def __init__(self, attrs=None) -> None:
+        super().__init__(attrs, check_test=lambda value: value == "true")
+
+    def format_value(self, value) -> str:
+        return "true"
+
+    def value_from_datadict(self, data, files, name):
+        return data.get(name)
+
+
 class IncidentFilter(filters.FilterSet):
     q = filters.CharFilter(
         label="Text",
@@ -177,10 +191,11 @@ class IncidentFilter(filters.FilterSet):
         label="Civilian-harm grade",
         widget=TICKS,
     )
-    grade_differs = filters.BooleanFilter(
+    grade_differs = filters.ChoiceFilter(
+        choices=[("true", "Grade differs from proposal")],
         method="filter_grade_differs",
         label="Grade differs from proposal",
-        widget=forms.CheckboxInput,
+        widget=TickBox,
         help_text="Not graded yet, or graded otherwise than the evidence proposes.",
     )
     status = filters.MultipleChoiceFilter(

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from evidence.corroboration import rules
 from evidence.flights.candidates import candidates_html
 from evidence.flights.tests.correlation_helpers import STRIKE, TOWARDS, make_incident, observe
 from evidence.flights.tests.flightlog_helpers import EXAMPLE, HEADER, row
@@ -321,6 +322,7 @@ def test_the_incident_page_ranks_flights_only_when_its_section_is_opened(client,
     from django.test.utils import CaptureQueriesContext
 
     incident = strike["incident"]
+    rules.store([incident.pk])  # its proposed grade, as the grade job keeps it
     client.force_login(reviewer)
     with CaptureQueriesContext(connection) as page_queries:
         page = client.get(reverse("admin:tracker_incident_change", args=[incident.pk]))

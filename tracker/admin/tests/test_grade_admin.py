@@ -164,7 +164,7 @@ def test_the_workspace_and_api_filter_grade_differs(client, researcher, reviewer
     rules.store([agreed.pk])
     Incident.objects.filter(pk=agreed.pk).update(civilian_harm=G.FAIR)
     client.force_login(researcher)
-    page = client.get(reverse("incidents:list"), {"grade_differs": "on"}).content.decode()
+    page = client.get(reverse("incidents:list"), {"grade_differs": "true"}).content.decode()
     assert incident.code in page and agreed.code not in page
     both = client.get(reverse("incidents:list")).content.decode()
     assert incident.code in both and agreed.code in both
@@ -183,7 +183,7 @@ def test_the_incident_list_filters_grade_differs(client, researcher, incident):
     Incident.objects.filter(pk=agreed.pk).update(civilian_harm=G.FAIR)
     client.force_login(researcher)
     listed = reverse("admin:tracker_incident_changelist")
-    page = client.get(listed, {"grade_differs": "yes"}).content.decode()
+    page = client.get(listed, {"grade_differs": "true"}).content.decode()
     assert incident.code in page and agreed.code not in page
     assert client.get(listed, {"grade_differs": "\x00"}).status_code in (200, 400)
 
