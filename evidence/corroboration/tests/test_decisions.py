@@ -215,3 +215,27 @@ def test_differs_leaves_out_agreement_and_no_proposal(researcher, reviewer):
     rules.store([agreed.pk, undecided.pk, bare.pk])
     decisions.decide(agreed, by=reviewer, grade=G.FAIR, seen=seen(agreed))
     assert set(decisions.differs(Incident.objects.all())) == {undecided}
+
+
+def test_propose_grades_keeps_every_proposal_and_changes_no_grade(researcher, reviewer):
+    import io
+
+    from django.core.management import call_command
+
+    first = incident_by(researcher)
+    photo(first)
+    second = incident_by(researcher)
+    Incident.objects.filter(pk=second.pk).update(civilian_harm=G.WEAK)
+    GradeProposal.objects.all().delete()
+    out = io.StringIO()
+    call_command("propose_grades", stdout=out, stderr=io.StringIO())
+    assert out.getvalue() == (
+        "2 incidents: proposals kept; the grade of 1 differs from its proposal "
+        "(not graded yet, or graded otherwise).\n"
+    )
+    assert dict(GradeProposal.objects.values_list("incident__code", "grade")) == {
+        first.code: G.FAIR,
+        second.code: "",
+    }
+    second.refresh_from_db()
+    assert second.civilian_harm == G.WEAK
