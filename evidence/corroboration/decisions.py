@@ -153,7 +153,17 @@ class _Recompute:
     def __call__(self) -> None:
         self.done = True
         for code in Incident.objects.filter(pk__in=self.ids).values_list("code", flat=True):
-            jobs.submit(Job.Kind.GRADE, code)
+            ask(code)
+
+
+def ask(code: str) -> Job:
+    """A ``grade`` job for incident ``code``: the one waiting, or a new one. A job already
+    running may have read the evidence before this change, so a job after it is asked for."""
+    key = f"{Job.Kind.GRADE}:{code}"
+    running = Job.objects.filter(key=key, state=Job.State.RUNNING).values_list("pk", flat=True)
+    if after := running.first():
+        key = f"{key}:after:{after}"
+    return jobs.submit(Job.Kind.GRADE, code, key=key)
 
 
 def recompute_later(incident_ids: Iterable[int]) -> None:

@@ -239,3 +239,13 @@ def test_propose_grades_keeps_every_proposal_and_changes_no_grade(researcher, re
     }
     second.refresh_from_db()
     assert second.civilian_harm == G.WEAK
+
+
+def test_a_change_while_the_job_runs_asks_for_another(incident):
+    waiting = decisions.ask(incident.code)
+    assert decisions.ask(incident.code) == waiting  # one waiting job for many changes
+    Job.objects.filter(pk=waiting.pk).update(state=Job.State.RUNNING)
+    after = decisions.ask(incident.code)  # the running one may have read the old evidence
+    assert after != waiting and after.state == Job.State.QUEUED
+    assert after.key == f"grade:{incident.code}:after:{waiting.pk}"
+    assert decisions.ask(incident.code) == after
