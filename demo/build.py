@@ -176,7 +176,7 @@ class _Case(EvidenceSteps, GradeSteps):
         self._cite_evidence()
         self._disagreements()
         self._review()
-        self._proposals()
+        self._proposals()  # after review: a verified item counts
 
     def _review(self) -> None:
         """Some work already under review, so the queue and the states show something.

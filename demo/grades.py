@@ -1,23 +1,37 @@
-"""SAMPLE proposals of the demo case's grades (``evidence.corroboration``), and three
-incidents whose evidence disagrees on purpose, so that the proposal differs from the
-grade the demo gives them and says why: a photo whose camera says it was taken two
-days before the strike (``PREDATED``), two sources whose killed figures do not meet,
-and a satellite "after" scene dated before the strike."""
+"""SAMPLE proposals of the demo case's grades (``evidence.corroboration``).
+
+The demo's grades are its proposals, but for five incidents that differ on purpose:
+three whose evidence disagrees, so the proposal is "contested" while the demo's grade
+stays as typed (a photo whose camera says it was taken two days before the strike,
+``PREDATED``; two sources whose killed figures do not meet; a satellite "after" scene
+dated before the strike), and the two the demo grades "contested" for reasons outside
+the evidence, which the demo's reviewer sets with a reason against the proposal, as the
+review log shows."""
 
 from __future__ import annotations
 
 from demo import data
-from evidence.corroboration import rules
-from evidence.models import EvidenceLink, SatelliteImage
+from evidence.corroboration import decisions, rules
+from evidence.models import EvidenceLink, GradeProposal, SatelliteImage
+from tracker.locks import LOCKED
+from tracker.models import Incident
 
 # The photo whose camera says it was taken two days before its strike (the second
 # incident's first photo: its EXIF is made so, ``EvidenceSteps._photos``).
 PREDATED = (data.INCIDENTS[1].key, 1)
 
 
+OVERRIDE_REASON = (
+    "SAMPLE: the local council and the civil defence give different accounts of who was "
+    "hit; the evidence held does not settle it."
+)
+
+
 class GradeSteps:
     incidents: dict
     researcher: object
+    users: dict
+    disagreeing: set[str]
 
     def _disagreements(self) -> None:
         """Before review (a verified incident's links are locked)."""
@@ -29,7 +43,7 @@ class GradeSteps:
             )
             for key, incident in self.incidents.items()
         }
-        done: set[str] = {PREDATED[0]}
+        done = self.disagreeing = {PREDATED[0]}
         for key, held in links.items():  # figures that do not meet
             named = {link.item.source_name: link for link in held if link.item.source_name}
             if len(named) >= 2 and key not in done:
@@ -61,4 +75,28 @@ class GradeSteps:
         link.save()
 
     def _proposals(self) -> None:
+        """After review (a verified item counts), each incident's proposal; then the
+        demo's grades settled against them (the module's docstring)."""
         rules.store_all()
+        proposed = dict(GradeProposal.objects.values_list("incident_id", "grade"))
+        for key, incident in self.incidents.items():
+            incident.refresh_from_db()
+            grade = proposed.get(incident.pk, "")
+            if key in self.disagreeing or not grade:
+                continue
+            if (
+                incident.civilian_harm == Incident.HarmGrade.CONTESTED
+                and grade != incident.civilian_harm
+            ):
+                if incident.status not in LOCKED:
+                    seen = rules.proposals([incident.pk])[incident.pk].digest
+                    decisions.decide(
+                        incident,
+                        by=self.users["reviewer"],
+                        grade=Incident.HarmGrade.CONTESTED,
+                        seen=seen,
+                        reason=OVERRIDE_REASON,
+                    )
+                continue
+            # The demo's typed grade is the proposal (an update: no review step claimed).
+            Incident.objects.filter(pk=incident.pk).update(civilian_harm=grade)

@@ -44,13 +44,18 @@ class Reason:
 
 
 def span(delta: timedelta) -> str:
-    """A length of time in words, to the day, hour or minute: "2 days", "5 hours"."""
-    minutes = int(delta.total_seconds() // 60)
-    for size, unit in ((1440, "day"), (60, "hour"), (1, "minute")):
-        if minutes >= size or unit == "minute":
-            count = minutes // size
-            return f"{count} {unit}{'s' * (count != 1)}"
-    raise AssertionError  # pragma: no cover: the loop ends on "minute"
+    """A length of time in words: "2 days", "1 day 23 hours", "5 hours", "16 minutes"."""
+    minutes = max(int(delta.total_seconds() // 60), 0)
+    days, hours = minutes // 1440, minutes % 1440 // 60
+    if days:
+        return _count(days, "day") + (f" {_count(hours, 'hour')}" if hours else "")
+    if hours:
+        return _count(hours, "hour")
+    return _count(minutes, "minute")
+
+
+def _count(n: int, unit: str) -> str:
+    return f"{n} {unit}{'s' * (n != 1)}"
 
 
 def km_between(a: Point, b: Point) -> float:

@@ -449,3 +449,27 @@ def test_the_case_holds_one_sample_page_captured_by_link(case):
     assert [i.code for i in web.item.incidents.all()] == [
         i.code for i in web.parts.get(role="media").item.incidents.all()
     ]
+
+
+def test_every_incident_has_a_proposal_and_five_differ_on_purpose(case):
+    """The demo's grades are its proposals but for five: three whose evidence disagrees
+    (each proposal contested, with its contradiction) and two a reviewer graded
+    "contested" against the proposal, with a reason in the review log."""
+    from evidence.corroboration import decisions
+    from evidence.models import GradeProposal
+    from tracker.models import ReviewEvent
+
+    assert GradeProposal.objects.count() == Incident.objects.count()
+    differ = list(decisions.differs(Incident.objects.all()).select_related("grade_proposal"))
+    assert len(differ) == 5
+    contested = [i for i in differ if i.grade_proposal.grade == "contested"]
+    checks = {i.grade_proposal.contradictions[0]["check"] for i in contested}
+    assert checks == {"time", "casualties", "satellite"}
+    overridden = [i for i in differ if i.civilian_harm == "contested"]
+    assert len(overridden) == 2
+    for incident in overridden:
+        event = ReviewEvent.objects.get(object_id=incident.pk, action=decisions.SET)
+        assert (
+            event.comment.startswith("Set contested; proposed: ")
+            and "Reason: SAMPLE" in event.comment
+        )

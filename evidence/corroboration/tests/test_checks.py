@@ -157,7 +157,7 @@ def test_a_photo_taken_two_days_before_the_strike_contradicts_it():
         # Known only to the strike's day (or month) at 14:00: no contradiction.
         (at(2019, 5, 5), P.DAY, S, "recorded 2019-05-05, within the strike's time"),
         (at(2019, 5, 1), P.MONTH, S, "recorded 2019-05, within the strike's time"),
-        (at(2019, 5, 4), P.DAY, C, "recorded 2019-05-04, 1 day before the strike"),
+        (at(2019, 5, 4), P.DAY, C, "recorded 2019-05-04, 1 day 14 hours before the strike"),
     ],
 )
 def test_the_clock_slack_and_the_captures_precision(taken, precision, verdict, words):
@@ -179,7 +179,7 @@ def test_a_capture_within_the_strike_supports_it():
     ("after", "verdict", "words"),
     [
         (timedelta(days=6), S, "6 days after the strike's time."),
-        (timedelta(days=7) - timedelta(minutes=1), S, "6 days after"),
+        (timedelta(days=7) - timedelta(minutes=1), S, "6 days 23 hours after"),
         (timedelta(days=7), N, "7 days after the strike's time: it may show the damage"),
         (timedelta(days=30), N, "30 days after"),
     ],
@@ -448,3 +448,21 @@ def test_no_agreed_range_is_claimed_when_one_sources_figures_do_not_meet():
     interview(incident, killed=(5, 12))
     texts = [r.text for r in casualties(incident)]
     assert not any("(11–6)" in text for text in texts), texts
+
+
+@pytest.mark.parametrize(
+    ("minutes", "words"),
+    [
+        (0, "0 minutes"),
+        (1, "1 minute"),
+        (59, "59 minutes"),
+        (60, "1 hour"),
+        (119, "1 hour"),
+        (1439, "23 hours"),
+        (1440, "1 day"),
+        (1500, "1 day 1 hour"),
+        (2 * 1440 + 23 * 60, "2 days 23 hours"),
+    ],
+)
+def test_a_span_in_words(minutes, words):
+    assert checks.span(timedelta(minutes=minutes)) == words
