@@ -339,6 +339,8 @@ class IncidentFilter(filters.FilterSet):
         for name, value in self.form.cleaned_data.items():
             if name == "sort" or value in (None, "", []) or not _non_empty(value):
                 continue
+            if name in TICKS_SHOWN:
+                value = TICKS_SHOWN[name]
             number = value.strip() if name in BY_NUMBER else ""  # a link's ?official=17
             if number.isascii() and number.isdigit():
                 value = _names_of(BY_NUMBER[name], value)
@@ -346,6 +348,8 @@ class IncidentFilter(filters.FilterSet):
         return applied
 
 
+# Tick boxes in force, as a heading says them ("Grade differs from proposal: yes").
+TICKS_SHOWN = {"grade_differs": "yes"}
 # Filters that take a record's number or its name: a number is shown as the name.
 BY_NUMBER = {"place": Place, "force": Force, "unit": Unit, "official": Official}
 

@@ -166,7 +166,10 @@ def test_the_workspace_and_api_filter_grade_differs(client, researcher, reviewer
     client.force_login(researcher)
     page = client.get(reverse("incidents:list"), {"grade_differs": "true"}).content.decode()
     assert incident.code in page and agreed.code not in page
+    assert "Grade differs from proposal: <bdi>yes</bdi>" in page
+    assert '<label class="tick" for="id_grade_differs"><input type="checkbox"' in page
     both = client.get(reverse("incidents:list")).content.decode()
+    assert "Grade differs from proposal:" not in both
     assert incident.code in both and agreed.code in both
     for hostile in ("garbage", "", "\u202e", "1" * 200):
         assert client.get(reverse("incidents:list"), {"grade_differs": hostile}).status_code == 200
