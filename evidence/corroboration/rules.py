@@ -125,6 +125,18 @@ class Proposal:
         body = json.dumps([self.grade, self.rule, self.reasons, self.sources], sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()
 
+    def row(self, incident_id: int, computed_at=None) -> GradeProposal:
+        """The proposal as the row that keeps it (unsaved)."""
+        return GradeProposal(
+            incident_id=incident_id,
+            grade=self.grade,
+            rule=self.rule,
+            reasons=self.reasons,
+            sources=self.sources,
+            digest=self.digest,
+            computed_at=computed_at,
+        )
+
 
 def propose(case: Case) -> Proposal:
     """The grade the table gives ``case``, with its sources and reasons."""
@@ -157,18 +169,7 @@ def store(incident_ids: Iterable[int]) -> int:
     """Compute and keep the proposals of ``incident_ids`` (one transaction); how many."""
     found = proposals(incident_ids)
     now = timezone.now()
-    rows = [
-        GradeProposal(
-            incident_id=pk,
-            grade=p.grade,
-            rule=p.rule,
-            reasons=p.reasons,
-            sources=p.sources,
-            digest=p.digest,
-            computed_at=now,
-        )
-        for pk, p in found.items()
-    ]
+    rows = [p.row(pk, now) for pk, p in found.items()]
     with transaction.atomic():
         GradeProposal.objects.bulk_create(
             rows,

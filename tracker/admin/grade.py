@@ -39,15 +39,7 @@ def shown_proposal(incident: Incident) -> tuple[GradeProposal, bool]:
     stored = GradeProposal.objects.filter(incident=incident).first()
     if stored is not None:
         return stored, True
-    fresh = rules.proposals([incident.pk])[incident.pk]
-    return GradeProposal(
-        incident=incident,
-        grade=fresh.grade,
-        rule=fresh.rule,
-        reasons=fresh.reasons,
-        sources=fresh.sources,
-        digest=fresh.digest,
-    ), False
+    return rules.proposals([incident.pk])[incident.pk].row(incident.pk), False
 
 
 def grade_context(incident: Incident, user) -> dict:
