@@ -466,3 +466,12 @@ def test_no_agreed_range_is_claimed_when_one_sources_figures_do_not_meet():
 )
 def test_a_span_in_words(minutes, words):
     assert checks.span(timedelta(minutes=minutes)) == words
+
+
+def test_scenes_with_footprints_bracket_nothing_where_the_site_is_unknown():
+    incident = make_incident(site=None)
+    before = scene(incident, STRIKE - timedelta(days=3))
+    scene(incident, STRIKE + timedelta(days=3), before=before)
+    case = load(incident)
+    assert case.site is None and checks.bracket(case) is None
+    assert verdicts(checks.satellite(case)) == [NOTE]
