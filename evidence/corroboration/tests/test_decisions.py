@@ -249,3 +249,17 @@ def test_a_change_while_the_job_runs_asks_for_another(incident):
     assert after != waiting and after.state == Job.State.QUEUED
     assert after.key == f"grade:{incident.code}:after:{waiting.pk}"
     assert decisions.ask(incident.code) == after
+
+
+def test_the_row_kept_is_the_proposal_whole(incident):
+    rules.store([incident.pk])
+    kept = GradeProposal.objects.get(incident=incident)
+    proposal = rules.proposals([incident.pk])[incident.pk]
+    assert (kept.grade, kept.rule, kept.reasons, kept.sources, kept.digest) == (
+        proposal.grade,
+        proposal.rule,
+        proposal.reasons,
+        proposal.sources,
+        proposal.digest,
+    )
+    assert kept.rule == "two reliable" and kept.sources and kept.reasons
